@@ -1,0 +1,466 @@
+"""Load bars and quotes from CSV and Parquet files (or DataFrames) into canonical frames.
+
+Accepted layouts (column names are matched case-insensitively; ``Adj Close`` is read as
+``adj_close``, and ``date``/``datetime``/``timestamp`` as ``time``):
+
+* bars:   ``time,symbol,open,high,low,close,volume`` (optional ``adj_close``)
+* quotes: ``time,symbol,bid,ask,bid_size,ask_size``
+
+``symbol`` may be left out of a single-symbol file; the ``symbol`` argument names it, or
+else the file's stem in upper case (``spy.csv`` -> ``SPY``). Any other column is an error.
+
+Timezones: a timestamp with an offset (``2024-01-02T09:30:00-05:00`` or ``...Z``) is
+converted to UTC; a timestamp without one is read as local time in ``tz`` (default
+``"UTC"``) and then converted. Ambiguous or nonexistent local times (DST changes) break
+the ``time_parse`` rule. Parquet datetime columns follow the same rule (naive means
+``tz``). Canonical frames hold ``datetime64[ns, UTC]``.
+
+Line numbers in errors: for CSV the physical line in the file (the header is line 1;
+blank lines are skipped but counted); for Parquet files and frames the 1-based row.
+A quoted field that spans lines shifts CSV numbering; such files are rare in market data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import DataError
+from workbench.feed.schema import (
+    FIELDS,
+    OPTIONAL,
+    TIME_ALIASES,
+    Kind,
+    detect_kind,
+    normalize_name,
+)
+from workbench.feed.validate import QualityReport, Findings, RULES, check_order, check_values
+
+OnError = Literal["raise", "drop"]
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+# Bumped whenever parsing or validation changes, so old cache entries are not reused.
+CACHE_FORMAT = 1
+
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+@dataclass
+class Loaded:
+    """A canonical frame, its quality report, and whether it came from the Parquet cache."""
+
+    frame: pd.DataFrame
+    report: QualityReport
+    from_cache: bool = False
+
+
+def file_format(path: Path) -> Literal["csv", "parquet"]:
+    name = path.name.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise DataError(
+        f"unsupported file type; expected one of {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}",
+        file=str(path),
+        rule="format",
+    )
+
+
+def default_cache_dir() -> Path:
+    """``$WORKBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/workbench/feed`` (~/.cache)."""
+    env = os.environ.get("WORKBENCH_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "workbench" / "feed"
+
+
+def load_file(
+    path: str | os.PathLike,
+    *,
+    kind: Kind | None = None,
+    symbol: str | None = None,
+    tz: str = "UTC",
+    on_error: OnError = "raise",
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Loaded:
+    """Load and validate a CSV or Parquet file of bars or quotes.
+
+    ``on_error="raise"`` raises :class:`DataError` for the first offending line and
+    returns nothing; ``on_error="drop"`` drops every bad row and reports them. CSV loads
+    are cached as Parquet keyed by the file's SHA-256 and these options (``cache=False``
+    turns that off); a hit skips parsing and validation.
+    """
+    if on_error not in ("raise", "drop"):
+        raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+    if kind not in (None, "bars", "quotes"):
+        raise ValueError(f"kind must be 'bars', 'quotes' or None, got {kind!r}")
+    p = Path(path)
+    source = str(path)
+    if not p.is_file():
+        raise DataError("no such file", file=source, rule="format")
+    fmt = file_format(p)
+    if fmt == "parquet":
+        raw = _read_parquet(p, source)
+        return _canonical(raw, source, "row", kind, symbol or _stem_symbol(p), tz, on_error)
+
+    key = None
+    if cache:
+        directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        key = _cache_key(p, kind=kind, symbol=symbol, tz=tz, on_error=on_error)
+        hit = _cache_get(directory, key, source)
+        if hit is not None:
+            return hit
+    raw = _read_csv(p, source)
+    loaded = _canonical(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error)
+    if key is not None:
+        _cache_put(directory, key, loaded)
+    return loaded
+
+
+def read_file(path: str | os.PathLike, **options) -> pd.DataFrame:
+    """The canonical frame of :func:`load_file` (same options), without the report."""
+    return load_file(path, **options).frame
+
+
+def validate_file(path: str | os.PathLike, **options) -> QualityReport:
+    """The quality report of a file; never raises for bad rows (only for unreadable files)."""
+    options = {**options, "on_error": "drop", "cache": False}
+    return load_file(path, **options).report
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    *,
+    kind: Kind | None = None,
+    symbol: str | None = None,
+    tz: str = "UTC",
+    on_error: OnError = "raise",
+    source: str = "<frame>",
+) -> Loaded:
+    """Canonicalize and validate an in-memory frame (``time`` as a column or the index)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
+    return _canonical(frame, source, "row", kind, symbol, tz, on_error)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _stem_symbol(p: Path) -> str:
+    name = p.name
+    for suffix in CSV_SUFFIXES + PARQUET_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.upper()
+
+
+def _read_csv(p: Path, source: str) -> pd.DataFrame:
+    try:
+        header = pd.read_csv(p, nrows=0)
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty (no header line)", file=source, rule="empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
+    text_cols = {c: str for c in header.columns if normalize_name(c) in TIME_ALIASES + ("symbol",)}
+    try:
+        raw = pd.read_csv(
+            p,
+            dtype=text_cols,
+            keep_default_na=False,  # only an empty cell is missing; "nan" is a value
+            na_values=[""],
+            skip_blank_lines=False,  # keeps row positions equal to line numbers - 2
+        )
+    except pd.errors.ParserError as exc:
+        # pandas says e.g. "Expected 7 fields in line 5, saw 8".
+        m = re.search(r"line (\d+)", str(exc))
+        raise DataError(
+            f"malformed CSV: {str(exc).strip().splitlines()[-1]}",
+            file=source,
+            line=int(m.group(1)) if m else None,
+            rule="format",
+        ) from None
+    except (UnicodeDecodeError, OSError, ValueError) as exc:
+        raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
+    return raw
+
+
+def _read_parquet(p: Path, source: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise DataError(f"cannot read Parquet: {exc}", file=source, rule="format") from None
+
+
+# --- canonical form ----------------------------------------------------------------------
+
+
+def _canonical(
+    raw: pd.DataFrame,
+    source: str,
+    line_label: str,
+    kind: Kind | None,
+    symbol: str | None,
+    tz: str,
+    on_error: OnError,
+) -> Loaded:
+    raw = _columns(raw, source)
+    found = detect_kind(list(raw.columns), source=source)
+    if kind is not None and kind != found:
+        raise DataError(
+            f"expected {kind} but the columns are those of {found}: {list(raw.columns)}",
+            file=source,
+            rule="columns",
+        )
+    kind = found
+    required = ("time", "symbol") + FIELDS[kind]
+    allowed = set(required) | set(OPTIONAL[kind])
+    if "symbol" not in raw.columns:
+        if symbol is None:
+            raise DataError(
+                "missing column 'symbol' (pass symbol=... for a single-symbol frame)",
+                file=source,
+                rule="columns",
+            )
+        raw = raw.assign(symbol=symbol)
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"missing column(s) {', '.join(repr(c) for c in missing)}; "
+            f"{kind} need {','.join(required)}",
+            file=source,
+            rule="columns",
+        )
+    extra = [c for c in raw.columns if c not in allowed]
+    if extra:
+        raise DataError(
+            f"unexpected column(s) {', '.join(repr(c) for c in extra)}; "
+            f"{kind} take {','.join(required + OPTIONAL[kind])}",
+            file=source,
+            rule="columns",
+        )
+
+    # Blank CSV lines come back as all-empty rows: skip them, keep their line numbers.
+    blank = raw.isna().all(axis=1).to_numpy()
+    positions = np.flatnonzero(~blank) if blank.any() else None
+    if positions is not None:
+        raw = raw.iloc[positions]
+    n = len(raw)
+    if n == 0:
+        raise DataError("no data rows", file=source, rule="empty")
+    offset = 2 if line_label == "line" else 1
+
+    def line_of(i: int) -> int:
+        return int(positions[i] if positions is not None else i) + offset
+
+    findings = Findings(n)
+    skip = np.zeros(n, dtype=bool)
+
+    times, t_missing, t_bad = _parse_times(raw["time"], tz)
+    findings.add("missing_value", "time", t_missing)
+    findings.add("time_parse", "time", t_bad)
+
+    sym = raw["symbol"]
+    sym_missing = sym.isna().to_numpy()
+    findings.add("missing_value", "symbol", sym_missing)
+    sym = sym.astype("string").str.strip()  # pandas' own string dtype
+
+    data: dict[str, np.ndarray] = {}
+    for col in FIELDS[kind] + tuple(c for c in OPTIONAL[kind] if c in raw.columns):
+        values, c_missing, c_bad = _parse_numbers(raw[col])
+        if col in FIELDS[kind]:
+            findings.add("missing_value", col, c_missing)
+        findings.add("number_parse", col, c_bad)
+        skip |= c_missing | c_bad
+        data[col] = values
+    frame = pd.DataFrame(data, index=pd.DatetimeIndex(times, name="time"), copy=False)
+    frame.insert(0, "symbol", sym.to_numpy())
+
+    check_values(frame, kind, findings, skip)
+    # Order rules only over rows that are otherwise fine, so that a dropped row never
+    # makes its neighbours look out of order.
+    valid = ~findings.bad()
+    check_order(times.asi8, sym, kind, findings, valid)
+
+    bad = findings.bad()
+    report = QualityReport(
+        source=source,
+        kind=kind,
+        rows=n,
+        bad_rows=int(bad.sum()),
+        violations=findings.results(line_of),
+        line_label=line_label,
+    )
+    if report.bad_rows and on_error == "raise":
+        rule, column, pos = findings.first()
+        raise DataError(
+            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})"
+            + (
+                f"; {report.bad_rows - 1:,} more bad row(s), see the report"
+                if report.bad_rows > 1
+                else ""
+            ),
+            file=source,
+            **{"line" if line_label == "line" else "row": line_of(pos)},
+            column=column,
+            rule=rule,
+            report=report,
+        )
+    if report.bad_rows:
+        frame = frame[~bad]
+        if frame.empty:
+            report.symbols = []
+            return Loaded(frame, report)
+    report.symbols = sorted(pd.unique(frame["symbol"]).tolist())
+    report.first_time = frame.index.min()
+    report.last_time = frame.index.max()
+    return Loaded(frame, report)
+
+
+def _columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Normalize column names; move a time index into a ``time`` column."""
+    raw = raw.rename(columns=normalize_name)
+    if not any(c in TIME_ALIASES for c in raw.columns):
+        index_name = normalize_name(raw.index.name) if raw.index.name is not None else None
+        if index_name in TIME_ALIASES or isinstance(raw.index, pd.DatetimeIndex):
+            raw = raw.reset_index(names="time")
+    aliases = [c for c in raw.columns if c in TIME_ALIASES]
+    if len(aliases) > 1:
+        raise DataError(
+            f"more than one time column: {aliases}", file=source, column=aliases[1], rule="columns"
+        )
+    if aliases and aliases[0] != "time":
+        raw = raw.rename(columns={aliases[0]: "time"})
+    if "time" not in raw.columns:
+        raise DataError(
+            f"missing column 'time' (or date/datetime/timestamp); columns are {list(raw.columns)}",
+            file=source,
+            rule="columns",
+        )
+    dupes = raw.columns[raw.columns.duplicated()].tolist()
+    if dupes:
+        raise DataError(f"duplicate column(s) {dupes}", file=source, rule="columns")
+    return raw
+
+
+def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """(UTC times with NaT where bad, missing mask, unparseable mask)."""
+    missing = col.isna().to_numpy()
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        times = pd.DatetimeIndex(col).tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(col.dtype):
+        times = _localize(pd.DatetimeIndex(col), tz)
+    elif pd.api.types.is_numeric_dtype(col.dtype):
+        # Epoch numbers are ambiguous (s? ms? ns?): refuse rather than guess.
+        times = pd.DatetimeIndex(np.full(len(col), np.datetime64("NaT"), "datetime64[ns]"), tz="UTC")
+    else:
+        text = col.astype("string")
+        aware = text.str.contains(_OFFSET, na=False).to_numpy()
+        out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns, UTC]")
+        if aware.any():
+            out[aware] = _to_datetime(text[aware], utc=True)
+        naive = ~aware & ~missing
+        if naive.any():
+            local = _to_datetime(text[naive], utc=False)
+            out[naive] = _localize(pd.DatetimeIndex(local), tz)
+        times = pd.DatetimeIndex(out)
+    times = times.as_unit("ns")
+    bad = np.asarray(times.isna()) & ~missing
+    return times, missing, bad
+
+
+def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+    """ISO 8601 first; if nothing parses that way, let pandas infer one format."""
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
+    if parsed.isna().all():
+        parsed = pd.to_datetime(text, errors="coerce", utc=utc)
+    return parsed
+
+
+def _localize(times: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
+    if times.tz is not None:
+        return times.tz_convert("UTC")
+    # DST: ambiguous or nonexistent local times become NaT and so break time_parse.
+    return times.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+
+
+def _parse_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(float64 values with NaN where bad, missing mask, unparseable mask)."""
+    missing = col.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(col.dtype):
+        bad = ~missing
+        return np.full(len(col), np.nan), missing, bad
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan), missing, np.zeros(len(col), bool)
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    text = col.astype("string").str.strip().str.lower()
+    spelled_nan = text.isin(["nan", "+nan", "-nan"]).to_numpy()
+    bad = np.isnan(values) & ~missing & ~spelled_nan
+    return values, missing, bad
+
+
+def _cell(raw: pd.DataFrame, pos: int, column: str, kind: Kind) -> str:
+    """The offending row's relevant values, for an error message."""
+    row = raw.iloc[pos]
+    cols = [column]
+    if column in ("high", "low"):
+        cols = ["open", "high", "low", "close"]
+    elif column in ("bid", "ask"):
+        cols = ["bid", "ask"]
+    elif column == "time":
+        cols = ["time", "symbol"]
+    return ", ".join(f"{c}={row[c]}" for c in cols if c in row.index)
+
+
+# --- cache -------------------------------------------------------------------------------
+
+
+def _cache_key(p: Path, **options) -> str:
+    with open(p, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    opts = json.dumps({**options, "format": CACHE_FORMAT, "pandas": pd.__version__}, sort_keys=True)
+    return hashlib.sha256(f"{digest}:{opts}".encode()).hexdigest()[:32]
+
+
+def _cache_get(directory: Path, key: str, source: str) -> Loaded | None:
+    data, meta = directory / f"{key}.parquet", directory / f"{key}.json"
+    if not (data.is_file() and meta.is_file()):
+        return None
+    try:
+        frame = pd.read_parquet(data)
+        info = json.loads(meta.read_text())
+    except Exception:  # a damaged cache entry is a miss, not an error
+        return None
+    report = QualityReport.from_dict(info)
+    report.source = source
+    return Loaded(frame, report, from_cache=True)
+
+
+def _cache_put(directory: Path, key: str, loaded: Loaded) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    # Write to temporary names and rename, so a crash never leaves half an entry.
+    for suffix, write in (
+        (".parquet", lambda f: loaded.frame.to_parquet(f)),
+        (".json", lambda f: f.write(json.dumps(loaded.report.to_dict()).encode())),
+    ):
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.replace(tmp, directory / f"{key}{suffix}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,252 @@
+"""Replay: merge canonical frames into one stream ordered by (time, sequence).
+
+The order is total: events sort by time; ties keep the order in which the sources were
+given, then each source's row order. ``seq`` numbers the merged stream from 0.
+
+Three ways to consume it:
+
+* ``for event in replay`` yields :class:`~workbench.model.Bar` and
+  :class:`~workbench.model.Quote` objects (built in chunks from the arrays);
+* ``async for event in replay`` does the same in an event loop (pacing with asyncio);
+* ``replay.batches(size)`` and ``replay.frame()`` give whole arrays, for vectorized
+  consumers.
+
+``speed=None`` replays as fast as possible; ``speed=60`` paces events by the wall clock,
+one data minute per real second (paper sessions, dashboards). The clock and the sleep
+function can be injected, so tests of pacing need no real waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as _time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.feed.schema import FIELDS, Kind, kind_of
+from workbench.model import Bar, Quote
+
+CHUNK = 16_384  # events built into objects at a time
+
+
+@dataclass
+class _Source:
+    kind: Kind
+    times: np.ndarray  # int64 ns UTC
+    symbols: np.ndarray  # object array of str
+    columns: tuple[np.ndarray, ...]  # float64 data columns in FIELDS order
+
+
+@dataclass
+class ReplayStats:
+    """What a replay has delivered so far."""
+
+    events: int = 0
+    seconds: float = 0.0  # wall time spent inside the iterator, pacing included
+    batches: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("nan")
+
+
+class Replay:
+    """A merged, optionally paced, stream of bars and quotes from canonical frames."""
+
+    def __init__(
+        self,
+        *frames: pd.DataFrame,
+        speed: float | None = None,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+        clock: Callable[[], float] = _time.monotonic,
+        sleep: Callable[[float], None] = _time.sleep,
+    ) -> None:
+        if not frames:
+            raise ValueError("Replay needs at least one frame")
+        if speed is not None and not (isinstance(speed, (int, float)) and speed > 0):
+            raise ValueError(f"speed must be a positive number of data seconds per second, got {speed!r}")
+        self.speed = speed
+        self.clock = clock
+        self.sleep = sleep
+        self.stats = ReplayStats()
+        lo = _ns(start, "start")
+        hi = _ns(end, "end")
+        self._sources = [_source(f, i, lo, hi) for i, f in enumerate(frames)]
+        times = np.concatenate([s.times for s in self._sources])
+        source_ids = np.concatenate(
+            [np.full(s.times.size, i, dtype=np.int32) for i, s in enumerate(self._sources)]
+        )
+        rows = np.concatenate([np.arange(s.times.size, dtype=np.int64) for s in self._sources])
+        # Stable sort by time: ties keep source order, then row order.
+        order = np.argsort(times, kind="stable")
+        self._times = times[order]
+        self._source_ids = source_ids[order]
+        self._rows = rows[order]
+
+    def __len__(self) -> int:
+        return int(self._times.size)
+
+    @property
+    def kinds(self) -> list[Kind]:
+        return [s.kind for s in self._sources]
+
+    # --- vectorized access -------------------------------------------------------------
+
+    def frame(self) -> pd.DataFrame:
+        """The whole merged stream as one frame: ``seq, source, kind, symbol`` and the
+        data columns of every source kind (NaN where a kind lacks a column). Never paced."""
+        return next(self._frames(max(len(self), 1)), pd.DataFrame())
+
+    def batches(self, size: int = 65_536) -> Iterator[pd.DataFrame]:
+        """Consecutive slices of the merged stream as frames (columns as :meth:`frame`),
+        paced by the first event of each batch when ``speed`` is set."""
+        if size < 1:
+            raise ValueError(f"size must be >= 1, got {size}")
+        t0 = start_wall = self.clock()
+        for lo, batch in zip(range(0, len(self), size), self._frames(size)):
+            self._pace(int(self._times[lo]), self._times[0], start_wall)
+            yield batch
+            self._count(len(batch), t0, batches=1)
+            t0 = self.clock()
+
+    def _frames(self, size: int) -> Iterator[pd.DataFrame]:
+        cols: list[str] = []
+        for s in self._sources:
+            cols.extend(c for c in FIELDS[s.kind] if c not in cols)
+        for lo in range(0, len(self), size):
+            hi = min(lo + size, len(self))
+            src = self._source_ids[lo:hi]
+            rows = self._rows[lo:hi]
+            data: dict[str, np.ndarray] = {
+                "seq": np.arange(lo, hi, dtype=np.int64),
+                "source": src,
+                "kind": np.empty(hi - lo, dtype=object),
+                "symbol": np.empty(hi - lo, dtype=object),
+            }
+            for c in cols:
+                data[c] = np.full(hi - lo, np.nan)
+            for i, s in enumerate(self._sources):
+                mask = src == i
+                if not mask.any():
+                    continue
+                r = rows[mask]
+                data["kind"][mask] = s.kind
+                data["symbol"][mask] = s.symbols[r]
+                for name, col in zip(FIELDS[s.kind], s.columns):
+                    data[name][mask] = col[r]
+            index = pd.DatetimeIndex(self._times[lo:hi], tz="UTC", name="time")
+            yield pd.DataFrame(data, index=index)
+
+    # --- per-event objects -------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Bar | Quote]:
+        start_wall = self.clock()
+        t_first = self._times[0] if len(self) else 0
+        for lo, chunk in self._chunks():
+            t0 = self.clock()
+            if self.speed is None:
+                yield from chunk
+            else:
+                for j, event in enumerate(chunk):
+                    self._pace(int(self._times[lo + j]), t_first, start_wall)
+                    yield event
+            self._count(len(chunk), t0)
+
+    async def __aiter__(self) -> AsyncIterator[Bar | Quote]:
+        start_wall = self.clock()
+        t_first = self._times[0] if len(self) else 0
+        for lo, chunk in self._chunks():
+            t0 = self.clock()
+            for j, event in enumerate(chunk):
+                if self.speed is not None:
+                    delay = self._delay(int(self._times[lo + j]), t_first, start_wall)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                elif j % 1024 == 0:
+                    await asyncio.sleep(0)  # let other tasks run in a fast replay
+                yield event
+            self._count(len(chunk), t0)
+
+    def _chunks(self) -> Iterator[tuple[int, list[Bar | Quote]]]:
+        for lo in range(0, len(self), CHUNK):
+            hi = min(lo + CHUNK, len(self))
+            yield lo, self._objects(lo, hi)
+
+    def _objects(self, lo: int, hi: int) -> list[Bar | Quote]:
+        src = self._source_ids[lo:hi]
+        rows = self._rows[lo:hi]
+        if len(self._sources) == 1:
+            return _build(self._sources[0], rows)
+        out: list = [None] * (hi - lo)
+        for i, s in enumerate(self._sources):
+            positions = np.flatnonzero(src == i)
+            if positions.size:
+                for p, event in zip(positions.tolist(), _build(s, rows[positions])):
+                    out[p] = event
+        return out
+
+    # --- pacing and counting -----------------------------------------------------------
+
+    def _delay(self, t_ns: int, t_first: int, start_wall: float) -> float:
+        due = start_wall + (t_ns - int(t_first)) / 1e9 / self.speed
+        return due - self.clock()
+
+    def _pace(self, t_ns: int, t_first: int, start_wall: float) -> None:
+        if self.speed is None:
+            return
+        delay = self._delay(t_ns, t_first, start_wall)
+        if delay > 0:
+            self.sleep(delay)
+
+    def _count(self, n: int, t0: float, batches: int = 0) -> None:
+        self.stats.events += n
+        self.stats.seconds += self.clock() - t0
+        self.stats.batches += batches
+
+
+def _ns(value: str | pd.Timestamp | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: not a time: {value!r}") from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.as_unit("ns").value)
+
+
+def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Source:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"source {i}: expected a canonical DataFrame, got {type(frame).__name__}")
+    if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.tz is None:
+        raise ValueError(f"source {i}: index must be a UTC DatetimeIndex named 'time'")
+    kind = kind_of(frame)
+    if "symbol" not in frame.columns:
+        raise ValueError(f"source {i}: missing column 'symbol'")
+    times = frame.index.tz_convert("UTC").as_unit("ns").asi8
+    keep = np.ones(times.size, dtype=bool)
+    if lo is not None:
+        keep &= times >= lo
+    if hi is not None:
+        keep &= times <= hi
+    sel = slice(None) if keep.all() else keep
+    return _Source(
+        kind=kind,
+        times=times[sel],
+        symbols=np.asarray(frame["symbol"].astype(str).to_numpy(dtype=object)[sel]),
+        columns=tuple(frame[c].to_numpy(dtype=np.float64)[sel] for c in FIELDS[kind]),
+    )
+
+
+def _build(s: _Source, rows: np.ndarray) -> list[Bar | Quote]:
+    """Objects for ``rows`` of one source. Lists and ``map`` keep the loop in C."""
+    times = list(pd.DatetimeIndex(s.times[rows], tz="UTC"))
+    symbols = s.symbols[rows].tolist()
+    cols = [c[rows].tolist() for c in s.columns]
+    cls = Bar if s.kind == "bars" else Quote
+    return list(map(cls, times, symbols, *cols))

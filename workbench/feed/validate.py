@@ -1,0 +1,272 @@
+"""Data-quality rules for bars and quotes, vectorized over whole frames.
+
+Rules (the names appear in ``DataError.rule`` and in quality reports):
+
+=================== ======= ===========================================================
+rule                applies meaning
+=================== ======= ===========================================================
+missing_value       both    a required field is empty
+time_parse          both    the timestamp cannot be parsed
+number_parse        both    a numeric field is not a number
+price_finite        both    a price is NaN or infinite
+price_positive      both    a price is zero or negative
+volume_nonneg       bars    volume is negative or not finite
+size_nonneg         quotes  a size is negative or not finite
+high_ge_open_close  bars    high < max(open, close)
+low_le_open_close   bars    low > min(open, close)
+bid_le_ask          quotes  bid > ask (a crossed quote)
+duplicate_time      bars    the same symbol has an earlier bar at the same time
+time_order          both    time is earlier than an earlier row of the same symbol
+=================== ======= ===========================================================
+
+Bar times must be strictly increasing per symbol; quote times non-decreasing per symbol
+(several quotes may share a timestamp; replay keeps their file order). The order rules
+compare each row with the latest time seen before it for its symbol (a running maximum),
+so dropping the rows they flag always leaves a correctly ordered frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.feed.schema import Kind
+
+FIRST_LINES = 5  # offending lines listed per rule in a report
+
+RULES: dict[str, str] = {
+    "missing_value": "required field is empty",
+    "time_parse": "timestamp cannot be parsed",
+    "number_parse": "value is not a number",
+    "price_finite": "price is NaN or infinite",
+    "price_positive": "price must be > 0",
+    "volume_nonneg": "volume must be finite and >= 0",
+    "size_nonneg": "size must be finite and >= 0",
+    "high_ge_open_close": "high must be >= max(open, close)",
+    "low_le_open_close": "low must be <= min(open, close)",
+    "bid_le_ask": "bid must be <= ask",
+    "duplicate_time": "duplicate time for the symbol (bar times must strictly increase)",
+    "time_order": "time goes backwards for the symbol",
+}
+
+
+@dataclass
+class RuleResult:
+    """How many rows broke one rule in one column, and the first few line numbers."""
+
+    rule: str
+    column: str
+    count: int
+    first_lines: list[int]
+
+    @property
+    def description(self) -> str:
+        return RULES[self.rule]
+
+
+@dataclass
+class QualityReport:
+    """The outcome of validating one input: counts per rule and first offending lines.
+
+    ``line_label`` is ``"line"`` for CSV files (physical line, header = 1) and ``"row"``
+    (1-based) for Parquet files and frames.
+    """
+
+    source: str
+    kind: Kind
+    rows: int
+    bad_rows: int = 0
+    violations: list[RuleResult] = field(default_factory=list)
+    line_label: str = "line"
+    symbols: list[str] = field(default_factory=list)
+    first_time: pd.Timestamp | None = None
+    last_time: pd.Timestamp | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no row broke any rule."""
+        return self.bad_rows == 0
+
+    def counts(self) -> dict[str, int]:
+        """Rows flagged per rule (a row breaking a rule in two columns counts twice)."""
+        out: dict[str, int] = {}
+        for v in self.violations:
+            out[v.rule] = out.get(v.rule, 0) + v.count
+        return out
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "rows": self.rows,
+            "bad_rows": self.bad_rows,
+            "ok": self.ok,
+            "symbols": list(self.symbols),
+            "first_time": None if self.first_time is None else self.first_time.isoformat(),
+            "last_time": None if self.last_time is None else self.last_time.isoformat(),
+            "line_label": self.line_label,
+            "violations": [
+                {
+                    "rule": v.rule,
+                    "column": v.column,
+                    "count": v.count,
+                    "first_lines": v.first_lines,
+                    "description": v.description,
+                }
+                for v in self.violations
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> QualityReport:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            source=d["source"],
+            kind=d["kind"],
+            rows=d["rows"],
+            bad_rows=d["bad_rows"],
+            violations=[
+                RuleResult(v["rule"], v["column"], v["count"], list(v["first_lines"]))
+                for v in d["violations"]
+            ],
+            line_label=d["line_label"],
+            symbols=list(d["symbols"]),
+            first_time=None if d["first_time"] is None else pd.Timestamp(d["first_time"]),
+            last_time=None if d["last_time"] is None else pd.Timestamp(d["last_time"]),
+        )
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.source}: {self.kind}, {self.rows:,} rows, {len(self.symbols)} symbol(s)"
+            + (f", {self.first_time} .. {self.last_time}" if self.first_time is not None else "")
+        )
+        if self.ok:
+            return head + "\nOK: no rule broken"
+        lines = [head, f"ERRORS: {self.bad_rows:,} bad row(s)"]
+        lines.append(f"  {'rule':<20} {'column':<10} {'rows':>8}  first {self.line_label}s")
+        for v in self.violations:
+            first = ", ".join(str(n) for n in v.first_lines)
+            lines.append(f"  {v.rule:<20} {v.column:<10} {v.count:>8,}  {first}")
+        return "\n".join(lines)
+
+
+class Findings:
+    """Accumulates boolean masks of broken rules over the rows of one frame."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.masks: list[tuple[str, str, np.ndarray]] = []
+
+    def add(self, rule: str, column: str, mask: np.ndarray) -> None:
+        if rule not in RULES:  # a programming error, not a data error
+            raise KeyError(rule)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.masks.append((rule, column, mask))
+
+    def bad(self) -> np.ndarray:
+        """Rows that broke at least one rule."""
+        out = np.zeros(self.n, dtype=bool)
+        for _, _, m in self.masks:
+            out |= m
+        return out
+
+    def first(self) -> tuple[str, str, int] | None:
+        """(rule, column, row position) of the earliest offending row, file order."""
+        best: tuple[str, str, int] | None = None
+        for rule, column, m in self.masks:
+            pos = int(np.argmax(m))
+            if best is None or pos < best[2]:
+                best = (rule, column, pos)
+        return best
+
+    def results(self, line_of) -> list[RuleResult]:
+        out = []
+        for rule, column, m in self.masks:
+            idx = np.flatnonzero(m)
+            out.append(
+                RuleResult(rule, column, int(idx.size), [line_of(int(i)) for i in idx[:FIRST_LINES]])
+            )
+        return out
+
+
+def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.ndarray) -> None:
+    """Value rules on a frame whose data columns are float64 (NaN where unparseable).
+
+    ``skip`` marks rows already flagged as missing or unparseable, so a row is not
+    counted twice for one bad cell.
+    """
+    if kind == "bars":
+        prices = ("open", "high", "low", "close")
+        sizes: tuple[str, ...] = ("volume",)
+        size_rule = "volume_nonneg"
+    else:
+        prices = ("bid", "ask")
+        sizes = ("bid_size", "ask_size")
+        size_rule = "size_nonneg"
+    arrays = {c: frame[c].to_numpy(dtype=np.float64, copy=False) for c in prices + sizes}
+    for c in prices:
+        a = arrays[c]
+        finite = np.isfinite(a)
+        findings.add("price_finite", c, ~finite & ~skip)
+        findings.add("price_positive", c, finite & (a <= 0))
+    for c in sizes:
+        a = arrays[c]
+        # NaN compares False, so ~(a >= 0) flags negative, NaN and -inf; +inf is separate.
+        findings.add(size_rule, c, (~(a >= 0) | np.isposinf(a)) & ~skip)
+    with np.errstate(invalid="ignore"):
+        if kind == "bars":
+            o, h, lo, c = arrays["open"], arrays["high"], arrays["low"], arrays["close"]
+            findings.add("high_ge_open_close", "high", h < np.maximum(o, c))
+            findings.add("low_le_open_close", "low", lo > np.minimum(o, c))
+        else:
+            findings.add("bid_le_ask", "bid", arrays["bid"] > arrays["ask"])
+
+
+def check_order(
+    times: np.ndarray, symbols: pd.Series, kind: Kind, findings: Findings, valid: np.ndarray
+) -> None:
+    """Per-symbol time-order rules over rows marked ``valid`` (int64 ns times).
+
+    Each row is compared with the running maximum of the earlier valid rows of its symbol.
+    """
+    n = times.size
+    idx = np.flatnonzero(valid)
+    if idx.size < 2:
+        return
+    t = times[idx]
+    # Fast path: globally non-decreasing times imply per-symbol non-decreasing times.
+    globally_sorted = bool(np.all(t[1:] >= t[:-1]))
+    if globally_sorted and kind == "quotes":
+        return
+    codes, _ = pd.factorize(symbols.to_numpy()[idx])
+    if globally_sorted:
+        # Only ties can break strict order: look for a repeated (time, symbol) pair.
+        dup = pd.DataFrame({"t": t, "s": codes}).duplicated().to_numpy()
+        findings.add("duplicate_time", "time", _scatter(n, idx, dup))
+        return
+    # Running maximum per symbol, then each row's predecessor in its symbol's sequence.
+    cummax = pd.Series(t).groupby(codes, sort=False).cummax().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    c_sorted, t_sorted, m_sorted = codes[order], t[order], cummax[order]
+    has_prev = np.zeros(t.size, dtype=bool)
+    has_prev[1:] = c_sorted[1:] == c_sorted[:-1]
+    prev = np.zeros_like(m_sorted)
+    prev[1:] = m_sorted[:-1]
+    back = np.zeros(t.size, dtype=bool)
+    back[order] = has_prev & (t_sorted < prev)
+    findings.add("time_order", "time", _scatter(n, idx, back))
+    if kind == "bars":
+        same = np.zeros(t.size, dtype=bool)
+        same[order] = has_prev & (t_sorted == prev)
+        findings.add("duplicate_time", "time", _scatter(n, idx, same))
+
+
+def _scatter(n: int, idx: np.ndarray, sub_mask: np.ndarray) -> np.ndarray:
+    """A length-``n`` mask that is ``sub_mask`` at positions ``idx``."""
+    out = np.zeros(n, dtype=bool)
+    out[idx[sub_mask]] = True
+    return out

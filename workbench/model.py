@@ -1,0 +1,178 @@
+"""Value objects of the domain: instruments, bars, quotes and the order enums.
+
+Frozen dataclasses, validated on construction, with no I/O (NautilusTrader's habit).
+Times are timezone-aware ``pandas.Timestamp`` values in UTC; prices are in the
+instrument's currency per unit; sizes and volumes are in units (shares, contracts, coins).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+import pandas as pd
+
+__all__ = [
+    "AssetClass",
+    "Side",
+    "OrderType",
+    "TimeInForce",
+    "OrderStatus",
+    "Instrument",
+    "Bar",
+    "Quote",
+]
+
+
+class AssetClass(str, Enum):
+    EQUITY = "equity"
+    INDEX = "index"
+    FX = "fx"
+    FUTURE = "future"
+    CRYPTO = "crypto"
+
+
+class Side(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(str, Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(str, Enum):
+    DAY = "day"  # expires at the session close
+    GTC = "gtc"  # good till cancelled
+    IOC = "ioc"  # immediate or cancel: the unfilled rest is cancelled at once
+    FOK = "fok"  # fill or kill: fills completely at once or not at all
+
+
+class OrderStatus(str, Enum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the order can change no more."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+)
+
+
+def _check_time(cls: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{cls}.time must be a pandas.Timestamp, got {type(value).__name__}")
+    if value.tzinfo is None:
+        raise ValueError(f"{cls}.time must be timezone-aware (UTC), got naive {value}")
+
+
+def _check_symbol(cls: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{cls}.symbol must be a non-empty string, got {value!r}")
+
+
+def _check_number(cls: str, name: str, value: object, *, positive: bool) -> None:
+    # bool is an int subclass; a True price is a bug, not a price.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{cls}.{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{cls}.{name} must be finite, got {value}")
+    if positive and not value > 0:
+        raise ValueError(f"{cls}.{name} must be > 0, got {value}")
+    if not positive and value < 0:
+        raise ValueError(f"{cls}.{name} must be >= 0, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable instrument: tick size in price units, lot size in units."""
+
+    symbol: str
+    asset_class: AssetClass = AssetClass.EQUITY
+    currency: str = "USD"
+    tick_size: float = 0.01
+    lot_size: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_symbol("Instrument", self.symbol)
+        if not isinstance(self.asset_class, AssetClass):
+            object.__setattr__(self, "asset_class", AssetClass(self.asset_class))
+        if not (isinstance(self.currency, str) and len(self.currency) == 3):
+            raise ValueError(f"Instrument.currency must be a 3-letter code, got {self.currency!r}")
+        _check_number("Instrument", "tick_size", self.tick_size, positive=True)
+        _check_number("Instrument", "lot_size", self.lot_size, positive=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """OHLCV bar for the interval that ends at ``time``; volume in units."""
+
+    time: pd.Timestamp
+    symbol: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def __post_init__(self) -> None:
+        _check_time("Bar", self.time)
+        _check_symbol("Bar", self.symbol)
+        for name in ("open", "high", "low", "close"):
+            _check_number("Bar", name, getattr(self, name), positive=True)
+        _check_number("Bar", "volume", self.volume, positive=False)
+        if self.high < max(self.open, self.close):
+            raise ValueError(f"Bar.high {self.high} is below max(open, close) at {self.time}")
+        if self.low > min(self.open, self.close):
+            raise ValueError(f"Bar.low {self.low} is above min(open, close) at {self.time}")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Top-of-book quote at ``time``; sizes in units."""
+
+    time: pd.Timestamp
+    symbol: str
+    bid: float
+    ask: float
+    bid_size: float
+    ask_size: float
+
+    def __post_init__(self) -> None:
+        _check_time("Quote", self.time)
+        _check_symbol("Quote", self.symbol)
+        _check_number("Quote", "bid", self.bid, positive=True)
+        _check_number("Quote", "ask", self.ask, positive=True)
+        _check_number("Quote", "bid_size", self.bid_size, positive=False)
+        _check_number("Quote", "ask_size", self.ask_size, positive=False)
+        if self.bid > self.ask:
+            raise ValueError(f"Quote.bid {self.bid} is above ask {self.ask} at {self.time}")
+
+    @property
+    def mid(self) -> float:
+        """Mid price, (bid + ask) / 2."""
+        return (self.bid + self.ask) / 2.0
+
+    @property
+    def spread(self) -> float:
+        """Ask minus bid, in price units."""
+        return self.ask - self.bid
