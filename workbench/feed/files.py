@@ -22,11 +22,14 @@ A quoted field that spans lines shifts CSV numbering; such files are rare in mar
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import json
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -177,25 +180,41 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     text_cols = {c: str for c in header.columns if normalize_name(c) in TIME_ALIASES + ("symbol",)}
     try:
-        raw = pd.read_csv(
-            p,
-            dtype=text_cols,
-            keep_default_na=False,  # only an empty cell is missing; "nan" is a value
-            na_values=[""],
-            skip_blank_lines=False,  # keeps row positions equal to line numbers - 2
-        )
-    except pd.errors.ParserError as exc:
-        # pandas says e.g. "Expected 7 fields in line 5, saw 8".
+        with warnings.catch_warnings():
+            # index_col=False: pandas would otherwise turn a file whose rows all carry one
+            # field too many into an index, and only warn about it.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(
+                p,
+                dtype=text_cols,
+                index_col=False,
+                keep_default_na=False,  # only an empty cell is missing; "nan" is a value
+                na_values=[""],
+                skip_blank_lines=False,  # keeps row positions equal to line numbers - 2
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        # pandas says e.g. "Expected 7 fields in line 5, saw 8", or only warns.
         m = re.search(r"line (\d+)", str(exc))
+        line = int(m.group(1)) if m else _first_ragged_line(p, len(header.columns))
         raise DataError(
-            f"malformed CSV: {str(exc).strip().splitlines()[-1]}",
+            f"malformed CSV: a line has more fields than the header's {len(header.columns)}",
             file=source,
-            line=int(m.group(1)) if m else None,
+            line=line,
             rule="format",
         ) from None
     except (UnicodeDecodeError, OSError, ValueError) as exc:
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     return raw
+
+
+def _first_ragged_line(p: Path, fields: int) -> int | None:
+    """The first physical line with more fields than the header (error path only)."""
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    with opener(p, "rt", newline="") as f:
+        for number, row in enumerate(csv.reader(f), start=1):
+            if len(row) > fields:
+                return number
+    return None
 
 
 def _read_parquet(p: Path, source: str) -> pd.DataFrame:

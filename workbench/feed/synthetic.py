@@ -14,7 +14,7 @@ Model, per step of ``dt`` years of trading time (252 days of 6.5 hours a year):
   tick), volume the sum of the traded lots.
 
 Sessions run 09:30-16:00 America/New_York on business days (no holiday calendar); times
-are stored in UTC. Quotes stand at the start of each step; intraday bars are labelled with
+are stored in UTC. A session holds whole steps from the open (1h bars: six a day). Quotes stand at the start of each step; intraday bars are labelled with
 the end of their interval, daily bars with the trading date at 00:00 UTC (as the bundled
 datasets are). The same parameters and seed give byte-identical frames: every random
 stream comes from its own child of ``numpy.random.SeedSequence(seed)`` and is drawn in
@@ -259,17 +259,18 @@ def _grid(
         every = int(seconds // 86400)
         try:
             dates = pd.bdate_range(start, periods=int(count) * every, tz="UTC")[::every]
+            dates = dates.as_unit("ns")
         except (pd.errors.OutOfBoundsDatetime, OverflowError):
             raise ValueError(f"{count} bars of {freq} run past the year 2262") from None
-        return dates.as_unit("ns"), every / TRADING_DAYS
-    if SESSION_SECONDS % seconds:
-        raise ValueError(f"freq must divide the 6.5 hour session evenly, got {freq!r}")
+        return dates, every / TRADING_DAYS
+    # Whole steps from the open; a remainder shorter than a step before the close is
+    # not covered (1h bars: 09:30 .. 15:30, six a day).
     per_day = int(SESSION_SECONDS // seconds)
     n_days = int(count) if days is not None else -(-int(count) // per_day)
     dates = pd.bdate_range(start, periods=n_days)
     opens = pd.DatetimeIndex(
         [pd.Timestamp(f"{d.date()} {SESSION_OPEN}", tz=EXCHANGE_TZ) for d in dates]
-    ).tz_convert("UTC")
+    ).tz_convert("UTC").as_unit("ns")
     offsets = (np.arange(per_day) + (1 if label == "end" else 0)) * int(seconds * 1e9)
     stamps = (opens.asi8[:, None] + offsets[None, :]).reshape(-1)
     if periods is not None:

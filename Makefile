@@ -1,0 +1,42 @@
+# Set-up is automatic: each target creates .venv and installs what it needs on first use,
+# with the exact versions in constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+CONSTRAINTS := constraints.txt
+
+.PHONY: run test lab bench clean help
+
+help:
+	@echo "make run    the main job (validate and summarize the bundled data)"
+	@echo "make test   the full test suite"
+	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
+	@echo "make bench  all benchmarks in benchmarks/"
+
+$(VENV)/.base: pyproject.toml $(CONSTRAINTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c $(CONSTRAINTS) -e '.[test]'
+	@touch $@
+
+$(VENV)/.lab: $(VENV)/.base
+	$(PIP) install -c $(CONSTRAINTS) -e '.[test,lab]'
+	$(PY) -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)"
+	@touch $@
+
+run: $(VENV)/.base
+	$(VENV)/bin/workbench data list
+	$(VENV)/bin/workbench data validate sp500
+	$(VENV)/bin/workbench data validate nasdaq
+
+test: $(VENV)/.base
+	$(PY) -m pytest
+
+lab: $(VENV)/.lab
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(VENV)/.base
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis runs

@@ -1,0 +1,142 @@
+"""Loading CSV and Parquet files: layouts, timezones, round trips and the Parquet cache."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.feed import DataError, load_file, read_file, synthetic_bars, synthetic_quotes, validate_frame
+
+
+def test_multi_symbol_quotes_round_trip_csv_and_parquet(tmp_path):
+    quotes = synthetic_quotes(3, days=1, freq="5min", seed=11)
+    quotes.to_csv(tmp_path / "q.csv")
+    quotes.to_parquet(tmp_path / "q.parquet")
+    from_csv = read_file(tmp_path / "q.csv")
+    from_parquet = read_file(tmp_path / "q.parquet")
+    for frame in (from_csv, from_parquet):
+        assert frame.index.name == "time" and str(frame.index.dtype) == "datetime64[ns, UTC]"
+        assert list(frame.columns) == ["symbol", "bid", "ask", "bid_size", "ask_size"]
+        np.testing.assert_array_equal(frame.index.asi8, quotes.index.asi8)
+        np.testing.assert_array_equal(frame["symbol"].astype(str), quotes["symbol"].astype(str))
+        for c in ("bid", "ask", "bid_size", "ask_size"):
+            np.testing.assert_array_equal(frame[c].to_numpy(), quotes[c].to_numpy())
+
+
+def test_yahoo_style_single_symbol_file_takes_symbol_from_stem(tmp_path):
+    path = tmp_path / "spy.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-01-02,472.16,473.67,470.49,472.65,466.66,123623700\n"
+        "2024-01-03,470.43,471.19,468.17,468.79,462.85,103585900\n"
+    )
+    frame = read_file(path)
+    assert frame["symbol"].tolist() == ["SPY", "SPY"]
+    assert list(frame.columns) == ["symbol", "open", "high", "low", "close", "volume", "adj_close"]
+    assert frame["adj_close"].iloc[1] == pytest.approx(462.85)
+    assert read_file(path, symbol="SPDR")["symbol"].iloc[0] == "SPDR"
+
+
+def test_naive_times_are_read_in_tz_and_converted_to_utc(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "time,symbol,bid,ask,bid_size,ask_size\n"
+        "2024-01-02 09:30:00,X,10,10.01,1,1\n"
+        "2024-07-01 09:30:00,X,10,10.01,1,1\n"
+    )
+    frame = read_file(path, tz="America/New_York", cache=False)
+    # EST is UTC-5 in January, EDT UTC-4 in July.
+    assert [t.strftime("%H:%M") for t in frame.index] == ["14:30", "13:30"]
+    assert [t.strftime("%H:%M") for t in read_file(path, cache=False).index] == ["09:30", "09:30"]
+
+
+def test_offsets_win_over_tz_and_mixed_offsets_convert(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "time,symbol,bid,ask,bid_size,ask_size\n"
+        "2024-01-02T09:30:00-05:00,X,10,10.01,1,1\n"
+        "2024-01-02T15:31:00+01:00,X,10,10.01,1,1\n"
+        "2024-01-02T14:32:00Z,X,10,10.01,1,1\n"
+    )
+    frame = read_file(path, tz="Asia/Tokyo")
+    assert [t.strftime("%H:%M") for t in frame.index] == ["14:30", "14:31", "14:32"]
+
+
+def test_dst_gap_time_is_rejected(tmp_path):
+    path = tmp_path / "x.csv"
+    # 02:30 on 2024-03-10 does not exist in New York.
+    path.write_text(
+        "time,symbol,bid,ask,bid_size,ask_size\n2024-03-10 01:30:00,X,10,10.01,1,1\n"
+        "2024-03-10 02:30:00,X,10,10.01,1,1\n"
+    )
+    with pytest.raises(DataError) as info:
+        load_file(path, tz="America/New_York")
+    assert info.value.rule == "time_parse" and info.value.line == 3
+
+
+def test_parquet_with_naive_datetime_index(tmp_path):
+    bars = synthetic_bars(1, days=3, seed=1)
+    naive = bars.copy()
+    naive.index = naive.index.tz_localize(None)
+    naive.to_parquet(tmp_path / "b.parquet")
+    frame = read_file(tmp_path / "b.parquet")
+    np.testing.assert_array_equal(frame.index.asi8, bars.index.asi8)
+
+
+def test_kind_mismatch_is_an_error(tmp_path):
+    synthetic_quotes(1, days=1, freq="1h", seed=0).to_csv(tmp_path / "q.csv")
+    with pytest.raises(DataError, match="expected bars"):
+        load_file(tmp_path / "q.csv", kind="bars")
+
+
+def test_validate_frame_needs_a_symbol():
+    frame = synthetic_bars(1, days=2, seed=0).drop(columns="symbol")
+    with pytest.raises(DataError, match="missing column 'symbol'"):
+        validate_frame(frame)
+    assert validate_frame(frame, symbol="Z").frame["symbol"].unique().tolist() == ["Z"]
+
+
+def test_csv_cache_hits_and_invalidates_on_content_change(tmp_path):
+    cache = tmp_path / "cache"
+    path = tmp_path / "q.csv"
+    synthetic_quotes(2, days=1, freq="1min", seed=5).to_csv(path)
+    first = load_file(path, cache_dir=cache)
+    second = load_file(path, cache_dir=cache)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    assert second.report.to_dict() == first.report.to_dict()
+    # Other options are another entry; changed content is a miss.
+    assert not load_file(path, cache_dir=cache, tz="Europe/London").from_cache
+    synthetic_quotes(2, days=1, freq="1min", seed=6).to_csv(path)
+    third = load_file(path, cache_dir=cache)
+    assert not third.from_cache
+    assert not third.frame["bid"].equals(first.frame["bid"])
+
+
+def test_damaged_cache_entry_is_a_miss(tmp_path):
+    cache = tmp_path / "cache"
+    path = tmp_path / "q.csv"
+    synthetic_quotes(1, days=1, freq="10min", seed=5).to_csv(path)
+    load_file(path, cache_dir=cache)
+    for entry in cache.glob("*.parquet"):
+        entry.write_bytes(b"not parquet")
+    again = load_file(path, cache_dir=cache)
+    assert not again.from_cache and len(again.frame) == 39
+
+
+def test_cache_dir_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "envcache"))
+    path = tmp_path / "q.csv"
+    synthetic_quotes(1, days=1, freq="1h", seed=5).to_csv(path)
+    load_file(path)
+    assert len(os.listdir(tmp_path / "envcache")) == 2  # frame and report
+    assert load_file(path).from_cache
+    assert not load_file(path, cache=False).from_cache
+
+
+def test_gzipped_csv(tmp_path):
+    bars = synthetic_bars(2, days=5, seed=2)
+    bars.to_csv(tmp_path / "b.csv.gz")
+    frame = read_file(tmp_path / "b.csv.gz")
+    np.testing.assert_array_equal(frame["close"].to_numpy(), bars["close"].to_numpy())

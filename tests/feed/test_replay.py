@@ -1,0 +1,156 @@
+"""Replay: total (time, sequence) order, the three ways to consume it, and pacing."""
+
+import asyncio
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench.feed import Replay, synthetic_bars, synthetic_quotes
+from workbench.model import Bar, Quote
+
+BASE = pd.Timestamp("2024-01-02 14:30", tz="UTC")
+
+
+def times(seconds: list[int]) -> pd.DatetimeIndex:
+    ns = BASE.as_unit("ns").value + np.asarray(seconds, dtype=np.int64) * 1_000_000_000
+    return pd.DatetimeIndex(ns, tz="UTC", name="time")
+
+
+def quotes_at(seconds: list[int], symbol: str = "X") -> pd.DataFrame:
+    n = len(seconds)
+    index = times(seconds)
+    return pd.DataFrame(
+        {"symbol": symbol, "bid": 10.0 + np.arange(n), "ask": 10.5 + np.arange(n),
+         "bid_size": 100.0, "ask_size": 100.0},
+        index=index,
+    )
+
+
+def bars_at(seconds: list[int], symbol: str = "Y") -> pd.DataFrame:
+    n = len(seconds)
+    index = times(seconds)
+    price = 50.0 + np.arange(n)
+    return pd.DataFrame(
+        {"symbol": symbol, "open": price, "high": price + 1, "low": price - 1, "close": price, "volume": 1.0},
+        index=index,
+    )
+
+
+sorted_seconds = st.lists(st.integers(0, 30), max_size=25).map(sorted)
+
+
+@given(st.lists(st.tuples(st.booleans(), sorted_seconds), min_size=1, max_size=4))
+def test_order_is_time_then_source_then_row(specs):
+    frames = [
+        quotes_at(secs, f"Q{i}") if is_quote else bars_at(secs, f"B{i}")
+        for i, (is_quote, secs) in enumerate(specs)
+    ]
+    # Independent reference: Python's sort of (time, source, row) tuples.
+    expected = sorted(
+        (int(t.value), i, r) for i, f in enumerate(frames) for r, t in enumerate(f.index)
+    )
+    replay = Replay(*frames)
+    events = list(replay)
+    assert len(events) == len(expected) == len(replay)
+    for event, (t, i, r) in zip(events, expected):
+        frame = frames[i]
+        assert event.time.value == t and event.symbol == frame["symbol"].iloc[r]
+        assert isinstance(event, Quote if "bid" in frame.columns else Bar)
+        first_field = "bid" if isinstance(event, Quote) else "open"
+        assert getattr(event, first_field) == frame[first_field].iloc[r]
+    merged = replay.frame()
+    if expected:
+        assert merged["seq"].tolist() == list(range(len(expected)))
+        assert list(zip(merged.index.asi8.tolist(), merged["source"].tolist())) == [(t, i) for t, i, _ in expected]
+
+
+def test_batches_concatenate_to_the_frame_and_match_the_events():
+    q = synthetic_quotes(2, days=1, freq="1min", seed=1)
+    b = synthetic_bars(2, days=1, freq="5min", seed=2)
+    replay = Replay(q, b)
+    whole = replay.frame()
+    parts = pd.concat(list(replay.batches(size=97)))
+    pd.testing.assert_frame_equal(parts, whole)
+    assert replay.stats.events == len(whole) and replay.stats.batches == -(-len(whole) // 97)
+    events = list(Replay(q, b))
+    assert [e.symbol for e in events] == whole["symbol"].tolist()
+    assert [e.time.value for e in events] == whole.index.asi8.tolist()
+    bids = [e.bid for e in events if isinstance(e, Quote)]
+    assert bids == whole.loc[whole["kind"] == "quotes", "bid"].tolist()
+
+
+def test_start_and_end_filter_inclusively():
+    replay = Replay(quotes_at([0, 10, 20, 30]), start=BASE + pd.Timedelta(seconds=10), end="2024-01-02 14:30:20Z")
+    assert [e.time.second for e in replay] == [10, 20]
+
+
+class FakeClock:
+    """A clock that only moves when the replay sleeps: pacing tests need no waiting."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_pacing_follows_data_time_at_the_speed_multiplier():
+    clock = FakeClock()
+    replay = Replay(quotes_at([0, 60, 60, 180]), speed=60, clock=clock, sleep=clock.sleep)
+    seen = []
+    for event in replay:
+        seen.append((event.time.second + 60 * event.time.minute, clock.now - 1000.0))
+    # One data minute per wall second; ties are not waited for.
+    assert [wall for _, wall in seen] == pytest.approx([0.0, 1.0, 1.0, 3.0])
+    assert len(clock.sleeps) == 2
+
+
+def test_pacing_does_not_drift_when_the_consumer_is_slow():
+    clock = FakeClock()
+    replay = Replay(quotes_at([0, 1, 2, 3]), speed=1, clock=clock, sleep=clock.sleep)
+    walls = []
+    for _ in replay:
+        walls.append(clock.now - 1000.0)
+        clock.now += 1.5  # the consumer takes longer than the data interval
+    # Due times are absolute: a late stream catches up instead of sleeping more.
+    assert walls == pytest.approx([0.0, 1.5, 3.0, 4.5]) and clock.sleeps == []
+
+
+def test_async_replay_yields_the_same_events_and_paces_for_real():
+    frames = (quotes_at([0, 1, 2]), bars_at([1, 2]))
+    expected = [(e.time.value, e.symbol) for e in Replay(*frames)]
+
+    async def consume(speed):
+        out = []
+        async for e in Replay(*frames, speed=speed):
+            out.append((e.time.value, e.symbol))
+        return out
+
+    assert asyncio.run(consume(None)) == expected
+    t0 = time.monotonic()
+    assert asyncio.run(consume(20.0)) == expected  # 2 data seconds at 20x: >= 0.1 s
+    assert time.monotonic() - t0 >= 0.1
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="at least one frame"):
+        Replay()
+    with pytest.raises(ValueError, match="speed must be a positive"):
+        Replay(quotes_at([0]), speed=0)
+    with pytest.raises(TypeError, match="source 0"):
+        Replay([1, 2, 3])
+    naive = quotes_at([0])
+    naive.index = naive.index.tz_localize(None)
+    with pytest.raises(ValueError, match="UTC DatetimeIndex"):
+        Replay(naive)
+    with pytest.raises(ValueError, match="start: not a time"):
+        Replay(quotes_at([0]), start="soon")

@@ -1,0 +1,96 @@
+import dataclasses
+import math
+
+import pandas as pd
+import pytest
+
+from workbench.model import (
+    AssetClass,
+    Bar,
+    Instrument,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+    TimeInForce,
+)
+
+T = pd.Timestamp("2024-01-02 14:30", tz="UTC")
+
+
+def bar(**kw):
+    args = dict(time=T, symbol="X", open=10.0, high=11.0, low=9.0, close=10.5, volume=100.0)
+    args.update(kw)
+    return Bar(**args)
+
+
+def quote(**kw):
+    args = dict(time=T, symbol="X", bid=10.0, ask=10.02, bid_size=100.0, ask_size=200.0)
+    args.update(kw)
+    return Quote(**args)
+
+
+def test_valid_objects_are_frozen_values():
+    b = bar()
+    assert b == bar() and hash(b) == hash(bar())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        b.close = 1.0
+    q = quote()
+    assert q.mid == pytest.approx(10.01) and q.spread == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize(
+    "field, value, error, words",
+    [
+        ("open", math.nan, ValueError, "Bar.open must be finite"),
+        ("close", math.inf, ValueError, "Bar.close must be finite"),
+        ("low", 0.0, ValueError, "Bar.low must be > 0"),
+        ("high", -1.0, ValueError, "Bar.high must be > 0"),
+        ("volume", -1.0, ValueError, "Bar.volume must be >= 0"),
+        ("high", 10.2, ValueError, "below max(open, close)"),
+        ("low", 10.1, ValueError, "above min(open, close)"),
+        ("open", "10", TypeError, "Bar.open must be a number"),
+        ("open", True, TypeError, "Bar.open must be a number"),
+        ("symbol", "", ValueError, "Bar.symbol"),
+        ("time", "2024-01-02", TypeError, "Bar.time must be a pandas.Timestamp"),
+        ("time", pd.Timestamp("2024-01-02"), ValueError, "timezone-aware"),
+    ],
+)
+def test_bar_rejects(field, value, error, words):
+    with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+        bar(**{field: value})
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("bid", 10.05, "above ask"),
+        ("ask", math.nan, "Quote.ask must be finite"),
+        ("bid", 0.0, "Quote.bid must be > 0"),
+        ("bid_size", -5.0, "Quote.bid_size must be >= 0"),
+    ],
+)
+def test_quote_rejects(field, value, words):
+    with pytest.raises(ValueError, match=words):
+        quote(**{field: value})
+
+
+def test_instrument_validation_and_enum_coercion():
+    inst = Instrument("ES", asset_class="future", tick_size=0.25, lot_size=1)
+    assert inst.asset_class is AssetClass.FUTURE
+    with pytest.raises(ValueError, match="tick_size must be > 0"):
+        Instrument("X", tick_size=0)
+    with pytest.raises(ValueError, match="currency"):
+        Instrument("X", currency="dollars")
+    with pytest.raises(ValueError):
+        Instrument("X", asset_class="stocks")
+
+
+def test_enums():
+    assert Side.BUY.sign == 1 and Side.SELL.sign == -1
+    assert {t.value for t in OrderType} == {"market", "limit", "stop", "stop_limit"}
+    assert {t.value for t in TimeInForce} == {"day", "gtc", "ioc", "fok"}
+    terminal = {s for s in OrderStatus if s.is_terminal}
+    assert terminal == {
+        OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED
+    }
