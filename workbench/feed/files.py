@@ -273,8 +273,10 @@ def _canonical(
         )
 
     # Blank CSV lines come back as all-empty rows: skip them, keep their line numbers.
-    blank = raw.isna().all(axis=1).to_numpy()
-    positions = np.flatnonzero(~blank) if blank.any() else None
+    positions = None
+    if line_label == "line":
+        blank = raw.isna().all(axis=1).to_numpy()
+        positions = np.flatnonzero(~blank) if blank.any() else None
     if positions is not None:
         raw = raw.iloc[positions]
     n = len(raw)
@@ -292,34 +294,35 @@ def _canonical(
     findings.add("missing_value", "time", t_missing)
     findings.add("time_parse", "time", t_bad)
 
-    sym = raw["symbol"]
-    sym_missing = sym.isna().to_numpy()
-    findings.add("missing_value", "symbol", sym_missing)
-    sym = sym.astype("string").str.strip()  # pandas' own string dtype
+    sym = _symbols(raw["symbol"])
+    findings.add("missing_value", "symbol", sym.isna().to_numpy())
 
     data: dict[str, np.ndarray] = {}
     for col in FIELDS[kind] + tuple(c for c in OPTIONAL[kind] if c in raw.columns):
         values, c_missing, c_bad = _parse_numbers(raw[col])
-        if col in FIELDS[kind]:
+        if col in FIELDS[kind] and c_missing is not None:
             findings.add("missing_value", col, c_missing)
-        findings.add("number_parse", col, c_bad)
-        skip |= c_missing | c_bad
+            skip |= c_missing
+        if c_bad is not None:
+            findings.add("number_parse", col, c_bad)
+            skip |= c_bad
         data[col] = values
-    frame = pd.DataFrame(data, index=pd.DatetimeIndex(times, name="time"), copy=False)
-    frame.insert(0, "symbol", sym.to_numpy())
+    frame = pd.DataFrame(
+        {"symbol": sym.array, **data}, index=pd.DatetimeIndex(times, name="time"), copy=False
+    )
 
     check_values(frame, kind, findings, skip)
     # Order rules only over rows that are otherwise fine, so that a dropped row never
     # makes its neighbours look out of order.
-    valid = ~findings.bad()
-    check_order(times.asi8, sym, kind, findings, valid)
+    bad = findings.bad()
+    check_order(times.asi8, sym, kind, findings, None if bad is None else ~bad)
 
     bad = findings.bad()
     report = QualityReport(
         source=source,
         kind=kind,
         rows=n,
-        bad_rows=int(bad.sum()),
+        bad_rows=0 if bad is None else int(bad.sum()),
         violations=findings.results(line_of),
         line_label=line_label,
     )
@@ -343,9 +346,10 @@ def _canonical(
         if frame.empty:
             report.symbols = []
             return Loaded(frame, report)
-    report.symbols = sorted(pd.unique(frame["symbol"]).tolist())
-    report.first_time = frame.index.min()
-    report.last_time = frame.index.max()
+    report.symbols = _present_symbols(frame["symbol"])
+    stamps = frame.index.asi8
+    report.first_time = pd.Timestamp(int(stamps.min()), tz="UTC")
+    report.last_time = pd.Timestamp(int(stamps.max()), tz="UTC")
     return Loaded(frame, report)
 
 
@@ -373,6 +377,31 @@ def _columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
     if dupes:
         raise DataError(f"duplicate column(s) {dupes}", file=source, rule="columns")
     return raw
+
+
+def _symbols(col: pd.Series) -> pd.Series:
+    """Symbols without surrounding spaces; categorical columns stay categorical (cheap)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        stripped = cats.astype("string").str.strip()
+        if stripped.equals(cats.astype("string")):
+            return col
+        if stripped.is_unique:
+            return col.cat.rename_categories(stripped)
+    text = col.astype("string").str.strip()
+    return text.mask(text == "")  # a blank symbol is a missing one
+
+
+def _present_symbols(col: pd.Series) -> list[str]:
+    """Sorted distinct symbols (for categoricals, from the codes: no string work)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        if codes.size and codes.min() < 0:
+            codes = codes[codes >= 0]
+        used = np.zeros(len(col.cat.categories), dtype=bool)
+        used[codes] = True
+        return sorted(col.cat.categories[used].tolist())
+    return sorted(pd.unique(col.dropna()).tolist())
 
 
 def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
@@ -416,14 +445,18 @@ def _localize(times: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
     return times.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
 
 
-def _parse_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(float64 values with NaN where bad, missing mask, unparseable mask)."""
+def _parse_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(float64 values with NaN where bad, missing mask, unparseable mask); a mask is
+    ``None`` where no row has that problem."""
+    if col.dtype == np.float64:  # the common case: no copy, no temporary unless needed
+        values = col.to_numpy(copy=False)
+        has_nan = values.size and np.isnan(values.min())  # min propagates NaN
+        return values, np.isnan(values) if has_nan else None, None
     missing = col.isna().to_numpy()
     if pd.api.types.is_bool_dtype(col.dtype):
-        bad = ~missing
-        return np.full(len(col), np.nan), missing, bad
+        return np.full(len(col), np.nan), missing, ~missing
     if pd.api.types.is_numeric_dtype(col.dtype):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan), missing, np.zeros(len(col), bool)
+        return col.to_numpy(dtype=np.float64, na_value=np.nan), missing, None
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     text = col.astype("string").str.strip().str.lower()
     spelled_nan = text.isin(["nan", "+nan", "-nan"]).to_numpy()

@@ -167,8 +167,10 @@ class Findings:
         if mask.any():
             self.masks.append((rule, column, mask))
 
-    def bad(self) -> np.ndarray:
-        """Rows that broke at least one rule."""
+    def bad(self) -> np.ndarray | None:
+        """Rows that broke at least one rule; ``None`` when none did."""
+        if not self.masks:
+            return None
         out = np.zeros(self.n, dtype=bool)
         for _, _, m in self.masks:
             out |= m
@@ -208,16 +210,22 @@ def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.n
         sizes = ("bid_size", "ask_size")
         size_rule = "size_nonneg"
     arrays = {c: frame[c].to_numpy(dtype=np.float64, copy=False) for c in prices + sizes}
-    for c in prices:
-        a = arrays[c]
-        finite = np.isfinite(a)
-        findings.add("price_finite", c, ~finite & ~skip)
-        findings.add("price_positive", c, finite & (a <= 0))
-    for c in sizes:
-        a = arrays[c]
-        # NaN compares False, so ~(a >= 0) flags negative, NaN and -inf; +inf is separate.
-        findings.add(size_rule, c, (~(a >= 0) | np.isposinf(a)) & ~skip)
+    # Each column is first checked in one pass; the masks per rule are only built for a
+    # column that has a bad value (the common, clean case stays cheap on large files).
     with np.errstate(invalid="ignore"):
+        for c in prices:
+            a = arrays[c]
+            if a.size == 0 or (a.min() > 0 and a.max() < np.inf):  # NaN fails both
+                continue
+            finite = np.isfinite(a)
+            findings.add("price_finite", c, ~finite & ~skip)
+            findings.add("price_positive", c, finite & (a <= 0))
+        for c in sizes:
+            a = arrays[c]
+            if a.size == 0 or (a.min() >= 0 and a.max() < np.inf):
+                continue
+            ok = (a >= 0) & (a < np.inf)  # NaN compares False
+            findings.add(size_rule, c, ~ok & ~skip)
         if kind == "bars":
             o, h, lo, c = arrays["open"], arrays["high"], arrays["low"], arrays["close"]
             findings.add("high_ge_open_close", "high", h < np.maximum(o, c))
@@ -227,22 +235,32 @@ def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.n
 
 
 def check_order(
-    times: np.ndarray, symbols: pd.Series, kind: Kind, findings: Findings, valid: np.ndarray
+    times: np.ndarray,
+    symbols: pd.Series,
+    kind: Kind,
+    findings: Findings,
+    valid: np.ndarray | None = None,
 ) -> None:
-    """Per-symbol time-order rules over rows marked ``valid`` (int64 ns times).
+    """Per-symbol time-order rules over rows marked ``valid`` (all rows if ``None``),
+    with int64 ns times.
 
     Each row is compared with the running maximum of the earlier valid rows of its symbol.
     """
     n = times.size
-    idx = np.flatnonzero(valid)
-    if idx.size < 2:
+    if valid is None:
+        idx, t = None, times
+    else:
+        idx = np.flatnonzero(valid)
+        t = times[idx]
+    if t.size < 2:
         return
-    t = times[idx]
     # Fast path: globally non-decreasing times imply per-symbol non-decreasing times.
     globally_sorted = bool(np.all(t[1:] >= t[:-1]))
     if globally_sorted and kind == "quotes":
         return
-    codes, _ = pd.factorize(symbols.to_numpy()[idx])
+    codes = pd.factorize(symbols)[0]
+    if idx is not None:
+        codes = codes[idx]
     if globally_sorted:
         # Only ties can break strict order: look for a repeated (time, symbol) pair.
         dup = pd.DataFrame({"t": t, "s": codes}).duplicated().to_numpy()
@@ -265,8 +283,10 @@ def check_order(
         findings.add("duplicate_time", "time", _scatter(n, idx, same))
 
 
-def _scatter(n: int, idx: np.ndarray, sub_mask: np.ndarray) -> np.ndarray:
-    """A length-``n`` mask that is ``sub_mask`` at positions ``idx``."""
+def _scatter(n: int, idx: np.ndarray | None, sub_mask: np.ndarray) -> np.ndarray:
+    """A length-``n`` mask that is ``sub_mask`` at positions ``idx`` (all if ``None``)."""
+    if idx is None:
+        return sub_mask
     out = np.zeros(n, dtype=bool)
     out[idx[sub_mask]] = True
     return out

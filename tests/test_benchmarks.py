@@ -1,0 +1,29 @@
+"""The benchmarks still run (tiny sizes; the figures themselves are printed by `make bench`)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_feed_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "feed.json"
+    code = load("bench_feed").main(
+        ["--rows", "30000", "--event-rows", "5000", "--csv-rows", "20000", "--repeats", "1", "--json", str(out)]
+    )
+    assert code == 0
+    figures = json.loads(out.read_text())
+    assert figures["parquet_rows"] == 23_400  # one symbol, one session of 1 s quotes
+    for key in ("load_validate_rows_per_s", "replay_batches_events_per_s", "replay_objects_events_per_s"):
+        assert figures[key] > 0
+    assert figures["cache_speedup"] > 0
+    text = capsys.readouterr().out
+    assert "33,481" in text and "x bare" in text and "events/s" in text
