@@ -17,7 +17,7 @@ def load(name):
 def test_bench_feed_runs_and_measures(tmp_path, capsys):
     out = tmp_path / "feed.json"
     code = load("bench_feed").main(
-        ["--rows", "30000", "--event-rows", "5000", "--csv-rows", "20000", "--repeats", "1", "--json", str(out)]
+        ["--rows", "23400", "--event-rows", "5000", "--csv-rows", "20000", "--repeats", "1", "--json", str(out)]
     )
     assert code == 0
     figures = json.loads(out.read_text())
