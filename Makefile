@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 .PHONY: run test lab bench clean help
 
 help:
-	@echo "make run    the main job (validate and summarize the bundled data)"
+	@echo "make run    the main job (summarize and validate the bundled data, self-test the components)"
 	@echo "make test   the full test suite"
 	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
 	@echo "make bench  all benchmarks in benchmarks/"
@@ -28,6 +28,7 @@ run: $(VENV)/.base
 	$(VENV)/bin/workbench data list
 	$(VENV)/bin/workbench data validate sp500
 	$(VENV)/bin/workbench data validate nasdaq
+	$(VENV)/bin/workbench selftest
 
 test: $(VENV)/.base
 	$(PY) -m pytest

@@ -78,3 +78,14 @@ def test_usage_errors_exit_2(capsys):
 def test_console_script_runs_as_a_module():
     proc = subprocess.run([sys.executable, "-m", "workbench", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("workbench ")
+
+
+def test_selftest_passes_and_fails_loudly(capsys, monkeypatch):
+    code, out, _ = run(capsys, "selftest")
+    assert code == 0 and "PASS  feed" in out and "0 failed" in out
+    from workbench.feed import component
+
+    monkeypatch.setattr(component, "_check_cache", lambda: (_ for _ in ()).throw(AssertionError("cache broken")))
+    code, out, _ = run(capsys, "selftest", "--json")
+    results = {r["name"]: r for r in json.loads(out)}
+    assert code == 1 and not results["csv_cache"]["passed"] and "cache broken" in results["csv_cache"]["detail"]

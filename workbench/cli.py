@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--out", required=True, type=Path, help="output file, .parquet or .csv")
     p.set_defaults(func=_data_synth)
+
+    p = sub.add_parser("selftest", help="run every component's self-test; exit 1 on a failure", parents=[common])
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=_selftest)
     return parser
 
 
@@ -165,6 +169,27 @@ def _data_synth(args: argparse.Namespace) -> int:
     first, last = frame.index[0], frame.index[-1]
     print(f"wrote {len(frame):,} {args.kind} for {args.symbols} symbol(s), {first} .. {last}, to {out}")
     return 0
+
+
+def _components() -> list:
+    """One instance of every component that exists so far."""
+    from workbench.feed import Feed
+
+    return [Feed()]
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    results = [r for component in _components() for r in component.self_test()]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        for r in results:
+            status = "PASS" if r.passed else "FAIL"
+            detail = r.detail.splitlines()[0] if r.detail else ""
+            print(f"{status}  {r.component:<8} {r.name:<26} {r.duration_s * 1000:8.1f} ms  {detail}")
+        failed = sum(not r.passed for r in results)
+        print(f"{len(results) - failed} passed, {failed} failed")
+    return 0 if all(r.passed for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,20 @@
+"""The README's Python tour runs as written."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_python_tour_runs(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "README lost its Python tour"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_bars.csv").write_text(
+        "time,symbol,open,high,low,close,volume\n"
+        "2024-01-02,X,10,11,9,10.5,100\n2024-01-03,X,10,9.5,9,10.5,100\n"
+    )
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), {})
+    out = capsys.readouterr().out
+    assert "high_ge_open_close" in out and "events_replayed" in out
