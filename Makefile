@@ -34,6 +34,7 @@ test: $(VENV)/.base
 	$(PY) -m pytest
 
 lab: $(VENV)/.lab
+	@mkdir -p notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench: $(VENV)/.base

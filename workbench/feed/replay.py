@@ -238,9 +238,17 @@ def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Sou
     return _Source(
         kind=kind,
         times=times[sel],
-        symbols=np.asarray(frame["symbol"].astype(str).to_numpy(dtype=object)[sel]),
+        symbols=_symbol_array(frame["symbol"])[sel],
         columns=tuple(frame[c].to_numpy(dtype=np.float64)[sel] for c in FIELDS[kind]),
     )
+
+
+def _symbol_array(col: pd.Series) -> np.ndarray:
+    """Symbols as an object array of str; categoricals through their codes (fast)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        names = np.asarray(col.cat.categories.astype(str), dtype=object)
+        return names[col.cat.codes.to_numpy()]
+    return col.astype(str).to_numpy(dtype=object)
 
 
 def _build(s: _Source, rows: np.ndarray) -> list[Bar | Quote]:
