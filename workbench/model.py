@@ -1,4 +1,4 @@
-"""Value objects of the domain: instruments, bars, quotes and the order enums.
+"""Value objects of the domain: instruments, bars, quotes, orders, fills, positions.
 
 Frozen dataclasses, validated on construction, with no I/O (NautilusTrader's habit).
 Times are timezone-aware ``pandas.Timestamp`` values in UTC; prices are in the
@@ -23,6 +23,9 @@ __all__ = [
     "Instrument",
     "Bar",
     "Quote",
+    "Order",
+    "Fill",
+    "Position",
 ]
 
 
@@ -176,3 +179,82 @@ class Quote:
     def spread(self) -> float:
         """Ask minus bid, in price units."""
         return self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A snapshot of an order as the broker holds it; quantities in units, prices per unit.
+
+    ``filled_quantity`` and ``avg_fill_price`` sum the fills so far; ``commission`` is
+    what the order has been charged so far (currency). ``triggered`` tells whether a stop
+    or stop-limit order's stop has been reached.
+    """
+
+    id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: float
+    limit_price: float | None
+    stop_price: float | None
+    tif: TimeInForce
+    status: OrderStatus
+    created: pd.Timestamp | None = None
+    filled_quantity: float = 0.0
+    avg_fill_price: float = 0.0
+    commission: float = 0.0
+    triggered: bool = False
+    client_id: str | None = None
+
+    @property
+    def remaining(self) -> float:
+        """Quantity still to fill (units)."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still fill."""
+        return self.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution: ``quantity`` units at ``price``; ``commission`` and ``slippage``
+    in currency (slippage = what the fill price cost against the rule price)."""
+
+    seq: int
+    order_id: str
+    time: pd.Timestamp
+    symbol: str
+    side: Side
+    quantity: float
+    price: float
+    commission: float = 0.0
+    slippage: float = 0.0
+
+    @property
+    def value(self) -> float:
+        """quantity x price, in currency."""
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Signed quantity (negative = short), average cost per unit, realized P&L (gross of
+    costs, average-cost method) and the last price it was marked at."""
+
+    symbol: str
+    quantity: float
+    avg_cost: float
+    realized_pnl: float = 0.0
+    last_price: float | None = None
+
+    @property
+    def market_value(self) -> float:
+        """quantity x last price (0 when no price is known)."""
+        return 0.0 if self.last_price is None else self.quantity * self.last_price
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """quantity x (last price - average cost)."""
+        return 0.0 if self.last_price is None else self.quantity * (self.last_price - self.avg_cost)

@@ -1,0 +1,824 @@
+"""The simulated broker: orders in, fills out, every change journaled first.
+
+Event sourcing: each state change is an :class:`~workbench.broker.journal.Event` that is
+appended to the journal and then applied by :meth:`SimulatedBroker._apply`. Live trading
+and recovery run the same ``_apply``, so a recovered broker is, by construction, the
+fold of its journal. A rejected request journals a ``rejected`` event for the audit trail
+and changes no cash, position or order.
+
+Time is market time: the latest bar or quote the broker has seen (``on_bar``,
+``on_quote``, ``advance_time``). The broker never reads the wall clock for its state, so
+the same event stream gives the same journal (see :meth:`Journal.dump`).
+
+How the engine drives it, per market event: ``on_bar(bar)`` / ``on_quote(quote)`` (fills
+working orders, marks positions), then the strategy places orders, and at each session
+close ``end_session()`` (DAY orders expire). An order placed after a bar is eligible from
+the next bar; an order placed while the symbol has a current quote is matched against it
+at once. Fill rules: :mod:`workbench.broker.fills`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+import time as _time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import workbench
+from workbench.broker import fills as rules
+from workbench.broker.account import Account, AccountSnapshot, AccountType
+from workbench.broker.costs import (
+    CommissionModel,
+    SlippageModel,
+    commission_from,
+    slippage_from,
+)
+from workbench.broker.journal import Durability, Event, Journal
+from workbench.broker.orders import RejectReason, Reply, check_transition
+from workbench.broker.risk import RiskLimits
+from workbench.errors import ConfigError
+from workbench.model import (
+    Bar,
+    Fill,
+    Instrument,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Quote,
+    Side,
+    TimeInForce,
+)
+
+EPS = 1e-9
+LATENCY_SAMPLES = 100_000  # place_order latencies kept for percentiles
+R = RejectReason
+S = OrderStatus
+
+
+class _Working:
+    """An order inside the broker (mutable); the outside sees :class:`Order` snapshots."""
+
+    __slots__ = (
+        "id", "symbol", "side", "type", "quantity", "limit", "stop", "tif", "status",
+        "created_ns", "filled", "value", "commission", "triggered", "client_id",
+    )
+
+    def __init__(self, oid: str, p: dict[str, Any], created_ns: int) -> None:
+        self.id = oid
+        self.symbol: str = p["symbol"]
+        self.side = Side(p["side"])
+        self.type = OrderType(p["type"])
+        self.quantity: float = p["quantity"]
+        self.limit: float | None = p["limit_price"]
+        self.stop: float | None = p["stop_price"]
+        self.tif = TimeInForce(p["tif"])
+        self.client_id: str | None = p.get("client_id")
+        self.status = S.ACCEPTED
+        self.created_ns = created_ns
+        self.filled = 0.0
+        self.value = 0.0
+        self.commission = 0.0
+        self.triggered = False
+
+    @property
+    def remaining(self) -> float:
+        return self.quantity - self.filled
+
+    def snapshot(self) -> Order:
+        return Order(
+            id=self.id, symbol=self.symbol, side=self.side, type=self.type,
+            quantity=self.quantity, limit_price=self.limit, stop_price=self.stop,
+            tif=self.tif, status=self.status, created=_ts(self.created_ns),
+            filled_quantity=self.filled,
+            avg_fill_price=self.value / self.filled if self.filled else 0.0,
+            commission=self.commission, triggered=self.triggered, client_id=self.client_id,
+        )
+
+
+class SimulatedBroker:
+    """A paper account at a simulated broker (see the module docstring).
+
+    ``instruments``: :class:`Instrument` objects or symbols (tick 0.01, lot 1); orders for
+    other symbols are rejected. ``participation``: the largest fraction of a bar's volume
+    one bar may fill (``None``: no cap). ``journal``: a file path (``None``: in memory).
+    """
+
+    name = "broker"
+
+    def __init__(
+        self,
+        *,
+        cash: float = 1_000_000.0,
+        instruments: Iterable[Instrument | str] = (),
+        account_type: AccountType | str = AccountType.CASH,
+        commission: CommissionModel | str | dict | None = None,
+        slippage: SlippageModel | str | dict | None = None,
+        participation: float | None = None,
+        risk: RiskLimits | dict | None = None,
+        journal: str | os.PathLike | None = None,
+        durability: Durability = "sync",
+        batch_size: int = 1000,
+        _recovering: bool = False,
+    ) -> None:
+        self.account_ = Account(cash, AccountType(account_type))
+        self.instruments: dict[str, Instrument] = {}
+        for inst in instruments:
+            inst = Instrument(inst) if isinstance(inst, str) else inst
+            if not isinstance(inst, Instrument):
+                raise TypeError(f"instruments: expected Instrument or str, got {type(inst).__name__}")
+            self.instruments[inst.symbol] = inst
+        self.commission = commission_from(commission)
+        self.slippage = slippage_from(slippage)
+        if participation is not None and not (
+            isinstance(participation, (int, float)) and 0 < participation <= 1
+        ):
+            raise ConfigError(f"participation must be in (0, 1] or None, got {participation!r}")
+        self.participation = participation
+        self.risk = risk if isinstance(risk, RiskLimits) else RiskLimits.from_dict(risk)
+        self.journal = Journal(journal, durability=durability, batch_size=batch_size)
+        if not _recovering:
+            if self.journal.last_seq() >= 0 or self.journal.meta():
+                raise ConfigError(
+                    f"journal {journal} already holds a session; use SimulatedBroker.recover(path)"
+                )
+            self.journal.write_meta({"format": 1, "config": self.config(),
+                                     "workbench": workbench.__version__})
+
+        self._lock = threading.RLock()
+        self._seq = -1
+        self._next_id = 1
+        self._time_ns = 0
+        self._orders: dict[str, _Working] = {}
+        self._open: dict[str, dict[str, _Working]] = {}  # symbol -> id -> order, in seq order
+        self._quotes: dict[str, Quote] = {}
+        self._quote_left: dict[str, list[float]] = {}  # displayed size left: [bid, ask]
+        self._fills: list[Fill] = []
+        self.killed = False
+        self._counts = {"accepted": 0, "fills": 0, "cancelled": 0, "expired": 0, "replaced": 0}
+        self._rejections: dict[str, int] = {}
+        self._latency = deque(maxlen=LATENCY_SAMPLES)
+
+    # --- configuration -------------------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        """The configuration in force, as plain data (what the journal records)."""
+        return {
+            "cash": self.account_.starting_cash,
+            "account_type": self.account_.type.value,
+            "instruments": [
+                {**asdict(i), "asset_class": i.asset_class.value} for i in self.instruments.values()
+            ],
+            "commission": self.commission.to_dict(),
+            "slippage": self.slippage.to_dict(),
+            "participation": self.participation,
+            "risk": self.risk.to_dict(),
+            "durability": self.journal.durability,
+        }
+
+    @classmethod
+    def recover(
+        cls,
+        path: str | os.PathLike,
+        *,
+        upto_seq: int | None = None,
+        commission: CommissionModel | None = None,
+        slippage: SlippageModel | None = None,
+    ) -> SimulatedBroker:
+        """Rebuild a broker from its journal: exactly the state of every journaled event.
+
+        The recovered broker appends to the same journal. With ``upto_seq`` it replays only
+        that far into an in-memory journal and leaves the file untouched (for inspection).
+        Pass ``commission``/``slippage`` when the session used your own model classes.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"no journal at {path}")
+        source = Journal(path)
+        meta = source.meta()
+        if meta.get("format") != 1 or "config" not in meta:
+            raise ConfigError(f"{path}: not a workbench broker journal")
+        cfg = meta["config"]
+        try:
+            commission = commission or commission_from(cfg["commission"])
+            slippage = slippage or slippage_from(cfg["slippage"])
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; pass commission=/slippage= to recover") from None
+        kwargs = dict(
+            cash=cfg["cash"],
+            account_type=cfg["account_type"],
+            instruments=[Instrument(**i) for i in cfg["instruments"]],
+            commission=commission,
+            slippage=slippage,
+            participation=cfg["participation"],
+            risk=RiskLimits.from_dict(cfg["risk"]),
+            durability=cfg["durability"],
+        )
+        if upto_seq is None:
+            source.close()
+            broker = cls(**kwargs, journal=path, _recovering=True)
+            for event in list(broker.journal.events()):
+                broker._apply(event)
+            return broker
+        broker = cls(**kwargs, journal=None, _recovering=True)
+        for event in source.events(upto_seq=upto_seq):
+            broker.journal.append(event)
+            broker._apply(event)
+        source.close()
+        return broker
+
+    # --- orders --------------------------------------------------------------------------
+
+    def place_order(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: float,
+        type: OrderType | str = OrderType.MARKET,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tif: TimeInForce | str = TimeInForce.DAY,
+        client_id: str | None = None,
+    ) -> Reply:
+        """Place an order; quantity in units, prices per unit. Returns the acknowledgement
+        (with the order id) or the rejection (reason code, message). Wrong types raise
+        ``TypeError``/``ValueError``; bad values are rejections that change nothing."""
+        t0 = _time.perf_counter()
+        request = {
+            "symbol": _symbol(symbol),
+            "side": _enum(Side, side, "side").value,
+            "type": _enum(OrderType, type, "type").value,
+            "quantity": _number(quantity, "quantity"),
+            "limit_price": _number(limit_price, "limit_price", optional=True),
+            "stop_price": _number(stop_price, "stop_price", optional=True),
+            "tif": _enum(TimeInForce, tif, "tif").value,
+            "client_id": None if client_id is None else str(client_id),
+        }
+        with self._lock:
+            problem = self._check_new(request)
+            if problem is not None:
+                reply = self._reject("place", problem[0], problem[1], None, request)
+            else:
+                oid = f"O{self._next_id}"
+                event = self._emit("accepted", oid, request)
+                reply = Reply(True, oid, event.seq)
+                quote = self._quotes.get(request["symbol"])
+                if quote is not None:
+                    self._match_quote(self._orders[oid], quote)
+        self._latency.append(_time.perf_counter() - t0)
+        return reply
+
+    def cancel_order(self, order_id: str) -> Reply:
+        """Cancel a working order."""
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                return self._reject("cancel", R.UNKNOWN_ORDER, f"no order {order_id!r}", order_id, {})
+            if order.status.is_terminal:
+                return self._reject(
+                    "cancel", R.ORDER_NOT_OPEN, f"order {order_id} is {order.status.value}", order_id, {}
+                )
+            event = self._emit("cancelled", order_id, {"reason": "requested"})
+            return Reply(True, order_id, event.seq)
+
+    def replace_order(
+        self,
+        order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> Reply:
+        """Change a working order's quantity or prices; checked like a new order."""
+        changes = {
+            "quantity": _number(quantity, "quantity", optional=True),
+            "limit_price": _number(limit_price, "limit_price", optional=True),
+            "stop_price": _number(stop_price, "stop_price", optional=True),
+        }
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                return self._reject("replace", R.UNKNOWN_ORDER, f"no order {order_id!r}", order_id, changes)
+            if order.status.is_terminal:
+                return self._reject(
+                    "replace", R.ORDER_NOT_OPEN, f"order {order_id} is {order.status.value}", order_id, changes
+                )
+            request = {
+                "symbol": order.symbol, "side": order.side.value, "type": order.type.value,
+                "quantity": order.quantity if changes["quantity"] is None else changes["quantity"],
+                "limit_price": order.limit if changes["limit_price"] is None else changes["limit_price"],
+                "stop_price": order.stop if changes["stop_price"] is None else changes["stop_price"],
+                "tif": order.tif.value, "client_id": order.client_id,
+            }
+            problem = self._check_new(request, replacing=order)
+            if problem is None and request["quantity"] <= order.filled + EPS:
+                problem = (R.INVALID_QUANTITY, f"new quantity {request['quantity']} is not above "
+                           f"the {order.filled} already filled")
+            if problem is not None:
+                return self._reject("replace", problem[0], problem[1], order_id, changes)
+            payload = {k: request[k] for k in ("quantity", "limit_price", "stop_price")}
+            event = self._emit("replaced", order_id, payload)
+            quote = self._quotes.get(order.symbol)
+            if quote is not None:
+                self._match_quote(order, quote)
+            return Reply(True, order_id, event.seq)
+
+    def kill_switch(self, reason: str = "manual") -> int:
+        """Cancel every working order and reject new ones (``KILL_SWITCH``) until reset.
+        Returns the number of orders cancelled."""
+        with self._lock:
+            if not self.killed:
+                self._emit("kill_switch", None, {"on": True, "reason": str(reason)})
+            cancelled = 0
+            for book in list(self._open.values()):
+                for order in list(book.values()):
+                    self._emit("cancelled", order.id, {"reason": R.KILL_SWITCH.value})
+                    cancelled += 1
+            return cancelled
+
+    def reset_kill_switch(self) -> None:
+        """Accept orders again."""
+        with self._lock:
+            if self.killed:
+                self._emit("kill_switch", None, {"on": False, "reason": "reset"})
+
+    # --- market data ---------------------------------------------------------------------
+
+    def advance_time(self, time: pd.Timestamp) -> None:
+        """Move market time forward (it never moves back)."""
+        ns = _ns(time)
+        if ns > self._time_ns:
+            self._time_ns = ns
+
+    def on_bar(self, bar: Bar) -> list[Fill]:
+        """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
+        with self._lock:
+            self.advance_time(bar.time)
+            self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
+            first = len(self._fills)
+            book = self._open.get(bar.symbol)
+            if book:
+                capacity = math.inf if self.participation is None else self.participation * bar.volume
+                for order in list(book.values()):
+                    capacity -= self._match_bar(order, bar, capacity)
+            self.account_.mark(bar.symbol, bar.close)
+            return self._fills[first:]
+
+    def on_quote(self, quote: Quote) -> list[Fill]:
+        """Match working orders of ``quote.symbol`` against ``quote``; mark at the mid."""
+        with self._lock:
+            self.advance_time(quote.time)
+            first = len(self._fills)
+            self._quotes[quote.symbol] = quote
+            self._quote_left[quote.symbol] = [quote.bid_size, quote.ask_size]
+            book = self._open.get(quote.symbol)
+            if book:
+                for order in list(book.values()):
+                    self._match_quote(order, quote)
+            self.account_.mark(quote.symbol, quote.mid)
+            return self._fills[first:]
+
+    def end_session(self, time: pd.Timestamp | None = None) -> int:
+        """The session closed: every working DAY order expires. Returns how many."""
+        with self._lock:
+            if time is not None:
+                self.advance_time(time)
+            expired = 0
+            for book in list(self._open.values()):
+                for order in list(book.values()):
+                    if order.tif is TimeInForce.DAY:
+                        self._emit("expired", order.id, {})
+                        expired += 1
+            return expired
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Working orders, oldest first."""
+        with self._lock:
+            books = [self._open.get(symbol, {})] if symbol is not None else self._open.values()
+            out = [o for book in books for o in book.values()]
+            return [o.snapshot() for o in sorted(out, key=lambda o: int(o.id[1:]))]
+
+    def order(self, order_id: str) -> Order:
+        """One order by id (``KeyError`` if unknown)."""
+        return self._orders[order_id].snapshot()
+
+    def orders(self) -> list[Order]:
+        """Every order accepted so far, in id order."""
+        return [o.snapshot() for o in self._orders.values()]
+
+    def fills(self) -> list[Fill]:
+        return list(self._fills)
+
+    def positions(self) -> dict[str, Position]:
+        return self.account_.positions()
+
+    def account(self) -> AccountSnapshot:
+        return self.account_.snapshot()
+
+    @property
+    def time(self) -> pd.Timestamp | None:
+        """Market time: the latest bar, quote or ``advance_time`` seen."""
+        return _ts(self._time_ns) if self._time_ns else None
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def state(self) -> dict[str, Any]:
+        """Orders, cash and positions as plain data (for comparisons and digests); the
+        sequence number is apart (:attr:`last_seq`), since a rejection advances it."""
+        with self._lock:
+            acct = self.account_
+            return {
+                "killed": self.killed,
+                "cash": acct.cash,
+                "commissions": acct.commissions,
+                "positions": {
+                    s: [p.quantity, p.avg_cost, p.realized_pnl] for s, p in acct.positions().items()
+                },
+                "realized_pnl": acct.realized_pnl(),
+                "orders": {
+                    o.id: [o.status.value, o.quantity, o.filled, o.value, o.commission, o.triggered,
+                           o.limit, o.stop]
+                    for o in self._orders.values()
+                },
+            }
+
+    def state_digest(self) -> str:
+        """SHA-256 of :meth:`state` in canonical JSON."""
+        text = json.dumps(self.state(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def close(self) -> None:
+        """Flush and close the journal."""
+        self.journal.close()
+
+    # --- component API -------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": workbench.__version__,
+            "capabilities": [
+                "orders:market,limit,stop,stop_limit", "tif:day,gtc,ioc,fok",
+                "data:bars,quotes", "accounts:cash,margin", "journal:sqlite-wal", "kill_switch",
+            ],
+            "config": self.config(),
+        }
+
+    def stats(self) -> dict[str, float | int]:
+        """Measured figures: counts, rejections by reason, place_order latency (µs)."""
+        lat = np.array(self._latency, dtype=float) * 1e6
+        out: dict[str, float | int] = {
+            "orders_accepted": self._counts["accepted"],
+            "orders_rejected": sum(self._rejections.values()),
+            "fills": self._counts["fills"],
+            "cancelled": self._counts["cancelled"],
+            "expired": self._counts["expired"],
+            "replaced": self._counts["replaced"],
+            "open_orders": sum(len(b) for b in self._open.values()),
+            "events": self._seq + 1,
+            "journal_writes": self.journal.writes,
+            "latency_samples": int(lat.size),
+        }
+        for q in (50, 90, 99):
+            out[f"place_order_p{q}_us"] = float(np.percentile(lat, q)) if lat.size else float("nan")
+        out["place_order_max_us"] = float(lat.max()) if lat.size else float("nan")
+        for reason, n in sorted(self._rejections.items()):
+            out[f"rejected_{reason}"] = n
+        return out
+
+    def self_test(self):
+        from workbench.broker.selftest import run
+
+        return run()
+
+    # --- checks --------------------------------------------------------------------------
+
+    def _check_new(
+        self, r: dict[str, Any], replacing: _Working | None = None
+    ) -> tuple[RejectReason, str] | None:
+        """The first reason to reject request ``r`` (or a replacement), else ``None``."""
+        if self.killed:
+            return R.KILL_SWITCH, "the kill switch is on; reset it to trade"
+        qty, limit, stop, kind = r["quantity"], r["limit_price"], r["stop_price"], OrderType(r["type"])
+        if not (math.isfinite(qty) and qty > 0):
+            return R.INVALID_QUANTITY, f"quantity must be finite and > 0, got {qty}"
+        for name, price in (("limit_price", limit), ("stop_price", stop)):
+            if price is not None and not (math.isfinite(price) and price > 0):
+                return R.INVALID_PRICE, f"{name} must be finite and > 0, got {price}"
+        needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
+        if needs_limit and limit is None:
+            return R.MISSING_PRICE, f"a {kind.value} order needs a limit_price"
+        if needs_stop and stop is None:
+            return R.MISSING_PRICE, f"a {kind.value} order needs a stop_price"
+        if not needs_limit and limit is not None:
+            return R.UNEXPECTED_PRICE, f"a {kind.value} order takes no limit_price"
+        if not needs_stop and stop is not None:
+            return R.UNEXPECTED_PRICE, f"a {kind.value} order takes no stop_price"
+        symbol = r["symbol"]
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            return R.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}; known: {', '.join(sorted(self.instruments)) or 'none'}"
+        risk = self.risk
+        if risk.allowed_symbols is not None and symbol not in risk.allowed_symbols:
+            return R.SYMBOL_NOT_ALLOWED, f"{symbol} is not in the allowed symbols"
+        for name, price in (("limit_price", limit), ("stop_price", stop)):
+            if price is not None and not _on_grid(price, inst.tick_size):
+                return R.OFF_TICK, f"{name} {price} is not a multiple of the tick size {inst.tick_size}"
+        if not _on_grid(qty, inst.lot_size):
+            return R.OFF_LOT, f"quantity {qty} is not a multiple of the lot size {inst.lot_size}"
+
+        last = self.account_.last_price(symbol)
+        side = Side(r["side"])
+        ref = _reference_price(kind, side, limit, stop, last)
+        if ref is None:
+            return R.NO_MARKET_DATA, f"no price for {symbol} yet to check a {kind.value} order against"
+        open_count = sum(len(b) for b in self._open.values()) - (1 if replacing else 0)
+        if risk.max_open_orders is not None and open_count >= risk.max_open_orders:
+            return R.MAX_OPEN_ORDERS, f"{open_count} orders are working; the limit is {risk.max_open_orders:g}"
+        if risk.max_order_quantity is not None and qty > risk.max_order_quantity:
+            return R.MAX_ORDER_QUANTITY, f"quantity {qty:g} is above the limit {risk.max_order_quantity:g}"
+        notional = qty * ref
+        if risk.max_order_notional is not None and notional > risk.max_order_notional:
+            return R.MAX_ORDER_NOTIONAL, f"notional {notional:,.2f} is above the limit {risk.max_order_notional:,.2f}"
+        position = self.account_.quantity(symbol)
+        pending = self._pending(symbol, side, exclude=replacing)
+        if risk.max_position is not None:
+            worst = position + side.sign * (pending + qty)
+            if abs(worst) > risk.max_position + EPS:
+                return R.MAX_POSITION, (f"position could reach {worst:g} {symbol}; the limit is "
+                                        f"{risk.max_position:g}")
+        if risk.price_collar is not None and limit is not None:
+            if last is None:
+                return R.NO_MARKET_DATA, f"no last price for {symbol} to check the price collar"
+            away = abs(limit - last) / last
+            if away > risk.price_collar + EPS:
+                return R.PRICE_COLLAR, (f"limit {limit} is {away:.2%} from the last price {last}; "
+                                        f"the collar is {risk.price_collar:.2%}")
+        return self._check_affordable(symbol, side, qty, ref, position, pending, replacing)
+
+    def _check_affordable(self, symbol, side, qty, ref, position, pending, replacing):
+        acct = self.account_
+        if acct.type is AccountType.CASH:
+            if side is Side.SELL:
+                available = position - pending
+                if qty > available + EPS:
+                    return R.SHORT_NEEDS_MARGIN, (f"selling {qty:g} {symbol} with {available:g} "
+                                                  f"available; shorting needs a margin account")
+                return None
+            probe = Order("?", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY, S.NEW)
+            cost = qty * ref + self.commission.commission(probe, qty, ref)
+            available = acct.cash - self._reserved_cash(exclude=replacing)
+            if cost > available + EPS:
+                return R.INSUFFICIENT_BUYING_POWER, (f"needs {cost:,.2f}; {available:,.2f} cash is "
+                                                     f"free after open orders")
+            return None
+        # Margin: only the part that increases the absolute position needs margin.
+        after_pending = position + side.sign * pending
+        increase = max(abs(after_pending + side.sign * qty) - abs(after_pending), 0.0)
+        need = 0.5 * increase * ref
+        free = 0.5 * acct.buying_power() - self._reserved_margin(exclude=replacing)
+        if need > free + EPS:
+            return R.INSUFFICIENT_BUYING_POWER, (f"needs {need:,.2f} initial margin; {max(free, 0):,.2f} "
+                                                 f"is free after open orders")
+        return None
+
+    def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
+        return sum(
+            o.remaining for o in self._open.get(symbol, {}).values() if o.side is side and o is not exclude
+        )
+
+    def _reserved_cash(self, exclude: _Working | None = None) -> float:
+        total = 0.0
+        for book in self._open.values():
+            for o in book.values():
+                if o.side is Side.BUY and o is not exclude:
+                    ref = _reference_price(o.type, o.side, o.limit, o.stop, self.account_.last_price(o.symbol))
+                    total += o.remaining * (ref or 0.0)
+        return total
+
+    def _reserved_margin(self, exclude: _Working | None = None) -> float:
+        total = 0.0
+        for book in self._open.values():
+            for o in book.values():
+                if o is not exclude:
+                    ref = _reference_price(o.type, o.side, o.limit, o.stop, self.account_.last_price(o.symbol))
+                    total += 0.5 * o.remaining * (ref or 0.0)
+        return total
+
+    # --- matching ------------------------------------------------------------------------
+
+    def _match_bar(self, order: _Working, bar: Bar, capacity: float) -> float:
+        """Fill ``order`` against ``bar`` within ``capacity`` units; returns units filled."""
+        price, triggered, slips = rules.bar_fill(
+            order.side, order.type, order.limit, order.stop, order.triggered, bar
+        )
+        if triggered and not order.triggered:
+            self._emit("triggered", order.id, {})
+        wanted = order.remaining
+        qty = 0.0
+        if price is not None:
+            qty = wanted if capacity >= wanted else _floor_lot(capacity, self.instruments[order.symbol].lot_size)
+        if order.tif is TimeInForce.FOK and qty < wanted - EPS:
+            self._emit("cancelled", order.id, {"reason": R.FOK_NOT_FILLABLE.value})
+            return 0.0
+        if qty > EPS:
+            rule_price = price
+            if slips:
+                price = self.slippage.price(order.side, price, qty, bar)
+                # Nothing traded outside the bar's range, whatever the slippage model says.
+                price = min(max(price, bar.low), bar.high)
+            self._fill(order, qty, price, rule_price)
+        if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            self._emit("cancelled", order.id, {"reason": "ioc_rest"})
+        return qty
+
+    def _match_quote(self, order: _Working, quote: Quote) -> None:
+        price, triggered, slips = rules.quote_fill(
+            order.side, order.type, order.limit, order.stop, order.triggered, quote
+        )
+        if triggered and not order.triggered:
+            self._emit("triggered", order.id, {})
+        left = self._quote_left[order.symbol]
+        side_ix = 1 if order.side is Side.BUY else 0
+        wanted = order.remaining
+        qty = 0.0
+        if price is not None:
+            qty = min(wanted, _floor_lot(left[side_ix], self.instruments[order.symbol].lot_size))
+        if order.tif is TimeInForce.FOK and qty < wanted - EPS:
+            self._emit("cancelled", order.id, {"reason": R.FOK_NOT_FILLABLE.value})
+            return
+        if qty > EPS:
+            rule_price = price
+            if slips:
+                price = self.slippage.price(order.side, price, qty, quote)
+            self._fill(order, qty, price, rule_price)
+            left[side_ix] -= qty
+        if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            self._emit("cancelled", order.id, {"reason": "ioc_rest"})
+
+    def _fill(self, order: _Working, qty: float, price: float, rule_price: float) -> None:
+        commission = self.commission.commission(order.snapshot(), qty, price)
+        slippage = (price - rule_price) * qty * order.side.sign
+        self._emit(
+            "fill", order.id,
+            {"quantity": qty, "price": price, "commission": commission, "slippage": slippage},
+        )
+
+    # --- events --------------------------------------------------------------------------
+
+    def _emit(self, kind: str, order_id: str | None, payload: dict[str, Any]) -> Event:
+        event = Event(self._seq + 1, self._time_ns, kind, order_id, payload)
+        self.journal.append(event)  # first the journal, then the state
+        self._apply(event)
+        return event
+
+    def _reject(self, action, reason: RejectReason, message: str, order_id, request) -> Reply:
+        # A rejected request may hold NaN or infinity, which JSON cannot: keep them as text.
+        request = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
+                   for k, v in request.items()}
+        payload = {"action": action, "reason": reason.value, "message": message, "request": request}
+        event = self._emit("rejected", order_id, payload)
+        return Reply(False, order_id, event.seq, reason, message)
+
+    def _apply(self, e: Event) -> None:
+        """Apply one journaled event to the state: the only place state changes."""
+        if e.seq != self._seq + 1:
+            raise ConfigError(f"journal out of sequence: event {e.seq} after {self._seq}")
+        self._seq = e.seq
+        if e.time_ns > self._time_ns:
+            self._time_ns = e.time_ns
+        p = e.payload
+        kind = e.kind
+        if kind == "fill":
+            o = self._orders[e.order_id]
+            qty, price, commission = p["quantity"], p["price"], p["commission"]
+            new_status = S.FILLED if o.remaining - qty <= EPS else S.PARTIALLY_FILLED
+            check_transition(o.status, new_status, o.id)
+            o.filled += qty
+            o.value += qty * price
+            o.commission += commission
+            o.status = new_status
+            self.account_.apply_fill(o.symbol, o.side, qty, price, commission)
+            self.account_.mark(o.symbol, price)
+            self._fills.append(Fill(e.seq, o.id, _ts(e.time_ns), o.symbol, o.side, qty, price,
+                                    commission, p["slippage"]))
+            self._counts["fills"] += 1
+            if new_status is S.FILLED:
+                self._close(o)
+        elif kind == "accepted":
+            o = _Working(e.order_id, p, e.time_ns)
+            self._orders[o.id] = o
+            self._open.setdefault(o.symbol, {})[o.id] = o
+            self._next_id = max(self._next_id, int(o.id[1:]) + 1)
+            self._counts["accepted"] += 1
+        elif kind in ("cancelled", "expired"):
+            o = self._orders[e.order_id]
+            new_status = S.CANCELLED if kind == "cancelled" else S.EXPIRED
+            check_transition(o.status, new_status, o.id)
+            o.status = new_status
+            self._close(o)
+            self._counts[kind] += 1
+        elif kind == "triggered":
+            self._orders[e.order_id].triggered = True
+        elif kind == "replaced":
+            o = self._orders[e.order_id]
+            o.quantity, o.limit, o.stop = p["quantity"], p["limit_price"], p["stop_price"]
+            self._counts["replaced"] += 1
+        elif kind == "rejected":
+            self._rejections[p["reason"]] = self._rejections.get(p["reason"], 0) + 1
+        elif kind == "kill_switch":
+            self.killed = bool(p["on"])
+        else:
+            raise ConfigError(f"journal event {e.seq}: unknown kind {kind!r}")
+
+    def _close(self, o: _Working) -> None:
+        book = self._open.get(o.symbol)
+        if book is not None:
+            book.pop(o.id, None)
+            if not book:
+                del self._open[o.symbol]
+
+    def events(self) -> Iterator[Event]:
+        """Every journaled event, in sequence order."""
+        return self.journal.events()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _reference_price(kind: OrderType, side: Side, limit, stop, last) -> float | None:
+    """The price an order is checked at: its limit, its stop (or the last price beyond
+    it), else the last price."""
+    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        return limit
+    if kind is OrderType.STOP:
+        if last is None:
+            return stop
+        return max(stop, last) if side is Side.BUY else min(stop, last)
+    return last
+
+
+def _on_grid(value: float, step: float) -> bool:
+    """True when ``value`` is a whole multiple of ``step`` (to float precision)."""
+    ratio = value / step
+    return abs(ratio - round(ratio)) <= 1e-6
+
+
+def _floor_lot(quantity: float, lot: float) -> float:
+    if quantity == math.inf:
+        return quantity
+    return math.floor(quantity / lot + 1e-9) * lot
+
+
+def _ns(time: pd.Timestamp) -> int:
+    if not isinstance(time, pd.Timestamp):
+        time = pd.Timestamp(time)
+    if time.tzinfo is None:
+        raise ValueError(f"time must be timezone-aware, got {time}")
+    return int(time.as_unit("ns").value)
+
+
+def _ts(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(ns, tz="UTC")
+
+
+def _symbol(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"symbol must be a str, got {type(value).__name__}")
+    return value
+
+
+def _enum(cls, value, name):
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a {cls.__name__} or str, got {type(value).__name__}")
+    try:
+        return cls(value.lower())
+    except ValueError:
+        raise ValueError(f"{name} must be one of {', '.join(m.value for m in cls)}; got {value!r}") from None
+
+
+def _number(value, name, optional=False):
+    if value is None:
+        if optional:
+            return None
+        raise TypeError(f"{name} is required")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)
