@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from workbench.errors import ConfigError
@@ -32,7 +32,7 @@ class CommissionModel(ABC):
     def commission(self, order: Order, quantity: float, price: float) -> float: ...
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": _name_of(type(self), COMMISSIONS), **asdict(self)}  # type: ignore[call-overload]
+        return {"model": _name_of(type(self), COMMISSIONS), **_params(self)}
 
 
 class SlippageModel(ABC):
@@ -42,7 +42,7 @@ class SlippageModel(ABC):
     def price(self, side: Side, price: float, quantity: float, market: Bar | Quote) -> float: ...
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": _name_of(type(self), SLIPPAGES), **asdict(self)}  # type: ignore[call-overload]
+        return {"model": _name_of(type(self), SLIPPAGES), **_params(self)}
 
 
 # --- commissions ---------------------------------------------------------------------------
@@ -224,6 +224,13 @@ def _from(spec, registry, base, what, parse_text):
         except TypeError as exc:
             raise ConfigError(f"{what}: {exc}") from None
     raise ConfigError(f"{what}: expected a model, a dict or a string, got {type(spec).__name__}")
+
+
+def _params(model: object) -> dict[str, Any]:
+    """A model's parameters as plain data (a user's class need not be a dataclass)."""
+    values = asdict(model) if is_dataclass(model) else dict(vars(model))
+    return {k: v for k, v in values.items()
+            if not k.startswith("_") and isinstance(v, (int, float, str, bool, type(None)))}
 
 
 def _name_of(cls: type, registry: dict[str, type]) -> str:

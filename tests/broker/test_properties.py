@@ -1,0 +1,143 @@
+"""Invariants over random order and market streams (hypothesis)."""
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench.broker import SimulatedBroker
+from workbench.model import Bar, Quote, Side
+
+T0 = pd.Timestamp("2024-01-02 14:30", tz="UTC")
+SYMBOLS = ("X", "Y")
+cents = st.integers(5_000, 15_000).map(lambda c: c / 100)
+
+bar_action = st.tuples(
+    st.just("bar"), st.sampled_from(SYMBOLS), cents, cents,
+    st.integers(0, 300).map(lambda c: c / 100), st.integers(0, 300).map(lambda c: c / 100),
+    st.integers(0, 5_000),
+)
+quote_action = st.tuples(
+    st.just("quote"), st.sampled_from(SYMBOLS), cents, st.integers(1, 50).map(lambda c: c / 100),
+    st.integers(0, 500), st.integers(0, 500),
+)
+order_action = st.tuples(
+    st.just("order"), st.sampled_from(SYMBOLS), st.sampled_from(["buy", "sell"]),
+    st.sampled_from([1, 5, 10, 20, 50, 100, 200, 1, 5, 10, 0, -3, float("nan"), 10_000]),
+    st.sampled_from(["market", "limit", "stop", "stop_limit"]),
+    st.integers(-500, 500).map(lambda c: c / 100),
+    st.sampled_from(["day", "gtc", "ioc", "fok"]),
+)
+other_action = st.tuples(st.sampled_from(["cancel", "end_session", "kill", "reset"]), st.integers(0, 20))
+actions = st.lists(
+    st.one_of(bar_action, quote_action, order_action, order_action, other_action), min_size=30, max_size=120
+)
+configs = st.fixed_dictionaries({
+    "participation": st.sampled_from([None, 0.05, 0.5]),
+    "slippage": st.sampled_from(["none", "bps:5", "spread:0.5"]),
+    "commission": st.sampled_from(["none", "ibkr-fixed", "bps:1"]),
+    "account_type": st.sampled_from(["cash", "margin"]),
+})
+
+
+def run(steps, config, journal=None):
+    """Play the steps; return the broker, the market event behind each fill, and the
+    states around every rejection."""
+    b = SimulatedBroker(cash=50_000, instruments=SYMBOLS, journal=journal, **config)
+    market_of_fill = {}
+    rejections = []
+    last = {}
+    for i, step in enumerate(steps):
+        t = T0 + pd.Timedelta(minutes=i)
+        kind = step[0]
+        if kind == "bar":
+            _, sym, o, c, up, down, v = step
+            event = Bar(t, sym, o, max(o, c) + up, max(min(o, c) - down, 0.01), c, float(v))
+            fills = b.on_bar(event)
+            last[sym] = event.close
+        elif kind == "quote":
+            _, sym, bid, spread, bs, asz = step
+            event = Quote(t, sym, bid, round(bid + spread, 2), float(bs), float(asz))
+            fills = b.on_quote(event)
+            last[sym] = event.mid
+        else:
+            fills = []
+            event = None
+        for f in fills:
+            market_of_fill[f.seq] = event
+        if kind == "order":
+            _, sym, side, qty, otype, offset, tif = step
+            ref = round(last.get(sym, 100.0) + offset, 2)
+            limit = ref if otype in ("limit", "stop_limit") else None
+            stop = round(ref - offset / 2, 2) if otype in ("stop", "stop_limit") else None
+            before = (b.state(), b.account(), len(b.fills()))
+            first_fill = len(b.fills())
+            reply = b.place_order(sym, side, qty, otype, limit_price=limit, stop_price=stop, tif=tif)
+            if not reply.accepted:
+                rejections.append((before, (b.state(), b.account(), len(b.fills()))))
+            quote_now = b._quotes.get(sym)
+            for f in b.fills()[first_fill:]:
+                market_of_fill[f.seq] = quote_now
+        elif kind == "cancel":
+            open_ = b.open_orders()
+            if open_:
+                b.cancel_order(open_[step[1] % len(open_)].id)
+        elif kind == "end_session":
+            b.end_session()
+        elif kind == "kill":
+            b.kill_switch("test")
+        elif kind == "reset":
+            b.reset_kill_switch()
+    return b, market_of_fill, rejections
+
+
+@given(steps=actions, config=configs)
+def test_invariants(steps, config):
+    b, market_of_fill, rejections = run(steps, config)
+    fills = b.fills()
+    for f in fills:
+        m = market_of_fill[f.seq]
+        if isinstance(m, Bar):
+            assert m.low - 1e-9 <= f.price <= m.high + 1e-9, (f, m)
+        else:
+            assert isinstance(m, Quote), f
+            if f.side is Side.BUY:
+                assert f.price >= m.ask - 1e-9, (f, m)
+            else:
+                assert f.price <= m.bid + 1e-9, (f, m)
+    for o in b.orders():
+        assert 0 <= o.filled_quantity <= o.quantity + 1e-9
+        assert o.filled_quantity == pytest.approx(sum(f.quantity for f in fills if f.order_id == o.id))
+    # Cash and positions, folded independently from the fills.
+    cash = 50_000 - sum(f.side.sign * f.quantity * f.price + f.commission for f in fills)
+    acct = b.account()
+    assert acct.cash == pytest.approx(cash, abs=1e-6)
+    for sym in SYMBOLS:
+        qty = sum(f.side.sign * f.quantity for f in fills if f.symbol == sym)
+        assert b.account_.quantity(sym) == pytest.approx(qty, abs=1e-9)
+    # Equity moves only by traded P&L and costs.
+    pnl = sum(
+        f.side.sign * f.quantity * (b.account_.last_price(f.symbol) - f.price) - f.commission for f in fills
+    )
+    assert acct.equity == pytest.approx(50_000 + pnl, abs=1e-6)
+    for before, after in rejections:
+        assert before == after
+
+
+@given(steps=actions, config=configs)
+def test_same_stream_same_journal(steps, config):
+    a, _, _ = run(steps, config)
+    b, _, _ = run(steps, config)
+    assert a.journal.dump() == b.journal.dump()
+    assert a.state_digest() == b.state_digest()
+
+
+@given(steps=actions, config=configs)
+def test_recovery_equals_live(steps, config, tmp_path_factory):
+    path = tmp_path_factory.mktemp("journal") / "j.sqlite"
+    live, _, _ = run(steps, config, journal=path)
+    state, seq = live.state(), live.last_seq
+    live.close()
+    rec = SimulatedBroker.recover(path)
+    assert (rec.state(), rec.last_seq) == (state, seq)
+    rec.close()
