@@ -36,7 +36,8 @@ import pandas as pd
 
 import workbench
 from workbench.broker import fills as rules
-from workbench.broker.account import Account, AccountSnapshot, AccountType
+from workbench.broker.account import INITIAL_MARGIN, Account, AccountSnapshot, AccountType
+from workbench.broker.book import OpenOrders, stop_reference
 from workbench.broker.costs import (
     CommissionModel,
     SlippageModel,
@@ -160,7 +161,7 @@ class SimulatedBroker:
         self._next_id = 1
         self._time_ns = 0
         self._orders: dict[str, _Working] = {}
-        self._open: dict[str, dict[str, _Working]] = {}  # symbol -> id -> order, in seq order
+        self._open = OpenOrders()
         self._quotes: dict[str, Quote] = {}
         self._quote_left: dict[str, list[float]] = {}  # displayed size left: [bid, ask]
         self._fills: list[Fill] = []
@@ -340,10 +341,9 @@ class SimulatedBroker:
             if not self.killed:
                 self._emit("kill_switch", None, {"on": True, "reason": str(reason)})
             cancelled = 0
-            for book in list(self._open.values()):
-                for order in list(book.values()):
-                    self._emit("cancelled", order.id, {"reason": R.KILL_SWITCH.value})
-                    cancelled += 1
+            for order in list(self._open):
+                self._emit("cancelled", order.id, {"reason": R.KILL_SWITCH.value})
+                cancelled += 1
             return cancelled
 
     def reset_kill_switch(self) -> None:
@@ -366,10 +366,10 @@ class SimulatedBroker:
             self.advance_time(bar.time)
             self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
             first = len(self._fills)
-            book = self._open.get(bar.symbol)
-            if book:
+            orders = self._open.of(bar.symbol)
+            if orders:
                 capacity = math.inf if self.participation is None else self.participation * bar.volume
-                for order in list(book.values()):
+                for order in orders:
                     capacity -= self._match_bar(order, bar, capacity)
             self.account_.mark(bar.symbol, bar.close)
             return self._fills[first:]
@@ -381,10 +381,10 @@ class SimulatedBroker:
             first = len(self._fills)
             self._quotes[quote.symbol] = quote
             self._quote_left[quote.symbol] = [quote.bid_size, quote.ask_size]
-            book = self._open.get(quote.symbol)
-            if book:
-                for order in list(book.values()):
-                    self._match_quote(order, quote)
+            for order in self._open.of(quote.symbol):
+                if order.status.is_terminal:  # an earlier order's fill cannot end it, but be safe
+                    continue
+                self._match_quote(order, quote)
             self.account_.mark(quote.symbol, quote.mid)
             return self._fills[first:]
 
@@ -394,11 +394,10 @@ class SimulatedBroker:
             if time is not None:
                 self.advance_time(time)
             expired = 0
-            for book in list(self._open.values()):
-                for order in list(book.values()):
-                    if order.tif is TimeInForce.DAY:
-                        self._emit("expired", order.id, {})
-                        expired += 1
+            for order in list(self._open):
+                if order.tif is TimeInForce.DAY:
+                    self._emit("expired", order.id, {})
+                    expired += 1
             return expired
 
     # --- reads ---------------------------------------------------------------------------
@@ -406,8 +405,7 @@ class SimulatedBroker:
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Working orders, oldest first."""
         with self._lock:
-            books = [self._open.get(symbol, {})] if symbol is not None else self._open.values()
-            out = [o for book in books for o in book.values()]
+            out = self._open.of(symbol) if symbol is not None else list(self._open)
             return [o.snapshot() for o in sorted(out, key=lambda o: int(o.id[1:]))]
 
     def order(self, order_id: str) -> Order:
@@ -488,7 +486,7 @@ class SimulatedBroker:
             "cancelled": self._counts["cancelled"],
             "expired": self._counts["expired"],
             "replaced": self._counts["replaced"],
-            "open_orders": sum(len(b) for b in self._open.values()),
+            "open_orders": self._open.count,
             "events": self._seq + 1,
             "journal_writes": self.journal.writes,
             "latency_samples": int(lat.size),
@@ -547,7 +545,7 @@ class SimulatedBroker:
         ref = _reference_price(kind, side, limit, stop, last)
         if ref is None:
             return R.NO_MARKET_DATA, f"no price for {symbol} yet to check a {kind.value} order against"
-        open_count = sum(len(b) for b in self._open.values()) - (1 if replacing else 0)
+        open_count = self._open.count - (1 if replacing else 0)
         if risk.max_open_orders is not None and open_count >= risk.max_open_orders:
             return R.MAX_OPEN_ORDERS, f"{open_count} orders are working; the limit is {risk.max_open_orders:g}"
         if risk.max_order_quantity is not None and qty > risk.max_order_quantity:
@@ -590,35 +588,34 @@ class SimulatedBroker:
         # Margin: only the part that increases the absolute position needs margin.
         after_pending = position + side.sign * pending
         increase = max(abs(after_pending + side.sign * qty) - abs(after_pending), 0.0)
-        need = 0.5 * increase * ref
-        free = 0.5 * acct.buying_power() - self._reserved_margin(exclude=replacing)
+        need = INITIAL_MARGIN * increase * ref
+        free = INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing)
         if need > free + EPS:
             return R.INSUFFICIENT_BUYING_POWER, (f"needs {need:,.2f} initial margin; {max(free, 0):,.2f} "
                                                  f"is free after open orders")
         return None
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
-        return sum(
-            o.remaining for o in self._open.get(symbol, {}).values() if o.side is side and o is not exclude
-        )
+        pending = self._open.pending(symbol, side)
+        if exclude is not None and exclude.side is side:
+            pending -= exclude.remaining
+        return pending
 
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
-        total = 0.0
-        for book in self._open.values():
-            for o in book.values():
-                if o.side is Side.BUY and o is not exclude:
-                    ref = _reference_price(o.type, o.side, o.limit, o.stop, self.account_.last_price(o.symbol))
-                    total += o.remaining * (ref or 0.0)
+        """What open buy orders may cost (cash account)."""
+        last = self.account_.last_price
+        total = self._open.committed(last, (Side.BUY,))
+        if exclude is not None and exclude.side is Side.BUY:
+            total -= self._open.value(exclude, last(exclude.symbol))
         return total
 
     def _reserved_margin(self, exclude: _Working | None = None) -> float:
-        total = 0.0
-        for book in self._open.values():
-            for o in book.values():
-                if o is not exclude:
-                    ref = _reference_price(o.type, o.side, o.limit, o.stop, self.account_.last_price(o.symbol))
-                    total += 0.5 * o.remaining * (ref or 0.0)
-        return total
+        """Initial margin open orders may need (margin account)."""
+        last = self.account_.last_price
+        total = self._open.committed(last, (Side.BUY, Side.SELL))
+        if exclude is not None:
+            total -= self._open.value(exclude, last(exclude.symbol))
+        return INITIAL_MARGIN * total
 
     # --- matching ------------------------------------------------------------------------
 
@@ -709,6 +706,7 @@ class SimulatedBroker:
             qty, price, commission = p["quantity"], p["price"], p["commission"]
             new_status = S.FILLED if o.remaining - qty <= EPS else S.PARTIALLY_FILLED
             check_transition(o.status, new_status, o.id)
+            self._open.adjust(o, -1)
             o.filled += qty
             o.value += qty * price
             o.commission += commission
@@ -719,25 +717,30 @@ class SimulatedBroker:
                                     commission, p["slippage"]))
             self._counts["fills"] += 1
             if new_status is S.FILLED:
-                self._close(o)
+                o.filled = o.quantity  # no float residue in a filled order
+                self._open.discard(o)
+            else:
+                self._open.adjust(o, +1)
         elif kind == "accepted":
             o = _Working(e.order_id, p, e.time_ns)
             self._orders[o.id] = o
-            self._open.setdefault(o.symbol, {})[o.id] = o
+            self._open.add(o)
             self._next_id = max(self._next_id, int(o.id[1:]) + 1)
             self._counts["accepted"] += 1
         elif kind in ("cancelled", "expired"):
             o = self._orders[e.order_id]
             new_status = S.CANCELLED if kind == "cancelled" else S.EXPIRED
             check_transition(o.status, new_status, o.id)
+            self._open.discard(o)
             o.status = new_status
-            self._close(o)
             self._counts[kind] += 1
         elif kind == "triggered":
             self._orders[e.order_id].triggered = True
         elif kind == "replaced":
             o = self._orders[e.order_id]
+            self._open.adjust(o, -1)
             o.quantity, o.limit, o.stop = p["quantity"], p["limit_price"], p["stop_price"]
+            self._open.adjust(o, +1)
             self._counts["replaced"] += 1
         elif kind == "rejected":
             self._rejections[p["reason"]] = self._rejections.get(p["reason"], 0) + 1
@@ -745,13 +748,6 @@ class SimulatedBroker:
             self.killed = bool(p["on"])
         else:
             raise ConfigError(f"journal event {e.seq}: unknown kind {kind!r}")
-
-    def _close(self, o: _Working) -> None:
-        book = self._open.get(o.symbol)
-        if book is not None:
-            book.pop(o.id, None)
-            if not book:
-                del self._open[o.symbol]
 
     def events(self) -> Iterator[Event]:
         """Every journaled event, in sequence order."""
@@ -767,9 +763,7 @@ def _reference_price(kind: OrderType, side: Side, limit, stop, last) -> float | 
     if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT):
         return limit
     if kind is OrderType.STOP:
-        if last is None:
-            return stop
-        return max(stop, last) if side is Side.BUY else min(stop, last)
+        return stop_reference(side, stop, last)
     return last
 
 

@@ -1,0 +1,123 @@
+"""Working orders by symbol, with running totals for the pre-trade checks.
+
+The totals (remaining quantity per side, and the money open orders may need) are derived
+state, kept up to date on every change so that checking a new order costs the same with
+ten or ten thousand orders working. Market orders are valued at the last price, limit and
+stop-limit orders at their limit, stop orders at the stop or the last price beyond it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from workbench.model import OrderType, Side
+
+BUY, SELL = 0, 1
+
+
+class WorkingOrder(Protocol):
+    id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    limit: float | None
+    stop: float | None
+
+    @property
+    def remaining(self) -> float: ...
+
+
+class _SymbolBook:
+    __slots__ = ("orders", "qty", "at_last", "fixed", "stops")
+
+    def __init__(self) -> None:
+        self.orders: dict[str, WorkingOrder] = {}  # in acceptance order
+        self.qty = [0.0, 0.0]  # remaining units per side
+        self.at_last = [0.0, 0.0]  # remaining units of market orders per side
+        self.fixed = [0.0, 0.0]  # remaining x limit of limit and stop-limit orders
+        self.stops: dict[str, WorkingOrder] = {}
+
+
+class OpenOrders:
+    """The broker's working orders (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._books: dict[str, _SymbolBook] = {}
+        self.count = 0
+
+    def add(self, o: WorkingOrder) -> None:
+        book = self._books.get(o.symbol)
+        if book is None:
+            book = self._books[o.symbol] = _SymbolBook()
+        book.orders[o.id] = o
+        if o.type is OrderType.STOP:
+            book.stops[o.id] = o
+        self.count += 1
+        self.adjust(o, +1)
+
+    def discard(self, o: WorkingOrder) -> None:
+        book = self._books.get(o.symbol)
+        if book is None or o.id not in book.orders:
+            return
+        self.adjust(o, -1)
+        del book.orders[o.id]
+        book.stops.pop(o.id, None)
+        self.count -= 1
+        if not book.orders:
+            del self._books[o.symbol]  # drops float residue of the running totals too
+
+    def adjust(self, o: WorkingOrder, sign: int) -> None:
+        """Add (+1) or take out (-1) ``o``'s remaining quantity from the totals; call with
+        -1 before changing an order's quantity or prices and +1 after."""
+        book = self._books[o.symbol]
+        side = BUY if o.side is Side.BUY else SELL
+        q = sign * o.remaining
+        book.qty[side] += q
+        if o.type is OrderType.MARKET:
+            book.at_last[side] += q
+        elif o.type is not OrderType.STOP:
+            book.fixed[side] += q * o.limit
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def of(self, symbol: str) -> list[WorkingOrder]:
+        book = self._books.get(symbol)
+        return list(book.orders.values()) if book else []
+
+    def __iter__(self) -> Iterator[WorkingOrder]:
+        for book in list(self._books.values()):
+            yield from list(book.orders.values())
+
+    def pending(self, symbol: str, side: Side) -> float:
+        """Remaining units of working orders on one side of one symbol."""
+        book = self._books.get(symbol)
+        return 0.0 if book is None else book.qty[BUY if side is Side.BUY else SELL]
+
+    def committed(self, last: Callable[[str], float | None], sides: tuple[Side, ...]) -> float:
+        """Currency the working orders on ``sides`` may need at the reference prices."""
+        total = 0.0
+        for symbol, book in self._books.items():
+            price = last(symbol) or 0.0
+            for side in sides:
+                i = BUY if side is Side.BUY else SELL
+                total += book.at_last[i] * price + book.fixed[i]
+            for o in book.stops.values():
+                if o.side in sides:
+                    total += o.remaining * stop_reference(o.side, o.stop, last(symbol))
+        return total
+
+    def value(self, o: WorkingOrder, last: float | None) -> float:
+        """What one working order may need, at its reference price."""
+        if o.type is OrderType.MARKET:
+            return o.remaining * (last or 0.0)
+        if o.type is OrderType.STOP:
+            return o.remaining * stop_reference(o.side, o.stop, last)
+        return o.remaining * o.limit
+
+
+def stop_reference(side: Side, stop: float, last: float | None) -> float:
+    """A stop order is valued at its stop, or at the last price if that is beyond it."""
+    if last is None:
+        return stop
+    return max(stop, last) if side is Side.BUY else min(stop, last)
