@@ -125,7 +125,7 @@ class Account:
         }
 
     def realized_pnl(self) -> float:
-        return sum(b.realized for b in self._books.values())
+        return math.fsum(b.realized for b in self._books.values())  # order-independent
 
     def exposure(self) -> tuple[float, float]:
         """(long value, short value >= 0) at the last prices."""
