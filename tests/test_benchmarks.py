@@ -27,3 +27,13 @@ def test_bench_feed_runs_and_measures(tmp_path, capsys):
     assert figures["cache_speedup"] > 0
     text = capsys.readouterr().out
     assert "33,481" in text and "x bare" in text and "events/s" in text
+
+
+def test_bench_broker_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "broker.json"
+    code = load("bench_broker").main(["--orders", "500", "--sync-orders", "50", "--trials", "2", "--json", str(out)])
+    figures = json.loads(out.read_text())
+    assert code == 0 and figures["crash_trials_passed"] == 2
+    assert figures["batched"]["fills"] == 500 and figures["batched"]["p99_us"] > 0
+    text = capsys.readouterr().out
+    assert "15.5 ms" in text and "p99" in text and "fills/s" in text

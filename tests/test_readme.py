@@ -18,3 +18,4 @@ def test_python_tour_runs(tmp_path, monkeypatch, capsys):
         exec(compile(block, str(README), "exec"), {})
     out = capsys.readouterr().out
     assert "high_ge_open_close" in out and "events_replayed" in out
+    assert "INSUFFICIENT_BUYING_POWER" in out and "avg_cost=4735.0" in out

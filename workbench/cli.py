@@ -173,9 +173,10 @@ def _data_synth(args: argparse.Namespace) -> int:
 
 def _components() -> list:
     """One instance of every component that exists so far."""
+    from workbench.broker import SimulatedBroker
     from workbench.feed import Feed
 
-    return [Feed()]
+    return [Feed(), SimulatedBroker()]
 
 
 def _selftest(args: argparse.Namespace) -> int:
