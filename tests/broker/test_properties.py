@@ -114,10 +114,10 @@ def test_invariants(steps, config):
     assert acct.cash == pytest.approx(cash, abs=1e-6)
     for sym in SYMBOLS:
         qty = sum(f.side.sign * f.quantity for f in fills if f.symbol == sym)
-        assert b.account_.quantity(sym) == pytest.approx(qty, abs=1e-9)
+        assert b.position(sym) == pytest.approx(qty, abs=1e-9)
     # Equity moves only by traded P&L and costs.
     pnl = sum(
-        f.side.sign * f.quantity * (b.account_.last_price(f.symbol) - f.price) - f.commission for f in fills
+        f.side.sign * f.quantity * (b.last_price(f.symbol) - f.price) - f.commission for f in fills
     )
     assert acct.equity == pytest.approx(50_000 + pnl, abs=1e-6)
     for before, after in rejections:

@@ -132,7 +132,7 @@ class SimulatedBroker:
         batch_size: int = 1000,
         _recovering: bool = False,
     ) -> None:
-        self.account_ = Account(cash, AccountType(account_type))
+        self._account = Account(cash, AccountType(account_type))
         self.instruments: dict[str, Instrument] = {}
         for inst in instruments:
             inst = Instrument(inst) if isinstance(inst, str) else inst
@@ -150,6 +150,7 @@ class SimulatedBroker:
         self.journal = Journal(journal, durability=durability, batch_size=batch_size)
         if not _recovering:
             if self.journal.last_seq() >= 0 or self.journal.meta():
+                self.journal.close()
                 raise ConfigError(
                     f"journal {journal} already holds a session; use SimulatedBroker.recover(path)"
                 )
@@ -175,8 +176,8 @@ class SimulatedBroker:
     def config(self) -> dict[str, Any]:
         """The configuration in force, as plain data (what the journal records)."""
         return {
-            "cash": self.account_.starting_cash,
-            "account_type": self.account_.type.value,
+            "cash": self._account.starting_cash,
+            "account_type": self._account.type.value,
             "instruments": [
                 {**asdict(i), "asset_class": i.asset_class.value} for i in self.instruments.values()
             ],
@@ -185,6 +186,7 @@ class SimulatedBroker:
             "participation": self.participation,
             "risk": self.risk.to_dict(),
             "durability": self.journal.durability,
+            "batch_size": self.journal.batch_size,
         }
 
     @classmethod
@@ -224,6 +226,7 @@ class SimulatedBroker:
             participation=cfg["participation"],
             risk=RiskLimits.from_dict(cfg["risk"]),
             durability=cfg["durability"],
+            batch_size=cfg.get("batch_size", 1000),
         )
         if upto_seq is None:
             source.close()
@@ -371,7 +374,7 @@ class SimulatedBroker:
                 capacity = math.inf if self.participation is None else self.participation * bar.volume
                 for order in orders:
                     capacity -= self._match_bar(order, bar, capacity)
-            self.account_.mark(bar.symbol, bar.close)
+            self._account.mark(bar.symbol, bar.close)
             return self._fills[first:]
 
     def on_quote(self, quote: Quote) -> list[Fill]:
@@ -385,7 +388,7 @@ class SimulatedBroker:
                 if order.status.is_terminal:  # an earlier order's fill cannot end it, but be safe
                     continue
                 self._match_quote(order, quote)
-            self.account_.mark(quote.symbol, quote.mid)
+            self._account.mark(quote.symbol, quote.mid)
             return self._fills[first:]
 
     def end_session(self, time: pd.Timestamp | None = None) -> int:
@@ -420,10 +423,18 @@ class SimulatedBroker:
         return list(self._fills)
 
     def positions(self) -> dict[str, Position]:
-        return self.account_.positions()
+        return self._account.positions()
 
     def account(self) -> AccountSnapshot:
-        return self.account_.snapshot()
+        return self._account.snapshot()
+
+    def position(self, symbol: str) -> float:
+        """Signed quantity held in ``symbol`` (0 when flat)."""
+        return self._account.quantity(symbol)
+
+    def last_price(self, symbol: str) -> float | None:
+        """The price ``symbol`` was last marked at (bar close, quote mid or fill)."""
+        return self._account.last_price(symbol)
 
     @property
     def time(self) -> pd.Timestamp | None:
@@ -438,7 +449,7 @@ class SimulatedBroker:
         """Orders, cash and positions as plain data (for comparisons and digests); the
         sequence number is apart (:attr:`last_seq`), since a rejection advances it."""
         with self._lock:
-            acct = self.account_
+            acct = self._account
             return {
                 "killed": self.killed,
                 "cash": acct.cash,
@@ -540,7 +551,7 @@ class SimulatedBroker:
         if not _on_grid(qty, inst.lot_size):
             return R.OFF_LOT, f"quantity {qty} is not a multiple of the lot size {inst.lot_size}"
 
-        last = self.account_.last_price(symbol)
+        last = self._account.last_price(symbol)
         side = Side(r["side"])
         ref = _reference_price(kind, side, limit, stop, last)
         if ref is None:
@@ -553,7 +564,7 @@ class SimulatedBroker:
         notional = qty * ref
         if risk.max_order_notional is not None and notional > risk.max_order_notional:
             return R.MAX_ORDER_NOTIONAL, f"notional {notional:,.2f} is above the limit {risk.max_order_notional:,.2f}"
-        position = self.account_.quantity(symbol)
+        position = self._account.quantity(symbol)
         pending = self._pending(symbol, side, exclude=replacing)
         if risk.max_position is not None:
             worst = position + side.sign * (pending + qty)
@@ -570,7 +581,7 @@ class SimulatedBroker:
         return self._check_affordable(symbol, side, qty, ref, position, pending, replacing)
 
     def _check_affordable(self, symbol, side, qty, ref, position, pending, replacing):
-        acct = self.account_
+        acct = self._account
         if acct.type is AccountType.CASH:
             if side is Side.SELL:
                 available = position - pending
@@ -603,7 +614,7 @@ class SimulatedBroker:
 
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
         """What open buy orders may cost (cash account)."""
-        last = self.account_.last_price
+        last = self._account.last_price
         total = self._open.committed(last, (Side.BUY,))
         if exclude is not None and exclude.side is Side.BUY:
             total -= self._open.value(exclude, last(exclude.symbol))
@@ -611,7 +622,7 @@ class SimulatedBroker:
 
     def _reserved_margin(self, exclude: _Working | None = None) -> float:
         """Initial margin open orders may need (margin account)."""
-        last = self.account_.last_price
+        last = self._account.last_price
         total = self._open.committed(last, (Side.BUY, Side.SELL))
         if exclude is not None:
             total -= self._open.value(exclude, last(exclude.symbol))
@@ -711,8 +722,8 @@ class SimulatedBroker:
             o.value += qty * price
             o.commission += commission
             o.status = new_status
-            self.account_.apply_fill(o.symbol, o.side, qty, price, commission)
-            self.account_.mark(o.symbol, price)
+            self._account.apply_fill(o.symbol, o.side, qty, price, commission)
+            self._account.mark(o.symbol, price)
             self._fills.append(Fill(e.seq, o.id, _ts(e.time_ns), o.symbol, o.side, qty, price,
                                     commission, p["slippage"]))
             self._counts["fills"] += 1
