@@ -52,7 +52,7 @@ def test_valid_objects_are_frozen_values():
         ("open", "10", TypeError, "Bar.open must be a number"),
         ("open", True, TypeError, "Bar.open must be a number"),
         ("symbol", "", ValueError, "Bar.symbol"),
-        ("time", "2024-01-02", TypeError, "Bar.time must be a pandas.Timestamp"),
+        ("time", "2024-01-02", TypeError, "Bar.time must be a datetime"),
         ("time", pd.Timestamp("2024-01-02"), ValueError, "timezone-aware"),
     ],
 )
@@ -94,3 +94,12 @@ def test_enums():
     assert terminal == {
         OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED
     }
+
+
+def test_unchecked_constructors_build_equal_objects_without_checks():
+    from workbench.model import unchecked_bar, unchecked_quote
+
+    assert unchecked_bar(T, "X", 10.0, 11.0, 9.0, 10.5, 100.0) == bar()
+    assert unchecked_quote(T, "X", 10.0, 10.02, 100.0, 200.0) == quote()
+    # No validation: this is for data validated as a whole, never for user input.
+    assert unchecked_bar(T, "X", 10.0, 1.0, 9.0, 10.5, 100.0).high == 1.0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.feed import Replay, synthetic_bars, synthetic_quotes
+from workbench.feed import DataError, Replay, synthetic_bars, synthetic_quotes
 from workbench.model import Bar, Quote
 
 BASE = pd.Timestamp("2024-01-02 14:30", tz="UTC")
@@ -45,8 +45,9 @@ sorted_seconds = st.lists(st.integers(0, 30), max_size=25).map(sorted)
 
 @given(st.lists(st.tuples(st.booleans(), sorted_seconds), min_size=1, max_size=4))
 def test_order_is_time_then_source_then_row(specs):
+    # Quotes may share a time within a source; bar times strictly increase.
     frames = [
-        quotes_at(secs, f"Q{i}") if is_quote else bars_at(secs, f"B{i}")
+        quotes_at(secs, f"Q{i}") if is_quote else bars_at(sorted(set(secs)), f"B{i}")
         for i, (is_quote, secs) in enumerate(specs)
     ]
     # Independent reference: Python's sort of (time, source, row) tuples.
@@ -58,7 +59,7 @@ def test_order_is_time_then_source_then_row(specs):
     assert len(events) == len(expected) == len(replay)
     for event, (t, i, r) in zip(events, expected):
         frame = frames[i]
-        assert event.time.value == t and event.symbol == frame["symbol"].iloc[r]
+        assert pd.Timestamp(event.time).value == t and event.symbol == frame["symbol"].iloc[r]
         assert isinstance(event, Quote if "bid" in frame.columns else Bar)
         first_field = "bid" if isinstance(event, Quote) else "open"
         assert getattr(event, first_field) == frame[first_field].iloc[r]
@@ -78,7 +79,7 @@ def test_batches_concatenate_to_the_frame_and_match_the_events():
     assert replay.stats.events == len(whole) and replay.stats.batches == -(-len(whole) // 97)
     events = list(Replay(q, b))
     assert [e.symbol for e in events] == whole["symbol"].tolist()
-    assert [e.time.value for e in events] == whole.index.asi8.tolist()
+    assert [pd.Timestamp(e.time).value for e in events] == whole.index.asi8.tolist()
     bids = [e.bid for e in events if isinstance(e, Quote)]
     assert bids == whole.loc[whole["kind"] == "quotes", "bid"].tolist()
 
@@ -127,18 +128,25 @@ def test_pacing_does_not_drift_when_the_consumer_is_slow():
 
 def test_async_replay_yields_the_same_events_and_paces_for_real():
     frames = (quotes_at([0, 1, 2]), bars_at([1, 2]))
-    expected = [(e.time.value, e.symbol) for e in Replay(*frames)]
+    expected = [(pd.Timestamp(e.time).value, e.symbol) for e in Replay(*frames)]
 
     async def consume(speed):
         out = []
         async for e in Replay(*frames, speed=speed):
-            out.append((e.time.value, e.symbol))
+            out.append((pd.Timestamp(e.time).value, e.symbol))
         return out
 
     assert asyncio.run(consume(None)) == expected
     t0 = time.monotonic()
     assert asyncio.run(consume(20.0)) == expected  # 2 data seconds at 20x: >= 0.1 s
     assert time.monotonic() - t0 >= 0.1
+
+
+def test_frames_are_checked_on_entry():
+    bad = bars_at([0, 1])
+    bad.iloc[1, bad.columns.get_loc("high")] = 1.0  # below open and close
+    with pytest.raises(DataError, match="replay source 0, row 2"):
+        Replay(bad)
 
 
 def test_bad_inputs():

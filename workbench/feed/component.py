@@ -178,7 +178,7 @@ def _check_replay() -> str:
     bars = synthetic.synthetic_bars(2, days=2, freq="30min", seed=1)
     quotes = synthetic.synthetic_quotes(2, days=2, freq="5min", seed=2)
     replay = Replay(quotes, bars)
-    times = np.array([e.time.value for e in replay])
+    times = np.array([pd.Timestamp(e.time).value for e in replay])
     if times.size != len(bars) + len(quotes) or np.any(np.diff(times) < 0):
         raise AssertionError("merged stream out of order or incomplete")
     return f"{times.size} events in time order"

@@ -6,7 +6,10 @@ given, then each source's row order. ``seq`` numbers the merged stream from 0.
 Three ways to consume it:
 
 * ``for event in replay`` yields :class:`~workbench.model.Bar` and
-  :class:`~workbench.model.Quote` objects (built in chunks from the arrays);
+  :class:`~workbench.model.Quote` objects (built in chunks from the arrays; frames are
+  validated once on entry with the feed's rules, so events are not checked one by one;
+  their times are UTC ``datetime`` objects, ``pandas.Timestamp`` if a source has
+  sub-microsecond times);
 * ``async for event in replay`` does the same in an event loop (pacing with asyncio);
 * ``replay.batches(size)`` and ``replay.frame()`` give whole arrays, for vectorized
   consumers.
@@ -27,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.feed.schema import FIELDS, Kind, kind_of
-from workbench.model import Bar, Quote
+from workbench.feed.files import validate_frame
+from workbench.model import Bar, Quote, unchecked_bar, unchecked_quote
 
 CHUNK = 16_384  # events built into objects at a time
 
@@ -36,6 +40,7 @@ CHUNK = 16_384  # events built into objects at a time
 class _Source:
     kind: Kind
     times: np.ndarray  # int64 ns UTC
+    whole_micros: bool  # every time is a whole microsecond: events may carry datetimes
     symbols: np.ndarray  # object array of str
     columns: tuple[np.ndarray, ...]  # float64 data columns in FIELDS order
 
@@ -228,6 +233,9 @@ def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Sou
     kind = kind_of(frame)
     if "symbol" not in frame.columns:
         raise ValueError(f"source {i}: missing column 'symbol'")
+    # The feed's rules once, vectorized, so events can be built without re-checking each.
+    if len(frame):
+        frame = validate_frame(frame, kind=kind, source=f"replay source {i}").frame
     times = frame.index.tz_convert("UTC").as_unit("ns").asi8
     keep = np.ones(times.size, dtype=bool)
     if lo is not None:
@@ -235,9 +243,11 @@ def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Sou
     if hi is not None:
         keep &= times <= hi
     sel = slice(None) if keep.all() else keep
+    times = times[sel]
     return _Source(
         kind=kind,
-        times=times[sel],
+        times=times,
+        whole_micros=bool(np.all(times % 1000 == 0)),
         symbols=_symbol_array(frame["symbol"])[sel],
         columns=tuple(frame[c].to_numpy(dtype=np.float64)[sel] for c in FIELDS[kind]),
     )
@@ -252,9 +262,11 @@ def _symbol_array(col: pd.Series) -> np.ndarray:
 
 
 def _build(s: _Source, rows: np.ndarray) -> list[Bar | Quote]:
-    """Objects for ``rows`` of one source. Lists and ``map`` keep the loop in C."""
-    times = list(pd.DatetimeIndex(s.times[rows], tz="UTC"))
+    """Objects for ``rows`` of one validated source. Lists and ``map`` keep the loop in C;
+    times are ``datetime`` (UTC) when whole microseconds, else ``pandas.Timestamp``."""
+    index = pd.DatetimeIndex(s.times[rows], tz="UTC")
+    times = index.to_pydatetime().tolist() if s.whole_micros else list(index)
     symbols = s.symbols[rows].tolist()
     cols = [c[rows].tolist() for c in s.columns]
-    cls = Bar if s.kind == "bars" else Quote
-    return list(map(cls, times, symbols, *cols))
+    make = unchecked_bar if s.kind == "bars" else unchecked_quote
+    return list(map(make, times, symbols, *cols))
