@@ -96,7 +96,7 @@ class Account:
             elif (new > 0) != (old > 0):  # crossed zero: the rest opens at the fill price
                 book.avg_cost = price
         book.quantity = new
-        if book.last is None:
+        if book.last is None:  # market data marks it; until then, the fill price
             book.last = price
 
     def mark(self, symbol: str, price: float) -> None:

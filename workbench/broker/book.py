@@ -81,6 +81,15 @@ class OpenOrders:
 
     # --- reads ---------------------------------------------------------------------------
 
+    def has(self, symbol: str) -> bool:
+        """True when ``symbol`` has working orders."""
+        return symbol in self._books
+
+    def net(self, symbol: str) -> float:
+        """Remaining units of working buys less working sells."""
+        book = self._books.get(symbol)
+        return 0.0 if book is None else book.qty[BUY] - book.qty[SELL]
+
     def of(self, symbol: str) -> list[WorkingOrder]:
         book = self._books.get(symbol)
         return list(book.orders.values()) if book else []

@@ -27,6 +27,7 @@ import threading
 import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,8 @@ class SimulatedBroker:
         self._lock = threading.RLock()
         self._seq = -1
         self._next_id = 1
-        self._time_ns = 0
+        self._now = None  # latest market time seen (a datetime); its ns when journaling
+        self._now_ns = 0
         self._orders: dict[str, _Working] = {}
         self._open = OpenOrders()
         self._quotes: dict[str, Quote] = {}
@@ -233,12 +235,19 @@ class SimulatedBroker:
             broker = cls(**kwargs, journal=path, _recovering=True)
             for event in list(broker.journal.events()):
                 broker._apply(event)
-            return broker
-        broker = cls(**kwargs, journal=None, _recovering=True)
-        for event in source.events(upto_seq=upto_seq):
-            broker.journal.append(event)
-            broker._apply(event)
-        source.close()
+        else:
+            broker = cls(**kwargs, journal=None, _recovering=True)
+            for event in source.events(upto_seq=upto_seq):
+                broker.journal.append(event)
+                broker._apply(event)
+            source.close()
+        # Market data is not journaled: until it flows again, value positions at their
+        # last fill price.
+        marked: set[str] = set()
+        for fill in reversed(broker._fills):
+            if fill.symbol not in marked:
+                broker._account.mark(fill.symbol, fill.price)
+                marked.add(fill.symbol)
         return broker
 
     # --- orders --------------------------------------------------------------------------
@@ -357,23 +366,33 @@ class SimulatedBroker:
 
     # --- market data ---------------------------------------------------------------------
 
-    def advance_time(self, time: pd.Timestamp) -> None:
-        """Move market time forward (it never moves back)."""
-        ns = _ns(time)
-        if ns > self._time_ns:
-            self._time_ns = ns
+    def advance_time(self, time: datetime) -> None:
+        """Move market time forward (it never moves back); ``time`` is timezone-aware."""
+        if self._now is None or time > self._now:
+            if time.tzinfo is None:
+                raise ValueError(f"time must be timezone-aware, got {time}")
+            self._now = time
+            self._now_ns = -1  # computed when an event needs it
+
+    @property
+    def _time_ns(self) -> int:
+        if self._now_ns < 0:
+            self._now_ns = _ns(self._now)
+        return self._now_ns
 
     def on_bar(self, bar: Bar) -> list[Fill]:
         """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
         with self._lock:
             self.advance_time(bar.time)
-            self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
+            if self._quotes:
+                self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
+            if not self._open.has(bar.symbol):
+                self._account.mark(bar.symbol, bar.close)
+                return []
             first = len(self._fills)
-            orders = self._open.of(bar.symbol)
-            if orders:
-                capacity = math.inf if self.participation is None else self.participation * bar.volume
-                for order in orders:
-                    capacity -= self._match_bar(order, bar, capacity)
+            capacity = math.inf if self.participation is None else self.participation * bar.volume
+            for order in self._open.of(bar.symbol):
+                capacity -= self._match_bar(order, bar, capacity)
             self._account.mark(bar.symbol, bar.close)
             return self._fills[first:]
 
@@ -439,7 +458,7 @@ class SimulatedBroker:
     @property
     def time(self) -> pd.Timestamp | None:
         """Market time: the latest bar, quote or ``advance_time`` seen."""
-        return _ts(self._time_ns) if self._time_ns else None
+        return None if self._now is None else pd.Timestamp(self._now)
 
     @property
     def last_seq(self) -> int:
@@ -708,8 +727,8 @@ class SimulatedBroker:
         if e.seq != self._seq + 1:
             raise ConfigError(f"journal out of sequence: event {e.seq} after {self._seq}")
         self._seq = e.seq
-        if e.time_ns > self._time_ns:
-            self._time_ns = e.time_ns
+        if self._now is None or e.time_ns > self._time_ns:
+            self._now, self._now_ns = _ts(e.time_ns), e.time_ns
         p = e.payload
         kind = e.kind
         if kind == "fill":
@@ -723,7 +742,6 @@ class SimulatedBroker:
             o.commission += commission
             o.status = new_status
             self._account.apply_fill(o.symbol, o.side, qty, price, commission)
-            self._account.mark(o.symbol, price)
             self._fills.append(Fill(e.seq, o.id, _ts(e.time_ns), o.symbol, o.side, qty, price,
                                     commission, p["slippage"]))
             self._counts["fills"] += 1
@@ -790,12 +808,15 @@ def _floor_lot(quantity: float, lot: float) -> float:
     return math.floor(quantity / lot + 1e-9) * lot
 
 
-def _ns(time: pd.Timestamp) -> int:
-    if not isinstance(time, pd.Timestamp):
-        time = pd.Timestamp(time)
-    if time.tzinfo is None:
-        raise ValueError(f"time must be timezone-aware, got {time}")
-    return int(time.as_unit("ns").value)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _ns(time: datetime) -> int:
+    """Nanoseconds since the epoch of an aware datetime or Timestamp (cheap for both)."""
+    if isinstance(time, pd.Timestamp):
+        return int(time.value)
+    d = time - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
 
 
 def _ts(ns: int) -> pd.Timestamp:

@@ -1,0 +1,63 @@
+"""Round-trip trades from fills: flat -> position -> flat, per symbol."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COLUMNS = [
+    "symbol", "direction", "entry_time", "exit_time", "quantity", "entry_price",
+    "exit_price", "pnl", "commission", "return",
+]
+
+
+def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
+    """One row per closed round trip: from the fill that opens a position out of flat to
+    the fill that brings it back to flat (a fill that crosses zero closes one trip and
+    opens the next with the rest).
+
+    ``fills`` needs columns ``time, symbol, side ('buy'/'sell'), quantity, price`` and
+    optionally ``commission``. ``quantity`` is the largest absolute position of the trip;
+    prices are quantity-weighted averages of the opening and closing fills; ``pnl`` is
+    the price P&L less the trip's commissions (currency); ``return`` is ``pnl`` over the
+    entry value. Open positions at the end are not trips and are left out.
+    """
+    rows = []
+    state: dict[str, dict] = {}
+    for f in fills.itertuples(index=False):
+        signed = f.quantity if f.side == "buy" else -f.quantity
+        fee = getattr(f, "commission", 0.0) or 0.0
+        while signed:
+            trip = state.get(f.symbol)
+            if trip is None:
+                trip = state[f.symbol] = {
+                    "position": 0.0, "max": 0.0, "open_qty": 0.0, "open_value": 0.0,
+                    "close_qty": 0.0, "close_value": 0.0, "commission": 0.0, "entry_time": f.time,
+                    "direction": "long" if signed > 0 else "short",
+                }
+            pos = trip["position"]
+            if pos == 0 or (pos > 0) == (signed > 0):  # opening or adding
+                step = signed
+                trip["open_qty"] += abs(step)
+                trip["open_value"] += abs(step) * f.price
+            else:  # closing, at most down to flat
+                step = -pos if abs(signed) > abs(pos) else signed
+                trip["close_qty"] += abs(step)
+                trip["close_value"] += abs(step) * f.price
+            trip["commission"] += fee * abs(step) / f.quantity
+            trip["position"] = pos + step
+            trip["max"] = max(trip["max"], abs(trip["position"]))
+            signed -= step
+            if abs(trip["position"]) < 1e-12:
+                entry = trip["open_value"] / trip["open_qty"]
+                exit_ = trip["close_value"] / trip["close_qty"]
+                sign = 1.0 if trip["direction"] == "long" else -1.0
+                gross = sign * (trip["close_value"] - trip["close_qty"] * entry)
+                pnl = gross - trip["commission"]
+                rows.append({
+                    "symbol": f.symbol, "direction": trip["direction"],
+                    "entry_time": trip["entry_time"], "exit_time": f.time, "quantity": trip["max"],
+                    "entry_price": entry, "exit_price": exit_, "pnl": pnl,
+                    "commission": trip["commission"], "return": pnl / trip["open_value"],
+                })
+                del state[f.symbol]
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,535 @@
+"""The engine: one event loop for backtests and paper trading.
+
+``feed -> engine -> strategy -> broker -> journal/account``. The engine owns time and event
+order: it replays the data frames merged by (time, sequence) and handles them one time
+slice (all events with the same timestamp) at a time:
+
+1. the broker sees every event of the slice (fills working orders, marks positions);
+2. the strategy hears of those fills (``on_fill``);
+3. with per-bar sessions (daily bars), the session closes: DAY orders expire;
+4. the strategy sees each event (``on_bar`` / ``on_quote``) and may place orders, which
+   are eligible from the next bar (or match the current quote at once);
+5. with intraday data, the session closes when the next slice is on another UTC date.
+
+Backtest mode replays as fast as the data allows (journal batched by default); paper mode
+paces the same loop by the wall clock at ``speed`` data seconds per second (journal fully
+synced by default) and stops cleanly on :meth:`Engine.stop`, Ctrl-C or ``duration``, with
+the journal intact. A paper run resumes from its journal (``resume=True``): the broker is
+recovered, the strategy is warmed up on the data it had already seen (orders suppressed),
+and the run carries on after the last journaled time.
+
+The strategy never gets the data frames; it sees only the events handed to it, so it
+cannot look ahead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import threading
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+import workbench
+from workbench import analytics
+from workbench.broker import SimulatedBroker
+from workbench.component import CheckResult, run_check
+from workbench.errors import ConfigError
+from workbench.feed.replay import Replay
+from workbench.feed.schema import kind_of
+from workbench.model import Bar, Quote, Side
+from workbench.strategies.base import Strategy
+
+Mode = Literal["backtest", "paper"]
+Session = Literal["auto", "bar", "date"]
+PROGRESS_EVERY = 10_000  # events between progress-bar updates
+
+
+@dataclass
+class Result:
+    """What a run produced. Times are UTC; money in the account currency."""
+
+    strategy: str
+    params: dict[str, Any]
+    symbols: list[str]
+    mode: str
+    bars: int
+    quotes: int
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    equity: pd.Series
+    positions: pd.DataFrame
+    trades: pd.DataFrame
+    starting_cash: float
+    journal: Path | None
+    seconds: float
+    stopped_early: bool = False
+    broker: SimulatedBroker | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> int:
+        return self.bars + self.quotes
+
+    def fills_csv(self) -> bytes:
+        """``fills.csv`` as bytes: ``time,symbol,side,quantity,price,commission``."""
+        cols = ["time", "symbol", "side", "quantity", "price", "commission"]
+        out = self.fills[cols].copy()
+        out["time"] = out["time"].map(lambda t: t.isoformat())
+        buf = io.StringIO()
+        out.to_csv(buf, index=False, lineterminator="\n")
+        return buf.getvalue().encode()
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of ``workbench backtest --json``, measured from this run."""
+        daily = analytics.daily_equity(self.equity)
+        returns = analytics.simple_returns(pd.concat([pd.Series([self.starting_cash]), daily.reset_index(drop=True)]))
+        final = float(self.equity.iloc[-1]) if len(self.equity) else self.starting_cash
+        return {
+            "strategy": self.strategy,
+            "params": self.params,
+            "symbols": self.symbols,
+            "bars": self.bars,
+            "orders": int(len(self.orders)),
+            "fills": int(len(self.fills)),
+            "final_equity": final,
+            "total_return": final / self.starting_cash - 1.0,
+            "cagr": _finite(analytics.cagr(returns)),
+            "sharpe": _finite(analytics.sharpe(returns)),
+            "max_drawdown": _finite(analytics.max_drawdown(returns)),
+            "fills_sha256": hashlib.sha256(self.fills_csv()).hexdigest(),
+        }
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
+        journal is already there when the run was given ``journal=directory/...``)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        orders = self.orders.copy()
+        if len(orders):
+            orders["created"] = orders["created"].map(lambda t: t.isoformat())
+        orders.to_csv(out / "orders.csv", index=False, lineterminator="\n")
+        (out / "fills.csv").write_bytes(self.fills_csv())
+        eq = pd.DataFrame({"time": [t.isoformat() for t in self.equity.index], "equity": self.equity.to_numpy()})
+        eq.to_csv(out / "equity.csv", index=False, lineterminator="\n")
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
+        return out
+
+
+class Engine:
+    """Runs one strategy over data frames against a simulated broker (module docstring)."""
+
+    name = "engine"
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        *frames: pd.DataFrame,
+        broker: SimulatedBroker | None = None,
+        cash: float = 1_000_000.0,
+        commission: Any = None,
+        slippage: Any = None,
+        account_type: str = "cash",
+        participation: float | None = None,
+        risk: Any = None,
+        journal: str | os.PathLike | None = None,
+        durability: str | None = None,
+        mode: Mode = "backtest",
+        speed: float | None = None,
+        start: Any = None,
+        end: Any = None,
+        session: Session = "auto",
+        duration: float | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        clock: Callable[[], float] = _time.monotonic,
+        sleep: Callable[[float], None] = _time.sleep,
+    ) -> None:
+        if not isinstance(strategy, Strategy):
+            raise TypeError(f"strategy must be a Strategy instance, got {type(strategy).__name__}")
+        if mode not in ("backtest", "paper"):
+            raise ConfigError(f"mode must be 'backtest' or 'paper', got {mode!r}")
+        if session not in ("auto", "bar", "date"):
+            raise ConfigError(f"session must be 'auto', 'bar' or 'date', got {session!r}")
+        if mode == "paper" and (speed is None or not speed > 0):
+            raise ConfigError(f"paper mode needs a speed > 0 (data seconds per second), got {speed!r}")
+        if duration is not None and not duration > 0:
+            raise ConfigError(f"duration must be > 0 seconds, got {duration!r}")
+        if not frames:
+            raise ConfigError("no data: give at least one bar or quote frame")
+        self.strategy = strategy
+        self.mode = mode
+        self.duration = duration
+        self.progress = progress
+        self.clock = clock
+        self._stop = threading.Event()
+        self.replay = Replay(*frames, speed=speed if mode == "paper" else None,
+                             start=start, end=end, clock=clock, sleep=sleep)
+        self._frames = frames
+        symbols: set[str] = set()
+        for f in frames:
+            symbols.update(str(s) for s in pd.unique(f["symbol"]))
+        self.symbols = sorted(symbols)
+        self.session = self._session_kind(session, frames)
+        self._resume_after_ns: int | None = None
+        if resume:
+            if journal is None:
+                raise ConfigError("resume needs the journal of the run to resume")
+            broker = SimulatedBroker.recover(journal)
+            meta = broker.journal.meta().get("engine")
+            expected = {"strategy": strategy.name, "params": strategy.params}
+            if meta is not None and {k: meta[k] for k in expected} != json.loads(json.dumps(expected)):
+                raise ConfigError(f"resume: the journal was written by {meta['strategy']} {meta['params']}, "
+                                  f"not {strategy.name} {strategy.params}")
+            self._resume_after_ns = broker._time_ns
+        elif broker is None:
+            broker = SimulatedBroker(
+                cash=cash, instruments=self.symbols, account_type=account_type, commission=commission,
+                slippage=slippage, participation=participation, risk=risk, journal=journal,
+                durability=durability or ("sync" if mode == "paper" else "batched"),
+            )
+            broker.journal.write_meta({"engine": {"strategy": strategy.name, "params": strategy.params,
+                                                  "symbols": self.symbols, "mode": mode}})
+        self.broker = broker
+        self.now = None
+        self._events = 0
+        self._bars = 0
+        self._quotes = 0
+        self._loop_seconds = 0.0
+        self._warming = False
+        self._ran = False
+        self._seen: dict[str, int] = {}  # bars shown to the strategy, per symbol
+        self._bar_arrays: dict[str, dict[str, np.ndarray]] | None = None
+
+    # --- strategy-facing -----------------------------------------------------------------
+
+    def submit(self, symbol, side, quantity, type, limit_price, stop_price, tif):
+        """An order from the strategy (suppressed while warming up a resumed run)."""
+        if self._warming:
+            return None
+        return self.broker.place_order(symbol, side, quantity, type, limit_price, stop_price, tif)
+
+    def position(self, symbol: str) -> float:
+        return self.broker.position(symbol)
+
+    def working(self, symbol: str) -> float:
+        """Signed units of working orders (buys positive)."""
+        return self.broker._open.net(symbol)
+
+    def history(self, symbol: str, field: str, n: int | None) -> np.ndarray:
+        """The ``field`` values of the bars of ``symbol`` shown so far (a read-only view)."""
+        arrays = self._bar_arrays
+        if arrays is None:
+            arrays = self._bar_arrays = self._build_bar_arrays()
+        column = arrays.get(symbol, {}).get(field)
+        if column is None:
+            return np.empty(0)
+        seen = self._seen.get(symbol, 0)
+        view = column[max(seen - n, 0) if n else 0:seen]
+        view.flags.writeable = False
+        return view
+
+    def _build_bar_arrays(self) -> dict[str, dict[str, np.ndarray]]:
+        frame = self.replay.frame()
+        bars = frame[frame["kind"] == "bars"]
+        return {
+            str(sym): {f: g[f].to_numpy(dtype=float) for f in ("open", "high", "low", "close", "volume")}
+            for sym, g in bars.groupby("symbol", sort=False)
+        }
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current time slice (thread-safe)."""
+        self._stop.set()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        """Run to the end of the data (or until stopped) and return the :class:`Result`."""
+        if self._ran:
+            raise RuntimeError("an Engine runs once; make a new one")
+        self._ran = True
+        strategy, broker = self.strategy, self.broker
+        strategy._engine = self
+        per_bar = self.session == "bar"
+        by_date = self.session == "date"
+        resume_ns = self._resume_after_ns
+        wall0 = _time.perf_counter()
+        deadline = None if self.duration is None else self.clock() + self.duration
+        bar = None
+        if self.progress:
+            bar = tqdm(total=len(self.replay), unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name}")
+        stopped = False
+        slice_: list = []
+        current = None
+        current_date = None
+        on_bar, on_quote = strategy.on_bar, strategy.on_quote
+        try:
+            strategy.on_start()
+            if resume_ns is not None:
+                self._warming = True
+            for event in self.replay:
+                t = event.time
+                if t != current:
+                    if slice_:
+                        self._slice(slice_, per_bar, on_bar, on_quote)
+                        if bar is not None and self._events % PROGRESS_EVERY < len(slice_):
+                            bar.n = self._events
+                            bar.refresh()
+                        if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
+                            stopped = True
+                            slice_ = []
+                            break
+                    if self._warming and _ns(t) > resume_ns:
+                        self._warming = False
+                    if by_date and current_date is not None and t.date() != current_date and not self._warming:
+                        broker.end_session(current)
+                    slice_ = [event]
+                    current = t
+                    current_date = t.date()
+                else:
+                    slice_.append(event)
+            if slice_:
+                self._slice(slice_, per_bar, on_bar, on_quote)
+                if by_date and not self._warming:
+                    broker.end_session(current)
+        except KeyboardInterrupt:
+            stopped = True
+        finally:
+            self._warming = False
+            try:
+                strategy.on_stop()
+            finally:
+                broker.journal.flush()
+                if bar is not None:
+                    bar.n = self._events
+                    bar.close()
+        self._loop_seconds = _time.perf_counter() - wall0
+        return self._result(stopped)
+
+    def _slice(self, events: list, per_bar: bool, on_bar, on_quote) -> None:
+        """One time slice: broker, fills, session close, strategy (module docstring)."""
+        broker, strategy = self.broker, self.strategy
+        seen = self._seen
+        self.now = events[0].time
+        self._events += len(events)
+        if self._warming:  # a resumed run: the broker already lived through this
+            for e in events:
+                if type(e) is Bar:
+                    seen[e.symbol] = seen.get(e.symbol, 0) + 1
+                    on_bar(e)
+                else:
+                    on_quote(e)
+            return
+        fills = []
+        for e in events:
+            if type(e) is Bar:
+                self._bars += 1
+                got = broker.on_bar(e)
+            else:
+                self._quotes += 1
+                got = broker.on_quote(e)
+            if got:
+                fills.extend(got)
+        for f in fills:
+            strategy.on_fill(f)
+        if per_bar:
+            broker.end_session(self.now)
+        for e in events:
+            if type(e) is Bar:
+                seen[e.symbol] = seen.get(e.symbol, 0) + 1
+                on_bar(e)
+            else:
+                n = len(broker._fills)
+                on_quote(e)
+                for f in broker._fills[n:]:  # matched at once against the current quote
+                    strategy.on_fill(f)
+
+    # --- results -------------------------------------------------------------------------
+
+    def _result(self, stopped: bool) -> Result:
+        broker = self.broker
+        fills = pd.DataFrame(
+            [
+                {"time": f.time, "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
+                 "price": f.price, "commission": f.commission, "slippage": f.slippage,
+                 "order_id": f.order_id, "seq": f.seq}
+                for f in broker.fills()
+            ],
+            columns=["time", "symbol", "side", "quantity", "price", "commission", "slippage", "order_id", "seq"],
+        )
+        orders = pd.DataFrame(
+            [
+                {"id": o.id, "created": o.created, "symbol": o.symbol, "side": o.side.value,
+                 "type": o.type.value, "quantity": o.quantity, "limit_price": o.limit_price,
+                 "stop_price": o.stop_price, "tif": o.tif.value, "status": o.status.value,
+                 "filled_quantity": o.filled_quantity, "avg_fill_price": o.avg_fill_price,
+                 "commission": o.commission}
+                for o in broker.orders()
+            ],
+            columns=["id", "created", "symbol", "side", "type", "quantity", "limit_price", "stop_price",
+                     "tif", "status", "filled_quantity", "avg_fill_price", "commission"],
+        )
+        equity, positions = self._equity(fills, stopped)
+        return Result(
+            strategy=self.strategy.name,
+            params=dict(self.strategy.params),
+            symbols=self.symbols,
+            mode=self.mode,
+            bars=self._bars,
+            quotes=self._quotes,
+            orders=orders,
+            fills=fills,
+            equity=equity,
+            positions=positions,
+            trades=analytics.round_trips(fills),
+            starting_cash=broker.account().starting_cash,
+            journal=broker.journal.path,
+            seconds=self._loop_seconds,
+            stopped_early=stopped,
+            broker=broker,
+        )
+
+    def _equity(self, fills: pd.DataFrame, stopped: bool) -> tuple[pd.Series, pd.DataFrame]:
+        """Equity at the end of every time slice, computed vectorized from the marks (bar
+        closes, quote mids) and the fills: cash + sum(position x mark)."""
+        frame = self.replay.frame()
+        if self.now is not None:
+            frame = frame[frame.index <= pd.Timestamp(self.now)]
+        if frame.empty:
+            empty = pd.Series(dtype=float, name="equity", index=pd.DatetimeIndex([], tz="UTC", name="time"))
+            return empty, pd.DataFrame(index=empty.index)
+        mark = frame["close"] if "close" in frame.columns else pd.Series(np.nan, index=frame.index)
+        if "bid" in frame.columns:
+            mark = mark.fillna((frame["bid"] + frame["ask"]) / 2)
+        marks = (
+            pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "mark": mark.to_numpy()}, index=frame.index)
+            .groupby([pd.Grouper(level="time"), "symbol"]).last()["mark"].unstack("symbol").ffill()
+        )
+        times = marks.index
+        start_cash = self.broker.account().starting_cash
+        if len(fills):
+            sign = np.where(fills["side"] == "buy", 1.0, -1.0)
+            ft = pd.DatetimeIndex(pd.to_datetime(fills["time"], utc=True))
+            signed = pd.DataFrame({"symbol": fills["symbol"].to_numpy(), "q": sign * fills["quantity"].to_numpy()},
+                                  index=ft)
+            pos = signed.groupby([pd.Grouper(level=0), "symbol"])["q"].sum().unstack("symbol")
+            pos = pos.reindex(times.union(pos.index)).fillna(0.0).cumsum().reindex(times).ffill().fillna(0.0)
+            flows = pd.Series(-(sign * fills["quantity"].to_numpy() * fills["price"].to_numpy())
+                              - fills["commission"].to_numpy(), index=ft)
+            per_time = flows.groupby(level=0).sum()
+            cash = start_cash + per_time.reindex(times.union(per_time.index)).fillna(0.0).cumsum().reindex(times)
+        else:
+            pos = pd.DataFrame(0.0, index=times, columns=marks.columns)
+            cash = pd.Series(start_cash, index=times)
+        pos = pos.reindex(columns=marks.columns, fill_value=0.0)
+        equity = cash + (pos * marks.fillna(0.0)).sum(axis=1)
+        equity.name = "equity"
+        equity.index.name = "time"
+        pos.index.name = "time"
+        return equity, pos
+
+    @staticmethod
+    def _session_kind(session: Session, frames) -> str:
+        if session != "auto":
+            return session
+        for f in frames:
+            if kind_of(f) == "quotes":
+                return "date"
+            idx = f.index
+            if len(idx) and not (idx.tz_convert("UTC").normalize() == idx).all():
+                return "date"
+        return "bar"
+
+    # --- component API -------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": workbench.__version__,
+            "capabilities": ["modes:backtest,paper", "sessions:bar,date", "resume", "multi-symbol"],
+            "config": {"mode": self.mode, "strategy": self.strategy.name, "params": self.strategy.params,
+                       "symbols": self.symbols, "session": self.session, "speed": self.replay.speed},
+        }
+
+    def stats(self) -> dict[str, float | int]:
+        s = self._loop_seconds
+        return {
+            "events": self._events,
+            "bars": self._bars,
+            "quotes": self._quotes,
+            "loop_seconds": s,
+            "events_per_second": self._events / s if s else 0.0,
+        }
+
+    def self_test(self) -> list[CheckResult]:
+        """Quick checks of the loop: no look-ahead, next-open fills, equity = broker's."""
+        return [
+            run_check(self.name, "no_lookahead", _check_no_lookahead),
+            run_check(self.name, "fills_at_next_open", _check_next_open),
+        ]
+
+
+class _Peek(Strategy):
+    """Records what it can see at each bar (self-test)."""
+
+    name = "_peek"
+
+    def on_start(self) -> None:
+        self.seen: list[tuple[int, float, float]] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        closes = self.history(bar.symbol)
+        self.seen.append((len(closes), closes[-1], bar.close))
+        self.target_position(bar.symbol, 10.0 if len(closes) % 2 else 0.0)
+
+
+def _check_no_lookahead() -> str:
+    from workbench.feed import synthetic_bars
+
+    bars = synthetic_bars(1, days=50, seed=5)
+    peek = _Peek()
+    backtest(peek, bars)
+    for i, (n, last, close) in enumerate(peek.seen):
+        if n != i + 1 or last != close:
+            raise AssertionError(f"bar {i}: saw {n} closes ending {last}, current close {close}")
+    return f"{len(peek.seen)} bars: history always ends at the current bar"
+
+
+def _check_next_open() -> str:
+    from workbench.feed import synthetic_bars
+
+    bars = synthetic_bars(1, days=50, seed=6)
+    result = backtest(_Peek(), bars)
+    opens = bars["open"].to_numpy()
+    times = bars.index
+    for f in result.fills.itertuples():
+        i = times.get_loc(f.time)
+        if f.price != opens[i] or i == 0:
+            raise AssertionError(f"fill at {f.time} at {f.price}, bar open {opens[i]}")
+    final = result.broker.account().equity
+    if not math.isclose(result.equity.iloc[-1], final, rel_tol=1e-12):
+        raise AssertionError(f"equity curve ends at {result.equity.iloc[-1]}, broker at {final}")
+    return f"{len(result.fills)} fills, each at the next bar's open; equity matches the broker"
+
+
+def _ns(t) -> int:
+    return int(pd.Timestamp(t).as_unit("ns").value)
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: an undefined figure is null."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def backtest(strategy: Strategy, *frames: pd.DataFrame, **options: Any) -> Result:
+    """Run ``strategy`` over ``frames`` in backtest mode (options as :class:`Engine`)."""
+    return Engine(strategy, *frames, mode="backtest", **options).run()

@@ -1,0 +1,233 @@
+"""The Strategy base class: hooks the engine calls, and the order API strategies use.
+
+A strategy declares its parameters (name -> :class:`Param`), reacts to events in
+``on_start``, ``on_bar``, ``on_quote``, ``on_fill`` and ``on_stop``, and trades only
+through ``self.order(...)`` and ``self.target_position(...)``, which go through the engine
+to the broker. It sees market data only as the engine hands it over, one event at a time:
+the engine never gives a strategy the data frames, so it cannot look ahead.
+``self.history(symbol)`` holds the bars seen so far, the current one last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from workbench.errors import ConfigError
+from workbench.model import Bar, Fill, Quote
+
+if TYPE_CHECKING:
+    from workbench.broker.orders import Reply
+    from workbench.engine import Engine
+
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A strategy parameter: type, default, bounds (inclusive) and what it means."""
+
+    type: type
+    default: Any
+    help: str = ""
+    low: float | None = None
+    high: float | None = None
+
+    def parse(self, name: str, value: Any) -> Any:
+        """``value`` (a string from the command line, or a Python value) as ``type``,
+        within the bounds; a :class:`ConfigError` that names the parameter otherwise."""
+        if isinstance(value, str) and self.type is not str:
+            text = value.strip()
+            try:
+                if self.type is bool:
+                    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(text)
+                    value = text.lower() in ("true", "1", "yes")
+                elif self.type is int:
+                    as_float = float(text)
+                    if not as_float.is_integer():
+                        raise ValueError(text)
+                    value = int(as_float)
+                else:
+                    value = self.type(text)
+            except ValueError:
+                raise ConfigError(f"parameter {name}: {value!r} is not a {self.type.__name__}") from None
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+            raise ConfigError(
+                f"parameter {name}: expected {self.type.__name__}, got {type(value).__name__} {value!r}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"parameter {name}: must be finite, got {value}")
+        if self.low is not None and value < self.low:
+            raise ConfigError(f"parameter {name}: {value} is below the minimum {self.low}")
+        if self.high is not None and value > self.high:
+            raise ConfigError(f"parameter {name}: {value} is above the maximum {self.high}")
+        return value
+
+
+class Rolling:
+    """Mean and standard deviation of the last ``n`` values, updated in O(1) per value.
+
+    Hand-written: pandas' rolling windows work on whole arrays, and an event-driven
+    strategy sees one value at a time. Sums are recomputed from the window every ``n``
+    updates so float error cannot accumulate.
+    """
+
+    __slots__ = ("n", "_values", "_sum", "_sumsq", "_updates")
+
+    def __init__(self, n: int) -> None:
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"window must be an integer >= 1, got {n!r}")
+        self.n = n
+        self._values: deque[float] = deque(maxlen=n)
+        self._sum = 0.0
+        self._sumsq = 0.0
+        self._updates = 0
+
+    def push(self, x: float) -> None:
+        values = self._values
+        if len(values) == self.n:
+            old = values[0]
+            self._sum -= old
+            self._sumsq -= old * old
+        values.append(x)
+        self._sum += x
+        self._sumsq += x * x
+        self._updates += 1
+        if self._updates % self.n == 0:  # refresh: no drift
+            self._sum = math.fsum(values)
+            self._sumsq = math.fsum(v * v for v in values)
+
+    @property
+    def ready(self) -> bool:
+        """True once the window is full."""
+        return len(self._values) == self.n
+
+    @property
+    def mean(self) -> float:
+        """Mean of the window; NaN until it is full."""
+        return self._sum / self.n if len(self._values) == self.n else math.nan
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation (ddof=1) of the window; NaN until it is full."""
+        n = self.n
+        if len(self._values) < n or n < 2:
+            return math.nan
+        var = (self._sumsq - self._sum * self._sum / n) / (n - 1)
+        return math.sqrt(var) if var > 0 else 0.0
+
+
+class Strategy:
+    """Base class of strategies (see the module docstring)."""
+
+    name: ClassVar[str] = "strategy"
+    parameters: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            known = ", ".join(self.parameters) or "none"
+            raise ConfigError(f"{self.name}: unknown parameter(s) {unknown}; known: {known}")
+        self.params = {
+            name: p.parse(name, params[name]) if name in params else p.default
+            for name, p in self.parameters.items()
+        }
+        self.check_params()
+        self._engine: Engine | None = None
+
+    def check_params(self) -> None:
+        """Checks across parameters (override); raise :class:`ConfigError`."""
+
+    def __getattr__(self, name: str) -> Any:
+        params = self.__dict__.get("params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    # --- hooks (override) ----------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Before the first event."""
+
+    def on_bar(self, bar: Bar) -> None:
+        """A bar closed; decide here (orders fill from the next bar on)."""
+
+    def on_quote(self, quote: Quote) -> None:
+        """A new quote."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """One of this strategy's orders filled (before the bar that filled it is shown)."""
+
+    def on_stop(self) -> None:
+        """After the last event (or when the run is stopped)."""
+
+    # --- order API -----------------------------------------------------------------------
+
+    def order(self, symbol: str, side: str, quantity: float, type: str = "market",
+              limit_price: float | None = None, stop_price: float | None = None,
+              tif: str = "day") -> Reply | None:
+        """Send an order through the engine; returns the broker's reply (``None`` while
+        the engine warms a resumed strategy up and sends nothing)."""
+        return self._bound().submit(symbol, side, quantity, type, limit_price, stop_price, tif)
+
+    def target_position(self, symbol: str, quantity: float, **order: Any) -> Reply | None:
+        """Trade towards holding ``quantity`` units (negative: short), counting working
+        orders; nothing is sent when already there."""
+        engine = self._bound()
+        delta = quantity - engine.position(symbol) - engine.working(symbol)
+        if abs(delta) < 1e-9:
+            return None
+        side = "buy" if delta > 0 else "sell"
+        return self.order(symbol, side, abs(delta), **order)
+
+    def position(self, symbol: str) -> float:
+        """Units held (negative: short)."""
+        return self._bound().position(symbol)
+
+    def exposure(self, symbol: str) -> float:
+        """Units held plus working buys less working sells: where the position is going."""
+        engine = self._bound()
+        return engine.position(symbol) + engine.working(symbol)
+
+    @property
+    def cash(self) -> float:
+        return self._bound().broker.account().cash
+
+    @property
+    def equity(self) -> float:
+        return self._bound().broker.account().equity
+
+    @property
+    def time(self):
+        """The time of the event being handled."""
+        return self._bound().now
+
+    # --- history -------------------------------------------------------------------------
+
+    def history(self, symbol: str, field: str = "close", n: int | None = None) -> np.ndarray:
+        """Values of ``field`` of the bars of ``symbol`` seen so far (the last ``n``), the
+        current bar last. Nothing later exists here: the engine hands out only the bars
+        it has already shown the strategy."""
+        if field not in FIELDS:
+            raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
+        return self._bound().history(symbol, field, n)
+
+    def _bound(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError(f"{self.name}: not attached to an engine (use Engine(...).run())")
+        return self._engine
+
+    def describe(self) -> str:
+        """The strategy's rules (its docstring's first paragraph)."""
+        return (type(self).__doc__ or "").strip().split("\n\n")[0]
+
+
+StrategyFactory = Callable[..., Strategy]
