@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 .PHONY: run test lab bench clean help
 
 help:
-	@echo "make run    the main job (summarize and validate the bundled data, self-test the components)"
+	@echo "make run    the main job (bundled data, a backtest of sma_cross on sp500, component self-tests)"
 	@echo "make test   the full test suite"
 	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
 	@echo "make bench  all benchmarks in benchmarks/"
@@ -27,7 +27,7 @@ $(VENV)/.lab: $(VENV)/.base
 run: $(VENV)/.base
 	$(VENV)/bin/workbench data list
 	$(VENV)/bin/workbench data validate sp500
-	$(VENV)/bin/workbench data validate nasdaq
+	$(VENV)/bin/workbench backtest sma_cross --data sp500
 	$(VENV)/bin/workbench selftest
 
 test: $(VENV)/.base
@@ -37,7 +37,11 @@ lab: $(VENV)/.lab
 	@mkdir -p notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(VENV)/.base
+$(VENV)/.bench: $(VENV)/.base
+	$(PIP) install -c $(CONSTRAINTS) -e '.[test,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

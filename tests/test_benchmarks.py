@@ -37,3 +37,13 @@ def test_bench_broker_runs_and_measures(tmp_path, capsys):
     assert figures["batched"]["fills"] == 500 and figures["batched"]["p99_us"] > 0
     text = capsys.readouterr().out
     assert "15.5 ms" in text and "p99" in text and "fills/s" in text
+
+
+def test_bench_backtest_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "bt.json"
+    code = load("bench_backtest").main(["--bars", "2000", "--symbols", "2", "--quotes", "46800",
+                                        "--no-backtrader", "--json", str(out)])
+    figures = json.loads(out.read_text())
+    assert code == 0 and figures["bars"] == 2000 and figures["workbench_bars_per_s"] > 0
+    assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
+    assert "bars/s" in capsys.readouterr().out

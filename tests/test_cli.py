@@ -89,3 +89,68 @@ def test_selftest_passes_and_fails_loudly(capsys, monkeypatch):
     code, out, _ = run(capsys, "selftest", "--json")
     results = {r["name"]: r for r in json.loads(out)}
     assert code == 1 and not results["csv_cache"]["passed"] and "cache broken" in results["csv_cache"]["detail"]
+
+
+def test_backtest_json_contract(capsys):
+    code, out, _ = run(capsys, "backtest", "sma_cross", "--data", "sp500", "-p", "fast=10", "-p", "slow=30", "--json")
+    summary = json.loads(out)
+    assert code == 0 and set(summary) == {
+        "strategy", "params", "symbols", "bars", "orders", "fills", "final_equity", "total_return",
+        "cagr", "sharpe", "max_drawdown", "fills_sha256",
+    }
+    assert summary["params"] == {"fast": 10, "slow": 30, "quantity": 100.0} and summary["bars"] == 5031
+    from workbench.engine import backtest
+    from workbench.feed import load_dataset_bars
+    from workbench.strategies import SmaCross
+
+    assert summary == backtest(SmaCross(), load_dataset_bars("sp500")).summary()
+
+
+def test_backtest_out_dir_and_options(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, _ = run(capsys, "backtest", "buy_and_hold", "--data", "sp500,nasdaq", "--symbols", "NASDAQ",
+                       "--start", "2010-01-01", "--end", "2010-12-31", "--commission", "ibkr-fixed",
+                       "--slippage", "bps:5", "--cash", "500000", "--out", str(out_dir))
+    assert code == 0 and "NASDAQ" in out and "results in" in out
+    for name in ("orders.csv", "fills.csv", "equity.csv", "journal.sqlite", "summary.json"):
+        assert (out_dir / name).is_file(), name
+    fills = pd.read_csv(out_dir / "fills.csv")
+    assert fills["symbol"].unique().tolist() == ["NASDAQ"] and fills["commission"].iloc[0] == 1.0
+    assert fills["time"].iloc[0].startswith("2010-01-05")  # first bar 2010-01-04, filled next open
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["bars"] == 252
+    code, _, err = run(capsys, "backtest", "buy_and_hold", "--data", "sp500", "--out", str(out_dir))
+    assert code == 2 and "exists" in err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["backtest", "nope", "--data", "sp500"], "unknown strategy 'nope'"),
+        (["backtest", "sma_cross", "--data", "sp500", "-p", "fast=x"], "parameter fast"),
+        (["backtest", "sma_cross", "--data", "sp500", "-p", "colour=red"], "unknown parameter"),
+        (["backtest", "sma_cross", "--data", "sp500", "-p", "fast"], "KEY=VALUE"),
+        (["backtest", "sma_cross", "--data", "sp500", "--start", "yesterday-ish"], "--start: not a date"),
+        (["backtest", "sma_cross", "--data", "sp500", "--start", "2010-01-01", "--end", "2009-01-01"], "after --end"),
+        (["backtest", "sma_cross", "--data", "sp500", "--commission", "cheap"], "commission"),
+        (["backtest", "sma_cross", "--data", "sp500", "--symbols", "SPX"], "not in the data"),
+        (["backtest", "sma_cross", "--data", "sp500", "--start", "2030-01-01"], "no data left"),
+        (["backtest", "sma_cross", "--data", "missing.csv"], "no such file"),
+    ],
+)
+def test_backtest_errors_before_any_work(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and words in err and out == "" and err.count("\n") == 1
+
+
+def test_paper_stop_and_resume(capsys, tmp_path):
+    out_dir = tmp_path / "paper"
+    code, out, _ = run(capsys, "paper", "sma_cross", "--data", "sp500", "--speed", "5e8", "--duration", "0.3s",
+                       "--out", str(out_dir), "--json")
+    first = json.loads(out)
+    assert code == 0 and 0 < first["bars"] < 5031
+    code, out, _ = run(capsys, "paper", "sma_cross", "--data", "sp500", "--speed", "1e12",
+                       "--out", str(out_dir), "--resume", "--json")
+    resumed = json.loads(out)
+    code, out, _ = run(capsys, "backtest", "sma_cross", "--data", "sp500", "--json")
+    assert resumed["fills_sha256"] == json.loads(out)["fills_sha256"]

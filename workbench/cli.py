@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench import __version__
-from workbench.errors import DataError, WorkbenchError
+from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.feed import datasets, files, synthetic
 
 
@@ -82,6 +82,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--out", required=True, type=Path, help="output file, .parquet or .csv")
     p.set_defaults(func=_data_synth)
+
+    for mode in ("backtest", "paper"):
+        helptext = ("run a strategy over data as fast as it goes" if mode == "backtest"
+                    else "paper-trade a strategy over replayed data, paced by the wall clock")
+        p = sub.add_parser(mode, help=helptext, parents=[common])
+        p.add_argument("strategy", help="strategy name (sma_cross, buy_and_hold, mean_reversion)")
+        p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE",
+                       help="bundled dataset name or CSV/Parquet file; repeat or comma-separate for more")
+        p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="only these symbols")
+        p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="strategy parameter, e.g. -p fast=10 (repeat)")
+        p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
+        p.add_argument("--commission", default="none", help="none | ibkr-fixed | bps:N (none)")
+        p.add_argument("--slippage", default="none", help="none | bps:N | spread:F (none)")
+        p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
+        p.add_argument("--start", help="first date to use (inclusive)")
+        p.add_argument("--end", help="last date to use (inclusive)")
+        p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        if mode == "backtest":
+            p.add_argument("--out", type=Path, help="write orders, fills, equity, journal and summary here")
+        else:
+            p.add_argument("--out", type=Path, required=True, help="run directory (journal and results)")
+            p.add_argument("--speed", type=float, default=60.0, help="data seconds per wall second (60)")
+            p.add_argument("--duration", type=_duration, help="stop after this wall time, e.g. 10m, 30s")
+            p.add_argument("--resume", action="store_true", help="resume the run in --out from its journal")
+        p.set_defaults(func=_run_strategy, mode=mode)
 
     p = sub.add_parser("selftest", help="run every component's self-test; exit 1 on a failure", parents=[common])
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -171,12 +197,133 @@ def _data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(text: str) -> float:
+    """'90', '90s', '10m', '2h' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration like 30s, 10m or 2h: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"duration must be > 0, got {text!r}")
+    return value
+
+
+def _date(text: str | None, name: str):
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: not a date: {text!r}") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-p: expected KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _frames(sources: list[str], symbols: list[str] | None) -> list[pd.DataFrame]:
+    names = [n.strip() for item in sources for n in item.split(",") if n.strip()]
+    frames = []
+    for name in names:
+        if name in datasets.DATASETS and not Path(name).exists():
+            frames.append(datasets.load_dataset_bars(name))
+        else:
+            frames.append(files.read_file(name))
+    if symbols:
+        available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
+        unknown = sorted(set(symbols) - set(available))
+        if unknown:
+            raise ConfigError(f"--symbols: {unknown} not in the data; available: {available}")
+        frames = [f[f["symbol"].astype(str).isin(symbols)] for f in frames]
+        frames = [f for f in frames if len(f)]
+    return frames
+
+
+def _run_strategy(args: argparse.Namespace) -> int:
+    from workbench.broker import commission_from, slippage_from
+    from workbench.engine import Engine
+    from workbench.strategies import strategy_class
+
+    # Everything is checked before any work starts.
+    cls = strategy_class(args.strategy)
+    strategy = cls(**_params(args.param))
+    start, end = _date(args.start, "--start"), _date(args.end, "--end")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--start {args.start} is after --end {args.end}")
+    commission, slippage = commission_from(args.commission), slippage_from(args.slippage)
+    if not (args.cash > 0 and args.cash < float("inf")):
+        raise ConfigError(f"--cash must be a positive number, got {args.cash}")
+    frames = _frames(args.data, args.symbols)
+    journal = None
+    options = {}
+    if args.out is not None:
+        journal = args.out / "journal.sqlite"
+        if journal.exists() and not getattr(args, "resume", False):
+            raise ConfigError(f"{journal} exists: use another --out" + (" or --resume" if args.mode == "paper" else ""))
+    if args.mode == "paper":
+        if not args.speed > 0:
+            raise ConfigError(f"--speed must be > 0, got {args.speed}")
+        options.update(speed=args.speed, duration=args.duration, resume=args.resume)
+    engine = Engine(
+        strategy, *frames, cash=args.cash, commission=commission, slippage=slippage,
+        account_type=args.account, journal=journal, mode=args.mode, start=start, end=end,
+        progress=sys.stderr.isatty(), **options,
+    )
+    if engine.replay.__len__() == 0:
+        raise ConfigError("no data left between --start and --end")
+    result = engine.run()
+    summary = result.summary()
+    if args.out is not None:
+        result.save(args.out)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary, result, args.out)
+    return 0
+
+
+def _print_summary(summary: dict, result, out: Path | None) -> None:
+    def pct(x):
+        return "n/a" if x is None else f"{x:+.2%}"
+
+    print(f"{summary['strategy']} {summary['params']} on {', '.join(summary['symbols'])}"
+          f" ({result.mode}{', stopped early' if result.stopped_early else ''})")
+    rows = [
+        ("bars", f"{summary['bars']:,}"),
+        ("orders / fills", f"{summary['orders']:,} / {summary['fills']:,}"),
+        ("round trips", f"{len(result.trades):,}"),
+        ("final equity", f"{summary['final_equity']:,.2f}"),
+        ("total return", pct(summary["total_return"])),
+        ("CAGR", pct(summary["cagr"])),
+        ("Sharpe", "n/a" if summary["sharpe"] is None else f"{summary['sharpe']:.3f}"),
+        ("max drawdown", pct(summary["max_drawdown"])),
+        ("fills sha256", summary["fills_sha256"][:16] + "..."),
+        ("run time", f"{result.seconds:.2f} s ({result.events / result.seconds:,.0f} events/s)"
+         if result.seconds > 0 else "n/a"),
+    ]
+    for name, value in rows:
+        print(f"  {name:<15} {value}")
+    if out is not None:
+        print(f"  results in     {out}/")
+
+
 def _components() -> list:
     """One instance of every component that exists so far."""
     from workbench.broker import SimulatedBroker
-    from workbench.feed import Feed
+    from workbench.engine import Engine
+    from workbench.feed import Feed, synthetic_bars
+    from workbench.strategies import SmaCross
 
-    return [Feed(), SimulatedBroker()]
+    return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0))]
 
 
 def _selftest(args: argparse.Namespace) -> int:

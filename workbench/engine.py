@@ -221,6 +221,11 @@ class Engine:
     def position(self, symbol: str) -> float:
         return self.broker.position(symbol)
 
+    def exposure(self, symbol: str) -> float:
+        """Position plus working buys less working sells (one lookup each)."""
+        broker = self.broker
+        return broker._account.quantity(symbol) + broker._open.net(symbol)
+
     def working(self, symbol: str) -> float:
         """Signed units of working orders (buys positive)."""
         return self.broker._open.net(symbol)

@@ -181,8 +181,7 @@ class Strategy:
     def target_position(self, symbol: str, quantity: float, **order: Any) -> Reply | None:
         """Trade towards holding ``quantity`` units (negative: short), counting working
         orders; nothing is sent when already there."""
-        engine = self._bound()
-        delta = quantity - engine.position(symbol) - engine.working(symbol)
+        delta = quantity - self._bound().exposure(symbol)
         if abs(delta) < 1e-9:
             return None
         side = "buy" if delta > 0 else "sell"
@@ -194,8 +193,7 @@ class Strategy:
 
     def exposure(self, symbol: str) -> float:
         """Units held plus working buys less working sells: where the position is going."""
-        engine = self._bound()
-        return engine.position(symbol) + engine.working(symbol)
+        return self._bound().exposure(symbol)
 
     @property
     def cash(self) -> float:

@@ -1,0 +1,261 @@
+"""The engine and the reference strategies, against independent computations."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.broker import SimulatedBroker
+from workbench.engine import Engine, backtest
+from workbench.errors import ConfigError
+from workbench.feed import load_dataset_bars, synthetic_bars, synthetic_quotes
+from workbench.model import Bar
+from workbench.strategies import BuyAndHold, MeanReversion, SmaCross, Strategy, strategy_class
+
+
+def expected_fills(bars: pd.DataFrame, target: np.ndarray) -> list[tuple]:
+    """Fills implied by a target position decided at each close: at the next open."""
+    out, held = [], 0.0
+    opens = bars["open"].to_numpy()
+    for t in range(len(bars) - 1):
+        if target[t] != held:
+            qty = target[t] - held
+            out.append((bars.index[t + 1], "buy" if qty > 0 else "sell", abs(qty), opens[t + 1]))
+            held = target[t]
+    return out
+
+
+def fills_of(result) -> list[tuple]:
+    return [(pd.Timestamp(f.time), f.side, f.quantity, f.price) for f in result.fills.itertuples()]
+
+
+@pytest.mark.parametrize("fast, slow", [(10, 30), (5, 20), (2, 3)])
+def test_sma_cross_follows_its_rules(fast, slow):
+    bars = load_dataset_bars("sp500").iloc[:1500]
+    close = bars["close"]
+    f, s = close.rolling(fast).mean(), close.rolling(slow).mean()  # independent: pandas
+    target = np.where((f > s) & s.notna(), 100.0, 0.0)
+    result = backtest(SmaCross(fast=fast, slow=slow, quantity=100), bars)
+    assert fills_of(result) == [(pd.Timestamp(t), *rest) for t, *rest in expected_fills(bars, target)]
+    assert len(result.fills) > 10
+
+
+def test_buy_and_hold_by_hand():
+    bars = load_dataset_bars("nasdaq").iloc[:300]
+    result = backtest(BuyAndHold(quantity=50), bars, cash=200_000)
+    assert fills_of(result) == [(bars.index[1], "buy", 50.0, bars["open"].iloc[1])]
+    expected = 200_000 - 50 * bars["open"].iloc[1] + 50 * bars["close"].iloc[-1]
+    assert result.equity.iloc[-1] == pytest.approx(expected)
+    assert result.summary()["total_return"] == pytest.approx(expected / 200_000 - 1)
+
+
+def test_mean_reversion_follows_its_rules():
+    bars = synthetic_bars(1, periods=2000, freq="1D", seed=3, volatility=0.4)
+    close = bars["close"]
+    mean, sd = close.rolling(20).mean(), close.rolling(20).std(ddof=1)
+    z = ((close - mean) / sd).to_numpy()
+    target, held = np.zeros(len(bars)), 0.0
+    for t in range(len(bars)):  # the documented state machine, written out again
+        if not np.isfinite(z[t]):
+            target[t] = held
+            continue
+        if held == 0 and z[t] < -2.0:
+            held = 100.0
+        elif held == 0 and z[t] > 2.0:
+            held = -100.0
+        elif held > 0 and z[t] >= -0.5:
+            held = 0.0
+        elif held < 0 and z[t] <= 0.5:
+            held = 0.0
+        target[t] = held
+    result = backtest(MeanReversion(allow_short=True), bars, account_type="margin")
+    assert fills_of(result) == [(pd.Timestamp(t), *r) for t, *r in expected_fills(bars, target)]
+    assert (result.fills["side"] == "sell").any() and len(result.trades) > 5
+
+
+class Snoop(Strategy):
+    """Tries to see the future."""
+
+    name = "snoop"
+
+    def on_start(self):
+        self.log = []
+
+    def on_bar(self, bar):
+        h = self.history(bar.symbol)
+        self.log.append((len(h), float(h[-1]), bar.close, self.time == bar.time))
+        with pytest.raises(ValueError):
+            h[0] = 0.0  # read-only: history cannot be edited either
+
+
+def test_a_strategy_cannot_see_the_next_bar():
+    bars = synthetic_bars(["A", "B"], days=30, seed=1)
+    snoop = Snoop()
+    backtest(snoop, bars)
+    per_symbol = {"A": 0, "B": 0}
+    for (n, last, close, now), sym in zip(snoop.log, bars["symbol"].astype(str)):
+        per_symbol[sym] += 1
+        assert n == per_symbol[sym] and last == close and now
+    assert not hasattr(snoop, "frames") and snoop._engine.history("A", "close", None).size == 30
+
+
+def test_multi_symbol_portfolio_trades_each_symbol_as_alone():
+    together = backtest(SmaCross(), load_dataset_bars("sp500"), load_dataset_bars("nasdaq"))
+    assert together.symbols == ["NASDAQ", "SP500"] and together.bars == 2 * 5031
+    for name in ("sp500", "nasdaq"):
+        alone = backtest(SmaCross(), load_dataset_bars(name))
+        mine = together.fills[together.fills["symbol"] == alone.symbols[0]]
+        assert fills_of(alone) == [(pd.Timestamp(f.time), f.side, f.quantity, f.price) for f in mine.itertuples()]
+
+
+def test_equity_curve_and_positions_match_the_broker():
+    bars = synthetic_bars(3, days=120, seed=8)
+    result = backtest(SmaCross(fast=3, slow=8, quantity=10), bars, commission="ibkr-fixed")
+    broker = result.broker
+    assert result.equity.iloc[-1] == pytest.approx(broker.account().equity, rel=1e-12)
+    last = result.positions.iloc[-1]
+    for sym in result.symbols:
+        assert last[sym] == broker.position(sym)
+    assert result.equity.index.is_monotonic_increasing and len(result.equity) == 120
+
+
+def test_same_inputs_same_fills_hash():
+    bars = synthetic_bars(2, days=200, seed=4)
+    a = backtest(SmaCross(fast=5, slow=15), bars).summary()
+    b = backtest(SmaCross(fast=5, slow=15), bars).summary()
+    assert a["fills_sha256"] == b["fills_sha256"] and a == b
+
+
+def test_daily_bars_day_orders_expire_after_their_session():
+    class LowBid(Strategy):
+        name = "lowbid"
+
+        def on_bar(self, bar):
+            if not self.position(bar.symbol) and not self.exposure(bar.symbol):
+                self.order(bar.symbol, "buy", 1, "limit", limit_price=round(bar.close * 0.5, 2))
+
+    bars = load_dataset_bars("sp500").iloc[:10]
+    result = backtest(LowBid(), bars)
+    statuses = result.orders["status"].tolist()
+    assert statuses[:-1] == ["expired"] * (len(statuses) - 1) and statuses[-1] == "accepted"
+
+
+class QuoteTaker(Strategy):
+    name = "quote_taker"
+
+    def on_start(self):
+        self.fills = 0
+
+    def on_quote(self, quote):
+        if self.exposure(quote.symbol) == 0:
+            self.order(quote.symbol, "buy", 100)
+        elif self.position(quote.symbol) > 0:
+            self.order(quote.symbol, "sell", 100, "limit", limit_price=round(quote.ask + 0.05, 2))
+
+    def on_fill(self, fill):
+        self.fills += 1
+
+
+def test_quote_driven_run():
+    quotes = synthetic_quotes(2, days=1, freq="10s", seed=2)
+    s = QuoteTaker()
+    result = backtest(s, quotes)
+    assert result.quotes == len(quotes) and result.bars == 0
+    assert s.fills == len(result.fills) > 10
+    buys = result.fills[result.fills["side"] == "buy"]
+    assert (buys["price"].isin(quotes["ask"])).all()  # at the ask, at once
+
+
+def test_paper_mode_is_paced_and_stops_cleanly(tmp_path):
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+        def sleep(self, s):
+            self.now += s
+
+    clock = Clock()
+    bars = synthetic_bars(1, days=2, freq="30min", seed=1)  # 13 bars a day, half an hour apart
+    engine = Engine(SmaCross(fast=2, slow=4, quantity=1), bars, mode="paper", speed=1800,
+                    journal=tmp_path / "j.sqlite", clock=clock, sleep=clock.sleep)
+    result = engine.run()
+    span = (bars.index[-1] - bars.index[0]).total_seconds() / 1800
+    assert clock.now == pytest.approx(span) and not result.stopped_early
+    assert engine.broker.journal.durability == "sync"
+
+
+def test_paper_run_stopped_then_resumed_equals_a_full_run(tmp_path):
+    bars = load_dataset_bars("sp500").iloc[:800]
+    full = backtest(SmaCross(), bars).summary()
+
+    class StopAfter(SmaCross):
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            if len(self.history(bar.symbol)) == 400:
+                self._engine.stop()
+
+    journal = tmp_path / "paper.sqlite"
+    first = Engine(StopAfter(), bars, mode="paper", speed=1e12, journal=journal).run()
+    assert first.stopped_early and first.bars == 400
+    first.broker.close()
+    rest = Engine(SmaCross(), bars, mode="paper", speed=1e12, journal=journal, resume=True).run()
+    assert rest.summary()["fills_sha256"] == full["fills_sha256"]
+    assert rest.summary()["final_equity"] == pytest.approx(full["final_equity"])
+    with pytest.raises(ConfigError, match="written by sma_cross"):
+        Engine(SmaCross(fast=3), bars, mode="paper", speed=1, journal=journal, resume=True)
+
+
+def test_results_save_writes_the_documented_files(tmp_path):
+    bars = load_dataset_bars("sp500").iloc[:400]
+    result = backtest(SmaCross(), bars, journal=tmp_path / "journal.sqlite")
+    result.save(tmp_path)
+    fills = pd.read_csv(tmp_path / "fills.csv")
+    assert list(fills.columns) == ["time", "symbol", "side", "quantity", "price", "commission"]
+    assert list(pd.read_csv(tmp_path / "equity.csv").columns) == ["time", "equity"]
+    assert len(pd.read_csv(tmp_path / "orders.csv")) == len(result.orders)
+    assert (tmp_path / "summary.json").exists()
+    assert SimulatedBroker.recover(tmp_path / "journal.sqlite").state() == result.broker.state()
+
+
+def test_strategy_parameters_are_checked():
+    assert strategy_class("sma_cross") is SmaCross
+    with pytest.raises(ConfigError, match="unknown strategy 'smacross'"):
+        strategy_class("smacross")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        SmaCross(speed=2)
+    with pytest.raises(ConfigError, match="fast: 'ten' is not a int"):
+        SmaCross(fast="ten")
+    with pytest.raises(ConfigError, match="fast: 1.5 is not a int|fast: '1.5' is not a int"):
+        SmaCross(fast="1.5")
+    with pytest.raises(ConfigError, match="must be below slow"):
+        SmaCross(fast=30, slow=10)
+    with pytest.raises(ConfigError, match="below the minimum"):
+        SmaCross(quantity=-1)
+    assert SmaCross(fast="7").params["fast"] == 7
+    assert MeanReversion(allow_short="yes").params["allow_short"] is True
+
+
+def test_engine_rejects_bad_setups():
+    bars = synthetic_bars(1, days=5, seed=0)
+    with pytest.raises(ConfigError, match="speed"):
+        Engine(SmaCross(), bars, mode="paper")
+    with pytest.raises(ConfigError, match="no data"):
+        Engine(SmaCross())
+    with pytest.raises(TypeError, match="Strategy instance"):
+        Engine(SmaCross, bars)
+    engine = Engine(SmaCross(), bars)
+    engine.run()
+    with pytest.raises(RuntimeError, match="runs once"):
+        engine.run()
+
+
+def test_engine_component_api():
+    engine = Engine(SmaCross(), load_dataset_bars("sp500").iloc[:300])
+    engine.run()
+    assert engine.info()["config"]["session"] == "bar"
+    stats = engine.stats()
+    assert stats["bars"] == 300 and stats["events_per_second"] > 0
+    assert all(r.passed for r in engine.self_test())
