@@ -259,3 +259,17 @@ def test_engine_component_api():
     stats = engine.stats()
     assert stats["bars"] == 300 and stats["events_per_second"] > 0
     assert all(r.passed for r in engine.self_test())
+
+
+def test_ctrl_c_ends_a_paper_run_cleanly(tmp_path):
+    class Interrupted(SmaCross):
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            if len(self.history(bar.symbol)) == 300:
+                raise KeyboardInterrupt
+
+    journal = tmp_path / "j.sqlite"
+    result = Engine(Interrupted(), load_dataset_bars("sp500"), mode="paper", speed=1e12, journal=journal).run()
+    assert result.stopped_early and result.bars == 300 and len(result.fills) > 0
+    result.broker.close()
+    assert SimulatedBroker.recover(journal).state() == result.broker.state()
