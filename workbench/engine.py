@@ -53,6 +53,7 @@ from workbench.strategies.base import Strategy
 Mode = Literal["backtest", "paper"]
 Session = Literal["auto", "bar", "date"]
 PROGRESS_EVERY = 10_000  # events between progress-bar updates
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass
@@ -273,39 +274,31 @@ class Engine:
         if self.progress:
             bar = tqdm(total=len(self.replay), unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name}")
         stopped = False
-        slice_: list = []
-        current = None
-        current_date = None
         on_bar, on_quote = strategy.on_bar, strategy.on_quote
         try:
             strategy.on_start()
             if resume_ns is not None:
                 self._warming = True
-            for event in self.replay:
-                t = event.time
-                if t != current:
-                    if slice_:
-                        self._slice(slice_, per_bar, on_bar, on_quote)
-                        if bar is not None and self._events % PROGRESS_EVERY < len(slice_):
-                            bar.n = self._events
-                            bar.refresh()
-                        if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
-                            stopped = True
-                            slice_ = []
-                            break
-                    if self._warming and _ns(t) > resume_ns:
-                        self._warming = False
-                    if by_date and current_date is not None and t.date() != current_date and not self._warming:
-                        broker.end_session(current)
-                    slice_ = [event]
-                    current = t
-                    current_date = t.date()
-                else:
-                    slice_.append(event)
-            if slice_:
-                self._slice(slice_, per_bar, on_bar, on_quote)
-                if by_date and not self._warming:
-                    broker.end_session(current)
+            previous = None  # the last slice's first event (its time closes a session)
+            day = None
+            for t_ns, events in self.replay.slices():
+                if self._warming and t_ns > resume_ns:
+                    self._warming = False
+                if by_date:
+                    today = t_ns // _DAY_NS
+                    if day is not None and today != day and not self._warming:
+                        broker.end_session(previous.time)
+                    day = today
+                self._slice(events, per_bar, on_bar, on_quote)
+                previous = events[0]
+                if bar is not None and self._events % PROGRESS_EVERY < len(events):
+                    bar.n = self._events
+                    bar.refresh()
+                if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
+                    stopped = True
+                    break
+            if by_date and previous is not None and not stopped and not self._warming:
+                broker.end_session(previous.time)
         except KeyboardInterrupt:
             stopped = True
         finally:

@@ -45,7 +45,7 @@ from workbench.broker.costs import (
     commission_from,
     slippage_from,
 )
-from workbench.broker.journal import Durability, Event, Journal
+from workbench.broker.journal import Durability, Event, Journal, MemoryJournal
 from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker.risk import RiskLimits
 from workbench.errors import ConfigError
@@ -148,7 +148,10 @@ class SimulatedBroker:
             raise ConfigError(f"participation must be in (0, 1] or None, got {participation!r}")
         self.participation = participation
         self.risk = risk if isinstance(risk, RiskLimits) else RiskLimits.from_dict(risk)
-        self.journal = Journal(journal, durability=durability, batch_size=batch_size)
+        if durability not in ("sync", "batched"):
+            raise ConfigError(f"journal durability must be 'sync' or 'batched', got {durability!r}")
+        self.journal = (MemoryJournal() if journal is None
+                        else Journal(journal, durability=durability, batch_size=batch_size))
         if not _recovering:
             if self.journal.last_seq() >= 0 or self.journal.meta():
                 self.journal.close()

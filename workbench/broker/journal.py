@@ -65,13 +65,71 @@ class Event:
     payload: dict[str, Any]
 
 
+def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str) -> str:
+    return (f'{{"seq":{seq},"time_ns":{time_ns},"kind":{json.dumps(kind)},'
+            f'"order_id":{json.dumps(order_id)},"payload":{payload}}}\n')
+
+
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+class MemoryJournal:
+    """The journal of a run that keeps nothing on disk (``journal=None``): events in a list.
+
+    Same interface and the same :meth:`dump` bytes as :class:`Journal`, without the SQLite
+    and JSON work per event, so a backtest that needs no file does not pay for one.
+    """
+
+    path = None
+    durability = "memory"
+    batch_size = 0
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._meta: dict[str, Any] = {}
+        self.writes = 0
+
+    def meta(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self._meta))
+
+    def write_meta(self, values: dict[str, Any]) -> None:
+        self._meta.update(json.loads(json.dumps(values, sort_keys=True)))
+
+    def append(self, event: Event) -> None:
+        self._events.append(event)
+        self.writes += 1
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+    def events(self, upto_seq: int | None = None) -> Iterator[Event]:
+        for e in self._events:
+            if upto_seq is not None and e.seq > upto_seq:
+                break
+            yield e
+
+    def last_seq(self) -> int:
+        return self._events[-1].seq if self._events else -1
+
+    def count(self) -> int:
+        return len(self._events)
+
+    def dump(self) -> bytes:
+        return "".join(_line(e.seq, e.time_ns, e.kind, e.order_id, encode(e.payload))
+                       for e in self._events).encode()
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.dump()).hexdigest()
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class Journal:
-    """Append-only event store in one SQLite file (``path=None``: in memory)."""
+    """Append-only event store in one SQLite file (``path=None``: an in-memory database;
+    the broker uses :class:`MemoryJournal` instead when it has no file)."""
 
     def __init__(
         self,
@@ -161,13 +219,8 @@ class Journal:
     def dump(self) -> bytes:
         """Canonical bytes of every event (one JSON line each, in sequence order)."""
         self.flush()
-        lines = []
-        for seq, t, kind, oid, payload in self._db.execute(
-            "SELECT seq, time_ns, kind, order_id, payload FROM events ORDER BY seq"
-        ):
-            lines.append(f'{{"seq":{seq},"time_ns":{t},"kind":{json.dumps(kind)},'
-                         f'"order_id":{json.dumps(oid)},"payload":{payload}}}\n')
-        return "".join(lines).encode()
+        rows = self._db.execute("SELECT seq, time_ns, kind, order_id, payload FROM events ORDER BY seq")
+        return "".join(_line(*row) for row in rows).encode()
 
     def sha256(self) -> str:
         return hashlib.sha256(self.dump()).hexdigest()

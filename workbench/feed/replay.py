@@ -162,6 +162,31 @@ class Replay:
                     yield event
             self._count(len(chunk), t0)
 
+    def slices(self) -> Iterator[tuple[int, list[Bar | Quote]]]:
+        """The stream cut into time slices: ``(time in UTC ns, events at that time)``, in
+        order; paced by each slice's time when ``speed`` is set. The engine's loop."""
+        start_wall = self.clock()
+        t_first = self._times[0] if len(self) else 0
+        pending: list | None = None
+        pending_t = 0
+        for lo, chunk in self._chunks():
+            t0 = self.clock()
+            times = self._times[lo : lo + len(chunk)]
+            cuts = (np.flatnonzero(times[1:] != times[:-1]) + 1).tolist()
+            starts = [0, *cuts]
+            for s, e, t in zip(starts, [*cuts, len(chunk)], times[starts].tolist()):
+                if pending is not None:
+                    if t == pending_t:  # a slice that spans two chunks
+                        pending.extend(chunk[s:e])
+                        continue
+                    self._pace(pending_t, t_first, start_wall)
+                    yield pending_t, pending
+                pending, pending_t = chunk[s:e], t
+            self._count(len(chunk), t0)
+        if pending is not None:
+            self._pace(pending_t, t_first, start_wall)
+            yield pending_t, pending
+
     async def __aiter__(self) -> AsyncIterator[Bar | Quote]:
         start_wall = self.clock()
         t_first = self._times[0] if len(self) else 0
