@@ -47,3 +47,12 @@ def test_bench_backtest_runs_and_measures(tmp_path, capsys):
     assert code == 0 and figures["bars"] == 2000 and figures["workbench_bars_per_s"] > 0
     assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
     assert "bars/s" in capsys.readouterr().out
+
+
+def test_bench_analytics_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "an.json"
+    assert load("bench_analytics").main(["--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"sp500", "nasdaq"}
+    assert figures["sp500"]["accuracy"]["arima"]["naive_mae"] > 0
+    assert "skill" in capsys.readouterr().out

@@ -109,6 +109,20 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--resume", action="store_true", help="resume the run in --out from its journal")
         p.set_defaults(func=_run_strategy, mode=mode)
 
+    p = sub.add_parser("analyze", help="statistics, tear sheet and forecast of a dataset, file or run",
+                       parents=[common])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="DATASET_OR_FILE", help="bundled dataset or bar file")
+    src.add_argument("--run", type=Path, metavar="DIR", help="a backtest output directory (equity.csv)")
+    p.add_argument("--symbol", help="symbol to analyze in a multi-symbol file")
+    p.add_argument("--column", default="close", help="price column for returns (close; adj_close)")
+    p.add_argument("--tearsheet", type=Path, metavar="FILE", help="write the tear sheet (.html or .png)")
+    p.add_argument("--forecast", type=_positive_int, metavar="H", help="forecast H business days, with accuracy")
+    p.add_argument("--model", choices=["arima", "ets", "theta", "naive"], default="arima",
+                   help="forecast model (arima)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_analyze)
+
     p = sub.add_parser("selftest", help="run every component's self-test; exit 1 on a failure", parents=[common])
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_selftest)
@@ -316,6 +330,113 @@ def _print_summary(summary: dict, result, out: Path | None) -> None:
         print(f"  results in     {out}/")
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from workbench.analytics import Analytics, forecast, performance, timeseries, trades
+    from workbench.analytics.tearsheet import save_tearsheet, tearsheet
+
+    analytics = Analytics()
+    fills = None
+    if args.run is not None:
+        eq_file = args.run / "equity.csv"
+        if not eq_file.is_file():
+            raise ConfigError(f"--run: no equity.csv in {args.run} (is it a backtest --out directory?)")
+        eq = pd.read_csv(eq_file)
+        equity = pd.Series(eq["equity"].to_numpy(), index=pd.DatetimeIndex(pd.to_datetime(eq["time"], utc=True)))
+        daily = performance.daily_equity(equity)
+        prices = daily
+        source = f"run {args.run}"
+        if (args.run / "fills.csv").is_file():
+            fills = pd.read_csv(args.run / "fills.csv")
+    else:
+        frame = _load_any(args.data).frame
+        symbols = sorted({str(x) for x in pd.unique(frame["symbol"])})
+        symbol = args.symbol or (symbols[0] if len(symbols) == 1 else None)
+        if symbol is None:
+            raise ConfigError(f"--symbol: the data has {len(symbols)} symbols, pick one of {symbols}")
+        if symbol not in symbols:
+            raise ConfigError(f"--symbol: {symbol!r} not in the data; available: {symbols}")
+        one = frame[frame["symbol"].astype(str) == symbol]
+        if args.column not in one.columns:
+            raise ConfigError(f"--column: no column {args.column!r}; columns are {list(one.columns[1:])}")
+        prices = one[args.column]
+        source = f"{args.data} {symbol} {args.column}"
+    returns = performance.simple_returns(prices).dropna()
+    report: dict = {"source": source, "periods": int(len(returns))}
+    report["summary"] = analytics.run("summary", performance.summary, returns)
+    dd = performance.max_drawdown_details(returns)
+    if dd is not None:
+        report["max_drawdown_period"] = {"depth": dd.depth, "peak": str(dd.peak), "trough": str(dd.trough),
+                                         "recovery": None if dd.recovery is None else str(dd.recovery),
+                                         "duration_periods": dd.duration}
+    drift = analytics.run("drift_test", timeseries.drift_test, returns)
+    report["drift_test"] = {"mean": drift.mean, "annualized": drift.annualized, "t": drift.t,
+                            "p_value": drift.p_value, "hac_lags": drift.lags, "significant_5pct": drift.significant}
+    report["anomalies"] = int(len(analytics.run("anomalies", timeseries.anomalies, returns, window=250)))
+    if fills is not None and len(fills):
+        report["trades"] = trades.trade_stats(trades.round_trips(fills))
+    if args.forecast:
+        f = analytics.run("forecast", forecast.forecast, prices, args.forecast, args.model)
+        acc = analytics.run("evaluate", forecast.evaluate, prices, args.model, horizon=args.forecast,
+                            origins=min(20, max(2, (len(prices) - 60) // args.forecast)))
+        report["forecast"] = {"model": args.model, "level": f.level,
+                              "steps": [{"time": t.isoformat(), **{k: float(v) for k, v in row.items()}}
+                                        for t, row in f.frame.iterrows()],
+                              "accuracy": acc}
+    if args.tearsheet is not None:
+        save_tearsheet(tearsheet(returns, title=source), args.tearsheet)
+        report["tearsheet"] = str(args.tearsheet)
+    if args.json:
+        print(json.dumps(_jsonable(report)))
+    else:
+        _print_analysis(report)
+    return 0
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not (x == x and abs(x) != float("inf")):
+        return None
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        return _jsonable(x.item())
+    return x
+
+
+def _print_analysis(report: dict) -> None:
+    s = report["summary"]
+    print(f"{report['source']}: {report['periods']:,} returns")
+    pct = {"total_return", "cagr", "annual_volatility", "max_drawdown", "var_95", "cvar_95", "win_rate"}
+    for key, value in s.items():
+        if key == "periods":
+            continue
+        text = "n/a" if value != value else (f"{value:+.2%}" if key in pct else f"{value:.3f}")
+        print(f"  {key:<18} {text}")
+    if "max_drawdown_period" in report:
+        d = report["max_drawdown_period"]
+        print(f"  worst drawdown     {d['peak'][:10]} -> {d['trough'][:10]} -> "
+              f"{(d['recovery'] or 'not recovered')[:10] if d['recovery'] else 'not recovered'} ({d['duration_periods']} periods)")
+    t = report["drift_test"]
+    print(f"  drift (HAC)        {t['annualized']:+.2%}/yr, t={t['t']:.2f}, p={t['p_value']:.3f}"
+          f" ({'significant' if t['significant_5pct'] else 'not significant'} at 5%)")
+    print(f"  anomalies          {report['anomalies']} returns beyond 4 robust sigmas (250-day window)")
+    if "trades" in report:
+        tr = report["trades"]
+        print(f"  round trips        {tr['trades']}, win rate {tr['win_rate']:.1%}, expectancy {tr['expectancy']:,.2f}")
+    if "forecast" in report:
+        f = report["forecast"]
+        a = f["accuracy"]
+        last = f["steps"][-1]
+        print(f"  forecast ({f['model']})   {last['time'][:10]}: {last['mean']:,.2f} "
+              f"[{last['lower']:,.2f}, {last['upper']:,.2f}] at {f['level']:.0%}")
+        print(f"  accuracy           MAE {a['model_mae']:,.3f} vs naive {a['naive_mae']:,.3f} "
+              f"(skill {a['skill_vs_naive']:+.2%}), coverage {a['model_coverage']:.0%} vs {a['naive_coverage']:.0%}"
+              f" over {a['origins']} origins")
+    if "tearsheet" in report:
+        print(f"  tear sheet         {report['tearsheet']}")
+
+
 def _components() -> list:
     """One instance of every component that exists so far."""
     from workbench.broker import SimulatedBroker
@@ -323,7 +444,9 @@ def _components() -> list:
     from workbench.feed import Feed, synthetic_bars
     from workbench.strategies import SmaCross
 
-    return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0))]
+    from workbench.analytics import Analytics
+
+    return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0)), Analytics()]
 
 
 def _selftest(args: argparse.Namespace) -> int:

@@ -61,3 +61,26 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
                 })
                 del state[f.symbol]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def trade_stats(trips: pd.DataFrame) -> dict[str, float]:
+    """Statistics of round trips: count, win rate, average win and loss (currency), profit
+    factor (gross wins over gross losses), expectancy (mean P&L per trip) and the average
+    holding time in days. NaN where undefined (no trips, no losses)."""
+    n = len(trips)
+    if n == 0:
+        nan = float("nan")
+        return {"trades": 0, "win_rate": nan, "avg_win": nan, "avg_loss": nan, "profit_factor": nan,
+                "expectancy": nan, "avg_holding_days": nan}
+    pnl = trips["pnl"].astype(float)
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    held = pd.to_datetime(trips["exit_time"], utc=True) - pd.to_datetime(trips["entry_time"], utc=True)
+    return {
+        "trades": int(n),
+        "win_rate": float((pnl > 0).mean()),
+        "avg_win": float(wins.mean()) if len(wins) else float("nan"),
+        "avg_loss": float(losses.mean()) if len(losses) else float("nan"),
+        "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else float("nan"),
+        "expectancy": float(pnl.mean()),
+        "avg_holding_days": float(held.dt.total_seconds().mean() / 86400),
+    }

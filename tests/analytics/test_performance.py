@@ -1,0 +1,147 @@
+"""Statistics against empyrical (an independent implementation) and hand computations."""
+
+import math
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench.analytics import performance as P
+from workbench.analytics.tearsheet import monthly_returns
+from workbench.analytics.trades import round_trips, trade_stats
+
+
+def series(seed, n=750, mu=0.0004, sd=0.012):
+    idx = pd.bdate_range("2010-01-04", periods=n, tz="UTC")
+    return pd.Series(np.random.default_rng(seed).normal(mu, sd, n), index=idx)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_agrees_with_empyrical(seed):
+    r = series(seed)
+    bench = series(seed + 100) * 0.8 + r * 0.3
+    assert P.sharpe(r) == pytest.approx(ep.sharpe_ratio(r), rel=1e-10)
+    assert P.sharpe(r, risk_free=0.0001) == pytest.approx(ep.sharpe_ratio(r, risk_free=0.0001), rel=1e-10)
+    assert P.sortino(r) == pytest.approx(ep.sortino_ratio(r), rel=1e-10)
+    assert P.max_drawdown(r) == pytest.approx(ep.max_drawdown(r), rel=1e-10)
+    assert P.cagr(r) == pytest.approx(ep.cagr(r), rel=1e-10)
+    assert P.annual_volatility(r) == pytest.approx(ep.annual_volatility(r), rel=1e-10)
+    assert P.calmar(r) == pytest.approx(ep.calmar_ratio(r), rel=1e-10)
+    assert P.omega(r) == pytest.approx(ep.omega_ratio(r), rel=1e-10)
+    assert P.tail_ratio(r) == pytest.approx(ep.tail_ratio(r), rel=1e-10)
+    assert P.value_at_risk(r) == pytest.approx(ep.value_at_risk(r), rel=1e-10)
+    assert P.conditional_value_at_risk(r) == pytest.approx(ep.conditional_value_at_risk(r), rel=1e-10)
+    beta, alpha = P.beta_alpha(r, bench)
+    ep_alpha, ep_beta = ep.alpha_beta(r, bench)
+    assert beta == pytest.approx(ep_beta, rel=1e-10)
+    # empyrical compounds the daily alpha; we annualize it arithmetically (documented).
+    assert (1 + alpha / 252) ** 252 - 1 == pytest.approx(ep_alpha, rel=1e-9)
+    rs = P.rolling_sharpe(r, 63).dropna()
+    ep_rs = ep.roll_sharpe_ratio(r, 63)
+    assert np.allclose(rs.to_numpy(), np.asarray(ep_rs)[-len(rs):], rtol=1e-9)
+
+
+def test_by_hand():
+    r = pd.Series([0.10, -0.20, 0.05, 0.0, 0.15], index=pd.bdate_range("2024-01-01", periods=5))
+    wealth = [1.0, 1.1, 0.88, 0.924, 0.924, 1.0626]
+    assert P.total_return(r) == pytest.approx(wealth[-1] - 1)
+    assert P.cagr(r, periods_per_year=5) == pytest.approx(wealth[-1] - 1)  # 5 periods = a year
+    assert P.max_drawdown(r) == pytest.approx(0.88 / 1.1 - 1)
+    d = P.max_drawdown_details(r)
+    assert (d.peak, d.trough, d.recovery, d.duration) == (r.index[0], r.index[1], None, 4)
+    assert P.win_rate(r) == pytest.approx(3 / 4)  # the zero is neither
+    assert P.profit_factor(r) == pytest.approx(0.30 / 0.20)
+    assert P.omega(r) == pytest.approx(0.30 / 0.20)
+    dd = math.sqrt((0.2 ** 2) / 5) * math.sqrt(252)
+    assert P.downside_deviation(r) == pytest.approx(dd)
+    assert P.sortino(r) == pytest.approx(r.mean() * 252 / dd)
+    assert P.log_returns(pd.Series([100.0, 110.0, 99.0])).tolist() == pytest.approx([math.log(1.1), math.log(0.9)])
+    assert P.cumulative_returns(r).iloc[-1] == pytest.approx(wealth[-1] - 1)
+
+
+def test_recovery_date_and_duration():
+    r = pd.Series([0.1, -0.1, 0.05, 0.1, 0.01], index=pd.bdate_range("2024-01-01", periods=5))
+    d = P.max_drawdown_details(r)  # 1.1 peak, 0.99 trough, back above 1.1 at the 4th return
+    assert (d.peak, d.trough, d.recovery, d.duration) == (r.index[0], r.index[1], r.index[3], 3)
+
+
+@pytest.mark.parametrize("bad", [pd.Series([], dtype=float), pd.Series([np.nan, np.nan])])
+def test_empty_input_gives_nan(bad):
+    s = P.summary(bad)
+    assert s["periods"] == 0
+    assert all(math.isnan(v) for k, v in s.items() if k != "periods")
+    assert P.max_drawdown_details(bad) is None
+
+
+def test_zero_variance_and_single_period():
+    flat = pd.Series([0.001] * 10)
+    assert math.isnan(P.sharpe(flat)) and P.annual_volatility(flat) == pytest.approx(0.0, abs=1e-12)
+    one = pd.Series([0.05])
+    assert math.isnan(P.sharpe(one)) and P.total_return(one) == pytest.approx(0.05)
+    assert math.isnan(P.sortino(pd.Series([0.01, 0.02])))  # no downside: undefined
+    assert P.max_drawdown(pd.Series([0.01, 0.02])) == 0.0
+    s = P.summary(pd.Series([0.01, 0.02, 0.03]))
+    assert all(v is not None and not (isinstance(v, float) and math.isinf(v)) for v in s.values())
+
+
+def test_non_monotonic_index_is_an_error():
+    r = pd.Series([0.01, 0.02], index=pd.to_datetime(["2024-01-02", "2024-01-01"]))
+    with pytest.raises(ValueError, match="index must increase"):
+        P.sharpe(r)
+
+
+@given(st.lists(st.floats(-0.5, 0.5, allow_nan=False), min_size=2, max_size=200))
+def test_drawdown_properties(values):
+    r = pd.Series(values)
+    mdd = P.max_drawdown(r)
+    assert -1.0 <= mdd <= 0.0
+    assert mdd == pytest.approx(P.drawdown(r).min() if P.drawdown(r).min() < 0 else 0.0)
+    assert P.cagr(r) >= -1.0
+
+
+def test_summary_has_the_documented_keys():
+    s = P.summary(series(1))
+    for key in ("cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "omega",
+                "tail_ratio", "var_95", "cvar_95"):
+        assert key in s and math.isfinite(s[key])
+
+
+def test_monthly_returns_compound_within_months():
+    idx = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-02-01"])
+    table = monthly_returns(pd.Series([0.1, 0.1, -0.05], index=idx))
+    assert table.loc[2024, "Jan"] == pytest.approx(0.21) and table.loc[2024, "Feb"] == pytest.approx(-0.05)
+    assert math.isnan(table.loc[2024, "Mar"])
+
+
+def test_exposure_and_turnover():
+    idx = pd.bdate_range("2024-01-01", periods=4)
+    equity = pd.Series([100.0, 100.0, 200.0, 100.0], index=idx)
+    pos = pd.DataFrame({"A": [50.0, -50.0, 100.0, 0.0], "B": [50.0, 0.0, 0.0, 0.0]}, index=idx)
+    assert P.exposure(pos, equity).tolist() == [1.0, 0.5, 0.5, 0.0]
+    traded = pd.Series([100.0, 0.0, 0.0, 0.0], index=idx)
+    assert P.turnover(traded, equity, periods_per_year=4) == pytest.approx(1.0)
+
+
+def test_round_trips_and_their_stats_by_hand():
+    fills = pd.DataFrame({
+        "time": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-08", "2024-01-09"], utc=True),
+        "symbol": ["X"] * 5,
+        "side": ["buy", "buy", "sell", "sell", "buy"],
+        "quantity": [10, 10, 25, 5, 10],
+        "price": [100.0, 110.0, 120.0, 90.0, 95.0],
+        "commission": [1.0, 1.0, 1.0, 1.0, 1.0],
+    })
+    trips = round_trips(fills)
+    assert trips["direction"].tolist() == ["long", "short"]
+    long_, short = trips.iloc[0], trips.iloc[1]
+    assert (long_["quantity"], long_["entry_price"], long_["exit_price"]) == (20.0, 105.0, 120.0)
+    assert long_["pnl"] == pytest.approx(20 * 15 - (1 + 1 + 0.8))
+    # Short: 5 at 120 (from the crossing fill) and 5 at 90, covered at 95.
+    assert short["quantity"] == 10.0 and short["entry_price"] == pytest.approx(105.0)
+    assert short["pnl"] == pytest.approx(10 * (105 - 95) - (0.2 + 1 + 1))
+    stats = trade_stats(trips)
+    assert stats["trades"] == 2 and stats["win_rate"] == 1.0 and math.isnan(stats["profit_factor"])
+    assert stats["avg_holding_days"] == pytest.approx((4 + 4) / 2)
