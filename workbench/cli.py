@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        p.add_argument("--monitor", type=Path, metavar="STORE", help="sample metrics into this SQLite store")
+        p.add_argument("--rules", type=Path, metavar="FILE", help="alert rules (YAML; default pack otherwise)")
+        p.add_argument("--webhook", metavar="URL", help="POST alert notifications here")
+        p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve live /metrics on 127.0.0.1:PORT")
         if mode == "backtest":
             p.add_argument("--out", type=Path, help="write orders, fills, equity, journal and summary here")
         else:
@@ -122,6 +126,33 @@ def _parser() -> argparse.ArgumentParser:
                    help="forecast model (arima)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_analyze)
+
+    mon = sub.add_parser("monitor", help="metrics and alerts: serve, status, alerts, export, check",
+                         parents=[common])
+    msub = mon.add_subparsers(title="monitor commands", metavar="ACTION")
+    store_help = "the monitor store (runs/monitor.sqlite)"
+    p = msub.add_parser("serve", help="serve the store's latest values as /metrics", parents=[common])
+    p.add_argument("--store", type=Path, default=Path("runs/monitor.sqlite"), help=store_help)
+    p.add_argument("--address", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=9464, help="port (9464)")
+    p.set_defaults(func=_monitor_serve)
+    p = msub.add_parser("status", help="current values and firing alerts", parents=[common])
+    p.add_argument("--store", type=Path, default=Path("runs/monitor.sqlite"), help=store_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_monitor_status)
+    p = msub.add_parser("alerts", help="alert history", parents=[common])
+    p.add_argument("--store", type=Path, default=Path("runs/monitor.sqlite"), help=store_help)
+    p.add_argument("--since", default="24h", help="how far back, e.g. 1h, 30m (24h)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_monitor_alerts)
+    p = msub.add_parser("export", help="every stored sample to CSV or Parquet", parents=[common])
+    p.add_argument("--store", type=Path, default=Path("runs/monitor.sqlite"), help=store_help)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=_monitor_export)
+    p = msub.add_parser("check", help="validate an alert rule file", parents=[common])
+    p.add_argument("rules", type=Path)
+    p.set_defaults(func=_monitor_check)
 
     p = sub.add_parser("selftest", help="run every component's self-test; exit 1 on a failure", parents=[common])
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -287,14 +318,25 @@ def _run_strategy(args: argparse.Namespace) -> int:
         if not args.speed > 0:
             raise ConfigError(f"--speed must be > 0, got {args.speed}")
         options.update(speed=args.speed, duration=args.duration, resume=args.resume)
+    monitor = None
+    if args.monitor or args.rules or args.webhook or args.metrics_port:
+        from workbench.monitor import Monitor
+
+        monitor = Monitor(store=args.monitor, rules=args.rules, webhook=args.webhook)
+        if args.metrics_port:
+            monitor.serve("127.0.0.1", args.metrics_port)
     engine = Engine(
         strategy, *frames, cash=args.cash, commission=commission, slippage=slippage,
         account_type=args.account, journal=journal, mode=args.mode, start=start, end=end,
-        progress=sys.stderr.isatty(), **options,
+        progress=sys.stderr.isatty(), monitor=monitor, **options,
     )
     if engine.replay.__len__() == 0:
         raise ConfigError("no data left between --start and --end")
-    result = engine.run()
+    try:
+        result = engine.run()
+    finally:
+        if monitor is not None:
+            monitor.close()
     summary = result.summary()
     if args.out is not None:
         result.save(args.out)
@@ -437,6 +479,89 @@ def _print_analysis(report: dict) -> None:
         print(f"  tear sheet         {report['tearsheet']}")
 
 
+def _open_store(path: Path):
+    from workbench.monitor import MetricStore
+
+    if not path.is_file():
+        raise ConfigError(f"no monitor store at {path} (run a session with --monitor {path})")
+    return MetricStore(path)
+
+
+def _monitor_serve(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from workbench.monitor.export import StoreCollector
+
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(_open_store(args.store)))
+    server, thread = start_http_server(args.port, addr=args.address, registry=registry)
+    print(f"serving http://{args.address}:{args.port}/metrics from {args.store} (Ctrl-C stops)")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
+def _monitor_status(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    latest = store.latest()
+    firing = store.alerts(state="firing")
+    if args.json:
+        print(json.dumps({
+            "values": [{"name": r.name, "labels": r.labels, "time": r.time.isoformat(), "value": r.value}
+                       for r in latest.itertuples()],
+            "firing": [{"rule": r.rule, "labels": r.labels, "severity": r.severity, "value": r.value,
+                        "since": r.fired_at.isoformat(), "annotations": r.annotations} for r in firing.itertuples()],
+        }))
+        return 0
+    for r in latest.itertuples():
+        labels = ",".join(f"{k}={v}" for k, v in r.labels.items())
+        print(f"{r.name}{'{' + labels + '}' if labels else ''} = {r.value:.6g}  ({r.time:%Y-%m-%d %H:%M:%S})")
+    print(f"firing alerts: {len(firing)}")
+    for r in firing.itertuples():
+        print(f"  {r.severity.upper()} {r.rule} since {r.fired_at:%H:%M:%S}: {r.annotations.get('summary', '')}")
+    return 0
+
+
+def _monitor_alerts(args: argparse.Namespace) -> int:
+    import time as _t
+
+    from workbench.monitor.rules import duration
+
+    since = _t.time() - duration(args.since, "--since")
+    alerts = _open_store(args.store).alerts(since=since)
+    if args.json:
+        print(alerts.to_json(orient="records", date_format="iso"))
+        return 0
+    if alerts.empty:
+        print(f"no alerts since {args.since} ago")
+    for r in alerts.itertuples():
+        resolved = "" if pd.isna(r.resolved_at) else f" resolved {r.resolved_at:%Y-%m-%d %H:%M:%S}"
+        fired = "" if pd.isna(r.fired_at) else f" fired {r.fired_at:%Y-%m-%d %H:%M:%S}"
+        print(f"{r.state:<9} {r.severity:<8} {r.rule}{fired}{resolved}: {r.annotations.get('summary', '')}")
+    return 0
+
+
+def _monitor_export(args: argparse.Namespace) -> int:
+    frame = _open_store(args.store).all_samples()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "csv":
+        frame.to_csv(args.out, index=False)
+    else:
+        frame.to_parquet(args.out, index=False)
+    print(f"wrote {len(frame):,} samples to {args.out}")
+    return 0
+
+
+def _monitor_check(args: argparse.Namespace) -> int:
+    from workbench.monitor import load_rules
+
+    rules = load_rules(args.rules)
+    print(f"{args.rules}: {len(rules)} rule(s) OK: {', '.join(r.name for r in rules)}")
+    return 0
+
+
 def _components() -> list:
     """One instance of every component that exists so far."""
     from workbench.broker import SimulatedBroker
@@ -445,8 +570,10 @@ def _components() -> list:
     from workbench.strategies import SmaCross
 
     from workbench.analytics import Analytics
+    from workbench.monitor import Monitor
 
-    return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0)), Analytics()]
+    return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0)), Analytics(),
+            Monitor(log=False)]
 
 
 def _selftest(args: argparse.Namespace) -> int:

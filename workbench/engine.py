@@ -151,6 +151,7 @@ class Engine:
         session: Session = "auto",
         duration: float | None = None,
         resume: bool = False,
+        monitor: Any = None,
         progress: bool = False,
         clock: Callable[[], float] = _time.monotonic,
         sleep: Callable[[float], None] = _time.sleep,
@@ -173,6 +174,9 @@ class Engine:
         self.progress = progress
         self.clock = clock
         self._stop = threading.Event()
+        self.monitor = monitor
+        if monitor is not None:
+            sleep = monitor.sleeper(sleep)  # long paced waits keep the monitor sampling
         self.replay = Replay(*frames, speed=speed if mode == "paper" else None,
                              start=start, end=end, clock=clock, sleep=sleep)
         self._frames = frames
@@ -209,6 +213,9 @@ class Engine:
         self._warming = False
         self._ran = False
         self._seen: dict[str, int] = {}  # bars shown to the strategy, per symbol
+        self.busy_seconds = 0.0  # time inside the loop's slices (measured when monitored)
+        if monitor is not None:
+            monitor.attach(engine=self)
         self._bar_arrays: dict[str, dict[str, np.ndarray]] | None = None
 
     # --- strategy-facing -----------------------------------------------------------------
@@ -281,6 +288,10 @@ class Engine:
                 self._warming = True
             previous = None  # the last slice's first event (its time closes a session)
             day = None
+            monitor = self.monitor
+            perf = _time.perf_counter
+            if monitor is not None:
+                monitor.session_started()
             for t_ns, events in self.replay.slices():
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
@@ -289,7 +300,13 @@ class Engine:
                     if day is not None and today != day and not self._warming:
                         broker.end_session(previous.time)
                     day = today
-                self._slice(events, per_bar, on_bar, on_quote)
+                if monitor is None:
+                    self._slice(events, per_bar, on_bar, on_quote)
+                else:
+                    t0 = perf()
+                    self._slice(events, per_bar, on_bar, on_quote)
+                    self.busy_seconds += perf() - t0
+                    monitor.tick()
                 previous = events[0]
                 if bar is not None and self._events % PROGRESS_EVERY < len(events):
                     bar.n = self._events
@@ -307,6 +324,8 @@ class Engine:
                 strategy.on_stop()
             finally:
                 broker.journal.flush()
+                if self.monitor is not None:
+                    self.monitor.session_ended()
                 if bar is not None:
                     bar.n = self._events
                     bar.close()

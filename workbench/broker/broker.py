@@ -175,6 +175,7 @@ class SimulatedBroker:
         self._counts = {"accepted": 0, "fills": 0, "cancelled": 0, "expired": 0, "replaced": 0}
         self._rejections: dict[str, int] = {}
         self._latency = deque(maxlen=LATENCY_SAMPLES)
+        self._latency_count = 0  # every place_order ever timed
 
     # --- configuration -------------------------------------------------------------------
 
@@ -292,6 +293,7 @@ class SimulatedBroker:
                 if quote is not None:
                     self._match_quote(self._orders[oid], quote)
         self._latency.append(_time.perf_counter() - t0)
+        self._latency_count += 1
         return reply
 
     def cancel_order(self, order_id: str) -> Reply:
@@ -508,6 +510,13 @@ class SimulatedBroker:
             ],
             "config": self.config(),
         }
+
+    def latencies_since(self, seen: int) -> tuple[int, list[float]]:
+        """(count so far, the place_order latencies in seconds after the first ``seen``);
+        at most the last 100,000 are kept."""
+        total = self._latency_count
+        new = min(total - seen, len(self._latency))
+        return total, list(self._latency)[-new:] if new > 0 else []
 
     def stats(self) -> dict[str, float | int]:
         """Measured figures: counts, rejections by reason, place_order latency (µs)."""

@@ -27,6 +27,8 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
+from collections import deque
 from contextlib import contextmanager
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,10 +88,16 @@ class MemoryJournal:
     durability = "memory"
     batch_size = 0
 
+    write_errors = 0
+
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._meta: dict[str, Any] = {}
         self.writes = 0
+
+    def write_times_since(self, seen: int) -> tuple[int, list[float]]:
+        """Nothing is written to disk: no write times."""
+        return 0, []
 
     def meta(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._meta))
@@ -147,6 +155,8 @@ class Journal:
         self.batch_size = batch_size
         self._buffer: list[tuple[int, int, str, str | None, str]] = []
         self.writes = 0  # transactions committed
+        self.write_errors = 0
+        self._write_times: deque[float] = deque(maxlen=100_000)  # seconds per transaction
         try:
             target = ":memory:" if self.path is None else str(self.path)
             if self.path is not None:
@@ -178,7 +188,13 @@ class Journal:
         """Write one event now (sync) or into the batch (batched)."""
         row = (event.seq, event.time_ns, event.kind, event.order_id, encode(event.payload))
         if self.durability == "sync":
-            self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)", row)
+            t0 = time.perf_counter()
+            try:
+                self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)", row)
+            except sqlite3.Error as exc:
+                self.write_errors += 1
+                raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
+            self._write_times.append(time.perf_counter() - t0)
             self.writes += 1
             return
         self._buffer.append(row)
@@ -189,10 +205,21 @@ class Journal:
         """Write buffered events (batched mode); a no-op in sync mode."""
         if not self._buffer:
             return
-        with self._transaction():
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._buffer)
+        t0 = time.perf_counter()
+        try:
+            with self._transaction():
+                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._buffer)
+        except sqlite3.Error as exc:
+            self.write_errors += 1
+            raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
+        self._write_times.append(time.perf_counter() - t0)
         self._buffer.clear()
         self.writes += 1
+
+    def write_times_since(self, seen: int) -> tuple[int, list[float]]:
+        """(transactions so far, the durations in seconds of those after the first ``seen``)."""
+        new = min(self.writes - seen, len(self._write_times))
+        return self.writes, list(self._write_times)[-new:] if new > 0 else []
 
     def events(self, upto_seq: int | None = None) -> Iterator[Event]:
         """Events in sequence order (flushed ones only), up to ``upto_seq`` inclusive."""

@@ -1,0 +1,30 @@
+"""Serving a store's latest values as Prometheus metrics, for a process that only reads it."""
+
+from __future__ import annotations
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from workbench.monitor.store import MetricStore
+
+
+class StoreCollector(Collector):
+    """Exposes the newest sample of every series in a :class:`MetricStore` as a gauge
+    (counters keep their ``_total`` names), so ``workbench monitor serve`` can export what
+    paper sessions in other processes wrote."""
+
+    def __init__(self, store: MetricStore) -> None:
+        self.store = store
+
+    def collect(self):
+        latest = self.store.latest()
+        families: dict[str, GaugeMetricFamily] = {}
+        for row in latest.itertuples():
+            labels = dict(row.labels)
+            family = families.get(row.name)
+            if family is None:
+                family = families[row.name] = GaugeMetricFamily(
+                    row.name, f"latest stored sample of {row.name}", labels=sorted(labels))
+            if sorted(labels) == list(family._labelnames):
+                family.add_metric([labels[k] for k in sorted(labels)], row.value, timestamp=row.time.timestamp())
+        yield from families.values()

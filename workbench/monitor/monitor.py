@@ -1,0 +1,365 @@
+"""The monitor: samples the running components, stores the figures, evaluates alert rules.
+
+Pull, not push: the components measure what they measure anyway (the broker times every
+``place_order``, the journal every write, the engine counts events) and the monitor reads
+those figures every ``interval`` seconds, so watching a session costs its hot paths almost
+nothing. One ``prometheus_client.CollectorRegistry`` per monitor keeps instances (and tests)
+apart.
+
+Metrics (all measured, none assumed):
+
+====================================================  =========  ============================
+name                                                  type       from
+====================================================  =========  ============================
+workbench_feed_events_total                           counter    events the engine received
+workbench_feed_last_event_age_seconds                 gauge      time since an event arrived
+                                                                 (only while a session runs)
+workbench_engine_events_per_second                    gauge      events over the interval
+workbench_engine_busy_seconds_per_event               gauge      loop time per event
+workbench_broker_place_order_latency_seconds          histogram  each place_order -> reply
+workbench_broker_fills_total                          counter    fills
+workbench_broker_rejections_total{reason}             counter    rejections by reason code
+workbench_broker_open_orders                          gauge      working orders
+workbench_journal_write_seconds                       histogram  each journal transaction
+workbench_journal_write_errors_total                  counter    failed journal writes
+workbench_session_equity                              gauge      account equity
+workbench_session_drawdown                            gauge      equity / peak equity - 1
+workbench_process_cpu_percent                         gauge      psutil
+workbench_process_rss_bytes                           gauge      psutil
+workbench_process_open_files                          gauge      psutil
+====================================================  =========  ============================
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+import workbench
+from workbench.component import CheckResult, run_check
+from workbench.monitor.alerts import AlertManager, ListNotifier, LogNotifier, WebhookNotifier
+from workbench.monitor.rules import Rule, aggregate, load_rules
+from workbench.monitor.store import MetricStore, label_key
+
+LATENCY_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
+                   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+KEEP_SECONDS = 3600.0  # samples kept in memory for rule windows
+TICK_EVERY = 64  # engine ticks between clock checks
+HISTOGRAMS = ("workbench_broker_place_order_latency_seconds", "workbench_journal_write_seconds")
+
+
+class Monitor:
+    """Samples attached components every ``interval`` seconds (see the module docstring).
+
+    ``store``: a path (or :class:`MetricStore`) to persist samples and alerts, or ``None``.
+    ``rules``: a rule file, rule list or parsed YAML; ``None`` loads the default pack.
+    ``clock``: seconds since the epoch (injectable for tests). ``log``: alert notifications
+    to the ``workbench.monitor`` logger too.
+    """
+
+    name = "monitor"
+
+    def __init__(self, *, store: str | os.PathLike | MetricStore | None = None,
+                 rules: Any = None, interval: float = 1.0, webhook: str | None = None,
+                 log: bool = True, clock: Callable[[], float] = time.time) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
+        self.interval = float(interval)
+        self.clock = clock
+        self.store = store if isinstance(store, MetricStore) or store is None else MetricStore(store)
+        self.rules: list[Rule] = rules if isinstance(rules, list) and all(isinstance(r, Rule) for r in rules) \
+            else load_rules(rules)
+        self.notifications = ListNotifier()
+        notifiers: list = [LogNotifier(), self.notifications] if log else [self.notifications]
+        self.webhook = WebhookNotifier(webhook) if webhook else None
+        if self.webhook:
+            notifiers.append(self.webhook)
+        self.alerts = AlertManager(self.rules, notifiers)
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.m = {
+            "feed_events": Counter("workbench_feed_events", "Market events received", registry=r),
+            "feed_age": Gauge("workbench_feed_last_event_age_seconds", "Seconds since the last market event", registry=r),
+            "engine_rate": Gauge("workbench_engine_events_per_second", "Events handled per second", registry=r),
+            "engine_busy": Gauge("workbench_engine_busy_seconds_per_event", "Engine loop time per event", registry=r),
+            "latency": Histogram("workbench_broker_place_order_latency_seconds", "place_order to reply",
+                                 buckets=LATENCY_BUCKETS, registry=r),
+            "fills": Counter("workbench_broker_fills", "Fills", registry=r),
+            "rejections": Counter("workbench_broker_rejections", "Rejected requests", ["reason"], registry=r),
+            "open_orders": Gauge("workbench_broker_open_orders", "Working orders", registry=r),
+            "journal": Histogram("workbench_journal_write_seconds", "Journal transaction time",
+                                 buckets=LATENCY_BUCKETS, registry=r),
+            "journal_errors": Counter("workbench_journal_write_errors", "Failed journal writes", registry=r),
+            "equity": Gauge("workbench_session_equity", "Account equity", registry=r),
+            "drawdown": Gauge("workbench_session_drawdown", "Equity / peak equity - 1", registry=r),
+            "cpu": Gauge("workbench_process_cpu_percent", "Process CPU percent", registry=r),
+            "rss": Gauge("workbench_process_rss_bytes", "Process resident memory", registry=r),
+            "files": Gauge("workbench_process_open_files", "Process open file descriptors", registry=r),
+        }
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # primes the CPU measurement
+        self._recent: dict[str, dict[str, tuple[dict, deque]]] = {}
+        self._broker = None
+        self._engine = None
+        self._components: list = []
+        self._session_open = False
+        self._lock = threading.RLock()
+        self._ticks = 0
+        self._next_sample = 0.0
+        self._last = {"events": 0, "busy": 0.0, "t": None, "lat": 0, "jw": 0, "je": 0, "fills": 0, "rej": {}}
+        self._last_event_at: float | None = None
+        self._peak_equity = -math.inf
+        self.samples_taken = 0
+        self.rows_written = 0
+        self._server = None
+        self._pending_rows: list[tuple[float, str, str, float]] = []
+
+    # --- wiring --------------------------------------------------------------------------
+
+    def attach(self, *, broker=None, engine=None, components: tuple = ()) -> Monitor:
+        """Watch these components (their ``stats()`` too); an engine opens a session."""
+        with self._lock:
+            if broker is not None:
+                self._broker = broker
+            if engine is not None:
+                self._engine = engine
+                self._broker = engine.broker
+            for c in (broker, engine, *components):
+                if c is not None and c not in self._components:
+                    self._components.append(c)
+        return self
+
+    def session_started(self) -> None:
+        with self._lock:
+            self._session_open = True
+            self._last_event_at = self.clock()
+            self._next_sample = 0.0
+
+    def session_ended(self) -> None:
+        with self._lock:
+            self.sample()
+            self._session_open = False
+
+    def tick(self) -> None:
+        """Called by the engine after each time slice; samples when an interval is due."""
+        self._ticks += 1
+        if self._ticks % TICK_EVERY == 0 and self.clock() >= self._next_sample:
+            self.sample()
+
+    def sleeper(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
+        """Wrap a sleep function so that long waits (a paced replay through a data gap)
+        keep sampling every interval."""
+        def wait(seconds: float) -> None:
+            while seconds > 0:
+                step = min(seconds, self.interval)
+                sleep(step)
+                seconds -= step
+                if self.clock() >= self._next_sample:
+                    self.sample()
+        return wait
+
+    # --- sampling ------------------------------------------------------------------------
+
+    def record(self, name: str, value: float, labels: dict[str, str] | None = None,
+               now: float | None = None, *, store: bool = True) -> None:
+        """Add one sample of any series (custom metrics, monitoring series of your own);
+        ``store=False`` keeps it in memory only (single latency observations)."""
+        now = self.clock() if now is None else now
+        key = label_key(labels)
+        series = self._recent.setdefault(name, {})
+        if key not in series:
+            series[key] = (dict(labels or {}), deque())
+        series[key][1].append((now, float(value)))
+        if store:
+            self._pending_rows.append((now, name, key, float(value)))
+
+    def sample(self, now: float | None = None) -> dict[str, Any]:
+        """Measure everything attached, store it, evaluate the rules. Returns the values."""
+        with self._lock:
+            now = self.clock() if now is None else now
+            values: dict[str, float] = {}
+            last = self._last
+            dt = None if last["t"] is None else max(now - last["t"], 1e-9)
+            if self._engine is not None:
+                events, busy = self._engine._events, self._engine.busy_seconds
+                new = events - last["events"]
+                self.m["feed_events"].inc(new)
+                if new > 0:
+                    self._last_event_at = now
+                values["workbench_feed_events_total"] = events
+                if dt is not None:
+                    values["workbench_engine_events_per_second"] = new / dt
+                if new > 0:
+                    values["workbench_engine_busy_seconds_per_event"] = (busy - last["busy"]) / new
+                last["events"], last["busy"] = events, busy
+                if self._session_open and self._last_event_at is not None:
+                    values["workbench_feed_last_event_age_seconds"] = now - self._last_event_at
+            if self._broker is not None:
+                self._sample_broker(now, values)
+            mem = self._process.memory_info().rss
+            values["workbench_process_cpu_percent"] = self._process.cpu_percent(None)
+            values["workbench_process_rss_bytes"] = float(mem)
+            values["workbench_process_open_files"] = float(self._process.num_fds())
+            for name, value in values.items():
+                self.record(name, value, now=now)
+                gauge = _GAUGES.get(name)
+                if gauge is not None:
+                    self.m[gauge].set(value)
+            last["t"] = now
+            self._next_sample = now + self.interval
+            self._trim(now)
+            self._evaluate(now)
+            if self.store is not None and self._pending_rows:
+                self.rows_written += self.store.write(self._pending_rows)
+            self._pending_rows = []
+            self.samples_taken += 1
+            return values
+
+    def _sample_broker(self, now: float, values: dict[str, float]) -> None:
+        b, last = self._broker, self._last
+        stats = b.stats()
+        lat_total, lat = b.latencies_since(last["lat"])
+        self._observe("latency", "workbench_broker_place_order_latency_seconds", lat, now)
+        last["lat"] = lat_total
+        jw_total, writes = b.journal.write_times_since(last["jw"])
+        self._observe("journal", "workbench_journal_write_seconds", writes, now)
+        last["jw"] = jw_total
+        errors = b.journal.write_errors
+        self.m["journal_errors"].inc(errors - last["je"])
+        last["je"] = errors
+        values["workbench_journal_write_errors_total"] = float(errors)
+        self.m["fills"].inc(stats["fills"] - last["fills"])
+        last["fills"] = stats["fills"]
+        values["workbench_broker_fills_total"] = float(stats["fills"])
+        for key, n in stats.items():
+            if key.startswith("rejected_"):
+                reason = key[len("rejected_"):]
+                self.m["rejections"].labels(reason=reason).inc(n - last["rej"].get(reason, 0))
+                last["rej"][reason] = n
+                self.record("workbench_broker_rejections_total", n, {"reason": reason}, now=now)
+        values["workbench_broker_open_orders"] = float(stats["open_orders"])
+        equity = b.account().equity
+        self._peak_equity = max(self._peak_equity, equity)
+        values["workbench_session_equity"] = equity
+        values["workbench_session_drawdown"] = equity / self._peak_equity - 1 if self._peak_equity > 0 else 0.0
+
+    def _observe(self, metric: str, name: str, observations: list[float], now: float) -> None:
+        """Histogram observations: each into Prometheus and the rule windows; their count,
+        p50, p99 and max over the interval into the store."""
+        hist = self.m[metric]
+        for x in observations:
+            hist.observe(x)
+            self.record(name, x, now=now, store=False)
+        if observations:
+            ordered = sorted(observations)
+            n = len(ordered)
+            for stat, value in (("count", n), ("p50", ordered[(n - 1) // 2]),
+                                ("p99", ordered[min(n - 1, math.ceil(0.99 * n) - 1)]), ("max", ordered[-1])):
+                self._pending_rows.append((now, name, label_key({"stat": stat}), float(value)))
+
+    def _trim(self, now: float) -> None:
+        cut = now - KEEP_SECONDS
+        for series in self._recent.values():
+            for _, samples in series.values():
+                while samples and samples[0][0] < cut:
+                    samples.popleft()
+
+    def _evaluate(self, now: float) -> None:
+        values: dict[str, dict[str, tuple[dict, float]]] = {}
+        for rule in self.rules:
+            per = values.setdefault(rule.name, {})
+            for key, (labels, samples) in self._recent.get(rule.metric, {}).items():
+                window = [s for s in samples if s[0] > now - rule.window]
+                if window:
+                    per[key] = (labels, aggregate(rule.aggregation, window))
+        for alert in self.alerts.evaluate(now, values):
+            if self.store is not None:
+                self.store.save_alert(alert)
+
+    # --- reads and export ----------------------------------------------------------------
+
+    def series(self, name: str, labels: dict[str, str] | None = None) -> list[tuple[float, float]]:
+        """In-memory samples of one series (the last hour)."""
+        entry = self._recent.get(name, {}).get(label_key(labels))
+        return list(entry[1]) if entry else []
+
+    def status(self) -> dict[str, Any]:
+        """Current values of every series and the firing alerts."""
+        current = {}
+        for name, series in sorted(self._recent.items()):
+            for key, (labels, samples) in series.items():
+                if samples and name not in HISTOGRAMS:
+                    current[name + (key if labels else "")] = samples[-1][1]
+        return {"values": current, "firing": [a.to_dict(self.clock()) for a in self.alerts.firing()],
+                "components": {getattr(c, "name", type(c).__name__): c.stats() for c in self._components}}
+
+    def serve(self, address: str = "127.0.0.1", port: int = 9464):
+        """Serve ``/metrics`` of this monitor's registry over HTTP (loopback by default)."""
+        self._server, thread = start_http_server(port, addr=address, registry=self.registry)
+        return self._server, thread
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self.store is not None:
+            self.store.close()
+
+    # --- component API -------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": workbench.__version__,
+            "capabilities": ["prometheus", "sqlite-store", "alerts", "webhook"],
+            "config": {"interval": self.interval, "rules": [r.name for r in self.rules],
+                       "store": None if self.store is None else str(self.store.path)},
+        }
+
+    def stats(self) -> dict[str, float | int]:
+        return {"samples": self.samples_taken, "rows_written": self.rows_written,
+                "alerts_firing": len(self.alerts.firing()), "notifications": len(self.notifications.items),
+                "series": sum(len(s) for s in self._recent.values())}
+
+    def self_test(self) -> list[CheckResult]:
+        return [run_check(self.name, "alert_lifecycle", _check_lifecycle)]
+
+
+_GAUGES = {
+    "workbench_feed_last_event_age_seconds": "feed_age",
+    "workbench_engine_events_per_second": "engine_rate",
+    "workbench_engine_busy_seconds_per_event": "engine_busy",
+    "workbench_broker_open_orders": "open_orders",
+    "workbench_session_equity": "equity",
+    "workbench_session_drawdown": "drawdown",
+    "workbench_process_cpu_percent": "cpu",
+    "workbench_process_rss_bytes": "rss",
+    "workbench_process_open_files": "files",
+}
+
+
+def _check_lifecycle() -> str:
+    rule = {"rules": [{"name": "T", "metric": "x", "aggregation": "last", "window": "10s", "op": ">",
+                       "threshold": 1, "for": "2s"}]}
+    t = [0.0]
+    m = Monitor(rules=rule, clock=lambda: t[0], log=False)
+    states = []
+    for second, value in enumerate([0, 5, 5, 5, 0, 0]):
+        t[0] = float(second)
+        m.record("x", value)
+        m.sample()
+        inst = next(iter(m.alerts.instances.values()), None)
+        states.append(inst.state if inst else "inactive")
+    want = ["inactive", "pending", "pending", "firing", "resolved", "resolved"]
+    if states != want:
+        raise AssertionError(f"states {states}, expected {want}")
+    return "inactive -> pending -> firing after 'for' -> resolved"
