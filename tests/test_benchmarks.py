@@ -56,3 +56,11 @@ def test_bench_analytics_runs_and_measures(tmp_path, capsys):
     assert set(figures) == {"sp500", "nasdaq"}
     assert figures["sp500"]["accuracy"]["arima"]["naive_mae"] > 0
     assert "skill" in capsys.readouterr().out
+
+
+def test_bench_monitor_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "mon.json"
+    assert load("bench_monitor").main(["--bars", "4000", "--repeats", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["bars"] == 4000 and figures["samples_per_run"] >= 1
+    assert "overhead" in capsys.readouterr().out

@@ -32,6 +32,7 @@ class AlertInstance:
     fired_at: float | None = None
     resolved_at: float | None = None
     last_true: float | None = None
+    clear_since: float | None = None  # first evaluation the condition failed while firing
     serial: int = 0  # increments each time the instance goes pending again
 
     @property
@@ -124,6 +125,7 @@ class AlertManager:
         if holds:
             a.value = value
             a.last_true = now
+            a.clear_since = None
             if a.state in ("inactive", "resolved"):
                 if a.state == "resolved":
                     a.serial += 1
@@ -134,8 +136,11 @@ class AlertManager:
             if a.state == "pending":  # missed an evaluation: back to nothing
                 a.state, a.active_since = "inactive", None
             elif a.state == "firing":
-                if a.last_true is None or now - a.last_true >= a.rule.keep_firing_for:
-                    a.state, a.resolved_at = "resolved", now
+                if a.clear_since is None:
+                    a.clear_since = now
+                # As Prometheus: keep firing for keep_firing_for from the first clear evaluation.
+                if now - a.clear_since >= a.rule.keep_firing_for:
+                    a.state, a.resolved_at, a.clear_since = "resolved", now, None
                     if value == value:
                         a.value = value
         return a.state != before

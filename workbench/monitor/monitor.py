@@ -54,6 +54,7 @@ LATENCY_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1
                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 KEEP_SECONDS = 3600.0  # samples kept in memory for rule windows
 TICK_EVERY = 64  # engine ticks between clock checks
+L0 = label_key({})  # the key of a series without labels
 HISTOGRAMS = ("workbench_broker_place_order_latency_seconds", "workbench_journal_write_seconds")
 
 
@@ -258,7 +259,10 @@ class Monitor:
         hist = self.m[metric]
         for x in observations:
             hist.observe(x)
-            self.record(name, x, now=now, store=False)
+        series = self._recent.setdefault(name, {})
+        if L0 not in series:
+            series[L0] = ({}, deque())
+        series[L0][1].extend((now, x) for x in observations)
         if observations:
             ordered = sorted(observations)
             n = len(ordered)

@@ -1,0 +1,154 @@
+"""The monitor on real sessions: measured metrics, /metrics over HTTP, injected faults."""
+
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+
+from workbench.broker import CommissionModel
+from workbench.cli import main
+from workbench.engine import Engine, backtest
+from workbench.feed import load_dataset_bars, synthetic_quotes
+from workbench.monitor import MetricStore, Monitor, load_rules
+from workbench.monitor.export import StoreCollector
+from workbench.strategies import SmaCross, Strategy
+
+
+class FakeClock:
+    """Wall time that moves only when someone sleeps (paced replay, the monitor's waits)."""
+
+    def __init__(self, start=1_700_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_metrics_are_measured_from_the_components(tmp_path):
+    m = Monitor(store=tmp_path / "m.sqlite", interval=0.001, log=False)
+    engine = Engine(SmaCross(), load_dataset_bars("sp500"), monitor=m)
+    engine.broker.place_order("NOPE", "buy", 1)  # one rejection, by reason
+    result = engine.run()
+    values = m.status()["values"]
+    assert values["workbench_broker_fills_total"] == len(result.fills) == 176
+    assert values["workbench_feed_events_total"] == 5031
+    assert values["workbench_session_equity"] == pytest.approx(result.broker.account().equity)
+    assert values["workbench_process_rss_bytes"] > 10e6
+    assert m.m["latency"]._sum.get() > 0  # every place_order observed
+    assert m.series("workbench_broker_rejections_total", {"reason": "UNKNOWN_SYMBOL"})[-1][1] == 1
+    stored = MetricStore(tmp_path / "m.sqlite").series("workbench_broker_fills_total")
+    assert stored["value"].iloc[-1] == 176 and stored["value"].is_monotonic_increasing
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def test_metrics_endpoint_over_http():
+    m = Monitor(interval=0.001, log=False)
+    backtest(SmaCross(), load_dataset_bars("sp500").iloc[:600], monitor=m)
+    server, _ = m.serve("127.0.0.1", 0)
+    try:
+        text = scrape(server.server_port)
+    finally:
+        m.close()
+    assert "workbench_broker_fills_total" in text
+    fills = [l for l in text.splitlines() if l.startswith("workbench_broker_fills_total ")]
+    assert float(fills[0].split()[1]) > 0
+    assert 'workbench_broker_place_order_latency_seconds_bucket{le="0.001"}' in text
+
+
+def test_store_collector_serves_what_another_process_wrote(tmp_path):
+    path = tmp_path / "m.sqlite"
+    backtest(SmaCross(), load_dataset_bars("sp500").iloc[:300], monitor=Monitor(store=path, interval=0.001, log=False))
+    families = {f.name: f for f in StoreCollector(MetricStore(path)).collect()}
+    assert families["workbench_feed_events_total"].samples[0].value == 300
+
+
+def test_monitor_cli(tmp_path, capsys):
+    store = tmp_path / "m.sqlite"
+    assert main(["backtest", "sma_cross", "--data", "sp500", "--monitor", str(store), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "status", "--store", str(store)]) == 0
+    assert "workbench_broker_fills_total = 176" in capsys.readouterr().out
+    assert main(["monitor", "export", "--store", str(store), "--format", "parquet", "--out", str(tmp_path / "x.parquet")]) == 0
+    assert len(pd.read_parquet(tmp_path / "x.parquet")) > 10
+    assert main(["monitor", "alerts", "--store", str(store), "--since", "1h"]) == 0
+    assert main(["monitor", "status", "--store", str(tmp_path / "none.sqlite")]) == 2
+
+
+class Taker(Strategy):
+    """Trades every fifth quote, alternating sides."""
+
+    name = "taker"
+
+    def on_start(self):
+        self.n = 0
+
+    def on_quote(self, quote):
+        self.n += 1
+        if self.n % 5 == 0:
+            self.order(quote.symbol, "buy" if self.position(quote.symbol) <= 0 else "sell", 10)
+
+
+class SlowDuring(CommissionModel):
+    """A fault: free, but takes 20 ms (for real) while the data time is in a window."""
+
+    def __init__(self, engine_ref, start, end):
+        self.engine_ref, self.start, self.end = engine_ref, start, end
+
+    def commission(self, order, quantity, price):
+        now = self.engine_ref[0].now
+        if now is not None and self.start <= pd.Timestamp(now) < self.end:
+            time.sleep(0.02)
+        return 0.0
+
+
+def test_injected_latency_spike_fires_and_resolves():
+    quotes = synthetic_quotes(1, days=1, freq="1s", seed=3).iloc[:900]  # 15 minutes
+    t0 = quotes.index[0]
+    spike = (t0 + pd.Timedelta(minutes=5), t0 + pd.Timedelta(minutes=7))
+    clock = FakeClock()
+    rule = {"rules": [{"name": "Latency", "metric": "workbench_broker_place_order_latency_seconds",
+                       "aggregation": "p99", "window": "60s", "op": ">", "threshold": 0.01, "for": "20s"}]}
+    m = Monitor(rules=rule, interval=1.0, clock=clock, log=False)
+    ref = []
+    engine = Engine(Taker(), quotes, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
+                    account_type="margin", commission=SlowDuring(ref, *spike))
+    ref.append(engine)
+    wall0 = clock.now
+    engine.run()
+    (alert,) = m.alerts.instances.values()
+    assert alert.state == "resolved"
+    start, end = (spike[0] - t0).total_seconds(), (spike[1] - t0).total_seconds()
+    # Pending at the first slow order's sample, firing 20 s later, resolved once the slow
+    # orders have left the 60 s window.
+    assert start <= alert.active_since - wall0 <= start + 6
+    assert alert.fired_at - alert.active_since == pytest.approx(20, abs=1.01)
+    assert end + 60 - 6 <= alert.resolved_at - wall0 <= end + 60 + 2
+    assert [n["state"] for n in m.notifications.items] == ["firing", "resolved"]
+
+
+def test_injected_feed_stall_fires_and_resolves():
+    quotes = synthetic_quotes(1, days=1, freq="1s", seed=4).iloc[:600]
+    t0 = quotes.index[0]
+    gap = (t0 + pd.Timedelta(minutes=3), t0 + pd.Timedelta(minutes=6))  # three minutes of nothing
+    stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
+    clock = FakeClock()
+    rules = [r for r in load_rules() if r.name == "FeedStalled"]  # > 30 s for 10 s
+    m = Monitor(rules=rules, interval=1.0, clock=clock, log=False)
+    wall0 = clock.now
+    Engine(Taker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
+           account_type="margin").run()
+    (alert,) = m.alerts.instances.values()
+    last_before = (stalled.index[stalled.index < gap[0]][-1] - t0).total_seconds()
+    resume = (gap[1] - t0).total_seconds()
+    assert alert.state == "resolved"
+    assert alert.active_since - wall0 == pytest.approx(last_before + 31, abs=1.01)  # age > 30 s
+    assert alert.fired_at - alert.active_since == pytest.approx(10, abs=1.01)
+    assert alert.resolved_at - wall0 == pytest.approx(resume, abs=1.01)
