@@ -495,7 +495,7 @@ def _monitor_serve(args: argparse.Namespace) -> int:
     registry = CollectorRegistry()
     registry.register(StoreCollector(_open_store(args.store)))
     server, thread = start_http_server(args.port, addr=args.address, registry=registry)
-    print(f"serving http://{args.address}:{args.port}/metrics from {args.store} (Ctrl-C stops)")
+    print(f"serving http://{args.address}:{args.port}/metrics from {args.store} (Ctrl-C stops)", flush=True)
     try:
         thread.join()
     except KeyboardInterrupt:

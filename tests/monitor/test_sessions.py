@@ -152,3 +152,42 @@ def test_injected_feed_stall_fires_and_resolves():
     assert alert.active_since - wall0 == pytest.approx(last_before + 31, abs=1.01)  # age > 30 s
     assert alert.fired_at - alert.active_since == pytest.approx(10, abs=1.01)
     assert alert.resolved_at - wall0 == pytest.approx(resume, abs=1.01)
+
+
+def test_monitor_serve_command_over_http(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    store = tmp_path / "m.sqlite"
+    backtest(SmaCross(), load_dataset_bars("sp500").iloc[:300], monitor=Monitor(store=store, interval=0.001, log=False))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "monitor", "serve", "--store", str(store),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving http://127.0.0.1" in proc.stdout.readline()  # printed once it listens
+        text = scrape(port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    line = next(l for l in text.splitlines() if l.startswith("workbench_feed_events_total "))
+    assert float(line.split()[1]) == 300
+
+
+def test_journal_write_errors_are_counted_and_nothing_is_acknowledged(tmp_path):
+    from workbench.broker import JournalError, SimulatedBroker
+
+    from tests.broker.conftest import bar
+
+    b = SimulatedBroker(cash=1e6, instruments=["X"], journal=tmp_path / "j.sqlite")
+    b.on_bar(bar(0, 100, 101, 99, 100))
+    m = Monitor(interval=0.001, log=False).attach(broker=b)
+    before = b.state()
+    b.journal._db.close()  # the disk goes away
+    with pytest.raises(JournalError, match="journal write failed"):
+        b.place_order("X", "buy", 1)
+    assert b.state() == before and b.journal.write_errors == 1
+    m.sample()
+    assert m.series("workbench_journal_write_errors_total")[-1][1] == 1
