@@ -127,6 +127,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_analyze)
 
+    p = sub.add_parser("optimize", help="search strategy parameters (grid, random, Bayesian, walk-forward)",
+                       parents=[common])
+    p.add_argument("strategy", help="strategy name")
+    p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE")
+    p.add_argument("--symbols", nargs="+", metavar="SYMBOL")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=SPEC",
+                   help="a dimension: fast=5:50:5 (ints), x=0.1:1.0[:N|:log] (floats), mode=a,b (choices)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--random", type=_positive_int, metavar="N", help="N random points instead of the grid")
+    how.add_argument("--bayes", type=_positive_int, metavar="N", help="N Bayesian (optuna TPE) trials")
+    p.add_argument("--seed", type=int, default=0, help="seed of random and Bayesian search (0)")
+    p.add_argument("--objective", default="sharpe", help="statistic to maximize (sharpe)")
+    p.add_argument("--min-trades", type=int, default=0, help="round trips a trial needs to count (0)")
+    p.add_argument("--walk-forward", type=_positive_int, metavar="K", help="K walk-forward folds")
+    p.add_argument("--anchored", action="store_true", help="anchored (growing) in-sample windows")
+    run_on = p.add_mutually_exclusive_group()
+    run_on.add_argument("--jobs", type=int, help="local processes (default: every core; 1 = in process)")
+    run_on.add_argument("--dask", metavar="local:N|tcp://HOST:PORT", help="run the trials on Dask")
+    p.add_argument("--cash", type=float, default=1_000_000.0)
+    p.add_argument("--commission", default="none")
+    p.add_argument("--slippage", default="none")
+    p.add_argument("--account", choices=["cash", "margin"], default="cash")
+    p.add_argument("--out", type=Path, help="write trials.csv, summary.json, heatmap.html, trials.sqlite")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_optimize)
+
     mon = sub.add_parser("monitor", help="metrics and alerts: serve, status, alerts, export, check",
                          parents=[common])
     msub = mon.add_subparsers(title="monitor commands", metavar="ACTION")
@@ -479,6 +505,130 @@ def _print_analysis(report: dict) -> None:
         print(f"  tear sheet         {report['tearsheet']}")
 
 
+def _optimize(args: argparse.Namespace) -> int:
+    import math
+
+    from workbench.broker import commission_from, slippage_from
+    import workbench.optimize.runner as search_mod
+    from workbench.optimize import fastpath, overfit
+    from workbench.optimize.space import grid, parse_dimension, random_points
+    from workbench.optimize.walkforward import walk_forward
+    from workbench.strategies import strategy_class
+
+    # Everything is checked before any work starts.
+    cls = strategy_class(args.strategy)
+    if not args.grid:
+        raise ConfigError("give at least one --grid NAME=SPEC")
+    space = dict(parse_dimension(g) for g in args.grid)
+    for name, dim in space.items():
+        if name not in cls.parameters:
+            raise ConfigError(f"--grid {name}: {args.strategy} has no such parameter; known: "
+                              f"{', '.join(cls.parameters)}")
+        for value in dim.values():
+            cls.parameters[name].parse(name, value)
+    if args.objective not in search_mod.OBJECTIVES:
+        raise ConfigError(f"--objective must be one of {', '.join(search_mod.OBJECTIVES)}, got {args.objective!r}")
+    commission_from(args.commission), slippage_from(args.slippage)
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    frames = _frames(args.data, args.symbols)
+    options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
+               "account_type": args.account}
+    store = None
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        store = args.out / "trials.sqlite"
+    common = dict(objective=args.objective, min_trades=args.min_trades, options=options,
+                  jobs=args.jobs, dask=args.dask, progress=sys.stderr.isatty())
+    if args.bayes:
+        result = search_mod.search(args.strategy, frames, space, method="bayes", n=args.bayes, seed=args.seed,
+                                   store=store, **{k: v for k, v in common.items() if k not in ("jobs", "dask", "progress")})
+    else:
+        points = random_points(space, args.random, args.seed) if args.random else grid(space)
+        result = search_mod.sweep(args.strategy, frames, points, store=store, **common)
+    best = result.best
+    report: dict = {"strategy": args.strategy, "objective": args.objective, "trials": len(result.trials),
+                    "valid": int((result.trials["status"] == "ok").sum()), "cached": result.cached,
+                    "seconds": result.seconds, "trials_per_second": result.trials_per_second,
+                    "executor": result.executor, "best": best}
+    ok = result.trials[result.trials["status"] == "ok"]
+    if best is not None and len(frames) == 1 and len(ok) >= 2:
+        strategy = cls(**best["params"])
+        run = fastpath.run(strategy, frames[0], **options) if fastpath.supports(strategy, tuple(frames), options) else None
+        if run is None:
+            from workbench.engine import backtest
+
+            run = backtest(strategy, *frames, **options)
+        from workbench.analytics.performance import daily_equity, simple_returns
+
+        returns = simple_returns(daily_equity(run.equity)).dropna()
+        variance = float((ok["sharpe"].astype(float) / math.sqrt(252)).var(ddof=1))
+        d = overfit.deflated_sharpe(returns, len(ok), variance)
+        report["deflated_sharpe"] = {"sharpe_per_day": d.sharpe, "threshold": d.threshold, "dsr": d.dsr,
+                                     "trials": d.trials}
+        if len(ok) <= 400 and fastpath.supports(strategy, tuple(frames), options):
+            matrix = {}
+            for row in ok.itertuples():
+                params = {p: _py_value(getattr(row, p)) for p in result.params}
+                r = fastpath.run(cls(**params), frames[0], **options)
+                if r is not None:
+                    matrix[row.key] = simple_returns(daily_equity(r.equity))
+            if len(matrix) >= 2:
+                p = overfit.pbo(pd.DataFrame(matrix).dropna().to_numpy(), blocks=16)
+                report["pbo"] = {"pbo": p.pbo, "splits": p.splits, "blocks": p.blocks}
+    if args.walk_forward:
+        if len(frames) != 1 or frames[0]["symbol"].nunique() != 1:
+            raise ConfigError("--walk-forward works on one symbol: add --symbols")
+        points = random_points(space, args.random, args.seed) if args.random else grid(space)
+        wf = walk_forward(args.strategy, frames[0], points, folds=args.walk_forward,
+                          mode="anchored" if args.anchored else "rolling", objective=args.objective,
+                          options=options, jobs=args.jobs, dask=args.dask)
+        report["walk_forward"] = {**wf.summary(), "folds_detail": json.loads(wf.folds.to_json(orient="records",
+                                                                                          date_format="iso"))}
+        if args.out is not None:
+            wf.folds.to_csv(args.out / "walkforward.csv", index=False)
+    if args.out is not None:
+        result.trials.to_csv(args.out / "trials.csv", index=False)
+        (args.out / "summary.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+        if len(result.params) == 2:
+            from workbench.analytics.tearsheet import save_tearsheet
+
+            save_tearsheet(result.heatmap(*result.params), args.out / "heatmap.html")
+    if args.json:
+        print(json.dumps(_jsonable(report)))
+    else:
+        _print_optimize(report, result)
+    return 0
+
+
+def _py_value(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _print_optimize(report: dict, result) -> None:
+    print(f"{report['strategy']}: {report['trials']} trials ({report['valid']} valid, {report['cached']} from"
+          f" the store) on {report['executor']}, {report['trials_per_second']:,.0f} trials/s")
+    best = report["best"]
+    if best is None:
+        print("  no feasible parameters")
+        return
+    print(f"  best {report['objective']}: {best['objective']:.4f} at {best['params']}"
+          f" (CAGR {best.get('cagr') or float('nan'):+.2%}, max drawdown {best.get('max_drawdown') or float('nan'):+.2%},"
+          f" {int(best.get('trades') or 0)} round trips)")
+    top = result.trials[result.trials["status"] == "ok"].nlargest(5, "objective")
+    print(top[[*result.params, "objective", "cagr", "max_drawdown", "trades"]].to_string(index=False))
+    if "deflated_sharpe" in report:
+        d = report["deflated_sharpe"]
+        print(f"  deflated Sharpe: P(true Sharpe > luck of {d['trials']} trials) = {d['dsr']:.3f}"
+              f" (daily Sharpe {d['sharpe_per_day']:.4f} vs threshold {d['threshold']:.4f})")
+    if "pbo" in report:
+        print(f"  probability of backtest overfitting (CSCV, {report['pbo']['splits']:,} splits): {report['pbo']['pbo']:.2%}")
+    if "walk_forward" in report:
+        w = report["walk_forward"]
+        print(f"  walk-forward, {w['folds']} folds: in-sample {w['objective']} {w['is_mean']:.3f}, out-of-sample"
+              f" {w['oos_mean']:.3f} (degradation {w['degradation']:+.3f}); stitched OOS Sharpe {w['oos_sharpe']:.3f}")
+
+
 def _open_store(path: Path):
     from workbench.monitor import MetricStore
 
@@ -571,9 +721,10 @@ def _components() -> list:
 
     from workbench.analytics import Analytics
     from workbench.monitor import Monitor
+    from workbench.optimize import Optimizer
 
     return [Feed(), SimulatedBroker(), Engine(SmaCross(), synthetic_bars(1, days=40, seed=0)), Analytics(),
-            Monitor(log=False)]
+            Monitor(log=False), Optimizer()]
 
 
 def _selftest(args: argparse.Namespace) -> int:

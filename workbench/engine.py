@@ -416,43 +416,10 @@ class Engine:
         )
 
     def _equity(self, fills: pd.DataFrame, stopped: bool) -> tuple[pd.Series, pd.DataFrame]:
-        """Equity at the end of every time slice, computed vectorized from the marks (bar
-        closes, quote mids) and the fills: cash + sum(position x mark)."""
         frame = self.replay.frame()
         if self.now is not None:
             frame = frame[frame.index <= pd.Timestamp(self.now)]
-        if frame.empty:
-            empty = pd.Series(dtype=float, name="equity", index=pd.DatetimeIndex([], tz="UTC", name="time"))
-            return empty, pd.DataFrame(index=empty.index)
-        mark = frame["close"] if "close" in frame.columns else pd.Series(np.nan, index=frame.index)
-        if "bid" in frame.columns:
-            mark = mark.fillna((frame["bid"] + frame["ask"]) / 2)
-        marks = (
-            pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "mark": mark.to_numpy()}, index=frame.index)
-            .groupby([pd.Grouper(level="time"), "symbol"]).last()["mark"].unstack("symbol").ffill()
-        )
-        times = marks.index
-        start_cash = self.broker.account().starting_cash
-        if len(fills):
-            sign = np.where(fills["side"] == "buy", 1.0, -1.0)
-            ft = pd.DatetimeIndex(pd.to_datetime(fills["time"], utc=True))
-            signed = pd.DataFrame({"symbol": fills["symbol"].to_numpy(), "q": sign * fills["quantity"].to_numpy()},
-                                  index=ft)
-            pos = signed.groupby([pd.Grouper(level=0), "symbol"])["q"].sum().unstack("symbol")
-            pos = pos.reindex(times.union(pos.index)).fillna(0.0).cumsum().reindex(times).ffill().fillna(0.0)
-            flows = pd.Series(-(sign * fills["quantity"].to_numpy() * fills["price"].to_numpy())
-                              - fills["commission"].to_numpy(), index=ft)
-            per_time = flows.groupby(level=0).sum()
-            cash = start_cash + per_time.reindex(times.union(per_time.index)).fillna(0.0).cumsum().reindex(times)
-        else:
-            pos = pd.DataFrame(0.0, index=times, columns=marks.columns)
-            cash = pd.Series(start_cash, index=times)
-        pos = pos.reindex(columns=marks.columns, fill_value=0.0)
-        equity = cash + (pos * marks.fillna(0.0)).sum(axis=1)
-        equity.name = "equity"
-        equity.index.name = "time"
-        pos.index.name = "time"
-        return equity, pos
+        return equity_curve(marks_of(frame), fills, self.broker.account().starting_cash)
 
     @staticmethod
     def _session_kind(session: Session, frames) -> str:
@@ -536,6 +503,50 @@ def _check_next_open() -> str:
     if not math.isclose(result.equity.iloc[-1], final, rel_tol=1e-12):
         raise AssertionError(f"equity curve ends at {result.equity.iloc[-1]}, broker at {final}")
     return f"{len(result.fills)} fills, each at the next bar's open; equity matches the broker"
+
+
+def marks_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The price each symbol is marked at after each time (bar close, quote mid), forward
+    filled: a time x symbol frame, from a merged replay frame."""
+    if frame.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
+    mark = frame["close"] if "close" in frame.columns else pd.Series(np.nan, index=frame.index)
+    if "bid" in frame.columns:
+        mark = mark.fillna((frame["bid"] + frame["ask"]) / 2)
+    return (
+        pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "mark": mark.to_numpy()}, index=frame.index)
+        .groupby([pd.Grouper(level="time"), "symbol"]).last()["mark"].unstack("symbol").ffill()
+    )
+
+
+def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float) -> tuple[pd.Series, pd.DataFrame]:
+    """Equity at each time of ``marks``: cash + sum(position x mark), with cash and
+    positions folded from ``fills`` (``time, symbol, side, quantity, price, commission``).
+    Vectorized; shared by the engine and the optimizer's fast path, so both agree exactly."""
+    times = marks.index
+    if not len(times):
+        empty = pd.Series(dtype=float, name="equity", index=times)
+        return empty, pd.DataFrame(index=times)
+    if len(fills):
+        sign = np.where(fills["side"] == "buy", 1.0, -1.0)
+        ft = pd.DatetimeIndex(pd.to_datetime(fills["time"], utc=True))
+        signed = pd.DataFrame({"symbol": fills["symbol"].to_numpy(), "q": sign * fills["quantity"].to_numpy()},
+                              index=ft)
+        pos = signed.groupby([pd.Grouper(level=0), "symbol"])["q"].sum().unstack("symbol")
+        pos = pos.reindex(times.union(pos.index)).fillna(0.0).cumsum().reindex(times).ffill().fillna(0.0)
+        flows = pd.Series(-(sign * fills["quantity"].to_numpy() * fills["price"].to_numpy())
+                          - fills["commission"].to_numpy(), index=ft)
+        per_time = flows.groupby(level=0).sum()
+        cash = starting_cash + per_time.reindex(times.union(per_time.index)).fillna(0.0).cumsum().reindex(times)
+    else:
+        pos = pd.DataFrame(0.0, index=times, columns=marks.columns)
+        cash = pd.Series(starting_cash, index=times)
+    pos = pos.reindex(columns=marks.columns, fill_value=0.0)
+    equity = cash + (pos * marks.fillna(0.0)).sum(axis=1)
+    equity.name = "equity"
+    equity.index.name = "time"
+    pos.index.name = "time"
+    return equity, pos
 
 
 def _ns(t) -> int:
