@@ -64,3 +64,11 @@ def test_bench_monitor_runs_and_measures(tmp_path, capsys):
     figures = json.loads(out.read_text())
     assert figures["bars"] == 4000 and figures["samples_per_run"] >= 1
     assert "overhead" in capsys.readouterr().out
+
+
+def test_bench_optimize_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "opt.json"
+    assert load("bench_optimize").main(["--jobs", "1", "--no-vectorbt", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["trials"] == 1000 and figures["workbench_trials_per_s"] > 0
+    assert "trials/s" in capsys.readouterr().out
