@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 .PHONY: run test lab bench clean help
 
 help:
-	@echo "make run    the main job (bundled data, a backtest of sma_cross on sp500, component self-tests)"
+	@echo "make run    the main job: a quick certification run (report in runs/)"
 	@echo "make test   the full test suite"
 	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
 	@echo "make bench  all benchmarks in benchmarks/"
@@ -17,21 +17,18 @@ help:
 $(VENV)/.base: pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -c $(CONSTRAINTS) -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)" > /dev/null
 	@touch $@
 
 $(VENV)/.lab: $(VENV)/.base
 	$(PIP) install -c $(CONSTRAINTS) -e '.[test,lab]'
-	$(PY) -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)"
 	@touch $@
 
 run: $(VENV)/.base
-	$(VENV)/bin/workbench data list
-	$(VENV)/bin/workbench data validate sp500
-	$(VENV)/bin/workbench backtest sma_cross --data sp500
-	$(VENV)/bin/workbench selftest
+	$(VENV)/bin/workbench certify --profile quick
 
 test: $(VENV)/.base
-	$(PY) -m pytest
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
 
 lab: $(VENV)/.lab
 	@mkdir -p notebooks

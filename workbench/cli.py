@@ -153,6 +153,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_optimize)
 
+    p = sub.add_parser("certify", help="run the certification notebook and report (exit 1 unless all pass)",
+                       parents=[common])
+    p.add_argument("--profile", choices=["quick", "full"], default="quick", help="quick (< 2 min) or full")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="seed=N, crash_trials=N, threshold.NAME=VALUE (repeat)")
+    p.add_argument("-f", "--params-file", type=Path, metavar="FILE", help="parameters from YAML")
+    p.add_argument("--out", type=Path, help="run directory (runs/certify-<timestamp>)")
+    p.add_argument("--json", action="store_true", help="print report.json instead of the summary")
+    p.set_defaults(func=_certify)
+
     mon = sub.add_parser("monitor", help="metrics and alerts: serve, status, alerts, export, check",
                          parents=[common])
     msub = mon.add_subparsers(title="monitor commands", metavar="ACTION")
@@ -627,6 +637,27 @@ def _print_optimize(report: dict, result) -> None:
         w = report["walk_forward"]
         print(f"  walk-forward, {w['folds']} folds: in-sample {w['objective']} {w['is_mean']:.3f}, out-of-sample"
               f" {w['oos_mean']:.3f} (degradation {w['degradation']:+.3f}); stitched OOS Sharpe {w['oos_sharpe']:.3f}")
+
+
+def _certify(args: argparse.Namespace) -> int:
+    from workbench.certify import runner
+
+    params: dict = {}
+    if args.params_file is not None:
+        params.update(runner.read_params_file(args.params_file))
+    params.update(runner.parse_pairs(args.param))
+    runner.validate(params, args.profile)  # before any kernel starts
+    interactive = sys.stderr.isatty()
+    if not args.json:
+        print(f"certifying ({args.profile} profile)...", flush=True)
+    report, out = runner.certify(args.profile, params, out=args.out, progress=interactive)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for line in runner.summary_lines(report):
+            print(line)
+        print(f"report: {out / 'report.json'}  (HTML: {out / 'certification.html'})")
+    return 0 if report.get("passed") else 1
 
 
 def _open_store(path: Path):
