@@ -6,13 +6,14 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lab bench clean help
+.PHONY: run test lab bench serve clean help
 
 help:
 	@echo "make run    the main job: a quick certification run (report in runs/)"
 	@echo "make test   the full test suite"
 	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
 	@echo "make bench  all benchmarks in benchmarks/"
+	@echo "make serve  the Panel dashboards on http://127.0.0.1:5006/"
 
 $(VENV)/.base: pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ run: $(VENV)/.base
 
 test: $(VENV)/.base
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+serve: $(VENV)/.base
+	$(VENV)/bin/workbench serve
 
 lab: $(VENV)/.lab
 	@mkdir -p notebooks

@@ -1,0 +1,117 @@
+"""The dashboards in a real browser: pages load cleanly, the ticket trades, the kill switch
+rejects, basic auth keeps strangers out. Screenshots go to runs/screenshots/."""
+
+import json
+import re
+import time
+
+import pytest
+
+from .conftest import ARTIFACTS, start_server
+
+PAGES = ["Market", "Trading", "Monitoring", "Analytics", "Certification"]
+
+
+def open_app(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector(".wb-t", state="attached", timeout=60_000)  # the session is live
+    return page, errors
+
+
+def tab(page, name):
+    page.get_by_role("tab", name=name).click() if page.get_by_role("tab", name=name).count() else \
+        page.locator(".bk-tab", has_text=name).first.click()
+
+
+def test_every_page_loads_without_console_errors(browser, server):
+    page, errors = open_app(browser, server)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name in PAGES:
+        tab(page, name)
+        marker = {"Market": "BBB", "Trading": "Order ticket", "Monitoring": "Component stats()",
+                  "Analytics": "intervals covered", "Certification": "Run quick certification"}[name]
+        page.get_by_text(marker).first.wait_for(timeout=60_000)
+        if name == "Market":
+            page.locator(".bk-Canvas, canvas").first.wait_for(timeout=60_000)  # the charts drew
+        page.screenshot(path=str(ARTIFACTS / f"{name.lower()}.png"), full_page=True)
+    assert errors == [], errors
+    page.close()
+
+
+def text_of(locator):
+    """Visible text of a Panel pane, whose content sits in a shadow root (styles left out)."""
+    return locator.first.evaluate(
+        "e => Array.from((e.shadowRoot || e).children)"
+        ".filter(n => !['STYLE', 'LINK'].includes(n.tagName)).map(n => n.innerText).join(' ')")
+
+
+def blotter_row(page, order_id):
+    rows = page.locator(".wb-blotter .tabulator-row", has_text=order_id)
+    return rows.first.inner_text() if rows.count() else ""
+
+
+def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, server):
+    page, errors = open_app(browser, server)
+    tab(page, "Trading")
+    page.get_by_text("Order ticket").wait_for()
+    quotes = page.locator(".wb-ticket-quotes")
+    quotes.get_by_text("AAA").wait_for()
+    text = text_of(quotes)  # "AAA 99.12 / 99.15  BBB ..."
+    bid = float(re.search(r"AAA\s+([\d.]+)\s*/", text).group(1))
+    page.locator(".wb-limit input").fill(f"{bid - 0.02:.2f}")  # below the ask: it must rest
+    page.locator(".wb-quantity input").fill("10")
+    page.locator(".wb-place button").click()
+    message = page.locator(".wb-message")
+    message.get_by_text("Accepted").wait_for(timeout=10_000)
+    order_id = re.search(r"Accepted (O\d+)", text_of(message)).group(1)
+    deadline = time.monotonic() + 10
+    while order_id not in blotter_row(page, order_id):
+        assert time.monotonic() < deadline, "the order never appeared in the blotter"
+        page.wait_for_timeout(100)
+    assert "accepted" in blotter_row(page, order_id)
+    # The market swings through the price within a cycle: wait for the fill (bounded).
+    deadline = time.monotonic() + 60
+    while "filled" not in blotter_row(page, order_id):
+        assert time.monotonic() < deadline, f"not filled: {blotter_row(page, order_id)}"
+        page.wait_for_timeout(250)
+    assert page.locator(".wb-fills .tabulator-row", has_text=order_id).count() == 1
+    page.screenshot(path=str(ARTIFACTS / "trading-filled.png"), full_page=True)
+    # Kill switch: the next order is rejected, and the user sees why.
+    page.locator(".wb-kill button").click()
+    message.get_by_text("Kill switch ON").wait_for(timeout=10_000)
+    page.locator(".wb-place button").click()
+    message.get_by_text("KILL_SWITCH").wait_for(timeout=10_000)
+    # Bad input gets a visible message, and nothing is sent.
+    page.locator(".wb-quantity input").fill("ten")
+    page.locator(".wb-place button").click()
+    message.get_by_text("Quantity must be a number").wait_for(timeout=10_000)
+    assert errors == [], errors
+    page.close()
+
+
+def test_basic_auth_keeps_an_unauthenticated_client_out(browser, tmp_path):
+    creds = tmp_path / "users.json"
+    creds.write_text(json.dumps({"trader": "s3cret-pass"}))
+    proc, url = start_server(tmp_path, "--basic-auth", str(creds))
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        assert "login" in page.url and page.locator(".wb-t").count() == 0
+        page.fill("input[name=username]", "trader")
+        page.fill("input[name=password]", "wrong")
+        page.click("button[type=submit], input[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".wb-t").count() == 0
+        page.goto(url)
+        page.fill("input[name=username]", "trader")
+        page.fill("input[name=password]", "s3cret-pass")
+        page.click("button[type=submit], input[type=submit]")
+        page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,75 @@
+"""The served app: one template, five pages as tabs, one paper session per browser session.
+
+``workbench serve`` serves it (loopback by default, optional basic auth). State lives in
+each session's objects, never in module globals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import panel as pn
+
+from workbench.apps.pages import (
+    REFRESH_MS,
+    analytics_page,
+    certification_page,
+    market_page,
+    monitoring_page,
+    trading_page,
+)
+from workbench.apps.session import PaperSession
+
+_seeds = itertools.count()
+
+
+def create_app(runs: Path = Path("runs"), seed: int | None = None) -> pn.template.BaseTemplate:
+    """The whole app for one browser session."""
+    pn.extension("tabulator")
+    session = PaperSession(seed=next(_seeds) if seed is None else seed)
+    market, refresh_market = market_page(session)
+    trading, refresh_trading = trading_page(session)
+    monitoring, refresh_monitoring = monitoring_page(session)
+    tabs = pn.Tabs(market, trading, monitoring, analytics_page(), certification_page(runs), dynamic=True,
+                   sizing_mode="stretch_width")
+    clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
+
+    def tick() -> None:
+        session.advance(2)
+        active = tabs.active
+        if active == 0:
+            refresh_market()
+        elif active == 1:
+            refresh_trading()
+        elif active == 2:
+            refresh_monitoring()
+        clock.object = f'<span class="wb-t" data-t="{time.time():.6f}" data-n="{session.updates}"></span>'
+
+    # Bootstrap: its assets are served locally (no font or CSS from the internet).
+    template = pn.template.BootstrapTemplate(
+        title="workbench", main=[tabs, clock],
+        sidebar=[pn.pane.Markdown("Paper session with a live synthetic market (AAA, BBB).\n\n"
+                                  "Pages: **Market**, **Trading**, **Monitoring**, **Analytics**, **Certification**.")],
+    )
+    callback = pn.state.add_periodic_callback(tick, period=REFRESH_MS) if pn.state.curdoc else None
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(lambda ctx: (callback and callback.stop(), session.close()))
+    return template
+
+
+def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None = None,
+          allow_websocket_origin: list[str] | None = None, runs: Path = Path("runs"), show: bool = False,
+          threaded: bool = False):
+    """Serve the app (see the module docstring); returns Panel's server."""
+    origins = list(allow_websocket_origin or [])
+    if not origins:
+        origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    kwargs = {}
+    if basic_auth:
+        import secrets
+
+        kwargs.update(basic_auth=basic_auth, cookie_secret=secrets.token_hex(32))
+    return pn.serve({"/": lambda: create_app(runs)}, address=address, port=port, websocket_origin=origins,
+                    show=show, threaded=threaded, title="workbench", **kwargs)

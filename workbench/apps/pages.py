@@ -1,0 +1,323 @@
+"""The dashboard's pages. Each is a function that builds a layout from components, so the
+same page renders in a notebook (``from workbench.apps import trading_page``) and in the
+served app. Every input is validated on the server with a visible message; nothing a user
+types is evaluated as code (numbers are parsed as numbers, names looked up in lists).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from workbench.apps.session import SYMBOLS, PaperSession
+
+REFRESH_MS = 200
+
+
+def _number(text: str, name: str, *, optional: bool = False) -> float | None:
+    """A positive finite number from a text box, or a ValueError naming the field."""
+    text = (text or "").strip()
+    if not text:
+        if optional:
+            return None
+        raise ValueError(f"{name} is required")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+# --- market ------------------------------------------------------------------------------------
+
+
+def candlesticks(bars: pd.DataFrame, title: str = ""):
+    """A Bokeh candlestick chart of a bar frame (the last 250 bars)."""
+    from bokeh.plotting import figure
+
+    b = bars.tail(250).copy()
+    b.index = pd.DatetimeIndex(b.index).tz_localize(None)
+    width = (b.index[1] - b.index[0]).total_seconds() * 1000 * 0.7 if len(b) > 1 else 1
+    up = b[b["close"] >= b["open"]]
+    down = b[b["close"] < b["open"]]
+    fig = figure(x_axis_type="datetime", height=320, sizing_mode="stretch_width", title=title,
+                 tools="pan,wheel_zoom,box_zoom,reset,hover")
+    fig.segment(b.index, b["high"], b.index, b["low"], color="#555")
+    fig.vbar(up.index, width, up["open"], up["close"], fill_color="#2ca02c", line_color="#2ca02c")
+    fig.vbar(down.index, width, down["open"], down["close"], fill_color="#d62728", line_color="#d62728")
+    return fig
+
+
+def market_page(session: PaperSession) -> pn.viewable.Viewable:
+    """Candlesticks of a dataset or synthetic data, and the session's live quotes."""
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    from workbench.feed import load_dataset_bars, synthetic_bars
+
+    source = pn.widgets.Select(name="Data", options=["sp500", "nasdaq", "synthetic"], value="sp500")
+
+    def chart(choice: str):
+        if choice == "synthetic":
+            bars = synthetic_bars(1, days=120, seed=1)
+        else:
+            bars = load_dataset_bars(choice)
+        return pn.pane.Bokeh(candlesticks(bars, f"{choice}: daily bars"), sizing_mode="stretch_width")
+
+    live = ColumnDataSource({"t": [], **{s: [] for s in SYMBOLS}})
+    fig = figure(x_axis_type="datetime", height=260, sizing_mode="stretch_width", title="Live mid prices (paced replay)")
+    for symbol, color in zip(SYMBOLS, ("#1f77b4", "#ff7f0e")):
+        fig.line("t", symbol, source=live, color=color, legend_label=symbol)
+    quote_text = pn.pane.Markdown("", css_classes=["wb-quotes"])
+    seen = {"n": 0}
+
+    def refresh() -> None:
+        with session.lock:
+            rows = session.history[seen["n"]:] if seen["n"] <= len(session.history) else session.history[-50:]
+            seen["n"] = len(session.history)
+            quotes = dict(session.last)
+        if rows:
+            t = rows[-1]["time"].tz_localize(None)
+            live.stream({"t": [t], **{s: [quotes[s].mid if s in quotes else float("nan")] for s in SYMBOLS}},
+                        rollover=600)
+        quote_text.object = "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(quotes.items()))
+
+    return pn.Column(
+        pn.Row(source, quote_text),
+        pn.bind(chart, source),
+        pn.pane.Bokeh(fig, sizing_mode="stretch_width"),
+        name="Market",
+        sizing_mode="stretch_width",
+    ), refresh
+
+
+# --- trading -----------------------------------------------------------------------------------
+
+
+def trading_page(session: PaperSession):
+    """Order ticket, live blotter of orders and fills, positions, and the kill switch."""
+    symbol = pn.widgets.Select(name="Symbol", options=list(SYMBOLS), value=SYMBOLS[0])
+    side = pn.widgets.RadioButtonGroup(name="Side", options=["buy", "sell"], value="buy")
+    kind = pn.widgets.Select(name="Type", options=["market", "limit", "stop", "stop_limit"], value="limit")
+    quantity = pn.widgets.TextInput(name="Quantity", value="10", css_classes=["wb-quantity"])
+    limit = pn.widgets.TextInput(name="Limit price", value="", css_classes=["wb-limit"])
+    stop = pn.widgets.TextInput(name="Stop price", value="", css_classes=["wb-stop"])
+    tif = pn.widgets.Select(name="Time in force", options=["day", "gtc", "ioc", "fok"], value="gtc")
+    place = pn.widgets.Button(name="Place order", button_type="primary", css_classes=["wb-place"])
+    kill = pn.widgets.Toggle(name="Kill switch", button_type="danger", css_classes=["wb-kill"])
+    message = pn.pane.Alert("Ready.", alert_type="secondary", css_classes=["wb-message"])
+    quotes = pn.pane.Markdown("", css_classes=["wb-ticket-quotes"])
+    blotter = pn.widgets.Tabulator(session.orders_frame(), name="Orders", disabled=True, height=260,
+                                   sizing_mode="stretch_width", show_index=False, css_classes=["wb-blotter"])
+    fills = pn.widgets.Tabulator(session.fills_frame(), name="Fills", disabled=True, height=200,
+                                 sizing_mode="stretch_width", show_index=False, css_classes=["wb-fills"])
+    positions = pn.widgets.Tabulator(session.positions_frame(), name="Positions", disabled=True, height=120,
+                                     sizing_mode="stretch_width", show_index=False, css_classes=["wb-positions"])
+    account = pn.pane.Markdown("", css_classes=["wb-account"])
+
+    def on_place(_event=None) -> None:
+        try:
+            qty = _number(quantity.value, "Quantity")
+            lim = _number(limit.value, "Limit price", optional=True)
+            stp = _number(stop.value, "Stop price", optional=True)
+        except ValueError as exc:
+            message.object, message.alert_type = f"Invalid input: {exc}", "warning"
+            return
+        with session.lock:
+            reply = session.broker.place_order(symbol.value, side.value, qty, kind.value, limit_price=lim,
+                                               stop_price=stp, tif=tif.value)
+        if reply.accepted:
+            message.object, message.alert_type = f"Accepted {reply.order_id}", "success"
+        else:
+            message.object = f"Rejected: {reply.reason.value}: {reply.message}"
+            message.alert_type = "danger"
+        refresh()
+
+    def on_kill(event) -> None:
+        with session.lock:
+            if event.new:
+                n = session.broker.kill_switch("dashboard")
+                message.object, message.alert_type = f"Kill switch ON: {n} order(s) cancelled", "danger"
+            else:
+                session.broker.reset_kill_switch()
+                message.object, message.alert_type = "Kill switch reset", "secondary"
+        refresh()
+
+    shown = {"seq": None}
+
+    def refresh() -> None:
+        if session.broker.last_seq != shown["seq"]:  # tables change only when the journal does
+            shown["seq"] = session.broker.last_seq
+            blotter.value = session.orders_frame()
+            fills.value = session.fills_frame()
+            positions.value = session.positions_frame()
+        a = session.broker.account()
+        account.object = (f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
+                          f"**{a.buying_power:,.2f}**  realized **{a.realized_pnl:,.2f}**")
+        with session.lock:
+            quotes.object = "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(session.last.items()))
+
+    place.on_click(on_place)
+    kill.param.watch(on_kill, "value")
+    ticket = pn.Column("### Order ticket", quotes, symbol, side, kind, quantity, limit, stop, tif,
+                       pn.Row(place, kill), message, width=320)
+    page = pn.Row(ticket, pn.Column(account, "### Orders", blotter, "### Fills", fills, "### Positions", positions,
+                                    sizing_mode="stretch_width"), name="Trading", sizing_mode="stretch_width")
+    refresh()
+    return page, refresh
+
+
+# --- monitoring --------------------------------------------------------------------------------
+
+
+def monitoring_page(session: PaperSession, components: list | None = None):
+    """Live metric charts, alerts, and every component's stats()."""
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    equity_src = ColumnDataSource({"t": [], "v": []})
+    latency_src = ColumnDataSource({"t": [], "v": []})
+    f1 = figure(x_axis_type="datetime", height=220, sizing_mode="stretch_width", title="Session equity")
+    f1.line("t", "v", source=equity_src)
+    f2 = figure(x_axis_type="datetime", height=220, sizing_mode="stretch_width",
+                title="place_order latency (microseconds, each order)")
+    f2.scatter("t", "v", source=latency_src, size=4)
+    alerts = pn.widgets.Tabulator(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), disabled=True,
+                                  height=160, sizing_mode="stretch_width", show_index=False)
+    stats = pn.widgets.Tabulator(pd.DataFrame(columns=["component", "figure", "value"]), disabled=True, height=300,
+                                 sizing_mode="stretch_width", show_index=False)
+    seen = {"eq": 0.0, "lat": 0.0}
+    components = components or []
+
+    def refresh() -> None:
+        m = session.monitor
+        with session.lock:
+            eq = [(t, v) for t, v in m.series("workbench_session_equity") if t > seen["eq"]]
+            lat = [(t, v) for t, v in m.series("workbench_broker_place_order_latency_seconds") if t > seen["lat"]]
+            notes = list(m.notifications.items)
+            comps = [session.broker, m, *components]
+            table = [{"component": getattr(c, "name", type(c).__name__), "figure": k, "value": v}
+                     for c in comps for k, v in c.stats().items()]
+        if eq:
+            seen["eq"] = eq[-1][0]
+            equity_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in eq], "v": [v for _, v in eq]},
+                              rollover=3600)
+        if lat:
+            seen["lat"] = lat[-1][0]
+            latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in lat], "v": [v * 1e6 for _, v in lat]},
+                               rollover=2000)
+        alerts.value = pd.DataFrame([{"state": n["state"], "rule": n["rule"], "severity": n["severity"],
+                                      "summary": n["annotations"].get("summary", "")} for n in reversed(notes)],
+                                    columns=["state", "rule", "severity", "summary"])
+        stats.value = pd.DataFrame(table, columns=["component", "figure", "value"]).astype({"value": str})
+
+    page = pn.Column(pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"), pn.pane.Bokeh(f2, sizing_mode="stretch_width")),
+                     "### Alerts (firing and resolved)", alerts, "### Component stats()", stats,
+                     name="Monitoring", sizing_mode="stretch_width")
+    return page, refresh
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+
+def analytics_page():
+    """Tear sheet of a dataset, and a forecast with intervals and its measured accuracy."""
+    from workbench.analytics import forecast, performance
+    from workbench.analytics.tearsheet import tearsheet
+    from workbench.feed import load_dataset
+
+    dataset = pn.widgets.Select(name="Dataset", options=["sp500", "nasdaq"], value="sp500")
+    model = pn.widgets.Select(name="Forecast model", options=["arima", "ets", "theta", "naive"], value="ets")
+    horizon = pn.widgets.IntSlider(name="Horizon (business days)", start=1, end=20, value=5)
+
+    def sheet(name: str):
+        returns = performance.simple_returns(load_dataset(name)["close"])
+        return pn.pane.HoloViews(tearsheet(returns, title=name), sizing_mode="stretch_width")
+
+    def predicted(name: str, model_name: str, h: int):
+        prices = load_dataset(name)["close"]
+        f = forecast.forecast(prices, h, model_name)
+        acc = forecast.evaluate(prices, model_name, horizon=h, origins=10)
+        frame = f.frame.round(2)
+        frame.index = frame.index.strftime("%Y-%m-%d")
+        text = (f"**{model_name}** {h}-day MAE {acc['model_mae']:.2f} vs naive {acc['naive_mae']:.2f} "
+                f"(skill {acc['skill_vs_naive']:+.2%}); {f.level:.0%} intervals covered "
+                f"{acc['model_coverage']:.0%} of {acc['points']} actual prices (naive {acc['naive_coverage']:.0%})")
+        return pn.Column(pn.pane.Markdown(text), pn.widgets.Tabulator(frame, disabled=True, height=220))
+
+    return pn.Column(pn.Row(dataset, model, horizon), pn.bind(predicted, dataset, model, horizon),
+                     pn.bind(sheet, dataset), name="Analytics", sizing_mode="stretch_width")
+
+
+# --- certification -----------------------------------------------------------------------------
+
+
+def certification_page(runs: Path = Path("runs")):
+    """Run history, a run's categories and checks, and a button for a quick certification."""
+    index = runs / "index.jsonl"
+
+    def history() -> pd.DataFrame:
+        if not index.is_file():
+            return pd.DataFrame(columns=["started", "profile", "passed", "results_sha256", "dir"])
+        rows = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+        return pd.DataFrame([{k: r.get(k) for k in ("started", "profile", "passed", "results_sha256", "dir")}
+                             for r in reversed(rows)])
+
+    table = pn.widgets.Tabulator(history(), disabled=True, height=220, sizing_mode="stretch_width",
+                                 selectable=1, show_index=False)
+    checks = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, height=360, sizing_mode="stretch_width",
+                                  show_index=False)
+    button = pn.widgets.Button(name="Run quick certification", button_type="primary")
+    progress = pn.indicators.Progress(active=False, width=200)
+    status = pn.pane.Markdown("")
+
+    def show(event=None) -> None:
+        selected = table.selection
+        if not selected:
+            return
+        row = table.value.iloc[selected[0]]
+        report_file = Path(row["dir"]) / "report.json"
+        if not report_file.is_file():
+            status.object = f"no report at {report_file}"
+            return
+        report = json.loads(report_file.read_text())
+        checks.value = pd.DataFrame([{"category": c["title"], "check": ch["name"], "passed": ch["passed"],
+                                      "measured": ch["measured"], "unit": ch["unit"], "detail": ch["detail"]}
+                                     for c in report.get("categories", []) for ch in c["checks"]])
+
+    def run(_event=None) -> None:
+        from workbench.certify.runner import certify
+
+        button.disabled, progress.active = True, True
+        status.object = "Certifying (quick profile)..."
+
+        def work() -> None:
+            try:
+                report, out = certify("quick", {}, runs=runs)
+                msg = f"{'PASSED' if report['passed'] else 'FAILED'}: {out}"
+            except Exception as exc:  # shown to the user, not raised into the server
+                msg = f"certification could not run: {exc}"
+            doc.add_next_tick_callback(lambda: finish(msg))
+
+        doc = pn.state.curdoc
+        threading.Thread(target=work, daemon=True).start()
+
+    def finish(msg: str) -> None:
+        button.disabled, progress.active = False, False
+        status.object = msg
+        table.value = history()
+
+    table.param.watch(show, "selection")
+    button.on_click(run)
+    return pn.Column(pn.Row(button, progress, status), "### Runs", table, "### Checks of the selected run", checks,
+                     name="Certification", sizing_mode="stretch_width")
