@@ -53,7 +53,7 @@ def start_server(tmp_path, *extra) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules: Playwright's sync API holds an event loop
 def browser():
     _ensure_chromium()
     from playwright.sync_api import sync_playwright
