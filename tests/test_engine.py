@@ -1,6 +1,5 @@
 """The engine and the reference strategies, against independent computations."""
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -10,7 +9,6 @@ from workbench.broker import SimulatedBroker
 from workbench.engine import Engine, backtest
 from workbench.errors import ConfigError
 from workbench.feed import load_dataset_bars, synthetic_bars, synthetic_quotes
-from workbench.model import Bar
 from workbench.strategies import BuyAndHold, MeanReversion, SmaCross, Strategy, strategy_class
 
 

@@ -654,7 +654,7 @@ def _certify(args: argparse.Namespace) -> int:
     params: dict = {}
     if args.params_file is not None:
         params.update(runner.read_params_file(args.params_file))
-    params.update(runner.parse_pairs(args.param))
+    params.update(_params(args.param))
     runner.validate(params, args.profile)  # before any kernel starts
     interactive = sys.stderr.isatty()
     if not args.json:

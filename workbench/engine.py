@@ -47,7 +47,7 @@ from workbench.component import CheckResult, run_check
 from workbench.errors import ConfigError
 from workbench.feed.replay import Replay
 from workbench.feed.schema import kind_of
-from workbench.model import Bar, Quote, Side
+from workbench.model import Bar
 from workbench.strategies.base import Strategy
 
 Mode = Literal["backtest", "paper"]

@@ -5,7 +5,6 @@ import json
 import re
 import time
 
-import pytest
 
 from .conftest import ARTIFACTS, start_server
 

@@ -1,6 +1,5 @@
 """SIGKILL a paper-trading child at random points; recover; nothing acknowledged is lost."""
 
-import pytest
 
 from workbench.broker.crash import crash_trial
 

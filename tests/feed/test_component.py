@@ -1,6 +1,5 @@
 """The feed's component API: info, measured stats, and a self-test that can fail."""
 
-import pandas as pd
 
 from workbench.component import CheckResult
 from workbench.feed import Feed, component, synthetic_quotes

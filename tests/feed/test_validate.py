@@ -55,7 +55,7 @@ def test_bar_rule_names_line_column_rule(tmp_path, row, rule, column):
         load_file(path)
     err = info.value
     assert (err.file, err.line, err.column, err.rule) == (str(path), 3, column, rule)
-    assert f"line 3" in str(err) and rule in str(err) and str(path) in str(err)
+    assert "line 3" in str(err) and rule in str(err) and str(path) in str(err)
     assert RULES[rule] in str(err)
 
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 import panel as pn
 

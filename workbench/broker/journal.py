@@ -29,13 +29,13 @@ import os
 import sqlite3
 import time
 from collections import deque
-from contextlib import contextmanager
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.sqlite import transaction
 
 Durability = Literal["sync", "batched"]
 FORMAT = 1
@@ -176,7 +176,7 @@ class Journal:
 
     def write_meta(self, values: dict[str, Any]) -> None:
         """Record configuration once, when the journal is new."""
-        with self._transaction():
+        with transaction(self._db):
             self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in sorted(values.items())],
@@ -207,7 +207,7 @@ class Journal:
             return
         t0 = time.perf_counter()
         try:
-            with self._transaction():
+            with transaction(self._db):
                 self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._buffer)
         except sqlite3.Error as exc:
             self.write_errors += 1
@@ -257,13 +257,3 @@ class Journal:
             self.flush()
         finally:
             self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")

@@ -16,14 +16,14 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from workbench.errors import ConfigError
+from workbench.sqlite import transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -71,29 +71,19 @@ class MetricStore:
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path}: not a usable monitor store: {exc}") from None
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")  # take the write lock up front (waits, not fails)
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     # --- writes --------------------------------------------------------------------------
 
     def write(self, rows: Iterable[tuple[float, str, str, float]]) -> int:
         """Insert ``(ts, name, labels_key, value)`` rows in one transaction."""
         rows = list(rows)
         if rows:
-            with self._tx():
+            with transaction(self._db):
                 self._db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", rows)
         return len(rows)
 
     def save_alert(self, alert: dict[str, Any]) -> None:
         """Insert or update one alert instance (keyed by its id)."""
-        with self._tx():
+        with transaction(self._db):
             self._db.execute(
                 "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "state=excluded.state, value=excluded.value, fired_at=excluded.fired_at, "
@@ -108,7 +98,7 @@ class MetricStore:
         delete rollups older than their retention. Returns the row counts touched."""
         now = time.time() if now is None else now
         raw_cut = now - self.raw_retention
-        with self._tx():
+        with transaction(self._db):
             rolled = self._db.execute(
                 "INSERT INTO rollups SELECT CAST(ts / 60 AS INTEGER) * 60, name, labels, AVG(value), "
                 "MIN(value), MAX(value), COUNT(*) FROM samples WHERE ts < ? GROUP BY 1, 2, 3 "

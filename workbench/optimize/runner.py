@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ConfigError
+from workbench.sqlite import transaction
 from workbench.optimize import fastpath
 from workbench.optimize.executors import Executor, make_executor
 from workbench.optimize.space import Dimension, grid, random_points
@@ -131,10 +132,9 @@ class TrialStore:
         return found
 
     def put(self, results: list[dict]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.executemany("INSERT OR REPLACE INTO trials VALUES (?, ?)",
-                             [(r["key"], json.dumps(r, default=_json_default)) for r in results])
-        self._db.execute("COMMIT")
+        with transaction(self._db):
+            self._db.executemany("INSERT OR REPLACE INTO trials VALUES (?, ?)",
+                                 [(r["key"], json.dumps(r, default=_json_default)) for r in results])
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
@@ -262,7 +262,7 @@ def search(strategy: str, frames, space: dict[str, Dimension], *, method: str = 
 def _bayes(strategy, frames, space, n, seed, **kwargs) -> Sweep:
     import optuna
 
-    from workbench.optimize.space import Choice, Float, Int
+    from workbench.optimize.space import Float, Int
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from workbench.analytics import performance as perf

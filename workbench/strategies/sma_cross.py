@@ -31,7 +31,7 @@ class SmaCross(Strategy):
             )
 
     @staticmethod
-    def vectorized_targets(close, params) -> "np.ndarray":
+    def vectorized_targets(close, params):
         """The target after each close, for the optimizer's fast path (same arithmetic)."""
         from workbench.strategies.kernels import sma_cross_targets
 
