@@ -549,10 +549,6 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float)
     return equity, pos
 
 
-def _ns(t) -> int:
-    return int(pd.Timestamp(t).as_unit("ns").value)
-
-
 def _finite(x: float) -> float | None:
     """JSON has no NaN: an undefined figure is null."""
     return float(x) if x is not None and math.isfinite(x) else None

@@ -22,13 +22,10 @@ from workbench.apps.pages import (
 )
 from workbench.apps.session import PaperSession
 
-_seeds = itertools.count()
-
-
-def create_app(runs: Path = Path("runs"), seed: int | None = None) -> pn.template.BaseTemplate:
-    """The whole app for one browser session."""
+def create_app(runs: Path = Path("runs"), seed: int = 0) -> pn.template.BaseTemplate:
+    """The whole app for one browser session (its market seeded with ``seed``)."""
     pn.extension("tabulator")
-    session = PaperSession(seed=next(_seeds) if seed is None else seed)
+    session = PaperSession(seed=seed)
     market, refresh_market = market_page(session)
     trading, refresh_trading = trading_page(session)
     monitoring, refresh_monitoring = monitoring_page(session)
@@ -71,5 +68,6 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
         import secrets
 
         kwargs.update(basic_auth=basic_auth, cookie_secret=secrets.token_hex(32))
-    return pn.serve({"/": lambda: create_app(runs)}, address=address, port=port, websocket_origin=origins,
+    seeds = itertools.count()  # each new browser session gets the next market
+    return pn.serve({"/": lambda: create_app(runs, next(seeds))}, address=address, port=port, websocket_origin=origins,
                     show=show, threaded=threaded, title="workbench", **kwargs)

@@ -1,6 +1,8 @@
 """The dashboard's pages. Each is a function that builds a layout from components, so the
 same page renders in a notebook (``from workbench.apps import trading_page``) and in the
-served app. Every input is validated on the server with a visible message; nothing a user
+served app. Pages with live data return ``(layout, refresh)``: call ``refresh()`` to pull
+the session's latest state (the app does, five times a second, for the page on show); in a
+notebook, ``pn.state.add_periodic_callback(refresh, 500)`` does the same. Every input is validated on the server with a visible message; nothing a user
 types is evaluated as code (numbers are parsed as numbers, names looked up in lists).
 """
 
@@ -55,7 +57,7 @@ def candlesticks(bars: pd.DataFrame, title: str = ""):
     return fig
 
 
-def market_page(session: PaperSession) -> pn.viewable.Viewable:
+def market_page(session: PaperSession):
     """Candlesticks of a dataset or synthetic data, and the session's live quotes."""
     from bokeh.models import ColumnDataSource
     from bokeh.plotting import figure
