@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 import workbench
 from workbench import analytics
+from workbench.analytics.performance import equity_statistics
 from workbench.broker import SimulatedBroker
 from workbench.component import CheckResult, run_check
 from workbench.errors import ConfigError
@@ -92,9 +93,7 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """The figures of ``workbench backtest --json``, measured from this run."""
-        daily = analytics.daily_equity(self.equity)
-        returns = analytics.simple_returns(pd.concat([pd.Series([self.starting_cash]), daily.reset_index(drop=True)]))
-        final = float(self.equity.iloc[-1]) if len(self.equity) else self.starting_cash
+        stats = equity_statistics(self.equity, self.starting_cash)
         return {
             "strategy": self.strategy,
             "params": self.params,
@@ -102,11 +101,11 @@ class Result:
             "bars": self.bars,
             "orders": int(len(self.orders)),
             "fills": int(len(self.fills)),
-            "final_equity": final,
-            "total_return": final / self.starting_cash - 1.0,
-            "cagr": _finite(analytics.cagr(returns)),
-            "sharpe": _finite(analytics.sharpe(returns)),
-            "max_drawdown": _finite(analytics.max_drawdown(returns)),
+            "final_equity": stats["final_equity"],
+            "total_return": stats["total_return"],
+            "cagr": _finite(stats["cagr"]),
+            "sharpe": _finite(stats["sharpe"]),
+            "max_drawdown": _finite(stats["max_drawdown"]),
             "fills_sha256": hashlib.sha256(self.fills_csv()).hexdigest(),
         }
 

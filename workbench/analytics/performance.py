@@ -295,6 +295,29 @@ def turnover(traded_value: pd.Series, equity: pd.Series, periods_per_year: int =
     return float(aligned.mean() * periods_per_year) if len(aligned) else math.nan
 
 
+def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, float]:
+    """Statistics of a run's equity curve: its daily closes (the last value of each UTC day)
+    turned into returns from ``starting_cash`` (so the first day counts), then
+    ``total_return``, ``cagr``, ``annual_volatility``, ``sharpe``, ``sortino``,
+    ``max_drawdown`` and ``calmar``. The one definition the backtest summary, the optimizer's
+    fast path and its engine fallback share."""
+    index = pd.DatetimeIndex(equity.index)
+    days = index.asi8 // 86_400_000_000_000
+    daily = equity if bool(np.all(np.diff(days) > 0)) else daily_equity(equity)  # one per day already
+    returns = simple_returns(pd.concat([pd.Series([float(starting_cash)]), daily.reset_index(drop=True)]))
+    final = float(equity.iloc[-1]) if len(equity) else float(starting_cash)
+    return {
+        "final_equity": final,
+        "total_return": final / float(starting_cash) - 1.0,
+        "cagr": cagr(returns),
+        "annual_volatility": annual_volatility(returns),
+        "sharpe": sharpe(returns),
+        "sortino": sortino(returns),
+        "max_drawdown": max_drawdown(returns),
+        "calmar": calmar(returns),
+    }
+
+
 SUMMARY_KEYS = (
     "periods", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar",
     "omega", "tail_ratio", "var_95", "cvar_95", "skew", "kurtosis", "win_rate", "profit_factor",

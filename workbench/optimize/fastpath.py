@@ -23,16 +23,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.analytics import round_trips
-from workbench.analytics.performance import (
-    annual_volatility,
-    cagr,
-    calmar,
-    daily_equity,
-    max_drawdown,
-    sharpe,
-    simple_returns,
-    sortino,
-)
+from workbench.analytics.performance import equity_statistics
 from workbench.broker.account import INITIAL_MARGIN
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
 from workbench.engine import Result, equity_curve
@@ -133,20 +124,8 @@ def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, 
         moves[f[0]] += f[2] * f[3]
     cash_curve = float(cash) + np.cumsum(flows)
     equity = pd.Series(cash_curve + np.cumsum(moves) * c, index=index)
-    daily = equity if _one_per_day(index) else daily_equity(equity)
-    returns = simple_returns(pd.concat([pd.Series([float(cash)]), daily.reset_index(drop=True)]))
-    final = float(equity.iloc[-1])
-    return {
-        "final_equity": final, "total_return": final / float(cash) - 1.0, "cagr": cagr(returns),
-        "sharpe": sharpe(returns), "sortino": sortino(returns), "max_drawdown": max_drawdown(returns),
-        "calmar": calmar(returns), "annual_volatility": annual_volatility(returns),
-        "orders": n_orders, "fills": len(fills), "trades": int(sum(1 for f in fills if f[6])),
-    }
-
-
-def _one_per_day(index: pd.DatetimeIndex) -> bool:
-    days = index.asi8 // 86_400_000_000_000
-    return bool(np.all(np.diff(days) > 0))
+    return {**equity_statistics(equity, float(cash)), "orders": n_orders, "fills": len(fills),
+            "trades": int(sum(1 for f in fills if f[6]))}
 
 
 def _affordable(side: Side, qty: float, last: float, cash: float, held: float, account_type: str,

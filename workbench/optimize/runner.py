@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ConfigError
+from workbench.analytics.performance import equity_statistics
 from workbench.sqlite import transaction
 from workbench.optimize import fastpath
 from workbench.optimize.executors import Executor, make_executor
@@ -84,15 +85,8 @@ def run_trial(spec: TrialSpec, frames: tuple[pd.DataFrame, ...], params: dict[st
         out["path"] = "fast"
     if stats is None:
         result = backtest(strategy, *frames, **options)
-        summary = result.summary()
-        stats = {k: summary[k] for k in ("final_equity", "total_return", "cagr", "sharpe", "max_drawdown")}
-        from workbench.analytics.performance import annual_volatility, calmar, simple_returns, sortino
-        from workbench.analytics.performance import daily_equity
-
-        daily = daily_equity(result.equity)
-        returns = simple_returns(pd.concat([pd.Series([result.starting_cash]), daily.reset_index(drop=True)]))
-        stats.update(sortino=sortino(returns), calmar=calmar(returns), annual_volatility=annual_volatility(returns),
-                     orders=summary["orders"], fills=summary["fills"], trades=int(len(result.trades)))
+        stats = {**equity_statistics(result.equity, result.starting_cash), "orders": int(len(result.orders)),
+                 "fills": int(len(result.fills)), "trades": int(len(result.trades))}
         out["path"] = "engine"
     stats = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in stats.items()}
     value = stats.get(spec.objective)
