@@ -12,20 +12,8 @@ from workbench.engine import Engine, backtest
 from workbench.feed import load_dataset_bars, synthetic_quotes
 from workbench.monitor import MetricStore, Monitor, load_rules
 from workbench.monitor.export import StoreCollector
-from workbench.strategies import SmaCross, Strategy
-
-
-class FakeClock:
-    """Wall time that moves only when someone sleeps (paced replay, the monitor's waits)."""
-
-    def __init__(self, start=1_700_000_000.0):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from workbench.clock import ManualClock
+from workbench.strategies import QuoteTaker, SmaCross
 
 
 def test_metrics_are_measured_from_the_components(tmp_path):
@@ -82,20 +70,6 @@ def test_monitor_cli(tmp_path, capsys):
     assert main(["monitor", "status", "--store", str(tmp_path / "none.sqlite")]) == 2
 
 
-class Taker(Strategy):
-    """Trades every fifth quote, alternating sides."""
-
-    name = "taker"
-
-    def on_start(self):
-        self.n = 0
-
-    def on_quote(self, quote):
-        self.n += 1
-        if self.n % 5 == 0:
-            self.order(quote.symbol, "buy" if self.position(quote.symbol) <= 0 else "sell", 10)
-
-
 class SlowDuring(CommissionModel):
     """A fault: free, but takes 20 ms (for real) while the data time is in a window."""
 
@@ -113,12 +87,12 @@ def test_injected_latency_spike_fires_and_resolves():
     quotes = synthetic_quotes(1, days=1, freq="1s", seed=3).iloc[:900]  # 15 minutes
     t0 = quotes.index[0]
     spike = (t0 + pd.Timedelta(minutes=5), t0 + pd.Timedelta(minutes=7))
-    clock = FakeClock()
+    clock = ManualClock()
     rule = {"rules": [{"name": "Latency", "metric": "workbench_broker_place_order_latency_seconds",
                        "aggregation": "p99", "window": "60s", "op": ">", "threshold": 0.01, "for": "20s"}]}
     m = Monitor(rules=rule, interval=1.0, clock=clock, log=False)
     ref = []
-    engine = Engine(Taker(), quotes, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
+    engine = Engine(QuoteTaker(), quotes, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
                     account_type="margin", commission=SlowDuring(ref, *spike))
     ref.append(engine)
     wall0 = clock.now
@@ -139,11 +113,11 @@ def test_injected_feed_stall_fires_and_resolves():
     t0 = quotes.index[0]
     gap = (t0 + pd.Timedelta(minutes=3), t0 + pd.Timedelta(minutes=6))  # three minutes of nothing
     stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
-    clock = FakeClock()
+    clock = ManualClock()
     rules = [r for r in load_rules() if r.name == "FeedStalled"]  # > 30 s for 10 s
     m = Monitor(rules=rules, interval=1.0, clock=clock, log=False)
     wall0 = clock.now
-    Engine(Taker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
+    Engine(QuoteTaker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
            account_type="margin").run()
     (alert,) = m.alerts.instances.values()
     last_before = (stalled.index[stalled.index < gap[0]][-1] - t0).total_seconds()

@@ -267,44 +267,23 @@ def optimization(params: dict, report: Report, workdir: Path) -> Category:
 # --- 4. monitoring and analytics ---------------------------------------------------------------
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def _stalled_session(seed: int, store: Path | None = None):
     """A paper session over quotes with a three-minute gap, on a fake wall clock, watched
     by a monitor with the default FeedStalled rule."""
     from workbench.engine import Engine
     from workbench.feed import synthetic_quotes
     from workbench.monitor import Monitor, load_rules
-    from workbench.strategies import Strategy
-
-    class Taker(Strategy):
-        name = "certify_taker"
-
-        def on_start(self):
-            self.n = 0
-
-        def on_quote(self, quote):
-            self.n += 1
-            if self.n % 5 == 0:
-                self.order(quote.symbol, "buy" if self.position(quote.symbol) <= 0 else "sell", 10)
+    from workbench.clock import ManualClock
+    from workbench.strategies import QuoteTaker
 
     quotes = synthetic_quotes(1, days=1, freq="1s", seed=seed).iloc[:600]
     t0 = quotes.index[0]
     gap = (t0 + pd.Timedelta(minutes=3), t0 + pd.Timedelta(minutes=6))
     stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
-    clock = _FakeClock()
+    clock = ManualClock()
     monitor = Monitor(store=store, rules=[r for r in load_rules() if r.name == "FeedStalled"], clock=clock, log=False)
     wall0 = clock.now
-    engine = Engine(Taker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=monitor,
+    engine = Engine(QuoteTaker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=monitor,
                     account_type="margin")
     result = engine.run()
     last_before = (stalled.index[stalled.index < gap[0]][-1] - t0).total_seconds()

@@ -6,6 +6,7 @@ from workbench.errors import ConfigError
 from workbench.strategies.base import Param, Rolling, Strategy
 from workbench.strategies.buy_and_hold import BuyAndHold
 from workbench.strategies.mean_reversion import MeanReversion
+from workbench.strategies.quote_taker import QuoteTaker
 from workbench.strategies.sma_cross import SmaCross
 
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -29,5 +30,5 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-__all__ = ["STRATEGIES", "BuyAndHold", "MeanReversion", "Param", "Rolling", "SmaCross", "Strategy",
+__all__ = ["STRATEGIES", "BuyAndHold", "MeanReversion", "Param", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
            "register", "strategy_class"]
