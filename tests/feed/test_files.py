@@ -114,6 +114,27 @@ def test_csv_cache_hits_and_invalidates_on_content_change(tmp_path):
     assert not third.frame["bid"].equals(first.frame["bid"])
 
 
+def test_csv_cache_is_not_served_to_other_code(tmp_path, monkeypatch):
+    from workbench.feed import files
+
+    cache = tmp_path / "cache"
+    path = tmp_path / "q.csv"
+    synthetic_quotes(1, days=1, freq="10min", seed=5).to_csv(path)
+    hashed = []
+
+    def code_hash(*parts):
+        hashed.append(parts)
+        return "old code"
+
+    monkeypatch.setattr(files, "code_hash", code_hash)
+    assert not load_file(path, cache_dir=cache).from_cache
+    assert load_file(path, cache_dir=cache).from_cache  # same code: served
+    assert hashed[0] == ("feed", "errors.py", "model.py")
+    monkeypatch.setattr(files, "code_hash", lambda *parts: "new code")
+    assert not load_file(path, cache_dir=cache).from_cache  # edited code: made again
+    assert load_file(path, cache_dir=cache).from_cache
+
+
 def test_damaged_cache_entry_is_a_miss(tmp_path):
     cache = tmp_path / "cache"
     path = tmp_path / "q.csv"

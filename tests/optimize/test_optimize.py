@@ -113,6 +113,26 @@ def test_sweeps_resume_from_the_store(tmp_path):
     assert other_data.cached == 0  # the data is part of the key
 
 
+def test_a_store_serves_only_trials_of_the_same_code(tmp_path, monkeypatch):
+    from workbench.optimize import runner
+
+    store, points = tmp_path / "trials.sqlite", POINTS[:6]
+    calls = []
+
+    def code_hash(*parts):
+        calls.append(parts)
+        return "old code"
+
+    monkeypatch.setattr(runner, "code_hash", code_hash)
+    assert sweep("sma_cross", [SP500], points, store=store, jobs=1).cached == 0
+    assert sweep("sma_cross", [SP500], points, store=store, jobs=1).cached == len(points)
+    assert calls == [(), ()]  # the whole package, once per sweep (not per trial)
+    monkeypatch.setattr(runner, "code_hash", lambda *parts: "new code")
+    assert sweep("sma_cross", [SP500], points, store=store, jobs=1).cached == 0
+    assert sweep("sma_cross", [SP500], points, store=store, jobs=1).cached == len(points)
+    assert TrialStore(store).count() == 2 * len(points)
+
+
 def test_invalid_and_infeasible_trials():
     result = sweep("sma_cross", [SP500], [{"fast": 30, "slow": 20}, {"fast": 5, "slow": 20}, {"fast": 100, "slow": 200}],
                    min_trades=20, jobs=1)

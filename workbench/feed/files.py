@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from workbench import __version__
 from workbench.errors import DataError
 from workbench.feed.schema import (
     FIELDS,
@@ -47,13 +48,12 @@ from workbench.feed.schema import (
     normalize_name,
 )
 from workbench.feed.validate import QualityReport, Findings, RULES, check_order, check_values
+from workbench.provenance import code_hash
 
 OnError = Literal["raise", "drop"]
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-# Bumped whenever parsing or validation changes, so old cache entries are not reused.
-CACHE_FORMAT = 1
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
@@ -103,8 +103,8 @@ def load_file(
 
     ``on_error="raise"`` raises :class:`DataError` for the first offending line and
     returns nothing; ``on_error="drop"`` drops every bad row and reports them. CSV loads
-    are cached as Parquet keyed by the file's SHA-256 and these options (``cache=False``
-    turns that off); a hit skips parsing and validation.
+    are cached as Parquet keyed by the file's SHA-256, these options and the version of the
+    code that reads them (``cache=False`` turns that off); a hit skips parsing and validation.
     """
     if on_error not in ("raise", "drop"):
         raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
@@ -483,7 +483,12 @@ def _cell(raw: pd.DataFrame, pos: int, column: str, kind: Kind) -> str:
 def _cache_key(p: Path, **options) -> str:
     with open(p, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    opts = json.dumps({**options, "format": CACHE_FORMAT, "pandas": pd.__version__}, sort_keys=True)
+    # A cached entry is the output of feed/ (parsing, schema, validation and the report) and
+    # of the errors and value objects it uses; any change to that source is a new key, so
+    # entries written by older code are never served.
+    code = code_hash("feed", "errors.py", "model.py")
+    opts = json.dumps({**options, "workbench": __version__, "code": code, "pandas": pd.__version__},
+                      sort_keys=True)
     return hashlib.sha256(f"{digest}:{opts}".encode()).hexdigest()[:32]
 
 

@@ -4,8 +4,9 @@ objective.
 A trial is one backtest with one set of parameters. It runs on the vectorized fast path
 when the strategy and options allow (:mod:`workbench.optimize.fastpath`, identical figures)
 and on the event-driven engine otherwise. Its result is keyed by a hash of everything that
-determines it (strategy, parameters, options, data), so a sweep that was interrupted, or
-re-run with more points, only runs what is missing (``store=``). Parameter sets the
+determines it (strategy, parameters, options, data, and the package version and source hash),
+so a sweep that was interrupted, or re-run with more points, only runs what is missing
+(``store=``), and a store written by other code serves nothing. Parameter sets the
 strategy refuses (``fast >= slow``) are recorded as invalid, not fatal.
 
 The objective is any statistic of the trial (``sharpe`` by default; all are maximized, so
@@ -23,20 +24,33 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from workbench import __version__
 from workbench.errors import ConfigError
 from workbench.analytics.performance import equity_statistics
 from workbench.sqlite import transaction
 from workbench.optimize import fastpath
 from workbench.optimize.executors import Executor, make_executor
 from workbench.optimize.space import Dimension, grid, random_points
+from workbench.provenance import code_hash
 
 OBJECTIVES = ("sharpe", "sortino", "cagr", "total_return", "calmar", "max_drawdown", "final_equity")
+
+
+def _code_version() -> str:
+    """The package version and the hash of all of its source.
+
+    All of it, not just optimize/: a trial runs strategies, the engine, the broker's cost and
+    fill models and the analytics, so almost any module can change its figures, and a stale
+    trial is worse than a re-run.
+    """
+    return f"{__version__}+{code_hash()}"
 
 
 @dataclass(frozen=True)
@@ -49,11 +63,20 @@ class TrialSpec:
     min_trades: int = 0
     data_hash: str = ""
     fast: bool = True
+    # Set where the spec is made (once per sweep) and shipped with it, so workers key trials
+    # by the code of the process that started the sweep.
+    code: str = field(default_factory=_code_version)
+
+    @cached_property
+    def _fixed(self) -> str:
+        """The JSON of everything in the key but the parameters (the same for every trial)."""
+        return json.dumps({"strategy": self.strategy, "options": dict(self.options), "objective": self.objective,
+                           "min_trades": self.min_trades, "data": self.data_hash, "code": self.code},
+                          sort_keys=True, default=str)
 
     def key(self, params: dict[str, Any]) -> str:
-        text = json.dumps({"strategy": self.strategy, "params": params, "options": dict(self.options),
-                           "objective": self.objective, "min_trades": self.min_trades, "data": self.data_hash},
-                          sort_keys=True, default=str)
+        """The store key of the trial with ``params``."""
+        text = self._fixed + json.dumps(params, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
