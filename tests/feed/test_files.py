@@ -161,3 +161,14 @@ def test_gzipped_csv(tmp_path):
     bars.to_csv(tmp_path / "b.csv.gz")
     frame = read_file(tmp_path / "b.csv.gz")
     np.testing.assert_array_equal(frame["close"].to_numpy(), bars["close"].to_numpy())
+
+
+def test_a_truncated_gzip_is_a_data_error_and_caches_nothing(tmp_path):
+    bars = synthetic_bars(2, days=400, seed=2)
+    bars.to_csv(tmp_path / "b.csv.gz")
+    whole = (tmp_path / "b.csv.gz").read_bytes()
+    (tmp_path / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"cut\.csv\.gz: cannot read CSV: Compressed file ended") as info:
+        load_file(tmp_path / "cut.csv.gz", cache_dir=tmp_path / "cache")
+    assert info.value.rule == "format"
+    assert not (tmp_path / "cache").exists() or not os.listdir(tmp_path / "cache")

@@ -30,6 +30,7 @@ import os
 import re
 import tempfile
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -176,7 +177,7 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
         header = pd.read_csv(p, nrows=0)
     except pd.errors.EmptyDataError:
         raise DataError("file is empty (no header line)", file=source, rule="empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     text_cols = {c: str for c in header.columns if normalize_name(c) in TIME_ALIASES + ("symbol",)}
     try:
@@ -202,7 +203,7 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
             line=line,
             rule="format",
         ) from None
-    except (UnicodeDecodeError, OSError, ValueError) as exc:
+    except (UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error) as exc:  # EOFError: a truncated .gz
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     return raw
 
