@@ -1,15 +1,22 @@
-"""Certification: parameter validation, checks that fail when a component breaks, the
-papermill run end to end (twice: the same trading outputs hash the same)."""
+"""Certification: parameters refused before any work, verdicts that are two-sided, checks
+that are plain functions failing when their component breaks, goldens that name what
+changed, the fault library end to end (every fault caught by its own category, every check
+shown red by some fault), and a failed certification failing its notebook."""
 
 import json
+import math
 from pathlib import Path
 
 import papermill
 import pytest
 
-from workbench.broker import fills
-from workbench.certify import Report, load_thresholds, run_category, validate
-from workbench.certify.runner import summary_lines
+from workbench.certify import CHECKS, FAULTS, Context, inject, load_thresholds, validate
+from workbench.certify.checks import run_category, run_check
+from workbench.certify.faults import _resolve, fault_named
+from workbench.certify.report import TITLES, all_near, near, within
+from workbench.certify.reproducibility import load_goldens, outputs_match_the_goldens, save_goldens
+from workbench.certify.runner import _update_goldens
+from workbench.certify.trading import bar_fill_rules_every_type_and_tif, quote_fill_rules
 from workbench.cli import main
 from workbench.errors import ConfigError
 
@@ -22,76 +29,188 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"colour": "red"}, "quick", "unknown parameter 'colour'"),
         ({"seed": "abc"}, "quick", "parameter seed"),
         ({"seed": -1}, "quick", "parameter seed"),
-        ({"crash_trials": 0}, "quick", "parameter crash_trials"),
+        ({"seed": True}, "quick", "parameter seed"),
+        ({"crash_trials": "zero"}, "quick", "parameter crash_trials"),
+        ({"crash_trials": 5000}, "quick", "parameter crash_trials"),
+        ({"faults": "pbo_constant,bogus_fault"}, "quick", r"unknown fault\(s\) bogus_fault;"),
         ({"threshold.warp_speed": 3}, "quick", "threshold 'warp_speed' is unknown"),
-        ({"threshold.peak_rss_mb": "lots"}, "quick", "not a number"),
-        ({}, "medium", "--profile"),
+        ({"threshold.cache_speedup": "lots"}, "quick", "not a number"),
+        ({"threshold.cache_speedup": "nan"}, "quick", "not a finite number"),
+        ({"thresholds": [1, 2]}, "quick", "expected a mapping"),
+        ({}, "medium", "profile must be one of quick, full"),
     ],
 )
-def test_parameters_are_validated_before_any_kernel_starts(params, profile, words):
-    with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
+def test_parameters_are_validated_before_any_work(params, profile, words):
+    with pytest.raises(ConfigError, match=words):
         validate(params, profile)
 
 
 def test_validated_parameters_and_overrides():
-    p = validate({"seed": "3", "threshold.peak_rss_mb": "100"}, "full")
-    assert p == {"profile": "full", "seed": 3, "crash_trials": 50, "thresholds": {"peak_rss_mb": 100.0}}
-    assert load_thresholds(overrides=p["thresholds"])["peak_rss_mb"] == {"max": 100.0, "unit": "MB"}
+    p = validate({"seed": "3", "threshold.cache_speedup": "5", "crash_trials": 0, "faults": "pbo_constant"}, "full")
+    assert p == {"profile": "full", "seed": 3, "crash_trials": 50, "thresholds": {"cache_speedup": 5.0},
+                 "faults": "pbo_constant"}
+    assert load_thresholds(overrides=p["thresholds"])["cache_speedup"]["min"] == 5.0
+    assert validate({"faults": "all"})["faults"] == "all" and validate({})["faults"] == ""
 
 
-def test_a_broker_that_ignores_limit_prices_fails_trading_execution(monkeypatch, tmp_path):
-    real = fills.bar_fill
-
-    def ignore_limits(side, type, limit, stop, triggered, bar):
-        price, trig, slips = real(side, type, None if type.value == "limit" else limit, stop, triggered, bar) \
-            if type.value != "limit" else (bar.open, triggered, False)
-        return price, trig, slips
-
-    monkeypatch.setattr(fills, "bar_fill", ignore_limits)
-    params = validate({}, "quick")
-    report = Report(parameters=params, thresholds=load_thresholds())
-    category = run_category("trading_execution", params, report, tmp_path)
-    assert not category.passed
-    bad = next(c for c in category.checks if c.name == "bar_fill_rules_every_type_and_tif")
-    assert not bad.passed and "measured ('filled', 101.0), expected ('accepted', 0.0)" in bad.detail
-    lines = summary_lines({"categories": [category.to_dict()]})
-    assert lines[0].startswith("FAIL  Trading execution workflow") and "measured" in lines[1]
-
-
-def test_certify_end_to_end_twice(tmp_path, capsys):
-    runs = tmp_path / "runs"
-    code = main(["certify", "--out", str(runs / "a"), "-p", "seed=11"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "6 of 6 categories passed" in out
-    report = json.loads((runs / "a" / "report.json").read_text())
-    assert report["schema"] == "workbench.certify/1" and report["passed"]
-    assert [c["name"] for c in report["categories"]] == [
-        "market_data", "trading_execution", "optimization", "monitoring_analytics", "error_handling", "performance"]
-    for c in report["categories"]:
-        for check in c["checks"]:
-            assert set(check) == {"name", "passed", "measured", "threshold", "unit", "duration_s", "detail"}
-    inputs = report["inputs"]
-    assert inputs["parameters"]["seed"] == 11 and inputs["kernel"] == "workbench"
-    assert inputs["packages"]["pandas"] and inputs["data"]["sp500"]
-    assert (runs / "a" / "certification.html").stat().st_size > 10_000
-    # Again, with a threshold nobody can meet: it fails in its category, naming the figures,
-    # and the trading outputs hash exactly as before.
-    code = main(["certify", "--out", str(runs / "b"), "-p", "seed=11", "-p", "threshold.backtest_bars_per_s=1e12"])
-    out = capsys.readouterr().out
-    again = json.loads((runs / "b" / "report.json").read_text())
-    assert code == 1 and not again["passed"]
-    assert "FAIL  Performance under load" in out and "x backtest_throughput" in out
-    assert "expected >= 1,000,000,000,000" in out
-    assert again["results_sha256"] == report["results_sha256"]
-    passed = {c["name"]: c["passed"] for c in again["categories"]}
-    assert passed.pop("performance") is False and all(passed.values())
-
-
-def test_certify_errors_before_work(capsys, tmp_path):
+def test_the_command_refuses_bad_parameters_before_any_work(capsys, tmp_path):
     assert main(["certify", "--out", str(tmp_path / "x"), "-p", "crash_trials=zero"]) == 2
     assert "parameter crash_trials" in capsys.readouterr().err
+    assert main(["certify", "--out", str(tmp_path / "x"), "--fault", "no_such_fault"]) == 2
+    assert "unknown fault(s) no_such_fault" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_no_threshold_is_an_absolute_speed_or_memory():
+    for name, spec in load_thresholds().items():
+        assert spec["unit"] in ("x", "fraction", "x calibration", "x data"), name
+        assert spec["why"], name
+
+
+def test_verdicts_are_two_sided():
+    assert within(5.0, lo=1, hi=10).passed and not within(0.5, lo=1, hi=10).passed
+    assert not within(11.0, lo=1, hi=10).passed and not within(math.nan, lo=1).passed
+    assert not within(None, hi=1).passed and within(1.0, hi=1).passed
+    assert near(1.0 + 1e-12, 1.0).passed and not near(1.001, 1.0).passed and not near(0.999, 1.0).passed
+    check = all_near([("a", 1.0, 1.0), ("b", 2.0, 2.2), ("c", math.nan, math.nan)], rel=1e-9, what="x")
+    assert not check.passed and "b: measured 2, expected 2.2" in check.detail
+
+
+def test_the_library_has_three_faults_a_category_and_every_target_restores():
+    per = {c: [f for f in FAULTS if f.category == c] for c in TITLES}
+    assert all(len(faults) >= 3 for faults in per.values()), {c: len(f) for c, f in per.items()}
+    assert len(FAULTS) >= 18 and len({f.name for f in FAULTS}) == len(FAULTS)
+    for fault in FAULTS:
+        owner, attr = _resolve(fault.target)
+        original = vars(owner)[attr]
+        with inject(fault):
+            assert vars(owner)[attr] is not original, fault.name
+        assert vars(owner)[attr] is original, fault.name
+        assert all(name in CHECKS for name in fault.categories()), fault.name
+        if fault.only:
+            assert set(fault.only) <= {fn.__name__ for fn in CHECKS[fault.category]}, fault.name
+
+
+def ctx_for(tmp_path, goldens=None):
+    thresholds = load_thresholds()
+    return Context(params={"profile": "quick", "seed": 7, "crash_trials": 2}, thresholds=thresholds,
+                   workdir=tmp_path, goldens=goldens, golden_source="the test")
+
+
+def test_a_check_is_a_plain_function_that_fails_when_its_component_breaks(tmp_path):
+    assert run_check(bar_fill_rules_every_type_and_tif, ctx_for(tmp_path / "a")).passed
+    with inject(fault_named("limit_fills_at_limit")):
+        broken = run_check(bar_fill_rules_every_type_and_tif, ctx_for(tmp_path / "b"))
+    assert not broken.passed and "measured ('filled', 102.0), expected ('filled', 101.0)" in broken.detail
+    with inject(fault_named("quote_sides_swapped")):
+        assert not run_check(quote_fill_rules, ctx_for(tmp_path / "c")).passed
+
+
+def test_a_check_that_raises_fails_with_the_error(tmp_path):
+    def exploding(ctx):
+        raise ZeroDivisionError("no data")
+
+    check = run_check(exploding, ctx_for(tmp_path))
+    assert not check.passed and check.name == "exploding" and "raised ZeroDivisionError: no data" in check.detail
+
+
+def test_a_changed_output_is_named_against_the_goldens(tmp_path):
+    healthy = ctx_for(tmp_path / "healthy")
+    run_check(bar_fill_rules_every_type_and_tif, healthy)
+    again = ctx_for(tmp_path / "again", healthy.outputs)
+    run_check(bar_fill_rules_every_type_and_tif, again)
+    assert run_check(outputs_match_the_goldens, again).passed
+    with inject(fault_named("limit_fills_at_limit")):
+        broken = ctx_for(tmp_path / "broken", healthy.outputs)
+        run_check(bar_fill_rules_every_type_and_tif, broken)
+    check = run_check(outputs_match_the_goldens, broken)
+    assert not check.passed and "trading.bar_cases changed" in check.detail
+    new = ctx_for(tmp_path / "new", {})
+    run_check(quote_fill_rules, new)
+    check = run_check(outputs_match_the_goldens, new)
+    assert not check.passed and "trading.quote_cases: no golden" in check.detail
+
+
+def test_goldens_are_saved_per_profile_and_seed_and_only_from_a_passing_run(tmp_path):
+    path = tmp_path / "goldens.json"
+    save_goldens({"a": {"sha256": "1", "figures": {}}}, "quick", 7, {"commit": "x"}, path)
+    save_goldens({"b": {"sha256": "2", "figures": {}}}, "full", 7, {"commit": "x"}, path)
+    assert load_goldens("quick", 7, path) == {"a": {"sha256": "1", "figures": {}}}
+    assert load_goldens("full", 7, path)["b"]["sha256"] == "2" and load_goldens("quick", 8, path) is None
+    report = {"categories": [{"name": n, "title": t, "passed": n != "optimization"} for n, t in TITLES.items()],
+              "outputs": {}}
+    with pytest.raises(ConfigError, match=r"goldens not updated.*Optimization integration failed"):
+        _update_goldens(report, {"profile": "quick", "seed": 7})
+
+
+def test_the_shipped_goldens_cover_the_default_seed_of_both_profiles():
+    for profile in ("quick", "full"):
+        goldens = load_goldens(profile, 7)
+        assert goldens and all(len(g["sha256"]) == 64 for g in goldens.values())
+
+
+def test_walk_forward_lookahead_is_red_in_its_category(tmp_path):
+    with inject(fault_named("walk_forward_lookahead")):
+        category = run_category("optimization", ctx_for(tmp_path), only=("walk_forward_chooses_in_sample",))
+    assert not category.passed and category.failed() == ["walk_forward_chooses_in_sample"]
+
+
+def test_certify_with_every_fault_end_to_end(tmp_path, capsys):
+    """The healthy run passes all seven categories, equal to the shipped goldens; each fault
+    of the library is caught by its own category; every check goes red under some fault."""
+    runs = tmp_path / "runs"
+    code = main(["certify", "--faults", "--out", str(runs / "a")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "7 of 7 categories passed" in out and f"{len(FAULTS)} of {len(FAULTS)} faults caught" in out
+    report = json.loads((runs / "a" / "report.json").read_text())
+    assert report["schema"] == "workbench.certify/2" and report["passed"]
+    assert [c["name"] for c in report["categories"]] == list(TITLES)
+    for c in report["categories"]:
+        for check in c["checks"]:
+            assert set(check) == {"name", "passed", "measured", "expected", "bounds", "unit", "detail", "figures",
+                                  "duration_s"}
+    # reproducible: every output equals the golden shipped for quick/seed=7
+    goldens = load_goldens("quick", 7)
+    assert {k: v["sha256"] for k, v in report["outputs"].items()} == {k: v["sha256"] for k, v in goldens.items()}
+    # every fault caught by its own category, and every check shown red by at least one fault
+    rows = report["faults"]["rows"]
+    assert [r["fault"] for r in rows] == [f.name for f in FAULTS]
+    assert all(r["caught"] for r in rows), [r for r in rows if not r["caught"]]
+    assert report["faults"]["rate"] == 1.0
+    red = {name for r in rows for name in r["checks_red"]}
+    assert red == {fn.__name__ for fns in CHECKS.values() for fn in fns}
+    # provenance: the kernel that ran, the checkout, the data
+    inputs = report["inputs"]
+    assert inputs["kernel"]["name"] == "workbench" and inputs["kernel"]["same_environment"] is True
+    assert Path(inputs["kernel"]["executable"]).exists() and inputs["kernel"]["pid"] > 0
+    assert isinstance(inputs["git"]["dirty"], bool) and len(inputs["git"]["commit"]) == 40
+    assert (inputs["git"]["diff_sha256"] is None) == (not inputs["git"]["dirty"])
+    assert inputs["packages"]["pandas"] and set(inputs["data"]) == {"sp500", "nasdaq"}
+    assert (runs / "a" / "faults.md").read_text().startswith("| fault | category expected red | categories red")
+    assert (runs / "a" / "certification.html").stat().st_size > 10_000
+    index = [json.loads(line) for line in (runs / "index.jsonl").read_text().splitlines()]
+    assert index[-1]["faults"] == f"{len(FAULTS)}/{len(FAULTS)}" and index[-1]["passed"]
+
+
+def test_a_failed_certification_fails_its_notebook(tmp_path):
+    """An impossible bound fails its category only; the notebook raises (so nbval and
+    papermill fail), report.json says what failed, and every output hashes as shipped."""
+    out = tmp_path / "nb"
+    out.mkdir()
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        papermill.execute_notebook(str(ROOT / "notebooks" / "10_certification.ipynb"), str(out / "run.ipynb"),
+                                   parameters={"thresholds": {"cache_speedup": 1e9}, "out_dir": str(out)},
+                                   kernel_name="workbench", progress_bar=False, cwd=str(ROOT))
+    assert info.value.ename == "CertificationFailed"
+    assert "Market data workflow: cache_speedup" in info.value.evalue
+    report = json.loads((out / "report.json").read_text())
+    passed = {c["name"]: c["passed"] for c in report["categories"]}
+    assert passed.pop("market_data") is False and all(passed.values())
+    check = next(ch for c in report["categories"] for ch in c["checks"] if ch["name"] == "cache_speedup")
+    assert check["bounds"] == {"min": 1e9} and "expected >= 1e+09 x" in check["detail"]
+    goldens = load_goldens("quick", 7)
+    assert {k: v["sha256"] for k, v in report["outputs"].items()} == {k: v["sha256"] for k, v in goldens.items()}
 
 
 def test_papermill_injects_parameters(tmp_path):
@@ -113,3 +232,9 @@ def test_every_notebook_has_one_parameters_cell_and_no_outputs():
         assert len(tagged) == 1, path.name
         assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path.name
         assert all(": " in line and "#" in line for line in "".join(tagged[0]["source"]).splitlines()[1:]), path.name
+
+
+def test_the_notebook_declares_what_the_runner_validates():
+    declared = set(papermill.inspect_notebook(str(ROOT / "notebooks" / "10_certification.ipynb")))
+    assert declared == {"profile", "seed", "crash_trials", "thresholds", "faults", "out_dir"}
+    assert set(validate({})) | {"out_dir"} == declared

@@ -1,24 +1,29 @@
 """The certification report: checks, categories, thresholds and the ``report.json`` schema.
 
-Schema (version 1)::
+Schema (version 2)::
 
     {
-      "schema": "workbench.certify/1",
+      "schema": "workbench.certify/2",
       "started": ISO time, "finished": ISO time, "duration_s": float,
       "passed": bool,                       # every check of every category
-      "results_sha256": hex,                # the trading outputs (deterministic)
+      "results_sha256": hex,                # every deterministic output (see ``outputs``)
+      "outputs": {name: {"sha256": hex, "figures": {...}}},
       "inputs": {"parameters": {...}, "thresholds": {...}, "data": {name: sha256},
-                 "packages": {name: version}, "git_commit": str | null, "kernel": str,
-                 "python": str, "platform": str},
+                 "packages": {name: version}, "git": {"commit", "dirty", "diff_sha256"},
+                 "kernel": {"name", "executable", "prefix", "pid"}, "python": str, "platform": str},
       "categories": [
         {"name": "market_data", "title": str, "passed": bool, "duration_s": float,
-         "checks": [{"name", "passed", "measured", "threshold", "unit", "duration_s", "detail"}]}
-      ]
+         "checks": [{"name", "passed", "measured", "expected", "bounds", "unit", "detail",
+                     "figures", "duration_s"}]}
+      ],
+      "faults": null | {"rate": float, "caught": int, "total": int, "rows": [...]}
     }
 
-``measured`` is the figure measured in this run; ``threshold`` is ``{"min": x}``,
-``{"max": x}`` or ``{"equals": x}`` (``null`` for a check that is pass/fail by nature);
-``detail`` says in words what was measured against what.
+``measured`` is the figure measured in this run; ``expected`` what an independent computation
+(a textbook formula, a brute-force computation, the documented rule, a shipped golden value)
+says it should be; ``bounds`` the interval ``{"min": a, "max": b}`` it must lie in (either
+end may be missing; ``null`` for a check that compares structures for equality);
+``figures`` the raw figures behind a ratio; ``detail`` says in words what was compared.
 """
 
 from __future__ import annotations
@@ -26,8 +31,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ import yaml
 
 from workbench.errors import ConfigError
 
-SCHEMA = "workbench.certify/1"
+SCHEMA = "workbench.certify/2"
 THRESHOLDS_FILE = Path(__file__).with_name("thresholds.yaml")
 CATEGORIES = (
     ("market_data", "Market data workflow"),
@@ -45,18 +48,27 @@ CATEGORIES = (
     ("monitoring_analytics", "Monitoring and analytics integration"),
     ("error_handling", "Error handling and recovery"),
     ("performance", "Performance under load"),
+    ("reproducibility", "Reproducibility"),
 )
+TITLES = dict(CATEGORIES)
 
 
 @dataclass
 class Check:
+    """The verdict of one check (see the module docstring for the fields)."""
+
     name: str
     passed: bool
     measured: Any = None
-    threshold: dict[str, float] | None = None
+    expected: Any = None
+    bounds: dict[str, float] | None = None
     unit: str = ""
-    duration_s: float = 0.0
     detail: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
 
 
 @dataclass
@@ -70,86 +82,136 @@ class Category:
     def passed(self) -> bool:
         return bool(self.checks) and all(c.passed for c in self.checks)
 
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.passed]
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "passed": self.passed, "duration_s": self.duration_s,
-                "checks": [asdict(c) for c in self.checks]}
+                "checks": [c.to_dict() for c in self.checks]}
 
     def table(self):
         """The checks as a DataFrame (for notebooks)."""
         import pandas as pd
 
-        return pd.DataFrame([{"check": c.name, "passed": c.passed, "measured": c.measured, "unit": c.unit,
-                              "threshold": c.threshold, "detail": c.detail} for c in self.checks])
+        return pd.DataFrame([{"check": c.name, "passed": c.passed, "measured": c.measured, "expected": c.expected,
+                              "bounds": c.bounds, "unit": c.unit, "detail": c.detail} for c in self.checks])
 
 
-class Recorder:
-    """Runs the checks of one category, timing each; a check that raises fails with its
-    error as the detail (never crashes the run)."""
+# --- verdicts: the one place a figure is held against its bounds ----------------------------
 
-    def __init__(self, name: str, thresholds: dict[str, dict]) -> None:
-        title = dict(CATEGORIES)[name]
-        self.category = Category(name, title)
-        self.thresholds = thresholds
-        self._t0 = time.perf_counter()
 
-    def check(self, name: str, fn: Callable[[], tuple[bool, Any, str]], *, unit: str = "") -> Check:
-        """``fn`` returns (passed, measured, detail)."""
-        t0 = time.perf_counter()
+def within(measured: float | None, *, lo: float | None = None, hi: float | None = None, expected: Any = None,
+           unit: str = "", what: str = "", figures: dict[str, Any] | None = None) -> Check:
+    """``lo <= measured <= hi`` (either bound may be ``None``); NaN or ``None`` never passes."""
+    bounds = {k: float(v) for k, v in (("min", lo), ("max", hi)) if v is not None}
+    number = isinstance(measured, (int, float)) and not isinstance(measured, bool) and math.isfinite(measured)
+    ok = number and (lo is None or measured >= lo) and (hi is None or measured <= hi)
+    text = f"{what}: measured {_fmt(measured)}{_unit(unit)}, expected {_range(lo, hi)}{_unit(unit)}"
+    if expected is not None and not isinstance(expected, (int, float)):
+        text += f" ({expected})"
+    return Check("", bool(ok), measured, expected, bounds, unit, text, dict(figures or {}))
+
+
+def near(measured: float | None, expected: float, *, rel: float = 1e-9, abs_tol: float = 0.0, unit: str = "",
+         what: str = "", figures: dict[str, Any] | None = None) -> Check:
+    """Two-sided: ``|measured - expected| <= max(rel * |expected|, abs_tol)``."""
+    tol = max(rel * abs(expected), abs_tol)
+    check = within(measured, lo=expected - tol, hi=expected + tol, unit=unit, what=what, figures=figures)
+    check.expected = expected
+    check.detail = (f"{what}: measured {_fmt(measured)}{_unit(unit)}, expected {_fmt(expected)}{_unit(unit)} "
+                    f"(independent computation) within {_fmt(tol)}")
+    return check
+
+
+def same(measured: Any, expected: Any, *, what: str = "", unit: str = "", limit: int = 3) -> Check:
+    """Equality of two structures (lists compared item by item: the first differences are
+    named in the detail)."""
+    if isinstance(measured, list) and isinstance(expected, list):
+        wrong = [f"#{i}: measured {m!r}, expected {e!r}" for i, (m, e) in enumerate(zip(measured, expected)) if m != e]
+        mismatched = len(wrong)
+        wrong += [f"unexpected {m!r}" for m in measured[len(expected):]]
+        wrong += [f"missing {e!r}" for e in expected[len(measured):]]
+        if len(measured) != len(expected):
+            wrong.append(f"{len(measured)} items measured, {len(expected)} expected")
+        ok = not wrong
+        text = f"{what}: " + ("; ".join(wrong[:limit]) + (f"; {len(wrong) - limit} more" if len(wrong) > limit else "")
+                              if wrong else f"all {len(expected)} as expected")
+        return Check("", ok, min(len(measured), len(expected)) - mismatched, len(expected), None, unit, text)
+    ok = measured == expected
+    text = f"{what}: measured {measured!r}, expected {expected!r}"
+    return Check("", bool(ok), jsonable(measured), jsonable(expected), None, unit, text)
+
+
+def all_near(items: list[tuple[str, float, float]], *, rel: float = 1e-9, what: str = "", limit: int = 3) -> Check:
+    """Each ``(label, measured, expected)`` agrees to ``rel`` (relative; NaN only with NaN)."""
+    wrong = []
+    for label, m, e in items:
+        both_nan = isinstance(m, float) and isinstance(e, float) and math.isnan(m) and math.isnan(e)
+        if both_nan:
+            continue
+        if not (isinstance(m, (int, float)) and math.isfinite(m) and math.isfinite(e)
+                and abs(m - e) <= rel * max(abs(e), 1e-300)):
+            wrong.append(f"{label}: measured {_fmt(m)}, expected {_fmt(e)}")
+    text = f"{what}: " + ("; ".join(wrong[:limit]) + (f"; {len(wrong) - limit} more" if len(wrong) > limit else "")
+                          if wrong else f"all {len(items)} agree within {rel:g} (relative)")
+    return Check("", not wrong, len(items) - len(wrong), len(items), None, "figures", text)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return str(x)
+        return f"{x:,.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.4g}"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    return repr(x)
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"in [{_fmt(float(lo))}, {_fmt(float(hi))}]"
+    if lo is not None:
+        return f">= {_fmt(float(lo))}"
+    if hi is not None:
+        return f"<= {_fmt(float(hi))}"
+    return "a finite number"
+
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON data: numpy scalars unwrapped, NaN and infinity as ``None``, tuples as lists."""
+    if hasattr(x, "item") and not isinstance(x, (list, dict, str)):
         try:
-            passed, measured, detail = fn()
-        except Exception as exc:  # a failing check, reported as such
-            passed, measured = False, None
-            detail = f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=2).splitlines()[-1]}"
-        c = Check(name, bool(passed), _plain(measured), None, unit, time.perf_counter() - t0, detail)
-        self.category.checks.append(c)
-        return c
-
-    def measure(self, name: str, key: str, fn: Callable[[], tuple[float, str]]) -> Check:
-        """A figure against threshold ``key`` from the thresholds file; ``fn`` returns
-        (measured, what was measured)."""
-        spec = self.thresholds.get(key)
-        if spec is None:
-            raise ConfigError(f"no threshold {key!r} (thresholds.yaml)")
-        bound = {k: v for k, v in spec.items() if k in ("min", "max")}
-        unit = spec.get("unit", "")
-
-        def run() -> tuple[bool, Any, str]:
-            value, what = fn()
-            ok = not (isinstance(value, float) and math.isnan(value))
-            if "min" in bound:
-                ok = ok and value >= bound["min"]
-            if "max" in bound:
-                ok = ok and value <= bound["max"]
-            rel = f">= {bound['min']:,}" if "min" in bound else f"<= {bound['max']:,}"
-            return ok, value, f"{what}: measured {value:,.4g} {unit}, expected {rel} {unit}"
-
-        c = self.check(name, run, unit=unit)
-        c.threshold = bound
-        return c
-
-    def done(self) -> Category:
-        self.category.duration_s = time.perf_counter() - self._t0
-        return self.category
+            x = x.item()
+        except (TypeError, ValueError):
+            return str(x)
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    return str(x)
 
 
-def _plain(x: Any) -> Any:
-    if hasattr(x, "item"):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+# --- thresholds ------------------------------------------------------------------------------
 
 
 def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, dict]:
     """The shipped thresholds (or ``path``), with ``overrides`` ``{name: value}`` replacing
-    the bound of each named threshold. Unknown names are errors."""
+    the bound of each named threshold. Unknown names and non-numbers are errors."""
     source = Path(path) if path is not None else THRESHOLDS_FILE
     try:
         data = yaml.safe_load(source.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"thresholds {source}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"thresholds {source}: expected a mapping of name -> {{min|max, unit}}")
+    if not isinstance(data, dict) or not all(isinstance(v, dict) and ({"min", "max"} & set(v)) for v in data.values()):
+        raise ConfigError(f"thresholds {source}: expected a mapping of name -> {{min|max, unit, why}}")
     for name, spec in (overrides or {}).items():
         if name not in data:
             raise ConfigError(f"threshold {name!r} is unknown; known: {', '.join(sorted(data))}")
@@ -157,9 +219,14 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | 
             value = float(spec)
         except (TypeError, ValueError):
             raise ConfigError(f"threshold {name}: not a number: {spec!r}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"threshold {name}: not a finite number: {spec!r}")
         key = "min" if "min" in data[name] else "max"
         data[name] = {**data[name], key: value}
     return data
+
+
+# --- the report ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -168,19 +235,22 @@ class Report:
     thresholds: dict[str, dict]
     categories: list[Category] = field(default_factory=list)
     started: float = field(default_factory=time.time)
-    outputs: list[str] = field(default_factory=list)  # lines hashed into results_sha256
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"sha256", "figures"}
     data: dict[str, str] = field(default_factory=dict)
+    faults: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
-        return len(self.categories) == len(CATEGORIES) and all(c.passed for c in self.categories)
+        ran = {c.name for c in self.categories}
+        ok = ran == set(TITLES) and all(c.passed for c in self.categories)
+        return ok and (self.faults is None or self.faults["caught"] == self.faults["total"])
 
     def results_sha256(self) -> str:
-        import hashlib
+        from workbench.certify.context import results_sha256
 
-        return hashlib.sha256("\n".join(self.outputs).encode()).hexdigest()
+        return results_sha256(self.outputs)
 
-    def to_dict(self, kernel: str = "workbench") -> dict[str, Any]:
+    def to_dict(self, kernel: dict[str, Any] | None = None) -> dict[str, Any]:
         from workbench.certify.inputs import environment
 
         finished = time.time()
@@ -191,12 +261,14 @@ class Report:
             "duration_s": finished - self.started,
             "passed": self.passed,
             "results_sha256": self.results_sha256(),
+            "outputs": self.outputs,
             "inputs": {"parameters": self.parameters, "thresholds": self.thresholds, "data": self.data,
                        **environment(kernel)},
             "categories": [c.to_dict() for c in self.categories],
+            "faults": self.faults,
         }
 
-    def save(self, path: str | Path, kernel: str = "workbench") -> Path:
+    def save(self, path: str | Path, kernel: dict[str, Any] | None = None) -> Path:
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(self.to_dict(kernel), indent=2, default=str) + "\n")

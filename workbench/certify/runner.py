@@ -1,10 +1,12 @@
 """``workbench certify``: the certification notebook executed by papermill, reported.
 
 Parameters are validated here, before any kernel starts (papermill itself only warns on
-names the notebook does not declare). The notebook runs on the registered ``workbench``
-kernel (registered into this environment on first use), writes ``report.json``; the
-runner renders HTML, appends the run to ``runs/index.jsonl`` and returns 0 only when every
-check passed.
+names the notebook does not declare), and again by the notebook's first cell. The notebook
+runs on the registered ``workbench`` kernel (registered into this environment on first
+use), writes ``report.json`` and raises when the certification failed; the runner records
+which kernel ran it, renders HTML, appends the run to ``runs/index.jsonl`` and returns the
+report. With ``update_goldens`` it records the run's outputs as the goldens of its profile
+and seed, provided every category but Reproducibility passed.
 """
 
 from __future__ import annotations
@@ -13,56 +15,86 @@ import datetime as dt
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from workbench.certify.checks import PROFILES
-from workbench.certify.report import CATEGORIES, load_thresholds
+from workbench.certify.context import PROFILES
+from workbench.certify.report import CATEGORIES, SCHEMA, load_thresholds
 from workbench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "10_certification.ipynb"
 KERNEL = "workbench"
+
+
+def _fault_names(value: Any) -> str:
+    from workbench.certify.faults import FAULTS
+
+    text = "" if value is None else str(value).strip()
+    if text in ("", "none", "all"):
+        return "" if text == "none" else text
+    known = {f.name for f in FAULTS}
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"parameter faults: unknown fault(s) {', '.join(unknown)}; "
+                          f"known: all, none, {', '.join(sorted(known))}")
+    return ",".join(names)
+
+
 PARAMETERS = {  # name: (type, check, help)
-    "profile": (str, lambda v: v in PROFILES, "quick or full"),
-    "seed": (int, lambda v: 0 <= v < 2**32, "an integer >= 0"),
-    "crash_trials": (int, lambda v: 1 <= v <= 1000, "an integer from 1 to 1000"),
+    "profile": (str, lambda v: v in PROFILES, f"one of {', '.join(PROFILES)}"),
+    "seed": (int, lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
+    "crash_trials": (int, lambda v: 1 <= v <= 1000, "an integer from 1 to 1000 (0: the profile's)"),
 }
 
 
 def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
     """Known names, right types, in range; thresholds checked against the shipped file.
-    Returns the full parameter set the notebook gets."""
+    Returns the full parameter set the notebook gets (``crash_trials`` None: the profile's)."""
+    params = dict(params)
+    profile = params.pop("profile", profile)
     if profile not in PROFILES:
-        raise ConfigError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+        raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     out: dict[str, Any] = {"profile": profile, "seed": 7, "crash_trials": PROFILES[profile]["crash_trials"],
-                           "thresholds": {}}
+                           "thresholds": {}, "faults": ""}
     for name, value in params.items():
         if name.startswith("threshold."):
             out["thresholds"][name.split(".", 1)[1]] = value
-            continue
-        if name == "thresholds":
+        elif name == "thresholds":
             if not isinstance(value, dict):
-                raise ConfigError("thresholds: expected a mapping of threshold name -> value")
+                raise ConfigError("parameter thresholds: expected a mapping of threshold name -> bound")
             out["thresholds"].update(value)
-            continue
-        if name not in PARAMETERS:
-            raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}, threshold.NAME")
-        kind, ok, help_text = PARAMETERS[name]
-        try:
-            typed = kind(value) if not isinstance(value, bool) else None
-            if kind is int and isinstance(value, str) and not value.strip().lstrip("-").isdigit():
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ConfigError(f"parameter {name}: {value!r} is not {help_text}") from None
-        if typed is None or not ok(typed):
-            raise ConfigError(f"parameter {name}: {value!r} is not {help_text}")
-        out[name] = typed
+        elif name == "faults":
+            out["faults"] = _fault_names(value)
+        elif name not in PARAMETERS:
+            raise ConfigError(f"unknown parameter {name!r}; known: profile, {', '.join(PARAMETERS)}, faults, "
+                              f"thresholds, threshold.NAME")
+        elif name == "crash_trials" and value in (None, 0, "0"):
+            continue  # the profile's
+        else:
+            out[name] = _typed(name, value)
     load_thresholds(overrides=out["thresholds"])  # unknown names and non-numbers fail here
     out["thresholds"] = {k: float(v) for k, v in out["thresholds"].items()}
     return out
+
+
+def _typed(name: str, value: Any) -> Any:
+    kind, ok, help_text = PARAMETERS[name]
+    typed: Any = None
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            typed = value
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            typed = int(value)
+    elif isinstance(value, str):
+        typed = value
+    if typed is None or not ok(typed):
+        raise ConfigError(f"parameter {name}: {value!r} is not {help_text}")
+    return typed
 
 
 def read_params_file(path: Path) -> dict[str, Any]:
@@ -87,8 +119,10 @@ def ensure_kernel(name: str = KERNEL) -> str:
 
 
 def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: Path | None = None,
-            runs: Path = Path("runs"), notebook: Path = NOTEBOOK, progress: bool = False) -> tuple[dict, Path]:
-    """Validate, execute, render, index. Returns (report dict, run directory)."""
+            runs: Path = Path("runs"), notebook: Path = NOTEBOOK, progress: bool = False,
+            update_goldens: bool = False) -> tuple[dict, Path]:
+    """Validate, execute, render, index (and record goldens). Returns (report, run folder).
+    A run is listed in the ``index.jsonl`` of the folder it is in (``runs`` by default)."""
     import papermill
 
     full = validate(params or {}, profile)
@@ -96,31 +130,69 @@ def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: P
         raise ConfigError(f"no certification notebook at {notebook}")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out) if out is not None else runs / f"certify-{stamp}"
+    runs = out.parent
     out.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     executed = out / "certification.ipynb"
+    report_file = out / "report.json"
+    report_file.unlink(missing_ok=True)
     t0 = time.time()
     error = None
     try:
         papermill.execute_notebook(str(notebook), str(executed), parameters={**full, "out_dir": str(out.resolve())},
                                    kernel_name=kernel, progress_bar=progress, cwd=str(ROOT))
     except papermill.PapermillExecutionError as exc:
-        error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-    _html(executed, out / "certification.html")
-    report_file = out / "report.json"
+        if exc.ename != "CertificationFailed":  # a failed certification raises on purpose
+            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     if report_file.is_file() and error is None:
         report = json.loads(report_file.read_text())
     else:
-        report = {"schema": "workbench.certify/1", "passed": False, "error": error or "no report.json written",
-                  "categories": [], "results_sha256": None}
+        report = {"schema": SCHEMA, "passed": False, "error": error or "no report.json written", "categories": [],
+                  "results_sha256": None, "faults": None}
+    _record_kernel(report, executed, kernel)
+    report_file.write_text(json.dumps(report, indent=2) + "\n")
+    _html(executed, out / "certification.html")
+    if update_goldens:
+        report["goldens_updated"] = _update_goldens(report, full)
         report_file.write_text(json.dumps(report, indent=2) + "\n")
     runs.mkdir(parents=True, exist_ok=True)
     with open(runs / "index.jsonl", "a") as index:
         index.write(json.dumps({"started": dt.datetime.fromtimestamp(t0, dt.timezone.utc).isoformat(),
-                                "dir": str(out), "profile": profile, "passed": report["passed"],
+                                "dir": str(out), "profile": full["profile"], "passed": report["passed"],
                                 "results_sha256": report.get("results_sha256"), "duration_s": time.time() - t0,
-                                "categories": {c["name"]: c["passed"] for c in report.get("categories", [])}}) + "\n")
+                                "categories": {c["name"]: c["passed"] for c in report.get("categories", [])},
+                                "faults": None if not report.get("faults") else
+                                f"{report['faults']['caught']}/{report['faults']['total']}"}) + "\n")
     return report, out
+
+
+def _record_kernel(report: dict, executed: Path, kernel: str) -> None:
+    """The kernel that actually ran the notebook, from the executed notebook's metadata."""
+    inputs = report.setdefault("inputs", {})
+    info = inputs.setdefault("kernel", {})
+    if executed.is_file():
+        meta = json.loads(executed.read_text()).get("metadata", {})
+        info["name"] = meta.get("kernelspec", {}).get("name")
+        info["display_name"] = meta.get("kernelspec", {}).get("display_name")
+    else:
+        info["name"] = None
+    info["requested"] = kernel
+    if "prefix" in info:
+        info["same_environment"] = Path(info["prefix"]).resolve() == Path(sys.prefix).resolve()
+
+
+def _update_goldens(report: dict, params: dict[str, Any]) -> str:
+    from workbench.certify.reproducibility import golden_key, save_goldens
+
+    others = [c for c in report.get("categories", []) if c["name"] != "reproducibility"]
+    failed = [c["title"] for c in others if not c["passed"]]
+    if len(others) != len(CATEGORIES) - 1 or failed:
+        raise ConfigError("goldens not updated: every category but Reproducibility must pass first"
+                          + (f" ({', '.join(failed)} failed)" if failed else ""))
+    git = report.get("inputs", {}).get("git", {})
+    save_goldens(report["outputs"], params["profile"], params["seed"],
+                 {"date": report.get("finished"), "commit": git.get("commit"), "dirty": git.get("dirty")})
+    return golden_key(params["profile"], params["seed"])
 
 
 def _html(notebook: Path, target: Path) -> None:
@@ -129,12 +201,14 @@ def _html(notebook: Path, target: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    with warnings.catch_warnings():  # outputs with no HTML form are left out, as they should be
+        warnings.simplefilter("ignore", UserWarning)
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
     target.write_text(body)
 
 
 def summary_lines(report: dict) -> list[str]:
-    """The terminal summary: one line per category and per failed check."""
+    """The terminal summary: one line per category and per failed check, then the faults."""
     lines = []
     for c in report.get("categories", []):
         n = len(c["checks"])
@@ -149,6 +223,10 @@ def summary_lines(report: dict) -> list[str]:
             lines.append(f"FAIL  {title:<40} did not run")
     if report.get("error"):
         lines.append(f"notebook error: {report['error']}")
+    if report.get("faults"):
+        from workbench.certify.faults import table_lines
+
+        lines += ["", "Fault detection:", *table_lines(report["faults"])]
     passed = sum(c["passed"] for c in report.get("categories", []))
     lines.append(f"{passed} of {len(CATEGORIES)} categories passed"
                  + (f"; results sha256 {report['results_sha256'][:16]}..." if report.get("results_sha256") else ""))

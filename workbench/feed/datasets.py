@@ -45,7 +45,7 @@ def dataset_names() -> list[str]:
 def load_dataset(name: str) -> pd.DataFrame:
     """Daily bars of a bundled dataset (see the module docstring for the layout)."""
     ds = _lookup(name)
-    raw = importlib.import_module(ds.module).load()
+    raw = _read_source(ds)
     frame = raw.rename(columns=lambda c: c.strip().lower().replace(" ", "_"))
     frame = frame[list(COLUMNS)].astype("float64")
     frame.index = pd.DatetimeIndex(frame.index).tz_localize("UTC").as_unit("ns")
@@ -60,6 +60,11 @@ def load_dataset_bars(name: str) -> pd.DataFrame:
     frame = load_dataset(name)
     frame.insert(0, "symbol", _lookup(name).symbol)
     return frame
+
+
+def _read_source(ds: Dataset) -> pd.DataFrame:
+    """The dataset as its package ships it."""
+    return importlib.import_module(ds.module).load()
 
 
 def _lookup(name: str) -> Dataset:

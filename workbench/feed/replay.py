@@ -87,8 +87,7 @@ class Replay:
             [np.full(s.times.size, i, dtype=np.int32) for i, s in enumerate(self._sources)]
         )
         rows = np.concatenate([np.arange(s.times.size, dtype=np.int64) for s in self._sources])
-        # Stable sort by time: ties keep source order, then row order.
-        order = np.argsort(times, kind="stable")
+        order = _merge_order(times, source_ids)
         self._times = times[order]
         self._source_ids = source_ids[order]
         self._rows = rows[order]
@@ -237,6 +236,12 @@ class Replay:
         self.stats.events += n
         self.stats.seconds += self.clock() - t0
         self.stats.batches += batches
+
+
+def _merge_order(times: np.ndarray, source_ids: np.ndarray) -> np.ndarray:
+    """Positions of the concatenated sources' rows in replay order: a stable sort by time,
+    so ties keep source order, then row order."""
+    return np.argsort(times, kind="stable")
 
 
 def _ns(value: str | pd.Timestamp | None, name: str) -> int | None:

@@ -12,8 +12,9 @@ Metrics (all measured, none assumed):
 name                                                  type       from
 ====================================================  =========  ============================
 workbench_feed_events_total                           counter    events the engine received
-workbench_feed_last_event_age_seconds                 gauge      time since an event arrived
-                                                                 (only while a session runs)
+workbench_feed_last_event_age_seconds                 gauge      time since the engine last
+                                                                 handled an event (only while a
+                                                                 session runs)
 workbench_engine_events_per_second                    gauge      events over the interval
 workbench_engine_busy_seconds_per_event               gauge      loop time per event
 workbench_broker_place_order_latency_seconds          histogram  each place_order -> reply
@@ -52,7 +53,6 @@ from workbench.monitor.store import MetricStore, label_key
 LATENCY_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 KEEP_SECONDS = 3600.0  # samples kept in memory for rule windows
-TICK_EVERY = 64  # engine ticks between clock checks
 L0 = label_key({})  # the key of a series without labels
 HISTOGRAMS = ("workbench_broker_place_order_latency_seconds", "workbench_journal_write_seconds")
 
@@ -113,7 +113,6 @@ class Monitor:
         self._components: list = []
         self._session_open = False
         self._lock = threading.RLock()
-        self._ticks = 0
         self._next_sample = 0.0
         self._last = {"events": 0, "busy": 0.0, "t": None, "lat": 0, "jw": 0, "je": 0, "fills": 0, "rej": {}}
         self._last_event_at: float | None = None
@@ -150,10 +149,13 @@ class Monitor:
             self._session_open = False
 
     def tick(self) -> None:
-        """Called by the engine after each time slice; samples when an interval is due."""
-        self._ticks += 1
-        if self._ticks % TICK_EVERY == 0 and self.clock() >= self._next_sample:
-            self.sample()
+        """Called by the engine after each time slice: notes when the feed last delivered
+        (the feed age is exact, not rounded up to the next sample) and samples when an
+        interval is due."""
+        now = self.clock()
+        self._last_event_at = now
+        if now >= self._next_sample:
+            self.sample(now)
 
     def sleeper(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """Wrap a sleep function so that long waits (a paced replay through a data gap)
@@ -193,8 +195,6 @@ class Monitor:
                 events, busy = self._engine._events, self._engine.busy_seconds
                 new = events - last["events"]
                 self.m["feed_events"].inc(new)
-                if new > 0:
-                    self._last_event_at = now
                 values["workbench_feed_events_total"] = events
                 if dt is not None:
                     values["workbench_engine_events_per_second"] = new / dt

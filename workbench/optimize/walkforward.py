@@ -51,6 +51,30 @@ class WalkForward:
         }
 
 
+@dataclass(frozen=True)
+class Fold:
+    """Row positions of one fold: in-sample ``[is_start, is_end)``, out-of-sample
+    ``[is_end, oos_end)``."""
+
+    number: int
+    is_start: int
+    is_end: int
+    oos_end: int
+
+
+def folds_of(n: int, folds: int, mode: Literal["rolling", "anchored"] = "rolling") -> list[Fold]:
+    """The folds of ``n`` bars cut into ``folds + 1`` blocks (module docstring); the last
+    out-of-sample block takes the rows left over."""
+    size = n // (folds + 1)
+    return [Fold(k + 1, 0 if mode == "anchored" else k * size, (k + 1) * size, (k + 2) * size if k < folds - 1 else n)
+            for k in range(folds)]
+
+
+def in_sample(bars: pd.DataFrame, fold: Fold) -> pd.DataFrame:
+    """The bars a fold's parameters are chosen on: never a row of its out-of-sample block."""
+    return bars.iloc[fold.is_start:fold.is_end]
+
+
 def walk_forward(strategy: str, bars: pd.DataFrame, points: list[dict[str, Any]], *, folds: int = 4,
                  mode: Literal["rolling", "anchored"] = "rolling", objective: str = "sharpe",
                  options: dict[str, Any] | None = None, **sweep_options: Any) -> WalkForward:
@@ -63,25 +87,23 @@ def walk_forward(strategy: str, bars: pd.DataFrame, points: list[dict[str, Any]]
     if mode not in ("rolling", "anchored"):
         raise ConfigError(f"walk-forward mode must be rolling or anchored, got {mode!r}")
     n = len(bars)
-    size = n // (folds + 1)
-    if size < 50:
+    if n // (folds + 1) < 50:
         raise ConfigError(f"{n} bars are too few for {folds} folds (under 50 bars a block)")
     rows, pieces = [], []
-    for k in range(folds):
-        is_start = 0 if mode == "anchored" else k * size
-        is_end, oos_end = (k + 1) * size, (k + 2) * size if k < folds - 1 else n
-        in_sample = bars.iloc[is_start:is_end]
-        result = sweep(strategy, [in_sample], points, objective=objective, options=options, **sweep_options)
+    for fold in folds_of(n, folds, mode):
+        result = sweep(strategy, [in_sample(bars, fold)], points, objective=objective, options=options,
+                       **sweep_options)
         best = result.best
         if best is None:
-            raise ConfigError(f"fold {k + 1}: no feasible parameters in-sample")
-        run = backtest(strategy_class(strategy)(**best["params"]), bars.iloc[is_start:oos_end], **(options or {}))
+            raise ConfigError(f"fold {fold.number}: no feasible parameters in-sample")
+        run = backtest(strategy_class(strategy)(**best["params"]), bars.iloc[fold.is_start:fold.oos_end],
+                       **(options or {}))
         daily = perf.daily_equity(run.equity)
         returns = perf.simple_returns(daily)
-        oos = returns[returns.index >= bars.index[is_end].normalize()]
+        oos = returns[returns.index >= bars.index[fold.is_end].normalize()]
         oos_value = _objective(oos, objective)
-        rows.append({"fold": k + 1, "is_start": bars.index[is_start], "is_end": bars.index[is_end - 1],
-                     "oos_start": bars.index[is_end], "oos_end": bars.index[oos_end - 1],
+        rows.append({"fold": fold.number, "is_start": bars.index[fold.is_start], "is_end": bars.index[fold.is_end - 1],
+                     "oos_start": bars.index[fold.is_end], "oos_end": bars.index[fold.oos_end - 1],
                      **{f"best_{p}": v for p, v in best["params"].items()},
                      "is_objective": best["objective"], "oos_objective": oos_value})
         pieces.append(oos)

@@ -1,0 +1,615 @@
+"""The fault library: documented, realistic breakages of real components, and the seam they
+are injected through.
+
+The seam is one mechanism: a fault names one attribute of the package (a function, a
+method, a property, a constant: ``"workbench.broker.fills:_limit_on_bar"``) that the
+components look up when they run, and :func:`inject` replaces it, for the duration of a
+``with`` block, by a broken version made from the original. Nothing is edited on disk and
+nothing else changes; every target is listed here, so the set of places a fault can reach
+is explicit and tested.
+
+``workbench certify --faults`` runs the healthy certification, then, for each fault, a
+forked copy of the certifying process with the fault injected runs the categories the
+fault needs (its own, after any that produce what it breaks) and reports which went red.
+A fault is *caught* when its own category is red. The detection rate is caught / total;
+the certification passes only when every fault is caught.
+
+What this shows, and what it cannot: each fault proves that one realistic way of breaking
+one component turns the certification red, and which checks notice. It does not prove
+that every possible bug is caught: a breakage unlike any here (say, a wrong fill on an
+order type no scenario places) can still pass; the library grows when a bug slips through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.certify.report import TITLES
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One breakage: ``target`` (``module:attribute`` or ``module:Class.attribute``) is
+    replaced by ``make(original)`` while the fault is injected."""
+
+    name: str
+    category: str  # the category that must go red
+    what: str  # the breakage, in the trade's words
+    target: str
+    make: Callable[[Any], Any]
+    before: tuple[str, ...] = ()  # categories to run first (they record what the fault breaks)
+    only: tuple[str, ...] | None = None  # just these checks of its category (None: all)
+
+    def categories(self) -> tuple[str, ...]:
+        return (*self.before, self.category)
+
+
+# --- locating and replacing a target ---------------------------------------------------------
+
+
+def _resolve(target: str) -> tuple[Any, str]:
+    module_name, _, path = target.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *parents, attr = path.split(".")
+    for p in parents:
+        owner = getattr(owner, p)
+    if attr not in vars(owner):
+        raise AttributeError(f"fault target {target}: {owner!r} has no attribute {attr!r} of its own")
+    return owner, attr
+
+
+_active: list[str] = []
+
+
+@contextlib.contextmanager
+def inject(fault: Fault) -> Iterator[Fault]:
+    """Replace the fault's target for the duration of the block, then restore it."""
+    owner, attr = _resolve(fault.target)
+    original = vars(owner)[attr]  # the raw attribute: a property or staticmethod stays one
+    setattr(owner, attr, fault.make(original))
+    _active.append(fault.name)
+    try:
+        yield fault
+    finally:
+        _active.remove(fault.name)
+        setattr(owner, attr, original)
+
+
+def active() -> list[str]:
+    """Names of the faults injected in this process now."""
+    return list(_active)
+
+
+# --- the broken versions ---------------------------------------------------------------------
+# Each maker takes the original attribute and returns the broken one.
+
+
+DROPPED_RULES = frozenset({"high_ge_open_close", "low_le_open_close", "volume_nonneg", "bid_le_ask"})
+
+
+def _drop_rules(original):
+    def add(self, rule, column, mask):
+        if rule in DROPPED_RULES:
+            return None
+        return original(self, rule, column, mask)
+    return add
+
+
+def _seed_ignored(original):
+    def streams(self):
+        return original(dataclasses.replace(self, seed=0))
+    return streams
+
+
+def _unstable_sort(original):
+    def merge_order(times, source_ids):
+        return np.argsort(times, kind="quicksort")
+    return merge_order
+
+
+def _ties_reversed(original):
+    def merge_order(times, source_ids):
+        return np.lexsort((-np.asarray(source_ids, dtype=np.int64), times))
+    return merge_order
+
+
+def _key_by_path(original):
+    def cache_key(p, **options):
+        st = Path(p).stat()
+        return hashlib.sha256(f"{p}:{st.st_size}:{st.st_mtime_ns}:{sorted(options.items())}".encode()).hexdigest()[:32]
+    return cache_key
+
+
+def _cache_never_read(original):
+    def cache_get(directory, key, source):
+        return None
+    return cache_get
+
+
+def _last_row_dropped(original):
+    def read_source(ds):
+        return original(ds).iloc[:-1]
+    return read_source
+
+
+def _limit_at_limit(original):
+    from workbench.model import Side
+
+    def limit_on_bar(side, limit, bar):
+        touched = bar.low <= limit if side is Side.BUY else bar.high >= limit
+        return limit if touched else None
+    return limit_on_bar
+
+
+def _stop_on_close(original):
+    from workbench.model import OrderType, Side
+
+    def bar_fill(side, type, limit, stop, triggered, bar):
+        if type in (OrderType.STOP, OrderType.STOP_LIMIT) and not triggered:
+            reached = bar.close >= stop if side is Side.BUY else bar.close <= stop
+            if not reached:
+                return None, False, False
+        return original(side, type, limit, stop, triggered, bar)
+    return bar_fill
+
+
+def _tenth_rate(original):
+    def commission(self, order, quantity, price):
+        return original(dataclasses.replace(self, rate=self.rate / 10), order, quantity, price)
+    return commission
+
+
+def _slippage_flipped(original):
+    def price(self, side, price, quantity, market):
+        return price * (1.0 - side.sign * self.bps / 1e4)
+    return price
+
+
+def _quote_sides_swapped(original):
+    from workbench.model import Quote
+
+    def quote_fill(side, type, limit, stop, triggered, quote):
+        swapped = Quote(quote.time, quote.symbol, quote.ask, quote.bid, quote.ask_size, quote.bid_size) \
+            if quote.ask > quote.bid else quote
+        return original(side, type, limit, stop, triggered, swapped)
+    return quote_fill
+
+
+def _prices_to_cents(original):
+    def encode(payload):
+        return original({k: round(v, 2) if isinstance(v, float) else v for k, v in payload.items()})
+    return encode
+
+
+def _stall_watchdog_stops(original):
+    def slice_(self, events, per_bar, on_bar, on_quote):
+        before = self.now
+        original(self, events, per_bar, on_bar, on_quote)
+        if before is not None and (events[0].time - before).total_seconds() > 60:
+            self.stop()
+    return slice_
+
+
+def _in_sample_with_oos(original):
+    def in_sample(bars, fold):
+        return bars.iloc[fold.is_start:fold.oos_end]
+    return in_sample
+
+
+def _constant_pbo(original):
+    def pbo(performance, blocks=16):
+        real = original(performance, blocks)
+        return dataclasses.replace(real, pbo=0.5, logits=np.zeros_like(real.logits))
+    return pbo
+
+
+def _constant_dsr(original):
+    def deflated_sharpe(returns, n_trials, sharpe_variance):
+        return dataclasses.replace(original(returns, n_trials, sharpe_variance), dsr=0.95)
+    return deflated_sharpe
+
+
+def _fast_path_at_close(original):
+    def simulate(strategy, bars, cash, commission, slippage, account_type):
+        sim = original(strategy, bars, cash, commission, slippage, account_type)
+        if sim is None:
+            return None
+        index, symbol, c, fills, n = sim
+        moved = [(i, side, sign, q, float(c[i - 1]), fee, closes, float(c[i - 1]))
+                 for i, side, sign, q, _p, fee, closes, _r in fills]
+        return index, symbol, c, moved, n
+    return simulate
+
+
+def _rule_changed(**changes):
+    def make(original):
+        def step(self, a, holds, value, now):
+            rule = a.rule
+            a.rule = dataclasses.replace(rule, **{k: getattr(rule, v) if isinstance(v, str) else v
+                                                  for k, v in changes.items()})
+            try:
+                return original(self, a, holds, value, now)
+            finally:
+                a.rule = rule
+        return step
+    return make
+
+
+def _every_other_write_lost(original):
+    def write(self, rows):
+        self._certify_writes = getattr(self, "_certify_writes", 0) + 1
+        if self._certify_writes % 2 == 0:
+            return 0
+        return original(self, rows)
+    return write
+
+
+def _sharpe_365(original):
+    def sharpe(returns, periods_per_year=252, risk_free=0.0):
+        return original(returns, 365, risk_free)
+    return sharpe
+
+
+def _drawdown_summed(original):
+    def drawdown(returns):
+        from workbench.analytics.performance import _clean
+
+        r = _clean(returns)
+        wealth = np.concatenate([[1.0], 1.0 + np.cumsum(r.to_numpy())])
+        peaks = np.maximum.accumulate(wealth)
+        return pd.Series(wealth[1:] / peaks[1:] - 1.0, index=r.index, name="drawdown")
+    return drawdown
+
+
+def _ack_before_write(original):
+    from workbench.broker.journal import encode
+
+    def append(self, event):
+        if self.durability != "sync":
+            return original(self, event)
+        self._buffer.append((event.seq, event.time_ns, event.kind, event.order_id, encode(event.payload)))
+        if len(self._buffer) >= 64:
+            self.flush()
+    return append
+
+
+def _commit_every_event(original):
+    def append(self, event):
+        original(self, event)
+        self.flush()
+    return append
+
+
+def _last_event_skipped(original):
+    def events(self, upto_seq=None):
+        items = list(original(self, upto_seq))
+        return iter(items[:-1] if upto_seq is None else items)
+    return events
+
+
+def _replace_before_check(original):
+    def replace_order(self, order_id, *, quantity=None, limit_price=None, stop_price=None):
+        order = self._orders.get(order_id)
+        if order is not None and not order.status.is_terminal and limit_price is not None:
+            order.limit = float(limit_price)
+        return original(self, order_id, quantity=quantity, limit_price=limit_price, stop_price=stop_price)
+    return replace_order
+
+
+def _skip_ragged(original):
+    def read_csv(p, source):
+        from workbench.errors import DataError
+
+        try:
+            return original(p, source)
+        except DataError as exc:
+            if exc.rule != "format" or exc.line is None:
+                raise
+            return pd.read_csv(p, index_col=False, keep_default_na=False, na_values=[""], on_bad_lines="skip",
+                               dtype={"time": str, "symbol": str})
+    return read_csv
+
+
+def _checked_events(original):
+    def build(s, rows):
+        from workbench.model import Bar, Quote
+
+        make = Bar if s.kind == "bars" else Quote
+        index = pd.DatetimeIndex(s.times[rows], tz="UTC")
+        return [make(t, sym, *values) for t, sym, *values in
+                zip(list(index), s.symbols[rows].tolist(), *(c[rows].tolist() for c in s.columns))]
+    return build
+
+
+def _twice_as_slow(original):
+    def run(self):
+        t0 = time.process_time()
+        result = original(self)
+        end = time.process_time() + (time.process_time() - t0)
+        while time.process_time() < end:
+            pass
+        return result
+    return run
+
+
+class _CoarseClock(types.SimpleNamespace):
+    """``time`` as the broker's latency timer sees it: a 1 ms clock."""
+
+    @staticmethod
+    def perf_counter() -> float:
+        return math.floor(time.perf_counter() * 1e3) / 1e3
+
+
+def _coarse_timer(original):
+    return _CoarseClock()
+
+
+def _all_at_once(original):
+    return 1 << 40
+
+
+def _no_fast_path(original):
+    def supports(strategy, frames, options):
+        return False
+    return supports
+
+
+def _wall_clock_stamps(original):
+    return property(lambda self: time.time_ns())
+
+
+def _unseeded_spreads(original):
+    def draw(rng, shape, method, **kw):
+        if method == "standard_normal":
+            rng = np.random.default_rng()
+        return original(rng, shape, method, **kw)
+    return draw
+
+
+def _clock_ignored(original):
+    def init(self, *args, **kwargs):
+        kwargs["clock"] = time.time
+        original(self, *args, **kwargs)
+    return init
+
+
+FAULTS: tuple[Fault, ...] = (
+    # 1. market data
+    Fault("validation_rules_dropped", "market_data",
+          "four validation rules (high/low against open and close, negative volume, crossed quotes) are never "
+          "applied", "workbench.feed.validate:Findings.add", _drop_rules),
+    Fault("synthetic_seed_ignored", "market_data",
+          "the synthetic generator draws from seed 0 whatever seed it is given",
+          "workbench.feed.synthetic:SyntheticMarket._streams", _seed_ignored),
+    Fault("replay_unstable_merge", "market_data",
+          "replay merges sources with an unstable sort: events at the same time come in any order",
+          "workbench.feed.replay:_merge_order", _unstable_sort),
+    Fault("cache_keyed_by_path", "market_data",
+          "the CSV cache is keyed by path, size and modification time, not content: an edited file is served stale",
+          "workbench.feed.files:_cache_key", _key_by_path),
+    Fault("cache_never_read", "market_data", "the CSV cache is written but never read back",
+          "workbench.feed.files:_cache_get", _cache_never_read),
+    Fault("dataset_last_row_dropped", "market_data",
+          "the bundled datasets lose their last bar (a reader that treats the last line as a footer)",
+          "workbench.feed.datasets:_read_source", _last_row_dropped),
+    # 2. trading execution
+    Fault("limit_fills_at_limit", "trading_execution",
+          "a limit order that the bar opens through fills at its limit, not at the better open",
+          "workbench.broker.fills:_limit_on_bar", _limit_at_limit),
+    Fault("stop_triggers_on_close", "trading_execution",
+          "stop orders trigger on the bar's close instead of its high or low", "workbench.broker.fills:bar_fill",
+          _stop_on_close),
+    Fault("ibkr_commission_tenth", "trading_execution",
+          "IBKR fixed commissions charged at a tenth of the per-share rate",
+          "workbench.broker.costs:PerShare.commission",
+          _tenth_rate),
+    Fault("slippage_favours_the_trader", "trading_execution",
+          "fixed-bps slippage applied with the wrong sign: buys fill below the open",
+          "workbench.broker.costs:FixedBps.price", _slippage_flipped),
+    Fault("quote_sides_swapped", "trading_execution",
+          "quote fills take the bid for buys and the ask for sells (the sides mixed up)",
+          "workbench.broker.fills:quote_fill", _quote_sides_swapped),
+    Fault("journal_prices_in_cents", "trading_execution",
+          "the journal writes prices and amounts rounded to cents: a recovered account differs from the live one",
+          "workbench.broker.journal:encode", _prices_to_cents),
+    # 3. optimization
+    Fault("walk_forward_lookahead", "optimization",
+          "walk-forward chooses each fold's parameters with the out-of-sample bars in view",
+          "workbench.optimize.walkforward:in_sample", _in_sample_with_oos),
+    Fault("pbo_constant", "optimization", "the probability of backtest overfitting is a constant 0.5",
+          "workbench.optimize.overfit:pbo", _constant_pbo),
+    Fault("dsr_constant", "optimization", "the deflated Sharpe ratio is a constant 0.95",
+          "workbench.optimize.overfit:deflated_sharpe", _constant_dsr),
+    Fault("fast_path_fills_at_close", "optimization",
+          "the optimizer's fast path fills at the deciding bar's close instead of the next open",
+          "workbench.optimize.fastpath:_simulate", _fast_path_at_close),
+    # 4. monitoring and analytics
+    Fault("alert_ignores_for", "monitoring_analytics", "alert rules fire as soon as their condition holds, "
+          "ignoring `for:`", "workbench.monitor.alerts:AlertManager._step", _rule_changed(for_=0.0)),
+    Fault("keep_firing_read_from_for", "monitoring_analytics",
+          "a firing alert keeps firing for its rule's `for:` instead of `keep_firing_for:`",
+          "workbench.monitor.alerts:AlertManager._step", _rule_changed(keep_firing_for="for_")),
+    Fault("store_loses_every_other_write", "monitoring_analytics",
+          "the metric store silently drops every other batch of samples", "workbench.monitor.store:MetricStore.write",
+          _every_other_write_lost),
+    Fault("sharpe_calendar_days", "monitoring_analytics",
+          "the Sharpe ratio annualized with 365 periods whatever the data (20 % too high on daily bars)",
+          "workbench.analytics.performance:sharpe", _sharpe_365),
+    Fault("drawdown_not_compounded", "monitoring_analytics",
+          "drawdowns measured on summed instead of compounded returns",
+          "workbench.analytics.performance:drawdown", _drawdown_summed),
+    # 5. error handling and recovery
+    Fault("journal_acks_before_writing", "error_handling",
+          "the 'sync' journal acknowledges events before they are written (buffers 64 at a time)",
+          "workbench.broker.journal:Journal.append", _ack_before_write),
+    Fault("replace_changes_before_checking", "error_handling",
+          "replace_order changes the order's limit before checking the new one: a rejected replace still moves it",
+          "workbench.broker.broker:SimulatedBroker.replace_order", _replace_before_check),
+    Fault("ragged_lines_skipped", "error_handling",
+          "CSV lines with too many fields are skipped silently instead of rejecting the file",
+          "workbench.feed.files:_read_csv", _skip_ragged),
+    Fault("stall_watchdog_stops_the_session", "error_handling",
+          "a paper session stops at the first gap in the data longer than a minute instead of waiting it out",
+          "workbench.engine:Engine._slice", _stall_watchdog_stops),
+    Fault("recovery_skips_last_event", "error_handling", "recovery replays every journaled event but the last",
+          "workbench.broker.journal:Journal.events", _last_event_skipped),
+    # 6. performance
+    Fault("journal_commits_every_event", "performance",
+          "the batched journal commits a transaction for every event", "workbench.broker.journal:Journal.append",
+          _commit_every_event, only=("order_latency",)),
+    Fault("replay_checks_every_event", "performance",
+          "replay builds every event through the validating constructors (the frame was validated already)",
+          "workbench.feed.replay:_build", _checked_events, only=("replay_throughput",)),
+    Fault("engine_twice_as_slow", "performance",
+          "the engine takes twice as long over the same bars (a slowed hot path, exactly 2x)",
+          "workbench.engine:Engine.run", _twice_as_slow, only=("backtest_throughput",)),
+    Fault("sweep_without_fast_path", "performance",
+          "the optimizer never takes its fast path (a capability check that refuses every run)",
+          "workbench.optimize.fastpath:supports", _no_fast_path, only=("sweep_throughput",)),
+    Fault("latency_timed_with_coarse_clock", "performance",
+          "the broker times place_order with a 1 ms clock: its latencies (and the monitor's) are mostly 0",
+          "workbench.broker.broker:_time", _coarse_timer, only=("latency_is_measured_truthfully",)),
+    Fault("replay_builds_every_event_at_once", "performance",
+          "replay builds all its event objects up front instead of chunk by chunk (a memory regression)",
+          "workbench.feed.replay:CHUNK", _all_at_once, only=("peak_memory",)),
+    # 7. reproducibility
+    Fault("journal_stamps_wall_clock", "reproducibility",
+          "the broker stamps journal events with the wall clock instead of market time",
+          "workbench.broker.broker:SimulatedBroker._time_ns", _wall_clock_stamps, before=("trading_execution",)),
+    Fault("unseeded_spread_noise", "reproducibility",
+          "the synthetic generator draws its spread noise from an unseeded generator",
+          "workbench.feed.synthetic:_draw", _unseeded_spreads, before=("market_data",)),
+    Fault("replay_ties_reversed", "reproducibility",
+          "a behaviour change: replay orders same-time events by reversed source order",
+          "workbench.feed.replay:_merge_order", _ties_reversed, before=("market_data",)),
+    Fault("monitor_ignores_its_clock", "reproducibility",
+          "the monitor reads the wall clock instead of the clock it is given",
+          "workbench.monitor.monitor:Monitor.__init__", _clock_ignored, before=("monitoring_analytics",)),
+)
+
+
+def fault_named(name: str) -> Fault:
+    for f in FAULTS:
+        if f.name == name:
+            return f
+    raise KeyError(f"no fault {name!r}; known: {', '.join(f.name for f in FAULTS)}")
+
+
+# --- running the fault matrix ----------------------------------------------------------------
+
+
+@dataclass
+class FaultResult:
+    fault: Fault
+    red: dict[str, list[str]]  # category -> its failed checks (only categories that went red)
+    ran: tuple[str, ...]
+    seconds: float
+    error: str = ""
+
+    @property
+    def caught(self) -> bool:
+        return not self.error and self.fault.category in self.red
+
+    def row(self) -> dict[str, Any]:
+        return {"fault": self.fault.name, "expected_red": self.fault.category, "categories_red": sorted(self.red),
+                "checks_red": sorted(c for checks in self.red.values() for c in checks), "caught": self.caught,
+                "what": self.fault.what, "target": self.fault.target, "seconds": round(self.seconds, 2),
+                "error": self.error}
+
+
+def run_fault(fault: Fault, params: dict[str, Any], thresholds: dict[str, dict],
+              goldens: dict[str, dict[str, Any]] | None, timeout: float = 300.0) -> FaultResult:
+    """Certify with ``fault`` injected, in a forked copy of this process (so nothing of the
+    fault, nor of what the broken code cached, outlives it)."""
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=_fault_child, args=(fault.name, params, thresholds, goldens, writer))
+    # not a daemon: the certification it runs starts processes of its own (crash trials)
+    proc.start()
+    writer.close()
+    red: dict[str, list[str]] = {}
+    error = ""
+    try:
+        if reader.poll(timeout):
+            message = reader.recv()
+            red, error = message.get("red", {}), message.get("error", "")
+        else:
+            error = f"no verdict within {timeout:.0f} s"
+    except EOFError:
+        error = "the certifying process died"
+    finally:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    return FaultResult(fault, red, fault.categories(), time.perf_counter() - t0, error)
+
+
+def _fault_child(name, params, thresholds, goldens, writer) -> None:  # pragma: no cover (runs in a child)
+    from workbench.certify.checks import run_category
+    from workbench.certify.context import Context
+
+    try:
+        fault = fault_named(name)
+        with tempfile.TemporaryDirectory(prefix=f"fault-{name}-") as folder, inject(fault):
+            ctx = Context(params=params, thresholds=thresholds, workdir=Path(folder), goldens=goldens,
+                          golden_source="the healthy run")
+            red = {}
+            for category in fault.categories():
+                result = run_category(category, ctx, fault.only if category == fault.category else None)
+                if not result.passed:
+                    red[category] = result.failed()
+            writer.send({"red": red})
+    except BaseException:
+        writer.send({"error": traceback.format_exc(limit=3)})
+    finally:
+        writer.close()
+        os._exit(0)
+
+
+def run_faults(params: dict[str, Any], thresholds: dict[str, dict], goldens: dict[str, dict[str, Any]] | None,
+               names: list[str] | None = None, progress: Callable[[FaultResult], None] | None = None
+               ) -> dict[str, Any]:
+    """Every fault (or those ``names``), one after the other; the table and detection rate."""
+    chosen = [fault_named(n) for n in names] if names else list(FAULTS)
+    results = []
+    for fault in chosen:
+        result = run_fault(fault, params, thresholds, goldens)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    caught = sum(r.caught for r in results)
+    return {"rate": caught / len(results) if results else math.nan, "caught": caught, "total": len(results),
+            "rows": [r.row() for r in results]}
+
+
+def table_lines(faults: dict[str, Any]) -> list[str]:
+    """The detection table as Markdown lines."""
+    lines = ["| fault | category expected red | categories red | caught? |", "| --- | --- | --- | --- |"]
+    for row in faults["rows"]:
+        red = ", ".join(TITLES[c] for c in row["categories_red"]) or "none"
+        if row["error"]:
+            red += f" (error: {row['error'].splitlines()[-1][:80]})"
+        lines.append(f"| `{row['fault']}` | {TITLES[row['expected_red']]} | {red} | "
+                     f"{'yes' if row['caught'] else '**NO**'} |")
+    lines.append(f"\n{faults['caught']} of {faults['total']} faults caught by their own category "
+                 f"(detection rate {faults['rate']:.0%}).")
+    return lines

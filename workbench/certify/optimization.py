@@ -1,0 +1,139 @@
+"""3. Optimization integration: a sweep, the fast path, walk-forward and the overfitting
+statistics, each against an independent computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.certify import reference, scenarios
+from workbench.certify.context import Context
+from workbench.certify.report import Check, all_near, same
+
+WALK_FOLDS = 3
+PBO_BLOCKS = 8
+
+
+def _textbook_sharpe(equity: pd.Series, starting_cash: float) -> float:
+    """Sharpe (252 a year) of the daily closes of ``equity`` as returns from the starting cash."""
+    daily = equity.groupby(equity.index.normalize()).last().to_numpy(dtype=float)
+    values = np.concatenate([[starting_cash], daily])
+    return reference.textbook_statistics(values[1:] / values[:-1] - 1.0, 252)["sharpe"]
+
+
+def engine_runs(ctx: Context) -> dict[tuple[int, int], object]:
+    """The event-driven engine over the S&P 500 for every point of the small sweep."""
+    from workbench.engine import backtest
+    from workbench.strategies import SmaCross
+
+    sw = ctx.once(scenarios.small_sweep)
+    return {(p["fast"], p["slow"]): backtest(SmaCross(**p), sw.bars) for p in sw.points}
+
+
+def sweep_objectives_match_the_engine(ctx: Context) -> Check:
+    """Every trial's objective (Sharpe) against the textbook Sharpe ratio of the event-driven
+    engine's run of the same parameters."""
+    sw = ctx.once(scenarios.small_sweep)
+    runs = ctx.once(engine_runs)
+    trials = sw.sweep.trials.set_index(["fast", "slow"])
+    items = [(f"fast={f} slow={s}", float(trials.loc[(f, s), "objective"]),
+              _textbook_sharpe(run.equity, run.starting_cash)) for (f, s), run in runs.items()]
+    ctx.record("optimization.sweep_objectives", [(label, m) for label, m, _ in items],
+               best=sw.sweep.best["params"] if sw.sweep.best else None)
+    return all_near(items, rel=1e-9, what=f"the Sharpe ratio of {len(items)} trials")
+
+
+def fast_path_equals_the_engine(ctx: Context) -> Check:
+    """The vectorized fast path's summary against the event-driven engine's, every figure
+    (fills hash included)."""
+    from workbench.optimize import fastpath
+    from workbench.strategies import SmaCross
+
+    sw = ctx.once(scenarios.small_sweep)
+    runs = ctx.once(engine_runs)
+    measured, expected = [], []
+    for (fast, slow), run in runs.items():
+        measured.append(fastpath.run(SmaCross(fast=fast, slow=slow), sw.bars).summary())
+        expected.append(run.summary())
+    return same(measured, expected, what=f"fast-path summaries of {len(expected)} parameter sets against the engine's")
+
+
+def walk_forward_chooses_in_sample(ctx: Context) -> Check:
+    """Each fold's parameters are the best in-sample ones by brute force (the engine on the
+    in-sample bars only), its out-of-sample days start after them, and replacing a fold's
+    out-of-sample bars with others leaves its choice unchanged."""
+    from workbench.engine import backtest
+    from workbench.optimize import walk_forward
+    from workbench.strategies import SmaCross
+
+    sw = ctx.once(scenarios.small_sweep)
+    bars, points = sw.bars, sw.points
+    wf = walk_forward("sma_cross", bars, points, folds=WALK_FOLDS, jobs=1)
+    size = len(bars) // (WALK_FOLDS + 1)
+    measured, expected = [], []
+    for k, row in enumerate(wf.folds.itertuples()):
+        is_start, is_end = k * size, (k + 1) * size
+        window = bars.iloc[is_start:is_end]
+        runs = [backtest(SmaCross(**p), window) for p in points]
+        scores = [_textbook_sharpe(r.equity, r.starting_cash) for r in runs]
+        best = points[int(np.nanargmax(scores))]
+        measured.append((row.fold, str(row.oos_start.date()), row.best_fast, row.best_slow))
+        expected.append((k + 1, str(bars.index[is_end].date()), best["fast"], best["slow"]))
+    # Fold 1's out-of-sample block, replaced by its own bars reflected around their first
+    # open (p -> pivot^2 / p: rises become falls, highs become lows): a market fold 1 never
+    # saw, so its choice must not move.
+    mirrored = bars.copy()
+    block = slice(size, 2 * size)
+    pivot = float(bars["open"].iloc[size])
+    for target, source in (("open", "open"), ("high", "low"), ("low", "high"), ("close", "close")):
+        mirrored.iloc[block, mirrored.columns.get_loc(target)] = pivot * pivot / bars[source].iloc[block].to_numpy()
+    again = walk_forward("sma_cross", mirrored, points, folds=WALK_FOLDS, jobs=1).folds.iloc[0]
+    measured.append(("fold 1 with its out-of-sample bars replaced", again.best_fast, again.best_slow))
+    expected.append(("fold 1 with its out-of-sample bars replaced", measured[0][2], measured[0][3]))
+    ctx.record("optimization.walk_forward", wf.folds.drop(columns=["is_start", "is_end", "oos_end"]),
+               oos_sharpe=wf.summary()["oos_sharpe"])
+    return same(measured, expected, what="(fold, first out-of-sample day, chosen fast, slow)")
+
+
+def pbo_matches_brute_force(ctx: Context) -> Check:
+    """The probability of backtest overfitting of the sweep's daily returns against a
+    brute-force CSCV over the same matrix (every split's logit)."""
+    from workbench.optimize import overfit
+
+    sw = ctx.once(scenarios.small_sweep)
+    m = sw.returns.to_numpy()
+    got = overfit.pbo(m, blocks=PBO_BLOCKS)
+    want, logits = reference.cscv_pbo(m, PBO_BLOCKS)
+    ours = np.asarray(got.logits, dtype=float).tolist()
+    if len(ours) != len(logits):
+        return same(len(ours), len(logits), what="CSCV splits")
+    items = [("PBO", got.pbo, want), *((f"logit of split {i + 1}", a, b) for i, (a, b) in enumerate(zip(ours, logits)))]
+    ctx.record("optimization.pbo", [got.pbo, ours], pbo=got.pbo)
+    check = all_near(items, rel=1e-9, what=f"PBO {got.pbo:.4f} (brute force {want:.4f}) and the logits of its "
+                                           f"{len(logits)} splits, {m.shape[1]} trials over {m.shape[0]} days")
+    check.measured, check.expected, check.unit = got.pbo, want, "probability"
+    return check
+
+
+def deflated_sharpe_matches_the_formula(ctx: Context) -> Check:
+    """The deflated Sharpe ratio of the sweep's best trial against Bailey and Lopez de
+    Prado's formula computed from the returns' moments."""
+    from workbench.optimize import overfit
+
+    sw = ctx.once(scenarios.small_sweep)
+    ok = sw.sweep.trials[sw.sweep.trials["status"] == "ok"]
+    best = sw.sweep.best["params"]
+    returns = sw.returns[(best["fast"], best["slow"])].to_numpy()
+    variance = scenarios.sharpe_variance(ok["sharpe"].to_numpy())
+    got = overfit.deflated_sharpe(returns, len(ok), variance)
+    want = reference.deflated_sharpe(returns, len(ok), variance)
+    items = [("per-day Sharpe", got.sharpe, want["sharpe"]), ("luck threshold SR0", got.threshold, want["threshold"]),
+             ("DSR", got.dsr, want["dsr"])]
+    ctx.record("optimization.deflated_sharpe", [got.sharpe, got.threshold, got.dsr], dsr=got.dsr)
+    check = all_near(items, rel=1e-9, what=f"the deflated Sharpe ratio {got.dsr:.4f} of the best of {len(ok)} trials")
+    check.measured, check.expected, check.unit = got.dsr, want["dsr"], "probability"
+    return check
+
+
+CHECKS = [sweep_objectives_match_the_engine, fast_path_equals_the_engine, walk_forward_chooses_in_sample,
+          pbo_matches_brute_force, deflated_sharpe_matches_the_formula]

@@ -1,0 +1,118 @@
+"""Deterministic runs that several checks look at, each computed once per certification run
+(``ctx.once(scenario)``): a backtest with a journal, a paper session with a feed stall, a
+small parameter sweep."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.certify.context import Context
+
+STALL_START_S = 180  # the feed stalls three minutes into the session
+STALL_LENGTH_S = 180  # for three minutes
+SESSION_QUOTES = 600  # one quote a second before the stall is cut out
+
+
+@dataclass
+class StalledSession:
+    """A paper session over one symbol's quotes with a gap, on the data clock: a
+    :class:`~workbench.clock.ManualClock` that starts at the first quote's time, at speed 1,
+    so every clock reading the monitor takes is a data time."""
+
+    monitor: Any
+    result: Any
+    quotes: pd.DataFrame
+    t0: float  # data time of the first quote (unix seconds)
+    last_before: float  # data time of the last quote before the gap
+    resume: float  # data time of the first quote after it
+    rule: Any  # the FeedStalled rule in force
+    interval: float  # the monitor's evaluation interval (s)
+
+    def transitions(self) -> list[tuple[str, float]]:
+        """(state, data seconds since the first quote) of every alert notification."""
+        return [(a["state"], round(a["updated"] - self.t0, 6)) for a in self.monitor.notifications.items]
+
+
+def stalled_session(ctx: Context) -> StalledSession:
+    from workbench.clock import ManualClock
+    from workbench.engine import Engine
+    from workbench.feed import synthetic_quotes
+    from workbench.monitor import Monitor, load_rules
+    from workbench.strategies import QuoteTaker
+
+    quotes = synthetic_quotes(1, days=1, freq="1s", seed=ctx.seed).iloc[:SESSION_QUOTES]
+    first = quotes.index[0]
+    gap = (first + pd.Timedelta(seconds=STALL_START_S), first + pd.Timedelta(seconds=STALL_START_S + STALL_LENGTH_S))
+    stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
+    t0 = first.timestamp()
+    clock = ManualClock(start=t0)
+    (rule,) = [r for r in load_rules() if r.name == "FeedStalled"]
+    monitor = Monitor(store=ctx.subdir("monitor") / "monitor.sqlite", rules=[rule], clock=clock, log=False)
+    engine = Engine(QuoteTaker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=monitor,
+                    account_type="margin")
+    result = engine.run()
+    before = stalled.index[stalled.index < gap[0]][-1].timestamp()
+    after = stalled.index[stalled.index >= gap[1]][0].timestamp()
+    return StalledSession(monitor, result, stalled, t0, before, after, rule, monitor.interval)
+
+
+@dataclass
+class JournaledRun:
+    """sma_cross over the bundled S&P 500 with a journal file and IBKR fixed commissions."""
+
+    result: Any
+    journal: Any
+    state: dict
+    seq: int
+    bars: pd.DataFrame
+
+
+def sp500_run(ctx: Context) -> JournaledRun:
+    from workbench.engine import backtest
+    from workbench.feed import load_dataset_bars
+    from workbench.strategies import SmaCross
+
+    bars = load_dataset_bars("sp500")
+    path = ctx.subdir("journal") / "sp500.sqlite"
+    result = backtest(SmaCross(), bars, journal=path, commission="ibkr-fixed")
+    state, seq = result.broker.state(), result.broker.last_seq
+    result.broker.close()
+    return JournaledRun(result, path, state, seq, bars)
+
+
+@dataclass
+class SmallSweep:
+    """A grid of sma_cross parameters over the S&P 500 (the profile's points), with each
+    trial's daily returns for the overfitting statistics."""
+
+    sweep: Any
+    points: list[dict[str, int]]
+    returns: pd.DataFrame  # days x trials (columns are (fast, slow))
+    bars: pd.DataFrame
+
+
+def small_sweep(ctx: Context) -> SmallSweep:
+    from workbench.analytics.performance import daily_equity, simple_returns
+    from workbench.feed import load_dataset_bars
+    from workbench.optimize import fastpath, sweep
+    from workbench.strategies import SmaCross
+
+    bars = load_dataset_bars("sp500")
+    points = [{"fast": f, "slow": s} for f in ctx.profile["sweep_fast"] for s in ctx.profile["sweep_slow"]]
+    result = sweep("sma_cross", [bars], points, jobs=1, store=ctx.subdir("sweep") / "trials.sqlite")
+    columns = {}
+    for p in points:
+        run = fastpath.run(SmaCross(**p), bars)
+        columns[(p["fast"], p["slow"])] = simple_returns(daily_equity(run.equity))
+    return SmallSweep(result, points, pd.DataFrame(columns).dropna(), bars)
+
+
+def sharpe_variance(sharpes: np.ndarray) -> float:
+    """Variance across trials of their per-period Sharpe ratios (annualized / sqrt(252))."""
+    per_period = np.asarray(sharpes, dtype=float) / math.sqrt(252)
+    return float(np.var(per_period, ddof=1))
