@@ -19,3 +19,14 @@ def test_python_tour_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "high_ge_open_close" in out and "events_replayed" in out
     assert "INSUFFICIENT_BUYING_POWER" in out and "avg_cost=4735.0" in out
+
+
+def test_the_fault_table_is_the_library():
+    from workbench.certify import FAULTS
+    from workbench.certify.report import TITLES
+
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \| (\w+) \|$", README.read_text(), flags=re.M)
+    assert [r[0] for r in rows] == [f.name for f in FAULTS]
+    assert all(expected.strip() == TITLES[f.category] and caught == "yes" for f, (_, expected, _, caught)
+               in zip(FAULTS, rows))
+    assert f"{len(FAULTS)} of {len(FAULTS)} faults caught" in README.read_text()

@@ -126,6 +126,12 @@ def test_injected_feed_stall_fires_and_resolves():
     assert alert.active_since - wall0 == pytest.approx(last_before + 31, abs=1.01)  # age > 30 s
     assert alert.fired_at - alert.active_since == pytest.approx(10, abs=1.01)
     assert alert.resolved_at - wall0 == pytest.approx(resume, abs=1.01)
+    # The feed's age counts from the last quote itself, not from the sample that noticed it:
+    # every sample in the gap reads exactly (sample time - last quote time).
+    ages = [(t - wall0, v) for t, v in m.series("workbench_feed_last_event_age_seconds")
+            if last_before < t - wall0 < resume]
+    assert len(ages) > 150 and all(v == pytest.approx(t - last_before, abs=1e-6) for t, v in ages)
+    assert alert.active_since - wall0 == pytest.approx(last_before + 31, abs=1e-6)
 
 
 def test_monitor_serve_command_over_http(tmp_path):

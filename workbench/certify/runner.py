@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jupyter_client.manager import KernelManager
+from traitlets import default
 
 from workbench.certify.context import PROFILES
 from workbench.certify.report import CATEGORIES, SCHEMA, load_thresholds
@@ -107,6 +112,19 @@ def read_params_file(path: Path) -> dict[str, Any]:
     return data
 
 
+class LocalKernelManager(KernelManager):
+    """A kernel that talks to papermill over Unix sockets in the temporary folder instead of
+    TCP: nothing listens on the network, and the kernel has nothing to warn about."""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:  # the sockets are <ip>-<port>, removed when the kernel stops
+        return os.path.join(tempfile.gettempdir(), f"workbench-kernel-{uuid.uuid4().hex[:12]}")
+
+
 def ensure_kernel(name: str = KERNEL) -> str:
     """Register this environment's Python as the ``workbench`` kernel if it is missing."""
     from jupyter_client.kernelspec import KernelSpecManager
@@ -140,7 +158,8 @@ def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: P
     error = None
     try:
         papermill.execute_notebook(str(notebook), str(executed), parameters={**full, "out_dir": str(out.resolve())},
-                                   kernel_name=kernel, progress_bar=progress, cwd=str(ROOT))
+                                   kernel_name=kernel, progress_bar=progress, cwd=str(ROOT),
+                                   kernel_manager_class=LocalKernelManager)
     except papermill.PapermillExecutionError as exc:
         if exc.ename != "CertificationFailed":  # a failed certification raises on purpose
             error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
