@@ -56,10 +56,10 @@ def compare(component: Timed, calibration: Timed, repeats: int, budget_s: float 
     return {"component_per_s": best["component"], "calibration_per_s": best["calibration"], "ratio": ratio}
 
 
-def cpu_timed(fn: Callable[[], float]) -> tuple[float, float]:
-    """``(fn(), CPU seconds it took)``; ``fn`` returns its units of work."""
+def cpu_timed(fn: Callable[..., float], *args: Any) -> tuple[float, float]:
+    """``(fn(*args), CPU seconds it took)``; ``fn`` returns its units of work."""
     t0 = time.process_time()
-    units = fn()
+    units = fn(*args)
     return units, time.process_time() - t0
 
 

@@ -6,6 +6,7 @@ hold on a slow laptop and on a busy machine alike, while a component that got tw
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -29,44 +30,49 @@ def _ratio_check(ctx: Context, key: str, figures: dict[str, float], what: str, u
 
 def replay_throughput(ctx: Context) -> Check:
     """Quote events replayed as objects, against a loop building one tuple per row."""
-    from workbench.feed import Replay, synthetic_quotes
+    from workbench.feed import synthetic_quotes
 
     days = max(1, ctx.profile["perf_events"] // (4 * 23_400))
     quotes = synthetic_quotes(4, days=days, freq="1s", seed=ctx.seed)
     columns = [quotes.index.to_pydatetime().tolist(), quotes["symbol"].astype(str).tolist(),
                *(quotes[c].tolist() for c in ("bid", "ask", "bid_size", "ask_size"))]
-
-    def component() -> tuple[float, float]:
-        replay = Replay(quotes)  # validation on entry is not replay time
-        return calibration.cpu_timed(lambda: float(sum(1 for _ in replay)))
-
-    figures = calibration.compare(component,
-                                  lambda: calibration.cpu_timed(lambda: calibration.tuple_loop(columns, passes=10)),
+    figures = calibration.compare(partial(_replay_events, quotes),
+                                  partial(calibration.cpu_timed, calibration.tuple_loop, columns, 10),
                                   ctx.profile["repeats"])
     figures["events"] = len(quotes)
     return _ratio_check(ctx, "replay_vs_calibration", figures, f"{len(quotes):,} quote events", "events")
 
 
+def _replay_events(quotes: pd.DataFrame) -> tuple[float, float]:
+    from workbench.feed import Replay
+
+    replay = Replay(quotes)  # validation on entry is not replay time
+    return calibration.cpu_timed(_count, replay)
+
+
+def _count(events) -> float:
+    return float(sum(1 for _ in events))
+
+
 def backtest_throughput(ctx: Context) -> Check:
     """sma_cross on the event-driven engine over five symbols, against the same rules in a
     bare loop (same bars)."""
-    from workbench.engine import backtest
     from workbench.feed import synthetic_bars
-    from workbench.strategies import SmaCross
 
     bars = synthetic_bars(5, periods=ctx.profile["perf_bars"] // 5, freq="1D", seed=ctx.seed, start="1950-01-02")
     lists = (bars["symbol"].astype(str).tolist(), bars["open"].tolist(), bars["close"].tolist())
-
-    def component() -> tuple[float, float]:
-        return calibration.cpu_timed(lambda: float(backtest(SmaCross(), bars).bars))
-
-    def bare() -> tuple[float, float]:
-        return calibration.cpu_timed(lambda: _bare_loops(lists, passes=8))
-
-    figures = calibration.compare(component, bare, ctx.profile["repeats"])
+    figures = calibration.compare(partial(calibration.cpu_timed, _engine_bars, bars),
+                                  partial(calibration.cpu_timed, _bare_loops, lists, 8), ctx.profile["repeats"])
     figures["bars"] = len(bars)
     return _ratio_check(ctx, "backtest_vs_calibration", figures, f"sma_cross over {len(bars):,} bars (5 symbols)",
                         "bars")
+
+
+def _engine_bars(bars: pd.DataFrame) -> float:
+    from workbench.engine import backtest
+    from workbench.strategies import SmaCross
+
+    return float(backtest(SmaCross(), bars).bars)
 
 
 def _bare_loops(lists: tuple[list, list, list], passes: int) -> float:
@@ -79,32 +85,10 @@ def order_latency(ctx: Context) -> Check:
     """place_order -> acknowledgement with the batched journal, against a function that
     checks, encodes and logs the same request: CPU time per order (the journal's periodic
     commits included), with the wall-clock median and 99th percentile reported beside."""
-    from workbench.broker import SimulatedBroker
-    from workbench.model import Bar
-
     n = ctx.profile["perf_orders"]
-    folder = ctx.subdir("latency")
-    t0 = pd.Timestamp("2000-01-03", tz="UTC").to_pydatetime()
     walls: dict[str, list[dict]] = {"component": [], "calibration": []}
-
-    def component() -> tuple[float, float]:
-        b = SimulatedBroker(cash=1e15, instruments=["X"], account_type="margin", durability="batched",
-                            journal=folder / f"latency-{len(walls['component'])}.sqlite")
-        for i in range(64):  # a market to trade against
-            b.on_bar(Bar(t0 + pd.Timedelta(minutes=i), "X", 100.0, 100.1, 99.9, 100.0, 1e9))
-        stats = calibration.per_call_latency(lambda i: b.place_order("X", "buy" if i % 2 == 0 else "sell", 100.0), n)
-        b.close()
-        walls["component"].append(stats)
-        return float(n), stats["cpu"]
-
-    def calibration_orders() -> tuple[float, float]:
-        book, log = {"X": 1}, []
-        stats = calibration.per_call_latency(
-            lambda i: calibration.order_log("X", "buy" if i % 2 == 0 else "sell", 100.0, book, log), 5 * n)
-        walls["calibration"].append(stats)
-        return float(5 * n), stats["cpu"]
-
-    rates = calibration.compare(component, calibration_orders, ctx.profile["repeats"])
+    rates = calibration.compare(partial(_broker_orders, n, ctx.subdir("latency"), walls["component"]),
+                                partial(_logged_orders, 5 * n, walls["calibration"]), ctx.profile["repeats"])
     figures = {"place_order_cpu_us": 1e6 / rates["component_per_s"],
                "calibration_cpu_us": 1e6 / rates["calibration_per_s"],
                "place_order_p50_us": 1e6 * min(w["p50"] for w in walls["component"]),
@@ -119,30 +103,63 @@ def order_latency(ctx: Context) -> Check:
                        f"{ctx.profile['repeats']}", figures=figures)
 
 
+def _broker_orders(n: int, folder, walls: list[dict]) -> tuple[float, float]:
+    """``n`` market orders, buys and sells in turn, into a margin account with a batched
+    journal: (orders, CPU seconds); their wall-clock percentiles go to ``walls``."""
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Bar
+
+    t0 = pd.Timestamp("2000-01-03", tz="UTC").to_pydatetime()
+    b = SimulatedBroker(cash=1e15, instruments=["X"], account_type="margin", durability="batched",
+                        journal=folder / f"latency-{len(walls)}.sqlite")
+    for i in range(64):  # a market to trade against
+        b.on_bar(Bar(t0 + pd.Timedelta(minutes=i), "X", 100.0, 100.1, 99.9, 100.0, 1e9))
+    stats = calibration.per_call_latency(partial(_alternate, b.place_order), n)
+    b.close()
+    walls.append(stats)
+    return float(n), stats["cpu"]
+
+
+def _logged_orders(n: int, walls: list[dict]) -> tuple[float, float]:
+    book, log = {"X": 1}, []
+    stats = calibration.per_call_latency(partial(_alternate, partial(calibration.order_log, book=book, log=log)), n)
+    walls.append(stats)
+    return float(n), stats["cpu"]
+
+
+def _alternate(place, i: int):
+    return place("X", "buy" if i % 2 == 0 else "sell", 100.0)
+
+
 def sweep_throughput(ctx: Context) -> Check:
     """A grid sweep of sma_cross over the S&P 500 on one process (fast path, numba kernel
     compiled beforehand), against the same trials in plain numpy."""
     from workbench.feed import load_dataset_bars
-    from workbench.optimize import fastpath, sweep
+    from workbench.optimize import fastpath
     from workbench.strategies import SmaCross
 
     bars = load_dataset_bars("sp500")
-    # 60 trials a repeat (the grid with quantities 1..6 x 10): enough CPU time to time well
+    # 60 trials a repeat (the grid with quantities 10..60): enough CPU time to time well
     points = [{"fast": f, "slow": s, "quantity": float(q)} for q in range(10, 70, 10)
               for f in (5, 10, 20, 40, 60) for s in (80, 120)]
     close = bars["close"].to_numpy()
     fastpath.run(SmaCross(), bars)  # compile the kernel: JIT time is not sweep time
-
-    def component() -> tuple[float, float]:
-        return calibration.cpu_timed(lambda: float(len(sweep("sma_cross", [bars], points, jobs=1).trials)))
-
-    def numpy_trials() -> tuple[float, float]:
-        return calibration.cpu_timed(lambda: sum(calibration.numpy_sweep(close, points) for _ in range(20)))
-
-    figures = calibration.compare(component, numpy_trials, ctx.profile["repeats"])
+    figures = calibration.compare(partial(calibration.cpu_timed, _sweep_trials, bars, points),
+                                  partial(calibration.cpu_timed, _numpy_trials, close, points, 20),
+                                  ctx.profile["repeats"])
     figures["trials"] = len(points)
     return _ratio_check(ctx, "sweep_vs_calibration", figures, f"{len(points)} sma_cross trials over 5,031 bars",
                         "trials")
+
+
+def _sweep_trials(bars: pd.DataFrame, points: list[dict]) -> float:
+    from workbench.optimize import sweep
+
+    return float(len(sweep("sma_cross", [bars], points, jobs=1).trials))
+
+
+def _numpy_trials(close, points: list[dict], passes: int) -> float:
+    return sum(calibration.numpy_sweep(close, points) for _ in range(passes))
 
 
 class SlowEvery(CommissionModel):
@@ -210,7 +227,7 @@ def peak_memory(ctx: Context) -> Check:
     path = ctx.subdir("memory") / "quotes.parquet"
     synthetic_quotes(4, days=max(1, rows // (4 * 23_400)), freq="1s", seed=ctx.seed).to_parquet(path)
     load_and_replay(path)  # warm: what the libraries set up once is not the workload's
-    peak, data = calibration.traced_peak(lambda: load_and_replay(path))
+    peak, data = calibration.traced_peak(partial(load_and_replay, path))
     spec = ctx.bound("memory_per_data_byte")
     figures = {"peak_mb": peak / 1e6, "data_mb": data / 1e6,
                "certification_peak_rss_mb": calibration.process_peak_bytes() / 1e6}

@@ -71,21 +71,21 @@ def rejected_requests_change_nothing(ctx: Context) -> Check:
     b.on_bar(Bar(T0, "X", 100.0, 101.0, 99.0, 100.0, 1e6))
     resting = b.place_order("X", "buy", 10, "limit", limit_price=95.0).order_id
     before = (b.state(), b.account(), b.open_orders())
-    cases = [
-        (lambda: b.place_order("X", "buy", float("nan")), R.INVALID_QUANTITY),
-        (lambda: b.place_order("X", "buy", -5), R.INVALID_QUANTITY),
-        (lambda: b.place_order("X", "buy", 1e9), R.INSUFFICIENT_BUYING_POWER),
-        (lambda: b.place_order("X", "buy", 1, "limit"), R.MISSING_PRICE),
-        (lambda: b.place_order("X", "buy", 1, "limit", limit_price=100.003), R.OFF_TICK),
-        (lambda: b.place_order("NOPE", "buy", 1), R.UNKNOWN_SYMBOL),
-        (lambda: b.place_order("X", "sell", 1), R.SHORT_NEEDS_MARGIN),
-        (lambda: b.replace_order(resting, limit_price=95.003), R.OFF_TICK),
-        (lambda: b.replace_order(resting, quantity=10_000), R.INSUFFICIENT_BUYING_POWER),
-        (lambda: b.cancel_order("O999"), R.UNKNOWN_ORDER),
+    cases = [  # (method, arguments, keywords, the reason it must give)
+        ("place_order", ("X", "buy", float("nan")), {}, R.INVALID_QUANTITY),
+        ("place_order", ("X", "buy", -5), {}, R.INVALID_QUANTITY),
+        ("place_order", ("X", "buy", 1e9), {}, R.INSUFFICIENT_BUYING_POWER),
+        ("place_order", ("X", "buy", 1, "limit"), {}, R.MISSING_PRICE),
+        ("place_order", ("X", "buy", 1, "limit"), {"limit_price": 100.003}, R.OFF_TICK),
+        ("place_order", ("NOPE", "buy", 1), {}, R.UNKNOWN_SYMBOL),
+        ("place_order", ("X", "sell", 1), {}, R.SHORT_NEEDS_MARGIN),
+        ("replace_order", (resting,), {"limit_price": 95.003}, R.OFF_TICK),
+        ("replace_order", (resting,), {"quantity": 10_000}, R.INSUFFICIENT_BUYING_POWER),
+        ("cancel_order", ("O999",), {}, R.UNKNOWN_ORDER),
     ]
-    measured = [(i, reply.accepted, reply.reason.value if reply.reason else None)
-                for i, reply in enumerate(call() for call, _ in cases)]
-    expected = [(i, False, reason.value) for i, (_, reason) in enumerate(cases)]
+    replies = [getattr(b, method)(*args, **kwargs) for method, args, kwargs, _ in cases]
+    measured = [(i, r.accepted, r.reason.value if r.reason else None) for i, r in enumerate(replies)]
+    expected = [(i, False, reason.value) for i, (*_, reason) in enumerate(cases)]
     measured.append(("state, account and open orders unchanged", (b.state(), b.account(), b.open_orders()) == before))
     expected.append(("state, account and open orders unchanged", True))
     ctx.record("recovery.rejections", measured)
