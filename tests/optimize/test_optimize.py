@@ -1,7 +1,6 @@
 """Search, the fast path (against the engine), executors (Dask included), resumption,
 walk-forward and the overfitting statistics (against worked examples)."""
 
-import itertools
 import json
 import math
 
@@ -12,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from workbench.certify.reference import cscv_pbo
 from workbench.cli import main
 from workbench.engine import backtest
 from workbench.errors import ConfigError
@@ -188,29 +188,11 @@ def test_deflated_sharpe_worked_example():
     assert (d.sharpe, d.threshold, d.dsr) == (pytest.approx(sr), pytest.approx(thr), pytest.approx(want))
 
 
-def brute_force_pbo(m, blocks):
-    """CSCV written out plainly: every half of the blocks in-sample, the rest out."""
-    t, n = m.shape
-    size = t // blocks
-    parts = [m[i * size:(i + 1) * size] for i in range(blocks)]
-    logits = []
-    for chosen in itertools.combinations(range(blocks), blocks // 2):
-        is_rows = np.vstack([parts[i] for i in chosen])
-        oos_rows = np.vstack([parts[i] for i in range(blocks) if i not in chosen])
-        is_sr = is_rows.mean(0) / is_rows.std(0, ddof=1)
-        oos_sr = oos_rows.mean(0) / oos_rows.std(0, ddof=1)
-        best = int(np.argmax(is_sr))
-        rank = 1 + sum(oos_sr[j] < oos_sr[best] for j in range(n)) + 0.5 * (sum(oos_sr == oos_sr[best]) - 1)
-        w = rank / (n + 1)
-        logits.append(math.log(w / (1 - w)))
-    return np.mean(np.array(logits) <= 0), np.array(logits)
-
-
 def test_pbo_matches_a_brute_force_cscv_and_behaves():
     rng = np.random.default_rng(2)
     m = rng.normal(0, 0.01, (240, 6))
     got = pbo(m, blocks=6)
-    want_pbo, want_logits = brute_force_pbo(m, 6)
+    want_pbo, want_logits = cscv_pbo(m, 6)  # CSCV written out plainly, the certification's reference
     assert got.pbo == pytest.approx(want_pbo) and np.allclose(got.logits, want_logits) and got.splits == 20
     noise = pbo(rng.normal(0, 0.01, (1600, 20)), blocks=16)
     assert 0.25 < noise.pbo < 0.75  # skill-free trials: the in-sample winner is a coin flip
