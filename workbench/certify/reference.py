@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -117,6 +116,8 @@ def deflated_sharpe(returns: np.ndarray, trials: int, sharpe_variance: float) ->
     g3 and (non-excess) kurtosis g4 from the central moments, then
     ``SR0 = sqrt(V)((1-g)Z^-1(1-1/N) + g Z^-1(1-1/(N e)))`` and
     ``DSR = Phi((SR - SR0) sqrt(T-1) / sqrt(1 - g3 SR + (g4-1)/4 SR^2))``."""
+    from scipy import stats
+
     r = np.asarray(returns, dtype=float)
     t = r.size
     mean = r.mean()

@@ -76,7 +76,7 @@ def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
         elif name == "faults":
             out["faults"] = _fault_names(value)
         elif name not in PARAMETERS:
-            raise ConfigError(f"unknown parameter {name!r}; known: profile, {', '.join(PARAMETERS)}, faults, "
+            raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}, faults, "
                               f"thresholds, threshold.NAME")
         elif name == "crash_trials" and value in (None, 0, "0"):
             continue  # the profile's
