@@ -133,10 +133,12 @@ def test_a_changed_output_is_named_against_the_goldens(tmp_path):
 
 def test_goldens_are_saved_per_profile_and_seed_and_only_from_a_passing_run(tmp_path):
     path = tmp_path / "goldens.json"
-    save_goldens({"a": {"sha256": "1", "figures": {}}}, "quick", 7, {"commit": "x"}, path)
-    save_goldens({"b": {"sha256": "2", "figures": {}}}, "full", 7, {"commit": "x"}, path)
-    assert load_goldens("quick", 7, path) == {"a": {"sha256": "1", "figures": {}}}
-    assert load_goldens("full", 7, path)["b"]["sha256"] == "2" and load_goldens("quick", 8, path) is None
+    quick, full = {"profile": "quick", "seed": 7, "crash_trials": 10}, {"profile": "full", "seed": 7}
+    save_goldens({"a": {"sha256": "1", "figures": {}}}, quick, {"commit": "x"}, path)
+    save_goldens({"b": {"sha256": "2", "figures": {}}}, full, {"commit": "x"}, path)
+    assert load_goldens(quick, path) == {"a": {"sha256": "1", "figures": {}}}
+    assert load_goldens(full, path)["b"]["sha256"] == "2" and load_goldens({**quick, "seed": 8}, path) is None
+    assert load_goldens({**quick, "crash_trials": 50}, path) is None  # the kill points differ
     report = {"categories": [{"name": n, "title": t, "passed": n != "optimization"} for n, t in TITLES.items()],
               "outputs": {}}
     with pytest.raises(ConfigError, match=r"goldens not updated.*Optimization integration failed"):
@@ -145,7 +147,7 @@ def test_goldens_are_saved_per_profile_and_seed_and_only_from_a_passing_run(tmp_
 
 def test_the_shipped_goldens_cover_the_default_seed_of_both_profiles():
     for profile in ("quick", "full"):
-        goldens = load_goldens(profile, 7)
+        goldens = load_goldens({"profile": profile, "seed": 7})
         assert goldens and all(len(g["sha256"]) == 64 for g in goldens.values())
 
 
@@ -171,7 +173,7 @@ def test_certify_with_every_fault_end_to_end(tmp_path, capsys):
             assert set(check) == {"name", "passed", "measured", "expected", "bounds", "unit", "detail", "figures",
                                   "duration_s"}
     # reproducible: every output equals the golden shipped for quick/seed=7
-    goldens = load_goldens("quick", 7)
+    goldens = load_goldens({"profile": "quick", "seed": 7})
     assert {k: v["sha256"] for k, v in report["outputs"].items()} == {k: v["sha256"] for k, v in goldens.items()}
     # every fault caught by its own category, and every check shown red by at least one fault
     rows = report["faults"]["rows"]
@@ -209,7 +211,7 @@ def test_a_failed_certification_fails_its_notebook(tmp_path):
     assert passed.pop("market_data") is False and all(passed.values())
     check = next(ch for c in report["categories"] for ch in c["checks"] if ch["name"] == "cache_speedup")
     assert check["bounds"] == {"min": 1e9} and "expected >= 1e+09 x" in check["detail"]
-    goldens = load_goldens("quick", 7)
+    goldens = load_goldens({"profile": "quick", "seed": 7})
     assert {k: v["sha256"] for k, v in report["outputs"].items()} == {k: v["sha256"] for k, v in goldens.items()}
 
 

@@ -31,10 +31,10 @@ class Certification:
         self.report = Report(parameters=params, thresholds=self.thresholds)
         self._tmp = None if workdir is not None else tempfile.TemporaryDirectory(prefix="certify-")
         folder = Path(workdir) if workdir is not None else Path(self._tmp.name)
-        goldens = load_goldens(params["profile"], params["seed"])
+        goldens = load_goldens(params)
         self.ctx = Context(params={k: params[k] for k in ("profile", "seed", "crash_trials")},
                            thresholds=self.thresholds, workdir=folder, goldens=goldens,
-                           golden_source=f"goldens.json {golden_key(params['profile'], params['seed'])}")
+                           golden_source=f"goldens.json {golden_key(params)}")
 
     def run(self, category: str) -> Category:
         """Run one category (in the documented order) and add it to the report."""

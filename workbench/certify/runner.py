@@ -209,9 +209,9 @@ def _update_goldens(report: dict, params: dict[str, Any]) -> str:
         raise ConfigError("goldens not updated: every category but Reproducibility must pass first"
                           + (f" ({', '.join(failed)} failed)" if failed else ""))
     git = report.get("inputs", {}).get("git", {})
-    save_goldens(report["outputs"], params["profile"], params["seed"],
+    save_goldens(report["outputs"], params,
                  {"date": report.get("finished"), "commit": git.get("commit"), "dirty": git.get("dirty")})
-    return golden_key(params["profile"], params["seed"])
+    return golden_key(params)
 
 
 def _html(notebook: Path, target: Path) -> None:
