@@ -30,3 +30,11 @@ def test_the_fault_table_is_the_library():
     assert all(expected.strip() == TITLES[f.category] and caught == "yes" for f, (_, expected, _, caught)
                in zip(FAULTS, rows))
     assert f"{len(FAULTS)} of {len(FAULTS)} faults caught" in README.read_text()
+
+
+def test_the_certification_page_names_every_check():
+    from workbench.certify import CHECKS
+
+    page = (README.parent / "docs" / "certification.md").read_text()
+    missing = [fn.__name__ for fns in CHECKS.values() for fn in fns if f"`{fn.__name__}`" not in page]
+    assert not missing

@@ -674,9 +674,9 @@ def _certify(args: argparse.Namespace) -> int:
     full = runner.validate(params, args.profile)  # before any kernel starts
     interactive = sys.stderr.isatty()
     if not args.json:
-        print(f"certifying ({args.profile} profile" + (", then injecting faults" if full["faults"] else "") + ")...",
+        print(f"certifying ({full['profile']} profile" + (", then injecting faults" if full["faults"] else "") + ")...",
               flush=True)
-    report, out = runner.certify(args.profile, params, out=args.out, progress=interactive,
+    report, out = runner.certify(full["profile"], params, out=args.out, progress=interactive,
                                  update_goldens=args.update_goldens)
     if args.json:
         print(json.dumps(report))

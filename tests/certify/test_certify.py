@@ -5,6 +5,7 @@ shown red by some fault), and a failed certification failing its notebook."""
 
 import json
 import math
+import os
 from pathlib import Path
 
 import papermill
@@ -36,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"threshold.warp_speed": 3}, "quick", "threshold 'warp_speed' is unknown"),
         ({"threshold.cache_speedup": "lots"}, "quick", "not a number"),
         ({"threshold.cache_speedup": "nan"}, "quick", "not a finite number"),
+        ({"threshold.crash_trials_recovered": -5}, "quick", "crash_trials_recovered: must be > 0"),
+        ({"threshold.cache_speedup": 0}, "quick", "cache_speedup: must be > 0"),
+        ({"faults": "pbo_constant,"}, "quick", "an empty fault name"),
         ({"thresholds": [1, 2]}, "quick", "expected a mapping"),
         ({}, "medium", "profile must be one of quick, full"),
     ],
@@ -51,6 +55,7 @@ def test_validated_parameters_and_overrides():
                  "faults": "pbo_constant"}
     assert load_thresholds(overrides=p["thresholds"])["cache_speedup"]["min"] == 5.0
     assert validate({"faults": "all"})["faults"] == "all" and validate({})["faults"] == ""
+    assert validate({"faults": ["pbo_constant", "dsr_constant"]})["faults"] == "pbo_constant,dsr_constant"
 
 
 def test_the_command_refuses_bad_parameters_before_any_work(capsys, tmp_path):
@@ -59,6 +64,26 @@ def test_the_command_refuses_bad_parameters_before_any_work(capsys, tmp_path):
     assert main(["certify", "--out", str(tmp_path / "x"), "--fault", "no_such_fault"]) == 2
     assert "unknown fault(s) no_such_fault" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_folder_is_held_by_one_run_and_cleared_of_an_earlier_runs_outputs(tmp_path):
+    from workbench.certify.runner import LOCK, run_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.json").write_text("{}")
+    (out / "faults.md").write_text("stale")
+    with run_folder(out):
+        assert not (out / "report.json").exists() and not (out / "faults.md").exists()
+        assert (out / LOCK).read_text() == str(os.getpid())
+        with pytest.raises(ConfigError, match=r"another certification \(pid \d+\) is writing there"):
+            with run_folder(out):
+                pass
+    assert not (out / LOCK).exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="--out .*file/sub: cannot write there"):
+        with run_folder(tmp_path / "file" / "sub"):
+            pass
 
 
 def test_no_threshold_is_an_absolute_speed_or_memory():
@@ -73,7 +98,7 @@ def test_verdicts_are_two_sided():
     assert not within(None, hi=1).passed and within(1.0, hi=1).passed
     assert near(1.0 + 1e-12, 1.0).passed and not near(1.001, 1.0).passed and not near(0.999, 1.0).passed
     check = all_near([("a", 1.0, 1.0), ("b", 2.0, 2.2), ("c", math.nan, math.nan)], rel=1e-9, what="x")
-    assert not check.passed and "b: measured 2, expected 2.2" in check.detail
+    assert not check.passed and "b: measured 2.0, expected 2.2" in check.detail
 
 
 def test_the_library_has_three_faults_a_category_and_every_target_restores():

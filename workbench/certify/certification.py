@@ -4,8 +4,8 @@ and nbval see a failed certification as a failed notebook)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,13 @@ class Certification:
         self.out_dir = Path(out_dir)
         self.thresholds = load_thresholds(overrides=params.get("thresholds"))
         self.report = Report(parameters=params, thresholds=self.thresholds)
-        self._tmp = None if workdir is not None else tempfile.TemporaryDirectory(prefix="certify-")
-        folder = Path(workdir) if workdir is not None else Path(self._tmp.name)
+        # The checks' files (journals, data, stores) go to <out_dir>/work, removed by close():
+        # a run that was killed leaves them where its report would be, not hidden in /tmp.
+        folder = Path(workdir) if workdir is not None else self.out_dir / "work"
+        self._own_workdir = workdir is None
+        if self._own_workdir:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
         goldens = load_goldens(params)
         self.ctx = Context(params={k: params[k] for k in ("profile", "seed", "crash_trials")},
                            thresholds=self.thresholds, workdir=folder, goldens=goldens,
@@ -42,6 +47,7 @@ class Certification:
         self.report.categories = [c for c in self.report.categories if c.name != category] + [result]
         self.report.outputs = dict(self.ctx.outputs)
         self.report.data = dict(self.ctx.data)
+        self.save()  # the report so far: a later cell that fails loses nothing measured
         return result
 
     def run_all(self) -> list[Category]:
@@ -60,6 +66,7 @@ class Certification:
 
         self.report.faults = fault_library.run_faults(self.ctx.params, self.thresholds, dict(self.ctx.outputs),
                                                       names, progress=show)
+        self.save()
         return pd.DataFrame(self.report.faults["rows"])[["fault", "expected_red", "categories_red", "caught",
                                                           "checks_red", "seconds"]]
 
@@ -84,8 +91,9 @@ class Certification:
         raise CertificationFailed("certification FAILED: " + "; ".join(problems))
 
     def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        """Remove the work folder (when it is this run's own)."""
+        if self._own_workdir:
+            shutil.rmtree(self.ctx.workdir, ignore_errors=True)
 
 
 def kernel_info() -> dict[str, Any]:

@@ -390,22 +390,113 @@ def _clock_ignored(original):
     return init
 
 
+def _high_against_close_only(original):
+    def check_values(frame, kind, findings, skip):
+        original(frame, kind, findings, skip)
+        if kind == "bars":
+            close_only = (frame["high"] < frame["close"]).to_numpy()
+            findings.masks = [(r, c, close_only if r == "high_ge_open_close" else m) for r, c, m in findings.masks]
+    return check_values
+
+
+def _day_orders_kept(original):
+    def end_session(self, time=None):
+        if time is not None:
+            self.advance_time(time)
+        return 0
+    return end_session
+
+
+def _volume_cap_per_order(original):
+    def match_bar(self, order, bar, capacity):
+        full = capacity if self.participation is None else self.participation * bar.volume
+        return original(self, order, bar, full)
+    return match_bar
+
+
+def _sell_stop_limit_buy_test(original):
+    from workbench.model import OrderType, Side
+
+    def bar_fill(side, type, limit, stop, triggered, bar):
+        if type is OrderType.STOP_LIMIT and side is Side.SELL and not triggered:
+            if bar.low > stop:
+                return None, False, False
+            trigger_price = min(bar.open, stop)
+            return (trigger_price if trigger_price <= limit else None), True, False  # the buy's test
+        return original(side, type, limit, stop, triggered, bar)
+    return bar_fill
+
+
+def _short_pnl_flipped(original):
+    def apply_fill(self, symbol, side, quantity, price, commission):
+        book = self._books.get(symbol)
+        old, before = (book.quantity, book.realized) if book is not None else (0.0, 0.0)
+        original(self, symbol, side, quantity, price, commission)
+        if old < 0 and side.sign > 0:
+            book = self._books[symbol]
+            book.realized = before - (book.realized - before)
+    return apply_fill
+
+
+def _equity_a_bar_late(original):
+    def equity_curve(marks, fills, starting_cash):
+        equity, positions = original(marks, fills, starting_cash)
+        return equity.shift(1).fillna(float(starting_cash)), positions
+    return equity_curve
+
+
+def _anchored_rolls(original):
+    def folds_of(n, folds, mode="rolling"):
+        return original(n, folds, "rolling")
+    return folds_of
+
+
+def _sortino_is_sharpe(original):
+    def objective(returns, objective):
+        return original(returns, "sharpe" if objective == "sortino" else objective)
+    return objective
+
+
+def _rate_per_minute(original):
+    def aggregate(aggregation, samples):
+        value = original(aggregation, samples)
+        return value * 60 if aggregation == "rate" else value
+    return aggregate
+
+
+def _drawdown_from_first_equity(original):
+    def sample_broker(self, now, values):
+        original(self, now, values)
+        first = self.__dict__.setdefault("_certify_first_equity", values["workbench_session_equity"])
+        values["workbench_session_drawdown"] = values["workbench_session_equity"] / first - 1
+    return sample_broker
+
+
 FAULTS: tuple[Fault, ...] = (
     # 1. market data
     Fault("validation_rules_dropped", "market_data",
           "four validation rules (high/low against open and close, negative volume, crossed quotes) are never "
-          "applied", "workbench.feed.validate:Findings.add", _drop_rules),
+          "applied", "workbench.feed.validate:Findings.add", _drop_rules,
+          only=("every_rule_found_at_its_line",)),
     Fault("synthetic_seed_ignored", "market_data",
           "the synthetic generator draws from seed 0 whatever seed it is given",
-          "workbench.feed.synthetic:SyntheticMarket._streams", _seed_ignored),
+          "workbench.feed.synthetic:SyntheticMarket._streams", _seed_ignored,
+          only=("seeds_give_their_own_data",)),
     Fault("replay_unstable_merge", "market_data",
           "replay merges sources with an unstable sort: events at the same time come in any order",
-          "workbench.feed.replay:_merge_order", _unstable_sort),
+          "workbench.feed.replay:_merge_order", _unstable_sort,
+          only=("replay_merges_in_documented_order",)),
     Fault("cache_keyed_by_path", "market_data",
           "the CSV cache is keyed by path, size and modification time, not content: an edited file is served stale",
-          "workbench.feed.files:_cache_key", _key_by_path),
+          "workbench.feed.files:_cache_key", _key_by_path,
+          only=("cache_serves_current_content",)),
     Fault("cache_never_read", "market_data", "the CSV cache is written but never read back",
-          "workbench.feed.files:_cache_get", _cache_never_read),
+          "workbench.feed.files:_cache_get", _cache_never_read,
+          only=("cache_serves_current_content", "cache_speedup",)),
+    Fault("high_checked_against_close_only", "market_data",
+          "the high of a bar is checked against its close only: a high below the open passes",
+          "workbench.feed.files:check_values", _high_against_close_only,
+          only=("every_rule_found_at_its_line",)),
     Fault("dataset_last_row_dropped", "market_data",
           "the bundled datasets lose their last bar (a reader that treats the last line as a footer)",
           "workbench.feed.datasets:_read_source", _last_row_dropped),
@@ -423,6 +514,18 @@ FAULTS: tuple[Fault, ...] = (
     Fault("slippage_favours_the_trader", "trading_execution",
           "fixed-bps slippage applied with the wrong sign: buys fill below the open",
           "workbench.broker.costs:FixedBps.price", _slippage_flipped),
+    Fault("sell_stop_limit_tested_as_a_buy", "trading_execution",
+          "a sell stop-limit on its trigger bar is held to the buy's limit test", "workbench.broker.fills:bar_fill",
+          _sell_stop_limit_buy_test),
+    Fault("day_orders_never_expire", "trading_execution", "DAY orders survive the session close",
+          "workbench.broker.broker:SimulatedBroker.end_session", _day_orders_kept),
+    Fault("volume_cap_per_order", "trading_execution",
+          "the volume-participation cap applies to each order alone, not to all orders of the bar together",
+          "workbench.broker.broker:SimulatedBroker._match_bar", _volume_cap_per_order),
+    Fault("short_pnl_sign_flipped", "trading_execution", "covering a short books its profit as a loss",
+          "workbench.broker.account:Account.apply_fill", _short_pnl_flipped),
+    Fault("equity_a_bar_late", "trading_execution", "the equity curve is one bar behind the fills",
+          "workbench.engine:equity_curve", _equity_a_bar_late),
     Fault("quote_sides_swapped", "trading_execution",
           "quote fills take the bid for buys and the ask for sells (the sides mixed up)",
           "workbench.broker.fills:quote_fill", _quote_sides_swapped),
@@ -432,14 +535,24 @@ FAULTS: tuple[Fault, ...] = (
     # 3. optimization
     Fault("walk_forward_lookahead", "optimization",
           "walk-forward chooses each fold's parameters with the out-of-sample bars in view",
-          "workbench.optimize.walkforward:in_sample", _in_sample_with_oos),
+          "workbench.optimize.walkforward:in_sample", _in_sample_with_oos,
+          only=("walk_forward_chooses_in_sample",)),
+    Fault("anchored_walk_forward_rolls", "optimization",
+          "anchored walk-forward rolls: each fold's in-sample block drops the earlier ones",
+          "workbench.optimize.walkforward:folds_of", _anchored_rolls, only=("walk_forward_chooses_in_sample",)),
+    Fault("sortino_objective_is_sharpe", "optimization", "walk-forward folds asked for Sortino rank by Sharpe",
+          "workbench.optimize.walkforward:_objective", _sortino_is_sharpe,
+          only=("objectives_mean_what_they_say",)),
     Fault("pbo_constant", "optimization", "the probability of backtest overfitting is a constant 0.5",
-          "workbench.optimize.overfit:pbo", _constant_pbo),
+          "workbench.optimize.overfit:pbo", _constant_pbo,
+          only=("pbo_matches_brute_force",)),
     Fault("dsr_constant", "optimization", "the deflated Sharpe ratio is a constant 0.95",
-          "workbench.optimize.overfit:deflated_sharpe", _constant_dsr),
+          "workbench.optimize.overfit:deflated_sharpe", _constant_dsr,
+          only=("deflated_sharpe_matches_the_formula",)),
     Fault("fast_path_fills_at_close", "optimization",
           "the optimizer's fast path fills at the deciding bar's close instead of the next open",
-          "workbench.optimize.fastpath:_simulate", _fast_path_at_close),
+          "workbench.optimize.fastpath:_simulate", _fast_path_at_close,
+          only=("fast_path_equals_the_engine", "sweep_objectives_match_the_engine",)),
     # 4. monitoring and analytics
     Fault("alert_ignores_for", "monitoring_analytics", "alert rules fire as soon as their condition holds, "
           "ignoring `for:`", "workbench.monitor.alerts:AlertManager._step", _rule_changed(for_=0.0)),
@@ -449,6 +562,12 @@ FAULTS: tuple[Fault, ...] = (
     Fault("store_loses_every_other_write", "monitoring_analytics",
           "the metric store silently drops every other batch of samples", "workbench.monitor.store:MetricStore.write",
           _every_other_write_lost),
+    Fault("rate_per_minute", "monitoring_analytics",
+          "alert rules on a counter's rate see it per minute, not per second (60 x too high)",
+          "workbench.monitor.rules:aggregate", _rate_per_minute),
+    Fault("drawdown_gauge_from_the_start", "monitoring_analytics",
+          "the session drawdown gauge measures from the first equity, not from the running peak",
+          "workbench.monitor.monitor:Monitor._sample_broker", _drawdown_from_first_equity),
     Fault("sharpe_calendar_days", "monitoring_analytics",
           "the Sharpe ratio annualized with 365 periods whatever the data (20 % too high on daily bars)",
           "workbench.analytics.performance:sharpe", _sharpe_365),

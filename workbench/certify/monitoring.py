@@ -10,7 +10,8 @@ from workbench.certify import reference, scenarios
 from workbench.certify.context import Context
 from workbench.certify.report import Check, all_near, same, within
 
-STATISTICS = ("sharpe", "annual_volatility", "total_return", "cagr", "sortino", "max_drawdown")
+STATISTICS = ("sharpe", "annual_volatility", "total_return", "cagr", "sortino", "max_drawdown", "calmar")
+RISK_FREE = 1e-4  # a day
 SESSION_PERIODS_PER_YEAR = 252 * 6.5 * 3600  # per-second returns of a 6.5-hour session
 
 
@@ -52,7 +53,8 @@ def alert_resolves_when_data_returns(ctx: Context) -> Check:
 
 def metrics_reach_the_store(ctx: Context) -> Check:
     """The session's fill counter in the SQLite store: one sample per evaluation interval of
-    the session (data seconds), never decreasing, the last equal to the session's fills."""
+    the session (data seconds), never decreasing, the last equal to the session's fills; and
+    the drawdown gauge a monitored backtest stores, against its stored equity's running peak."""
     from workbench.monitor import MetricStore
 
     s = ctx.once(scenarios.stalled_session)
@@ -61,12 +63,20 @@ def metrics_reach_the_store(ctx: Context) -> Check:
     span = s.quotes.index[-1].timestamp() - s.t0
     expected = span / s.interval
     values = stored["value"].to_numpy()
+    watched, _ = ctx.once(scenarios.monitored_backtest)
+    store = MetricStore(watched.store.path)
+    equity = store.series("workbench_session_equity")["value"].to_numpy()
+    drawdown = store.series("workbench_session_drawdown")["value"].to_numpy()
     ctx.record("monitoring.session_fills", fills, samples=len(stored))
     measured = [bool(np.all(np.diff(values) >= 0)), float(values[-1]) if len(values) else None,
-                abs(len(values) - expected) <= 2]
-    check = same(measured, [True, float(fills), True],
+                abs(len(values) - expected) <= 2,
+                len(equity) == len(drawdown) and bool(np.allclose(drawdown, equity / np.maximum.accumulate(equity) - 1,
+                                                                   rtol=0, atol=1e-12))]
+    check = same(measured, [True, float(fills), True, True],
                  what=f"[fill counter never decreases, its last stored value, {len(values)} samples within 2 of "
-                      f"{expected:g} (one per {s.interval:g} s over {span:g} data s)]")
+                      f"{expected:g} (one per {s.interval:g} s over {span:g} data s), each of the "
+                      f"{len(drawdown):,} drawdowns "
+                      f"stored by a monitored S&P 500 backtest = equity / its running peak - 1]")
     check.measured, check.expected, check.unit = len(values), expected, "samples"
     return check
 
@@ -88,10 +98,40 @@ def statistics_match_the_textbook(ctx: Context) -> Check:
         theirs = reference.textbook_statistics(returns.to_numpy(), per_year)
         items += [(f"{label} {k}", ours[k], theirs[k]) for k in STATISTICS]
         recorded[label] = {k: ours[k] for k in STATISTICS}
+    returns = series["sp500 daily"][0]
+    ours = summary(returns, periods_per_year=252, risk_free=RISK_FREE)
+    theirs = reference.textbook_statistics(returns.to_numpy() - RISK_FREE, 252)  # excess returns
+    items += [(f"sp500 daily, risk-free 1 bp a day, {k}", ours[k], theirs[k]) for k in ("sharpe", "sortino")]
     ctx.record("monitoring.statistics", recorded, sp500_sharpe=recorded["sp500 daily"]["sharpe"])
-    return all_near(items, rel=1e-9, what="Sharpe, volatility, total return, CAGR, Sortino and max drawdown of two "
-                                          "return series")
+    return all_near(items, rel=1e-9, what="Sharpe, volatility, total return, CAGR, Sortino, max drawdown and Calmar "
+                                          "of two return series, and Sharpe and Sortino over a risk-free rate")
+
+
+def rule_aggregations_mean_what_they_say(ctx: Context) -> Check:
+    """What an alert rule compares with its threshold: each aggregation of a minute of
+    samples (a counter for ``rate``) against its definition; percentiles interpolate
+    linearly between the closest ranks."""
+    from workbench.monitor import rules
+
+    rng = np.random.default_rng(ctx.seed)
+    values = rng.normal(10.0, 3.0, 60).tolist()
+    times = [1_700_000_000.0 + i for i in range(60)]
+    counter = np.cumsum(rng.integers(0, 5, 60)).astype(float).tolist()
+    ordered = sorted(values)
+
+    def percentile(q: float) -> float:
+        rank = q / 100 * (len(ordered) - 1)
+        lo = int(rank)
+        return ordered[lo] + (rank - lo) * (ordered[min(lo + 1, len(ordered) - 1)] - ordered[lo])
+
+    window = list(zip(times, values))
+    expected = {"avg": sum(values) / len(values), "min": ordered[0], "max": ordered[-1], "last": values[-1],
+                **{f"p{q}": percentile(q) for q in (50, 90, 95, 99)}}
+    items = [(name, rules.aggregate(name, window), want) for name, want in expected.items()]
+    items.append(("rate", rules.aggregate("rate", list(zip(times, counter))),
+                  (counter[-1] - counter[0]) / (times[-1] - times[0])))
+    return all_near(items, rel=1e-12, what="nine aggregations of 60 one-second samples")
 
 
 CHECKS = [feed_stall_alert_fires_on_time, alert_resolves_when_data_returns, metrics_reach_the_store,
-          statistics_match_the_textbook]
+          rule_aggregations_mean_what_they_say, statistics_match_the_textbook]

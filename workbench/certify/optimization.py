@@ -59,26 +59,27 @@ def fast_path_equals_the_engine(ctx: Context) -> Check:
 
 
 def walk_forward_chooses_in_sample(ctx: Context) -> Check:
-    """Each fold's parameters are the best in-sample ones by brute force (the engine on the
-    in-sample bars only), its out-of-sample days start after them, and replacing a fold's
-    out-of-sample bars with others leaves its choice unchanged."""
-    from workbench.engine import backtest
+    """Rolling and anchored: each fold's parameters are the best in-sample ones by brute
+    force (the engine on the in-sample bars only), its in-sample and out-of-sample blocks
+    start where they should, and replacing a fold's out-of-sample bars with others leaves
+    its choice unchanged."""
     from workbench.optimize import walk_forward
-    from workbench.strategies import SmaCross
 
     sw = ctx.once(scenarios.small_sweep)
     bars, points = sw.bars, sw.points
-    wf = walk_forward("sma_cross", bars, points, folds=WALK_FOLDS, jobs=1)
     size = len(bars) // (WALK_FOLDS + 1)
     measured, expected = [], []
-    for k, row in enumerate(wf.folds.itertuples()):
-        is_start, is_end = k * size, (k + 1) * size
-        window = bars.iloc[is_start:is_end]
-        runs = [backtest(SmaCross(**p), window) for p in points]
-        scores = [_textbook_sharpe(r.equity, r.starting_cash) for r in runs]
-        best = points[int(np.nanargmax(scores))]
-        measured.append((row.fold, str(row.oos_start.date()), row.best_fast, row.best_slow))
-        expected.append((k + 1, str(bars.index[is_end].date()), best["fast"], best["slow"]))
+    for mode in ("rolling", "anchored"):
+        run = walk_forward("sma_cross", bars, points, folds=WALK_FOLDS, mode=mode, jobs=1)
+        if mode == "rolling":
+            wf = run
+        for k, row in enumerate(run.folds.itertuples()):
+            is_start, is_end = (k * size if mode == "rolling" else 0), (k + 1) * size
+            best = _best_in_sample(bars.iloc[is_start:is_end], points)
+            measured.append((mode, row.fold, str(row.is_start.date()), str(row.oos_start.date()), row.best_fast,
+                             row.best_slow))
+            expected.append((mode, k + 1, str(bars.index[is_start].date()), str(bars.index[is_end].date()),
+                             best["fast"], best["slow"]))
     # Fold 1's out-of-sample block, replaced by its own bars reflected around their first
     # open (p -> pivot^2 / p: rises become falls, highs become lows): a market fold 1 never
     # saw, so its choice must not move.
@@ -89,10 +90,40 @@ def walk_forward_chooses_in_sample(ctx: Context) -> Check:
         mirrored.iloc[block, mirrored.columns.get_loc(target)] = pivot * pivot / bars[source].iloc[block].to_numpy()
     again = walk_forward("sma_cross", mirrored, points, folds=WALK_FOLDS, jobs=1).folds.iloc[0]
     measured.append(("fold 1 with its out-of-sample bars replaced", again.best_fast, again.best_slow))
-    expected.append(("fold 1 with its out-of-sample bars replaced", measured[0][2], measured[0][3]))
+    expected.append(("fold 1 with its out-of-sample bars replaced", measured[0][4], measured[0][5]))
     ctx.record("optimization.walk_forward", wf.folds.drop(columns=["is_start", "is_end", "oos_end"]),
                oos_sharpe=wf.summary()["oos_sharpe"])
-    return same(measured, expected, what="(fold, first out-of-sample day, chosen fast, slow)")
+    return same(measured, expected, what="(mode, fold, first in-sample day, first out-of-sample day, chosen fast, "
+                                         "slow)")
+
+
+def _best_in_sample(window, points: list[dict]) -> dict:
+    """The point with the best textbook Sharpe ratio on ``window``, by the event-driven engine."""
+    from workbench.engine import backtest
+    from workbench.strategies import SmaCross
+
+    scores = [_textbook_sharpe(r.equity, r.starting_cash) for r in (backtest(SmaCross(**p), window) for p in points)]
+    return points[int(np.nanargmax(scores))]
+
+
+def objectives_mean_what_they_say(ctx: Context) -> Check:
+    """Every objective a sweep or a walk-forward fold can rank by, for one trial's equity:
+    the sweep's statistics and walk-forward's objective against the textbook formulas
+    (calmar = CAGR / |max drawdown|)."""
+    from workbench.analytics.performance import equity_statistics
+    from workbench.optimize import walkforward
+
+    run = next(iter(ctx.once(engine_runs).values()))
+    daily = run.equity.groupby(run.equity.index.normalize()).last()
+    values = np.concatenate([[run.starting_cash], daily.to_numpy(dtype=float)])
+    returns = pd.Series(values[1:] / values[:-1] - 1.0, index=daily.index)
+    textbook = reference.textbook_statistics(returns.to_numpy(), 252)
+    stats = equity_statistics(run.equity, run.starting_cash)
+    items = []
+    for name in ("sharpe", "sortino", "cagr", "total_return", "calmar", "max_drawdown"):
+        items.append((f"sweep {name}", stats[name], textbook[name]))
+        items.append((f"walk-forward {name}", walkforward._objective(returns, name), textbook[name]))
+    return all_near(items, rel=1e-9, what="six objectives of one trial, as the sweep and walk-forward compute them")
 
 
 def pbo_matches_brute_force(ctx: Context) -> Check:
@@ -136,4 +167,5 @@ def deflated_sharpe_matches_the_formula(ctx: Context) -> Check:
 
 
 CHECKS = [sweep_objectives_match_the_engine, fast_path_equals_the_engine, walk_forward_chooses_in_sample,
+          objectives_mean_what_they_say,
           pbo_matches_brute_force, deflated_sharpe_matches_the_formula]

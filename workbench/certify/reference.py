@@ -53,6 +53,7 @@ def textbook_statistics(returns: np.ndarray, periods_per_year: float) -> dict[st
     * total return = prod(1 + r) - 1;  CAGR = prod(1 + r) ** (P / n) - 1
     * Sortino = mean / sqrt(mean(min(r, 0)^2)) * sqrt(P)
     * max drawdown = min over t of W_t / max(W_0..W_t) - 1, with W_0 = 1 before the first return
+    * calmar = CAGR / |max drawdown|
     """
     r = np.asarray(returns, dtype=float)
     r = r[~np.isnan(r)]
@@ -67,13 +68,15 @@ def textbook_statistics(returns: np.ndarray, periods_per_year: float) -> dict[st
         peak = max(peak, wealth)
         worst = min(worst, wealth / peak - 1.0)
     growth = wealth
+    cagr = growth ** (periods_per_year / n) - 1.0 if growth > 0 else -1.0
     return {
         "sharpe": mean / sd * math.sqrt(periods_per_year) if sd > 0 else math.nan,
         "annual_volatility": sd * math.sqrt(periods_per_year),
         "total_return": growth - 1.0,
-        "cagr": growth ** (periods_per_year / n) - 1.0 if growth > 0 else -1.0,
+        "cagr": cagr,
         "sortino": mean / downside * math.sqrt(periods_per_year) if downside > 0 else math.nan,
         "max_drawdown": worst,
+        "calmar": cagr / abs(worst) if worst < 0 else math.nan,
     }
 
 

@@ -151,10 +151,15 @@ def all_near(items: list[tuple[str, float, float]], *, rel: float = 1e-9, what: 
             continue
         if not (isinstance(m, (int, float)) and math.isfinite(m) and math.isfinite(e)
                 and abs(m - e) <= rel * max(abs(e), 1e-300)):
-            wrong.append(f"{label}: measured {_fmt(m)}, expected {_fmt(e)}")
+            wrong.append(f"{label}: measured {_exact(m)}, expected {_exact(e)}")
     text = f"{what}: " + ("; ".join(wrong[:limit]) + (f"; {len(wrong) - limit} more" if len(wrong) > limit else "")
                           if wrong else f"all {len(items)} agree within {rel:g} (relative)")
     return Check("", not wrong, len(items) - len(wrong), len(items), None, "figures", text)
+
+
+def _exact(x: Any) -> str:
+    """A number in full (a difference in the 10th digit must show)."""
+    return repr(float(x)) if isinstance(x, (int, float)) and not isinstance(x, bool) else repr(x)
 
 
 def _fmt(x: Any) -> str:

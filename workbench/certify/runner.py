@@ -11,6 +11,7 @@ and seed, provided every category but Reproducibility passed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -38,11 +39,15 @@ KERNEL = "workbench"
 def _fault_names(value: Any) -> str:
     from workbench.certify.faults import FAULTS
 
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
     text = "" if value is None else str(value).strip()
     if text in ("", "none", "all"):
         return "" if text == "none" else text
     known = {f.name for f in FAULTS}
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise ConfigError(f"parameter faults: an empty fault name in {text!r}")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"parameter faults: unknown fault(s) {', '.join(unknown)}; "
@@ -84,6 +89,9 @@ def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
             out[name] = _typed(name, value)
     load_thresholds(overrides=out["thresholds"])  # unknown names and non-numbers fail here
     out["thresholds"] = {k: float(v) for k, v in out["thresholds"].items()}
+    for name, value in out["thresholds"].items():
+        if not value > 0:  # every bound is a positive ratio, speed-up, fraction or share
+            raise ConfigError(f"threshold {name}: must be > 0, got {value:g}")
     return out
 
 
@@ -105,8 +113,8 @@ def _typed(name: str, value: Any) -> Any:
 def read_params_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"-f {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"-f {path}: not a readable YAML file: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"-f {path}: expected a mapping of parameter -> value")
     return data
@@ -147,34 +155,37 @@ def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: P
     if not notebook.is_file():
         raise ConfigError(f"no certification notebook at {notebook}")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(out) if out is not None else runs / f"certify-{stamp}"
+    out = Path(out) if out is not None else runs / f"certify-{stamp}-{uuid.uuid4().hex[:6]}"
     runs = out.parent
-    out.mkdir(parents=True, exist_ok=True)
-    kernel = ensure_kernel()
-    executed = out / "certification.ipynb"
-    report_file = out / "report.json"
-    report_file.unlink(missing_ok=True)
-    t0 = time.time()
-    error = None
-    try:
-        papermill.execute_notebook(str(notebook), str(executed), parameters={**full, "out_dir": str(out.resolve())},
-                                   kernel_name=kernel, progress_bar=progress, cwd=str(ROOT),
-                                   kernel_manager_class=LocalKernelManager)
-    except papermill.PapermillExecutionError as exc:
-        if exc.ename != "CertificationFailed":  # a failed certification raises on purpose
-            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-    if report_file.is_file() and error is None:
-        report = json.loads(report_file.read_text())
-    else:
-        report = {"schema": SCHEMA, "passed": False, "error": error or "no report.json written", "categories": [],
-                  "results_sha256": None, "faults": None}
-    _record_kernel(report, executed, kernel)
-    report_file.write_text(json.dumps(report, indent=2) + "\n")
-    _html(executed, out / "certification.html")
-    if update_goldens:
-        report["goldens_updated"] = _update_goldens(report, full)
+    with run_folder(out):
+        kernel = ensure_kernel()
+        executed = out / "certification.ipynb"
+        report_file = out / "report.json"
+        t0 = time.time()
+        error = None
+        try:
+            papermill.execute_notebook(str(notebook), str(executed),
+                                       parameters={**full, "out_dir": str(out.resolve())}, kernel_name=kernel,
+                                       progress_bar=progress, cwd=str(ROOT), kernel_manager_class=LocalKernelManager,
+                                       execution_timeout=CELL_TIMEOUT_S)
+        except papermill.PapermillExecutionError as exc:
+            if exc.ename != "CertificationFailed":  # a failed certification raises on purpose
+                error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        except Exception as exc:  # a kernel that died or a cell past its time: reported, not raised
+            error = f"{type(exc).__name__}: {exc}"
+        if report_file.is_file():
+            report = json.loads(report_file.read_text())
+            if error is not None:
+                report["passed"], report["error"] = False, error
+        else:
+            report = {"schema": SCHEMA, "passed": False, "error": error or "no report.json written",
+                      "categories": [], "results_sha256": None, "faults": None}
+        _record_kernel(report, executed, kernel)
         report_file.write_text(json.dumps(report, indent=2) + "\n")
-    runs.mkdir(parents=True, exist_ok=True)
+        _html(executed, out / "certification.html")
+        if update_goldens:
+            report["goldens_updated"] = _update_goldens(report, full)
+            report_file.write_text(json.dumps(report, indent=2) + "\n")
     with open(runs / "index.jsonl", "a") as index:
         index.write(json.dumps({"started": dt.datetime.fromtimestamp(t0, dt.timezone.utc).isoformat(),
                                 "dir": str(out), "profile": full["profile"], "passed": report["passed"],
@@ -183,6 +194,35 @@ def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: P
                                 "faults": None if not report.get("faults") else
                                 f"{report['faults']['caught']}/{report['faults']['total']}"}) + "\n")
     return report, out
+
+
+CELL_TIMEOUT_S = 1800  # a cell that runs longer (a hung or dead kernel) ends the run with an error
+OUTPUTS = ("report.json", "certification.ipynb", "certification.html", "faults.md")
+LOCK = ".certifying"
+
+
+@contextlib.contextmanager
+def run_folder(out: Path):
+    """The run's folder, writable and held by this run alone for its duration: made if
+    missing, refused when another certification is writing to it, cleared of an earlier
+    run's outputs (so nothing stale is read as this run's)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        holder = (out / LOCK).read_text().strip() if (out / LOCK).is_file() else "?"
+        raise ConfigError(f"--out {out}: another certification (pid {holder}) is writing there; wait for it, or "
+                          f"remove {out / LOCK} if that process is gone") from None
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        for name in OUTPUTS:
+            (out / name).unlink(missing_ok=True)
+        yield out
+    finally:
+        (out / LOCK).unlink(missing_ok=True)
 
 
 def _record_kernel(report: dict, executed: Path, kernel: str) -> None:
@@ -229,6 +269,10 @@ def _html(notebook: Path, target: Path) -> None:
 def summary_lines(report: dict) -> list[str]:
     """The terminal summary: one line per category and per failed check, then the faults."""
     lines = []
+    overridden = report.get("inputs", {}).get("parameters", {}).get("thresholds") or {}
+    if overridden:
+        lines.append("bounds overridden: " + ", ".join(f"{k}={v:g}" for k, v in sorted(overridden.items()))
+                     + " (thresholds.yaml not in force for these)")
     for c in report.get("categories", []):
         n = len(c["checks"])
         ok = sum(ch["passed"] for ch in c["checks"])

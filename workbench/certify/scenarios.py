@@ -61,6 +61,32 @@ def stalled_session(ctx: Context) -> StalledSession:
     return StalledSession(monitor, result, stalled, t0, before, after, rule, monitor.interval)
 
 
+class TickingClock:
+    """A clock that moves ``step`` seconds each time it is read: a monitor on it samples a
+    backtest at every time slice, the same way on every run."""
+
+    def __init__(self, start: float = 1_700_000_000.0, step: float = 1.0) -> None:
+        self.now, self.step = start, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def monitored_backtest(ctx: Context):
+    """sma_cross over the S&P 500 watched by a monitor that samples every tenth bar into a store
+    (its equity rises and falls: a drawdown gauge has a peak to measure from)."""
+    from workbench.engine import backtest
+    from workbench.feed import load_dataset_bars
+    from workbench.monitor import Monitor
+    from workbench.strategies import SmaCross
+
+    monitor = Monitor(store=ctx.subdir("monitored") / "monitor.sqlite", rules=[], clock=TickingClock(), interval=10.0,
+                      log=False)  # a sample every ten bars
+    result = backtest(SmaCross(), load_dataset_bars("sp500"), monitor=monitor)
+    return monitor, result
+
+
 @dataclass
 class JournaledRun:
     """sma_cross over the bundled S&P 500 with a journal file and IBKR fixed commissions."""

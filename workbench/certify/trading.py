@@ -11,8 +11,8 @@ from workbench.certify.report import Check, all_near, same
 
 T0 = pd.Timestamp("2024-01-02", tz="UTC")
 
-# (order, the bar after it, expected status, expected average price) under the documented bar
-# rules (workbench/broker/fills.py); the bar before every order opened and closed at 100.
+# (order, the bar after it (or the bars), expected status, expected average price) under the
+# documented bar rules (workbench/broker/fills.py); the bar before every order closed at 100.
 BAR_CASES = [
     ({"side": "buy", "type": "market"}, (101, 103, 99, 102), "filled", 101.0),
     ({"side": "sell", "type": "market"}, (99, 100, 97, 98), "filled", 99.0),
@@ -35,6 +35,18 @@ BAR_CASES = [
     ({"side": "buy", "type": "limit", "limit_price": 98.0, "tif": "ioc"}, (101, 103, 99, 102), "cancelled", 0.0),
     ({"side": "buy", "type": "limit", "limit_price": 102.0, "tif": "fok"}, (101, 103, 99, 102), "filled", 101.0),
     ({"side": "buy", "type": "limit", "limit_price": 98.0, "tif": "gtc"}, (101, 103, 99, 102), "accepted", 0.0),
+    ({"side": "buy", "type": "limit", "limit_price": 98.0, "tif": "gtc"}, [(101, 103, 99, 102), (99, 100, 97.5, 98)],
+     "filled", 98.0),
+    ({"side": "sell", "type": "stop", "stop_price": 99.0}, (97, 98, 96, 97.5), "filled", 97.0),  # gap down
+    ({"side": "sell", "type": "stop_limit", "stop_price": 99.5, "limit_price": 99.0}, (101, 103, 99, 102),
+     "filled", 99.5),
+    ({"side": "sell", "type": "stop_limit", "stop_price": 99.5, "limit_price": 100.0}, (101, 103, 99, 102),
+     "accepted", 0.0),
+    # triggered on the first bar (trigger price 102 is beyond the 101.5 limit), then a limit
+    ({"side": "buy", "type": "stop_limit", "stop_price": 102.0, "limit_price": 101.5},
+     [(101, 103, 100, 102.5), (106, 107, 105, 106)], "accepted", 0.0),
+    ({"side": "buy", "type": "stop_limit", "stop_price": 102.0, "limit_price": 101.5},
+     [(101, 103, 100, 102.5), (101, 102, 100, 101.5)], "filled", 101.0),
 ]
 
 
@@ -51,12 +63,69 @@ def bar_fill_rules_every_type_and_tif(ctx: Context) -> Check:
         if not reply.accepted:
             measured.append(("rejected", reply.reason.value))
         else:
-            b.on_bar(Bar(T0 + pd.Timedelta(days=1), "X", *map(float, nxt), 1e6))
+            for day, bar in enumerate(nxt if isinstance(nxt, list) else [nxt], start=1):
+                b.on_bar(Bar(T0 + pd.Timedelta(days=day), "X", *map(float, bar), 1e6))
             o = b.order(reply.order_id)
             measured.append((o.status.value, round(o.avg_fill_price, 9)))
         expected.append((status, price))
     ctx.record("trading.bar_cases", measured)
     return same(measured, expected, what=f"(status, price) of {len(BAR_CASES)} order type / time-in-force cases")
+
+
+def volume_sessions_and_the_kill_switch(ctx: Context) -> Check:
+    """A bar's volume cap shared by the orders in line, FOK against it, DAY orders expiring
+    at the session close while GTC ones stay, the kill switch cancelling every working order
+    and refusing new ones until reset, and a cash account that counts its pending sells."""
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Bar
+
+    b = SimulatedBroker(cash=1e6, instruments=["X"], account_type="margin", participation=0.1)
+    b.on_bar(Bar(T0, "X", 100.0, 100.5, 99.5, 100.0, 1e6))
+    first, second = b.place_order("X", "buy", 1500).order_id, b.place_order("X", "buy", 1500).order_id
+    fok = b.place_order("X", "buy", 5000, tif="fok").order_id
+    b.on_bar(Bar(T0 + pd.Timedelta(days=1), "X", 101.0, 102.0, 100.0, 101.5, 20_000.0))  # 2,000 may trade
+    measured = [(o, b.order(o).status.value, b.order(o).filled_quantity) for o in (first, second, fok)]
+    expected = [(first, "filled", 1500.0), (second, "partially_filled", 500.0), (fok, "cancelled", 0.0)]
+    day = b.place_order("X", "buy", 10, "limit", limit_price=90.0).order_id
+    gtc = b.place_order("X", "buy", 10, "limit", limit_price=90.0, tif="gtc").order_id
+    measured.append(("expired at the close", b.end_session(), b.order(day).status.value, b.order(gtc).status.value))
+    expected.append(("expired at the close", 2, "expired", "accepted"))  # and the rest of the capped buy
+    working = len(b.open_orders())
+    cancelled = b.kill_switch("certification")
+    refused = b.place_order("X", "buy", 1)
+    b.reset_kill_switch()
+    measured.append(("kill switch", cancelled, len(b.open_orders()), refused.reason.value if refused.reason else None,
+                     b.place_order("X", "buy", 1).accepted))
+    expected.append(("kill switch", working, 0, "KILL_SWITCH", True))
+    cash = SimulatedBroker(cash=1e5, instruments=["X"])
+    cash.on_bar(Bar(T0, "X", 100.0, 100.5, 99.5, 100.0, 1e6))
+    cash.place_order("X", "buy", 10)
+    cash.on_bar(Bar(T0 + pd.Timedelta(days=1), "X", 100.0, 100.5, 99.5, 100.0, 1e6))
+    resting = cash.place_order("X", "sell", 10, "limit", limit_price=200.0).accepted
+    again = cash.place_order("X", "sell", 1)
+    measured.append(("cash account, 10 held, 10 offered", resting, again.reason.value if again.reason else None))
+    expected.append(("cash account, 10 held, 10 offered", True, "SHORT_NEEDS_MARGIN"))
+    ctx.record("trading.volume_sessions_kill_switch", measured)
+    return same(measured, expected, what="volume cap, FOK, session close, kill switch and pending sells")
+
+
+def round_trips_book_their_pnl(ctx: Context) -> Check:
+    """A short sold at 100 and covered at 90, then a long bought at 100 and sold at 105, 10
+    units each, no costs: realized P&L +100 then +150, flat, the cash up by 150."""
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Bar
+
+    b = SimulatedBroker(cash=1e6, instruments=["X"], account_type="margin")
+    b.on_bar(Bar(T0, "X", 100.0, 101.0, 99.0, 100.0, 1e6))
+    measured = []
+    for day, (side, opens) in enumerate((("sell", 100.0), ("buy", 90.0), ("buy", 100.0), ("sell", 105.0)), start=1):
+        b.place_order("X", side, 10)
+        b.on_bar(Bar(T0 + pd.Timedelta(days=day), "X", opens, opens + 1, opens - 1, opens, 1e6))
+        measured.append((side, b.position("X"), b.account().realized_pnl))
+    measured.append(("cash", b.account().cash))
+    ctx.record("trading.round_trips", measured)
+    return same(measured, [("sell", -10.0, 0.0), ("buy", 0.0, 100.0), ("buy", 10.0, 100.0), ("sell", 0.0, 150.0),
+                           ("cash", 1e6 + 150.0)], what="(side, position, realized P&L) after each fill, then the cash")
 
 
 def quote_fill_rules(ctx: Context) -> Check:
@@ -104,8 +173,15 @@ def commissions_follow_the_schedule(ctx: Context) -> Check:
         items.append((f"{oid} commission", o.commission,
                       reference.ibkr_fixed(o.filled_quantity, o.filled_quantity * o.avg_fill_price)))
         recorded.append((oid, o.filled_quantity, o.commission))
+    pct = SimulatedBroker(cash=1e9, instruments=["X"], account_type="margin", commission="bps:10")
+    pct.on_bar(Bar(T0, "X", 100.0, 100.5, 99.5, 100.0, 1e6))
+    oid = pct.place_order("X", "buy", 100).order_id
+    pct.on_bar(Bar(T0 + pd.Timedelta(days=1), "X", 101.0, 102.0, 100.0, 101.5, 1e6))
+    items.append(("10 bps of 100 x 101", pct.order(oid).commission, 10 / 1e4 * 100 * 101.0))
+    recorded.append((oid, pct.order(oid).commission))
     ctx.record("trading.commissions", recorded)
-    return all_near(items, rel=1e-12, what="filled quantity and commission of 7 orders against IBKR fixed pricing")
+    return all_near(items, rel=1e-12, what="filled quantity and commission of 8 orders against IBKR fixed pricing "
+                                           "and a 10 bps schedule")
 
 
 def slippage_against_the_trader(ctx: Context) -> Check:
@@ -122,8 +198,17 @@ def slippage_against_the_trader(ctx: Context) -> Check:
         bar = bars.loc[f.time]
         sign = 1.0 if f.side == "buy" else -1.0
         items.append((f"{f.side} {f.time.date()}", f.price, min(max(bar.open * (1 + sign * 5e-4), bar.low), bar.high)))
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Quote
+
+    q = SimulatedBroker(cash=1e6, instruments=["X"], account_type="margin", slippage="spread:0.5")
+    q.on_quote(Quote(T0, "X", 99.9, 100.1, 1e4, 1e4))
+    for side, want in (("buy", 100.1 + 0.5 * 0.2), ("sell", 99.9 - 0.5 * 0.2)):
+        items.append((f"{side} at the quote, half the spread", q.order(q.place_order("X", side, 100).order_id)
+                      .avg_fill_price, want))
     ctx.record("trading.slippage_fills", [m for _, m, _ in items], fills=len(items))
-    return all_near(items, rel=1e-12, what=f"{len(items)} fill prices with 5 bps slippage")
+    return all_near(items, rel=1e-12, what=f"{len(items)} fill prices with 5 bps slippage on bars and half the "
+                                           f"spread on quotes")
 
 
 def engine_fills_follow_the_rules(ctx: Context) -> Check:
@@ -137,7 +222,20 @@ def engine_fills_follow_the_rules(ctx: Context) -> Check:
     fills = run.result.fills
     measured = [(str(t.date()), (1.0 if s == "buy" else -1.0) * q, p)
                 for t, s, q, p in zip(fills["time"], fills["side"], fills["quantity"], fills["price"])]
-    return same(measured, expected, what=f"{len(expected)} sma_cross fills (date, signed quantity, price)")
+    check = same(measured, expected, what=f"{len(expected)} sma_cross fills (date, signed quantity, price)")
+    if not check.passed:
+        return check
+    # ... and the equity after every bar: cash after its fills plus the position at its close
+    cash, held, at, items = run.result.starting_cash, 0.0, 0, []
+    for row, close in enumerate(bars["close"].tolist()):
+        while at < len(rows) and rows[at][0] == row:  # the run pays IBKR fixed commissions
+            cash -= rows[at][2] * rows[at][3] + reference.ibkr_fixed(abs(rows[at][2]), abs(rows[at][2]) * rows[at][3])
+            held += rows[at][2]
+            at += 1
+        items.append((str(bars.index[row].date()), float(run.result.equity.iloc[row]), cash + held * close))
+    equity = all_near(items, rel=1e-12, what=f"the equity after each of {len(items):,} bars")
+    equity.detail = f"{check.detail}; {equity.detail}"
+    return equity
 
 
 def journal_round_trip(ctx: Context) -> Check:
@@ -161,5 +259,6 @@ def journal_round_trip(ctx: Context) -> Check:
     return check
 
 
-CHECKS = [bar_fill_rules_every_type_and_tif, quote_fill_rules, commissions_follow_the_schedule,
-          slippage_against_the_trader, engine_fills_follow_the_rules, journal_round_trip]
+CHECKS = [bar_fill_rules_every_type_and_tif, quote_fill_rules, volume_sessions_and_the_kill_switch,
+          round_trips_book_their_pnl, commissions_follow_the_schedule, slippage_against_the_trader,
+          engine_fills_follow_the_rules, journal_round_trip]

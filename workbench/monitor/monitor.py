@@ -47,7 +47,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 import workbench
 from workbench.component import CheckResult, run_check
 from workbench.monitor.alerts import AlertManager, ListNotifier, LogNotifier, WebhookNotifier
-from workbench.monitor.rules import Rule, aggregate, load_rules
+from workbench.monitor import rules as rulebook
+from workbench.monitor.rules import Rule, load_rules
 from workbench.monitor.store import MetricStore, label_key
 
 LATENCY_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
@@ -283,7 +284,7 @@ class Monitor:
             for key, (labels, samples) in self._recent.get(rule.metric, {}).items():
                 window = [s for s in samples if s[0] > now - rule.window]
                 if window:
-                    per[key] = (labels, aggregate(rule.aggregation, window))
+                    per[key] = (labels, rulebook.aggregate(rule.aggregation, window))
         for alert in self.alerts.evaluate(now, values):
             if self.store is not None:
                 self.store.save_alert(alert)
