@@ -669,6 +669,8 @@ def _certify(args: argparse.Namespace) -> int:
     if args.params_file is not None:
         params.update(runner.read_params_file(args.params_file))
     params.update(_params(args.param))
+    if any(not name.strip() for name in args.fault):
+        raise ConfigError("--fault: an empty fault name (--list-faults names them)")
     if args.faults or args.fault:
         params["faults"] = ",".join(args.fault) if args.fault else "all"
     full = runner.validate(params, args.profile)  # before any kernel starts

@@ -80,6 +80,9 @@ def test_a_run_folder_is_held_by_one_run_and_cleared_of_an_earlier_runs_outputs(
             with run_folder(out):
                 pass
     assert not (out / LOCK).exists()
+    (out / LOCK).write_text("999999999")  # left by a run that was killed: taken over
+    with run_folder(out):
+        assert (out / LOCK).read_text() == str(os.getpid())
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="--out .*file/sub: cannot write there"):
         with run_folder(tmp_path / "file" / "sub"):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
 from workbench.certify.context import PROFILES
@@ -120,7 +120,7 @@ def read_params_file(path: Path) -> dict[str, Any]:
     return data
 
 
-class LocalKernelManager(KernelManager):
+class LocalKernelManager(AsyncKernelManager):
     """A kernel that talks to papermill over Unix sockets in the temporary folder instead of
     TCP: nothing listens on the network, and the kernel has nothing to warn about."""
 
@@ -208,11 +208,12 @@ def run_folder(out: Path):
     run's outputs (so nothing stale is read as this run's)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
+        if _holder(out / LOCK) is None:  # left by a run that was killed
+            (out / LOCK).unlink(missing_ok=True)
         fd = os.open(out / LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        holder = (out / LOCK).read_text().strip() if (out / LOCK).is_file() else "?"
-        raise ConfigError(f"--out {out}: another certification (pid {holder}) is writing there; wait for it, or "
-                          f"remove {out / LOCK} if that process is gone") from None
+        raise ConfigError(f"--out {out}: another certification (pid {_holder(out / LOCK)}) is writing there; "
+                          f"wait for it or choose another folder") from None
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
     try:
@@ -223,6 +224,16 @@ def run_folder(out: Path):
         yield out
     finally:
         (out / LOCK).unlink(missing_ok=True)
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid of the live process that holds ``lock``; ``None`` when none does."""
+    try:
+        pid = int(lock.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):  # no lock, no such process, or not a pid
+        return None
+    return pid
 
 
 def _record_kernel(report: dict, executed: Path, kernel: str) -> None:
