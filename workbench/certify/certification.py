@@ -50,9 +50,6 @@ class Certification:
         self.save()  # the report so far: a later cell that fails loses nothing measured
         return result
 
-    def run_all(self) -> list[Category]:
-        return [self.run(name) for name in dict(CATEGORIES)]
-
     def run_faults(self, names: list[str] | None = None, echo: bool = True):
         """The fault matrix (every fault, or ``names``) against this run's healthy outputs;
         its table as a DataFrame."""

@@ -45,13 +45,6 @@ def check_named(name: str) -> CheckFunction:
     raise KeyError(name)
 
 
-def category_of(check: str) -> str:
-    for category, functions in CHECKS.items():
-        if any(fn.__name__ == check for fn in functions):
-            return category
-    raise KeyError(check)
-
-
 def run_check(fn: CheckFunction, ctx: Context) -> Check:
     """One check, timed; an exception is a failed check that says what was raised where."""
     before = set(ctx.outputs)

@@ -75,26 +75,16 @@ def _resolve(target: str) -> tuple[Any, str]:
     return owner, attr
 
 
-_active: list[str] = []
-
-
 @contextlib.contextmanager
 def inject(fault: Fault) -> Iterator[Fault]:
     """Replace the fault's target for the duration of the block, then restore it."""
     owner, attr = _resolve(fault.target)
     original = vars(owner)[attr]  # the raw attribute: a property or staticmethod stays one
     setattr(owner, attr, fault.make(original))
-    _active.append(fault.name)
     try:
         yield fault
     finally:
-        _active.remove(fault.name)
         setattr(owner, attr, original)
-
-
-def active() -> list[str]:
-    """Names of the faults injected in this process now."""
-    return list(_active)
 
 
 # --- the broken versions ---------------------------------------------------------------------
