@@ -95,7 +95,7 @@ def test_a_strategy_cannot_see_the_next_bar():
     for (n, last, close, now), sym in zip(snoop.log, bars["symbol"].astype(str)):
         per_symbol[sym] += 1
         assert n == per_symbol[sym] and last == close and now
-    assert not hasattr(snoop, "frames") and snoop._engine.history("A", "close", None).size == 30
+    assert not hasattr(snoop, "frames") and snoop.history("A", "close", None).size == 30
 
 
 def test_multi_symbol_portfolio_trades_each_symbol_as_alone():
@@ -193,7 +193,7 @@ def test_paper_run_stopped_then_resumed_equals_a_full_run(tmp_path):
         def on_bar(self, bar):
             super().on_bar(bar)
             if len(self.history(bar.symbol)) == 400:
-                self._engine.stop()
+                self.request_stop()
 
     journal = tmp_path / "paper.sqlite"
     first = Engine(StopAfter(), bars, mode="paper", speed=1e12, journal=journal).run()

@@ -17,6 +17,7 @@ import pandas as pd
 from workbench import __version__
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.feed import datasets, files, synthetic
+from workbench.jsonsafe import jsonable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,16 +297,13 @@ def _data_synth(args: argparse.Namespace) -> int:
 
 
 def _duration(text: str) -> float:
-    """'90', '90s', '10m', '2h' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    t = text.strip().lower()
+    """A duration flag (``workbench.units.seconds``), > 0."""
+    from workbench.units import seconds
+
     try:
-        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration like 30s, 10m or 2h: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"duration must be > 0, got {text!r}")
-    return value
+        return seconds(text, "duration", positive=True)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("duration: ")) from None
 
 
 def _date(text: str | None, name: str):
@@ -481,22 +479,10 @@ def _analyze(args: argparse.Namespace) -> int:
         save_tearsheet(tearsheet(returns, title=source), args.tearsheet)
         report["tearsheet"] = str(args.tearsheet)
     if args.json:
-        print(json.dumps(_jsonable(report)))
+        print(json.dumps(jsonable(report)))
     else:
         _print_analysis(report)
     return 0
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, float) and not (x == x and abs(x) != float("inf")):
-        return None
-    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
-        return _jsonable(x.item())
-    return x
 
 
 def _print_analysis(report: dict) -> None:
@@ -616,13 +602,13 @@ def _optimize(args: argparse.Namespace) -> int:
             wf.folds.to_csv(args.out / "walkforward.csv", index=False)
     if args.out is not None:
         result.trials.to_csv(args.out / "trials.csv", index=False)
-        (args.out / "summary.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+        (args.out / "summary.json").write_text(json.dumps(jsonable(report), indent=2) + "\n")
         if len(result.params) == 2:
             from workbench.analytics.tearsheet import save_tearsheet
 
             save_tearsheet(result.heatmap(*result.params), args.out / "heatmap.html")
     if args.json:
-        print(json.dumps(_jsonable(report)))
+        print(json.dumps(jsonable(report)))
     else:
         _print_optimize(report, result)
     return 0
@@ -753,9 +739,9 @@ def _monitor_status(args: argparse.Namespace) -> int:
 def _monitor_alerts(args: argparse.Namespace) -> int:
     import time as _t
 
-    from workbench.monitor.rules import duration
+    from workbench.units import seconds
 
-    since = _t.time() - duration(args.since, "--since")
+    since = _t.time() - seconds(args.since, "--since")
     alerts = _open_store(args.store).alerts(since=since)
     if args.json:
         print(alerts.to_json(orient="records", date_format="iso"))

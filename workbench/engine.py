@@ -24,7 +24,6 @@ cannot look ahead.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -47,6 +46,8 @@ from workbench.broker import SimulatedBroker
 from workbench.component import CheckResult, run_check
 from workbench.errors import ConfigError
 from workbench.feed.replay import Replay
+from workbench.hashing import sha256_bytes
+from workbench.jsonsafe import jsonable
 from workbench.feed.schema import kind_of
 from workbench.model import Bar
 from workbench.strategies.base import Strategy
@@ -103,10 +104,10 @@ class Result:
             "fills": int(len(self.fills)),
             "final_equity": stats["final_equity"],
             "total_return": stats["total_return"],
-            "cagr": _finite(stats["cagr"]),
-            "sharpe": _finite(stats["sharpe"]),
-            "max_drawdown": _finite(stats["max_drawdown"]),
-            "fills_sha256": hashlib.sha256(self.fills_csv()).hexdigest(),
+            "cagr": jsonable(stats["cagr"]),
+            "sharpe": jsonable(stats["sharpe"]),
+            "max_drawdown": jsonable(stats["max_drawdown"]),
+            "fills_sha256": sha256_bytes(self.fills_csv()),
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -205,7 +206,7 @@ class Engine:
                                                   "symbols": self.symbols, "mode": mode}})
         self.broker = broker
         self.now = None
-        self._events = 0
+        self.events = 0  # market events handled so far (the monitor reads it)
         self._bars = 0
         self._quotes = 0
         self._loop_seconds = 0.0
@@ -232,6 +233,10 @@ class Engine:
         """Position plus working buys less working sells (one lookup each)."""
         broker = self.broker
         return broker._account.quantity(symbol) + broker._open.net(symbol)
+
+    def account(self):
+        """The broker's account: cash, equity, positions (a snapshot)."""
+        return self.broker.account()
 
     def working(self, symbol: str) -> float:
         """Signed units of working orders (buys positive)."""
@@ -270,7 +275,7 @@ class Engine:
             raise RuntimeError("an Engine runs once; make a new one")
         self._ran = True
         strategy, broker = self.strategy, self.broker
-        strategy._engine = self
+        strategy.bind(self)
         per_bar = self.session == "bar"
         by_date = self.session == "date"
         resume_ns = self._resume_after_ns
@@ -307,8 +312,8 @@ class Engine:
                     self.busy_seconds += perf() - t0
                     monitor.tick()
                 previous = events[0]
-                if bar is not None and self._events % PROGRESS_EVERY < len(events):
-                    bar.n = self._events
+                if bar is not None and self.events % PROGRESS_EVERY < len(events):
+                    bar.n = self.events
                     bar.refresh()
                 if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
                     stopped = True
@@ -326,7 +331,7 @@ class Engine:
                 if self.monitor is not None:
                     self.monitor.session_ended()
                 if bar is not None:
-                    bar.n = self._events
+                    bar.n = self.events
                     bar.close()
         self._loop_seconds = _time.perf_counter() - wall0
         return self._result(stopped)
@@ -336,7 +341,7 @@ class Engine:
         broker, strategy = self.broker, self.strategy
         seen = self._seen
         self.now = events[0].time
-        self._events += len(events)
+        self.events += len(events)
         if self._warming:  # a resumed run: the broker already lived through this
             for e in events:
                 if type(e) is Bar:
@@ -446,11 +451,11 @@ class Engine:
     def stats(self) -> dict[str, float | int]:
         s = self._loop_seconds
         return {
-            "events": self._events,
+            "events": self.events,
             "bars": self._bars,
             "quotes": self._quotes,
             "loop_seconds": s,
-            "events_per_second": self._events / s if s else 0.0,
+            "events_per_second": self.events / s if s else 0.0,
         }
 
     def self_test(self) -> list[CheckResult]:
@@ -546,11 +551,6 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float)
     equity.index.name = "time"
     pos.index.name = "time"
     return equity, pos
-
-
-def _finite(x: float) -> float | None:
-    """JSON has no NaN: an undefined figure is null."""
-    return float(x) if x is not None and math.isfinite(x) else None
 
 
 def backtest(strategy: Strategy, *frames: pd.DataFrame, **options: Any) -> Result:

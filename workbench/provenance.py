@@ -7,7 +7,6 @@ served; certification runs record all three next to their figures.
 from __future__ import annotations
 
 import functools
-import hashlib
 import subprocess
 from collections.abc import Iterable
 from importlib import metadata
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TypedDict
 
 import workbench
+from workbench.hashing import sha256_bytes, sha256_file
 
 _TIMEOUT_S = 10.0
 # git's empty tree: what a repository without a commit yet is diffed against
@@ -52,12 +52,11 @@ def _source_hash(root: Path, parts: tuple[str, ...]) -> str:
             files.update(p for p in target.rglob("*.py") if "__pycache__" not in p.parts)
         else:
             raise ValueError(f"code_hash: no file or folder {part!r} in {root}")
-    h = hashlib.sha256()
+    parts: list[bytes | str] = []
     for rel, path in sorted((p.relative_to(root).as_posix(), p) for p in files):
         data = path.read_bytes()
-        h.update(f"{rel}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
+        parts += [f"{rel}\0{len(data)}\0", data]
+    return sha256_bytes(*parts)
 
 
 def git_state(path: Path | None = None) -> GitState:
@@ -86,11 +85,10 @@ def git_state(path: Path | None = None) -> GitState:
     untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if diff is None or untracked is None:
         return {"commit": commit, "dirty": True, "diff_sha256": None}
-    h = hashlib.sha256(diff)
+    parts: list[bytes | str] = [diff]
     for name in sorted(n for n in untracked.split(b"\0") if n):
-        content = _file_sha256(root / name.decode(errors="surrogateescape"))
-        h.update(b"\0untracked\0" + name + b"\0" + content)
-    return {"commit": commit, "dirty": True, "diff_sha256": h.hexdigest()}
+        parts += [b"\0untracked\0", name, b"\0", _file_sha256(root / name.decode(errors="surrogateescape"))]
+    return {"commit": commit, "dirty": True, "diff_sha256": sha256_bytes(*parts)}
 
 
 def package_versions(names: Iterable[str]) -> dict[str, str | None]:
@@ -115,9 +113,8 @@ def _git(cwd: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _file_sha256(path: Path) -> bytes:
+def _file_sha256(path: Path) -> str:
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest().encode()
+        return sha256_file(path)
     except OSError:
-        return b"unreadable"
+        return "unreadable"

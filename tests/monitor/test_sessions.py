@@ -26,7 +26,7 @@ def test_metrics_are_measured_from_the_components(tmp_path):
     assert values["workbench_feed_events_total"] == 5031
     assert values["workbench_session_equity"] == pytest.approx(result.broker.account().equity)
     assert values["workbench_process_rss_bytes"] > 10e6
-    assert m.m["latency"]._sum.get() > 0  # every place_order observed
+    assert m.registry.get_sample_value("workbench_broker_place_order_latency_seconds_sum") > 0  # every place_order observed
     assert m.series("workbench_broker_rejections_total", {"reason": "UNKNOWN_SYMBOL"})[-1][1] == 1
     stored = MetricStore(tmp_path / "m.sqlite").series("workbench_broker_fills_total")
     assert stored["value"].iloc[-1] == 176 and stored["value"].is_monotonic_increasing

@@ -114,7 +114,7 @@ def test_sweeps_resume_from_the_store(tmp_path):
 
 
 def test_a_store_serves_only_trials_of_the_same_code(tmp_path, monkeypatch):
-    from workbench.optimize import runner
+    from workbench.optimize import trial as runner  # where trials are keyed
 
     store, points = tmp_path / "trials.sqlite", POINTS[:6]
     calls = []

@@ -64,8 +64,7 @@ class PaperSession:
                 self.history.append({"time": quote.time, "symbol": symbol, "mid": quote.mid})
             del self.history[:-2000]
             self.updates += 1
-            if time.time() >= self.monitor._next_sample:
-                self.monitor.sample()
+            self.monitor.sample_if_due()
         return out
 
     def orders_frame(self) -> pd.DataFrame:

@@ -23,7 +23,6 @@ gives the same bytes, whatever the SQLite file's own layout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.hashing import sha256_bytes
 from workbench.sqlite import transaction
 
 Durability = Literal["sync", "batched"]
@@ -129,7 +129,7 @@ class MemoryJournal:
                        for e in self._events).encode()
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.dump()).hexdigest()
+        return sha256_bytes(self.dump())
 
     def close(self) -> None:
         """Nothing to close."""
@@ -250,7 +250,7 @@ class Journal:
         return "".join(_line(*row) for row in rows).encode()
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.dump()).hexdigest()
+        return sha256_bytes(self.dump())
 
     def close(self) -> None:
         try:

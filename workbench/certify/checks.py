@@ -36,15 +36,6 @@ CHECKS: dict[str, list[CheckFunction]] = {
 }
 
 
-def check_named(name: str) -> CheckFunction:
-    """The check function called ``name`` (``KeyError`` if none)."""
-    for functions in CHECKS.values():
-        for fn in functions:
-            if fn.__name__ == name:
-                return fn
-    raise KeyError(name)
-
-
 def run_check(fn: CheckFunction, ctx: Context) -> Check:
     """One check, timed; an exception is a failed check that says what was raised where."""
     before = set(ctx.outputs)
@@ -60,6 +51,7 @@ def run_check(fn: CheckFunction, ctx: Context) -> Check:
     new = sorted(set(ctx.outputs) - before)
     if new:
         ctx.recorded_by[fn.__name__] = new
+        ctx.producers[fn.__name__] = fn
     return check
 
 

@@ -10,8 +10,6 @@ could see does not.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from workbench.hashing import sha256_bytes, sha256_json
 
 SIGNIFICANT = 12  # digits a float keeps in a hashed output
 
@@ -65,14 +65,13 @@ def canonical(x: Any) -> Any:
 
 def digest(x: Any) -> str:
     """SHA-256 of ``canonical(x)`` as compact sorted JSON."""
-    text = json.dumps(canonical(x), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_json(canonical(x))
 
 
 def results_sha256(outputs: dict[str, dict[str, Any]]) -> str:
     """One hash over every output's name and hash."""
     lines = "\n".join(f"{name} {outputs[name]['sha256']}" for name in sorted(outputs))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return sha256_bytes(lines)
 
 
 @dataclass
@@ -88,6 +87,7 @@ class Context:
     golden_source: str = ""
     memo: dict[Any, Any] = field(default_factory=dict)
     recorded_by: dict[str, list[str]] = field(default_factory=dict)  # check name -> outputs it recorded
+    producers: dict[str, Callable[[Context], Any]] = field(default_factory=dict)  # check name -> the check
 
     @property
     def seed(self) -> int:

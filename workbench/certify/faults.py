@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import importlib
 import math
 import multiprocessing
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.certify.report import TITLES
+from workbench.hashing import sha256_bytes
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _ties_reversed(original):
 def _key_by_path(original):
     def cache_key(p, **options):
         st = Path(p).stat()
-        return hashlib.sha256(f"{p}:{st.st_size}:{st.st_mtime_ns}:{sorted(options.items())}".encode()).hexdigest()[:32]
+        return sha256_bytes(f"{p}:{st.st_size}:{st.st_mtime_ns}:{sorted(options.items())}")[:32]
     return cache_key
 
 

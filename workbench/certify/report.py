@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from workbench.errors import ConfigError
+from workbench.jsonsafe import jsonable
 
 SCHEMA = "workbench.certify/2"
 THRESHOLDS_FILE = Path(__file__).with_name("thresholds.yaml")
@@ -184,24 +185,6 @@ def _range(lo: float | None, hi: float | None) -> str:
     if hi is not None:
         return f"<= {_fmt(float(hi))}"
     return "a finite number"
-
-
-def jsonable(x: Any) -> Any:
-    """Plain JSON data: numpy scalars unwrapped, NaN and infinity as ``None``, tuples as lists."""
-    if hasattr(x, "item") and not isinstance(x, (list, dict, str)):
-        try:
-            x = x.item()
-        except (TypeError, ValueError):
-            return str(x)
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    return str(x)
 
 
 # --- thresholds ------------------------------------------------------------------------------

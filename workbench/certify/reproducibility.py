@@ -84,19 +84,21 @@ def outputs_match_the_goldens(ctx: Context) -> Check:
 def same_seed_same_outputs(ctx: Context) -> Check:
     """The checks that recorded this run's outputs, run again in a fresh context with the
     same seed: every output hashes the same (the slowest few are left to the goldens)."""
-    from workbench.certify.checks import check_named
+    from workbench.certify.market_data import seeds_give_their_own_data
+    from workbench.certify.trading import journal_round_trip
 
-    names = [n for n in ctx.recorded_by if n not in NOT_RERUN]
+    producers = [fn for name, fn in ctx.producers.items() if name not in NOT_RERUN]
     base = dict(ctx.outputs)
-    if not names:  # nothing recorded yet: run two producers twice
-        names = ["seeds_give_their_own_data", "journal_round_trip"]
+    if not producers:  # nothing recorded yet: run two producers twice
+        producers = [seeds_give_their_own_data, journal_round_trip]
         first = _fresh(ctx)
-        for n in names:
-            check_named(n)(first)
+        for fn in producers:
+            fn(first)
         base = first.outputs
     again = _fresh(ctx)
-    for n in names:
-        check_named(n)(again)
+    for fn in producers:
+        fn(again)
+    names = [fn.__name__ for fn in producers]
     common = sorted(set(base) & set(again.outputs))
     differ = [f"{n}: {base[n]['sha256'][:10]} then {again.outputs[n]['sha256'][:10]}" for n in common
               if base[n]["sha256"] != again.outputs[n]["sha256"]]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -49,6 +48,7 @@ from workbench.feed.schema import (
     normalize_name,
 )
 from workbench.feed.validate import QualityReport, Findings, RULES, check_order, check_values
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.provenance import code_hash
 
 OnError = Literal["raise", "drop"]
@@ -482,15 +482,14 @@ def _cell(raw: pd.DataFrame, pos: int, column: str, kind: Kind) -> str:
 
 
 def _cache_key(p: Path, **options) -> str:
-    with open(p, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    digest = sha256_file(p)
     # A cached entry is the output of feed/ (parsing, schema, validation and the report) and
     # of the errors and value objects it uses; any change to that source is a new key, so
     # entries written by older code are never served.
     code = code_hash("feed", "errors.py", "model.py")
     opts = json.dumps({**options, "workbench": __version__, "code": code, "pandas": pd.__version__},
                       sort_keys=True)
-    return hashlib.sha256(f"{digest}:{opts}".encode()).hexdigest()[:32]
+    return sha256_bytes(f"{digest}:{opts}")[:32]
 
 
 def _cache_get(directory: Path, key: str, source: str) -> Loaded | None:

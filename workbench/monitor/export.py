@@ -18,13 +18,13 @@ class StoreCollector(Collector):
 
     def collect(self):
         latest = self.store.latest()
-        families: dict[str, GaugeMetricFamily] = {}
+        families: dict[str, tuple[list[str], GaugeMetricFamily]] = {}  # name -> (label names, family)
         for row in latest.itertuples():
             labels = dict(row.labels)
-            family = families.get(row.name)
-            if family is None:
-                family = families[row.name] = GaugeMetricFamily(
-                    row.name, f"latest stored sample of {row.name}", labels=sorted(labels))
-            if sorted(labels) == list(family._labelnames):
-                family.add_metric([labels[k] for k in sorted(labels)], row.value, timestamp=row.time.timestamp())
-        yield from families.values()
+            if row.name not in families:
+                families[row.name] = (sorted(labels), GaugeMetricFamily(
+                    row.name, f"latest stored sample of {row.name}", labels=sorted(labels)))
+            names, family = families[row.name]
+            if sorted(labels) == names:  # a series with other label names cannot join this family
+                family.add_metric([labels[k] for k in names], row.value, timestamp=row.time.timestamp())
+        yield from (family for _, family in families.values())

@@ -39,6 +39,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
@@ -87,7 +88,7 @@ class Monitor:
         self.alerts = AlertManager(self.rules, notifiers)
         self.registry = CollectorRegistry()
         r = self.registry
-        self.m = {
+        self.metrics = {  # the Prometheus families, by short name
             "feed_events": Counter("workbench_feed_events", "Market events received", registry=r),
             "feed_age": Gauge("workbench_feed_last_event_age_seconds", "Seconds since the last market event", registry=r),
             "engine_rate": Gauge("workbench_engine_events_per_second", "Events handled per second", registry=r),
@@ -114,8 +115,8 @@ class Monitor:
         self._components: list = []
         self._session_open = False
         self._lock = threading.RLock()
-        self._next_sample = 0.0
-        self._last = {"events": 0, "busy": 0.0, "t": None, "lat": 0, "jw": 0, "je": 0, "fills": 0, "rej": {}}
+        self._next_sample_at = 0.0  # clock time the next sample is due
+        self._seen = _Seen()
         self._last_event_at: float | None = None
         self._peak_equity = -math.inf
         self.samples_taken = 0
@@ -142,7 +143,7 @@ class Monitor:
         with self._lock:
             self._session_open = True
             self._last_event_at = self.clock()
-            self._next_sample = 0.0
+            self._next_sample_at = 0.0
 
     def session_ended(self) -> None:
         with self._lock:
@@ -155,8 +156,15 @@ class Monitor:
         interval is due."""
         now = self.clock()
         self._last_event_at = now
-        if now >= self._next_sample:
-            self.sample(now)
+        self.sample_if_due(now)
+
+    def sample_if_due(self, now: float | None = None) -> bool:
+        """Sample when an interval has passed since the last sample; True if it sampled."""
+        now = self.clock() if now is None else now
+        if now < self._next_sample_at:
+            return False
+        self.sample(now)
+        return True
 
     def sleeper(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """Wrap a sleep function so that long waits (a paced replay through a data gap)
@@ -166,8 +174,7 @@ class Monitor:
                 step = min(seconds, self.interval)
                 sleep(step)
                 seconds -= step
-                if self.clock() >= self._next_sample:
-                    self.sample()
+                self.sample_if_due()
         return wait
 
     # --- sampling ------------------------------------------------------------------------
@@ -190,18 +197,18 @@ class Monitor:
         with self._lock:
             now = self.clock() if now is None else now
             values: dict[str, float] = {}
-            last = self._last
-            dt = None if last["t"] is None else max(now - last["t"], 1e-9)
+            seen = self._seen
+            dt = None if seen.sampled_at is None else max(now - seen.sampled_at, 1e-9)
             if self._engine is not None:
-                events, busy = self._engine._events, self._engine.busy_seconds
-                new = events - last["events"]
-                self.m["feed_events"].inc(new)
+                events, busy = self._engine.events, self._engine.busy_seconds
+                new = events - seen.events
+                self.metrics["feed_events"].inc(new)
                 values["workbench_feed_events_total"] = events
                 if dt is not None:
                     values["workbench_engine_events_per_second"] = new / dt
                 if new > 0:
-                    values["workbench_engine_busy_seconds_per_event"] = (busy - last["busy"]) / new
-                last["events"], last["busy"] = events, busy
+                    values["workbench_engine_busy_seconds_per_event"] = (busy - seen.busy_seconds) / new
+                seen.events, seen.busy_seconds = events, busy
                 if self._session_open and self._last_event_at is not None:
                     values["workbench_feed_last_event_age_seconds"] = now - self._last_event_at
             if self._broker is not None:
@@ -214,9 +221,9 @@ class Monitor:
                 self.record(name, value, now=now)
                 gauge = _GAUGES.get(name)
                 if gauge is not None:
-                    self.m[gauge].set(value)
-            last["t"] = now
-            self._next_sample = now + self.interval
+                    self.metrics[gauge].set(value)
+            seen.sampled_at = now
+            self._next_sample_at = now + self.interval
             self._trim(now)
             self._evaluate(now)
             if self.store is not None and self._pending_rows:
@@ -226,29 +233,29 @@ class Monitor:
             return values
 
     def _sample_broker(self, now: float, values: dict[str, float]) -> None:
-        b, last = self._broker, self._last
-        stats = b.stats()
-        lat_total, lat = b.latencies_since(last["lat"])
-        self._observe("latency", "workbench_broker_place_order_latency_seconds", lat, now)
-        last["lat"] = lat_total
-        jw_total, writes = b.journal.write_times_since(last["jw"])
+        broker, seen = self._broker, self._seen
+        stats = broker.stats()
+        timed, latencies = broker.latencies_since(seen.latencies)
+        self._observe("latency", "workbench_broker_place_order_latency_seconds", latencies, now)
+        seen.latencies = timed
+        written, writes = broker.journal.write_times_since(seen.journal_writes)
         self._observe("journal", "workbench_journal_write_seconds", writes, now)
-        last["jw"] = jw_total
-        errors = b.journal.write_errors
-        self.m["journal_errors"].inc(errors - last["je"])
-        last["je"] = errors
+        seen.journal_writes = written
+        errors = broker.journal.write_errors
+        self.metrics["journal_errors"].inc(errors - seen.journal_errors)
+        seen.journal_errors = errors
         values["workbench_journal_write_errors_total"] = float(errors)
-        self.m["fills"].inc(stats["fills"] - last["fills"])
-        last["fills"] = stats["fills"]
+        self.metrics["fills"].inc(stats["fills"] - seen.fills)
+        seen.fills = stats["fills"]
         values["workbench_broker_fills_total"] = float(stats["fills"])
         for key, n in stats.items():
             if key.startswith("rejected_"):
                 reason = key[len("rejected_"):]
-                self.m["rejections"].labels(reason=reason).inc(n - last["rej"].get(reason, 0))
-                last["rej"][reason] = n
+                self.metrics["rejections"].labels(reason=reason).inc(n - seen.rejections.get(reason, 0))
+                seen.rejections[reason] = n
                 self.record("workbench_broker_rejections_total", n, {"reason": reason}, now=now)
         values["workbench_broker_open_orders"] = float(stats["open_orders"])
-        equity = b.account().equity
+        equity = broker.account().equity
         self._peak_equity = max(self._peak_equity, equity)
         values["workbench_session_equity"] = equity
         values["workbench_session_drawdown"] = equity / self._peak_equity - 1 if self._peak_equity > 0 else 0.0
@@ -256,7 +263,7 @@ class Monitor:
     def _observe(self, metric: str, name: str, observations: list[float], now: float) -> None:
         """Histogram observations: each into Prometheus and the rule windows; their count,
         p50, p99 and max over the interval into the store."""
-        hist = self.m[metric]
+        hist = self.metrics[metric]
         for x in observations:
             hist.observe(x)
         series = self._recent.setdefault(name, {})
@@ -336,6 +343,21 @@ class Monitor:
 
     def self_test(self) -> list[CheckResult]:
         return [run_check(self.name, "alert_lifecycle", _check_lifecycle)]
+
+
+@dataclass
+class _Seen:
+    """What the monitor had read of the components at its last sample (counts and totals),
+    so each sample adds only what is new."""
+
+    sampled_at: float | None = None  # clock time of the last sample
+    events: int = 0  # market events the engine had handled
+    busy_seconds: float = 0.0  # the engine's time inside its loop
+    latencies: int = 0  # place_order calls the broker had timed
+    journal_writes: int = 0  # journal transactions timed
+    journal_errors: int = 0
+    fills: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)  # by reason code
 
 
 _GAUGES = {

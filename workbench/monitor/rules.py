@@ -38,28 +38,13 @@ import numpy as np
 import yaml
 
 from workbench.errors import ConfigError
+from workbench.units import seconds
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
        "==": operator.eq, "!=": operator.ne}
 AGGREGATIONS = ("avg", "min", "max", "last", "rate", "p50", "p90", "p95", "p99")
 SEVERITIES = ("info", "warning", "critical")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
-
-
-def duration(text: Any, where: str) -> float:
-    """'30s', '5m', '250ms', 12 -> seconds."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = float(text)
-    else:
-        m = _DURATION.match(str(text))
-        if not m:
-            raise ConfigError(f"{where}: not a duration like 30s, 5m or 250ms: {text!r}")
-        value = float(m.group(1)) * _UNITS[m.group(2)]
-    if value < 0 or not math.isfinite(value):
-        raise ConfigError(f"{where}: must be >= 0, got {text!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -187,13 +172,13 @@ def _rule(item: Any, where: str) -> Rule:
         value = item.get(key, {}) or {}
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise ConfigError(f"{where}: field {key!r} must map strings to strings")
-    window = duration(item["window"], f"{where}: field 'window'")
+    window = seconds(item["window"], f"{where}: field 'window'")
     if window <= 0:
         raise ConfigError(f"{where}: field 'window' must be > 0")
     rule = Rule(
         name=name, metric=item["metric"], aggregation=item["aggregation"], window=window, op=item["op"],
-        threshold=float(threshold), for_=duration(item.get("for", 0), f"{where}: field 'for'"),
-        keep_firing_for=duration(item.get("keep_firing_for", 0), f"{where}: field 'keep_firing_for'"),
+        threshold=float(threshold), for_=seconds(item.get("for", 0), f"{where}: field 'for'"),
+        keep_firing_for=seconds(item.get("keep_firing_for", 0), f"{where}: field 'keep_firing_for'"),
         severity=severity, labels=dict(item.get("labels") or {}), annotations=dict(item.get("annotations") or {}),
     )
     try:

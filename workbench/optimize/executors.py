@@ -14,20 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from workbench.errors import ConfigError
-
-_FRAMES = None  # a worker process's copy of the data
-
-
-def _init_worker(frames) -> None:
-    global _FRAMES
-    _FRAMES = frames
-
-
-def worker_frames():
-    if _FRAMES is None:
-        raise RuntimeError("no data in this worker")
-    return _FRAMES
-
+from workbench.optimize.trial import run_batch, set_worker_frames
 
 class Executor:
     name = "executor"
@@ -46,8 +33,6 @@ class InProcess(Executor):
     name = "in-process"
 
     def run(self, spec, frames, batches):
-        from workbench.optimize.runner import run_batch
-
         for batch in batches:
             yield run_batch(spec, frames, batch)
 
@@ -64,12 +49,10 @@ class Processes(Executor):
         self._frames_id = None
 
     def run(self, spec, frames, batches):
-        from workbench.optimize.runner import run_batch
-
         if self._pool is None or self._frames_id != id(frames):
             self.close()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_init_worker, initargs=(frames,))
+                                             initializer=set_worker_frames, initargs=(frames,))
             self._frames_id = id(frames)
         futures = [self._pool.submit(run_batch, spec, None, b) for b in batches]
         for f in as_completed(futures):
@@ -108,8 +91,6 @@ class Dask(Executor):
 
     def run(self, spec, frames, batches):
         from dask.distributed import as_completed as dask_completed
-
-        from workbench.optimize.runner import run_batch
 
         shared = self.client.scatter(frames, broadcast=True)
         futures = [self.client.submit(run_batch, spec, shared, b, pure=False) for b in batches]

@@ -14,7 +14,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -22,10 +22,30 @@ from workbench.errors import ConfigError
 from workbench.model import Bar, Fill, Quote
 
 if TYPE_CHECKING:
+    from workbench.broker.account import AccountSnapshot
     from workbench.broker.orders import Reply
-    from workbench.engine import Engine
 
 FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class Host(Protocol):
+    """What a strategy is attached to (the engine): the route for its orders and its view
+    of the market and the account. Strategies depend on this, not on the engine."""
+
+    now: Any  # the time of the event being handled
+
+    def submit(self, symbol: str, side: str, quantity: float, type: str, limit_price: float | None,
+               stop_price: float | None, tif: str) -> Reply | None: ...
+
+    def position(self, symbol: str) -> float: ...
+
+    def exposure(self, symbol: str) -> float: ...
+
+    def history(self, symbol: str, field: str, n: int | None) -> np.ndarray: ...
+
+    def account(self) -> AccountSnapshot: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -141,7 +161,7 @@ class Strategy:
             for name, p in self.parameters.items()
         }
         self.check_params()
-        self._engine: Engine | None = None
+        self._host: Host | None = None
 
     def check_params(self) -> None:
         """Checks across parameters (override); raise :class:`ConfigError`."""
@@ -197,11 +217,16 @@ class Strategy:
 
     @property
     def cash(self) -> float:
-        return self._bound().broker.account().cash
+        return self._bound().account().cash
 
     @property
     def equity(self) -> float:
-        return self._bound().broker.account().equity
+        return self._bound().account().equity
+
+    def request_stop(self) -> None:
+        """Ask the engine to end the run after the current time slice (a paper session
+        stops cleanly, its journal intact, and can be resumed)."""
+        self._bound().stop()
 
     @property
     def time(self):
@@ -218,10 +243,14 @@ class Strategy:
             raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
         return self._bound().history(symbol, field, n)
 
-    def _bound(self) -> Engine:
-        if self._engine is None:
+    def bind(self, host: Host) -> None:
+        """Attach to the engine that runs this strategy (the engine does it when it runs)."""
+        self._host = host
+
+    def _bound(self) -> Host:
+        if self._host is None:
             raise RuntimeError(f"{self.name}: not attached to an engine (use Engine(...).run())")
-        return self._engine
+        return self._host
 
     def describe(self) -> str:
         """The strategy's rules (its docstring's first paragraph)."""

@@ -1,0 +1,46 @@
+"""Durations written as text, read the same way everywhere: command-line flags (``--duration``,
+``--since``), alert rules (``window``, ``for``, ``keep_firing_for``) and notebook parameters.
+
+One parser, on :class:`pandas.Timedelta`: ``250ms``, ``30s``, ``5m`` (minutes), ``2h``,
+``1d``, ``1w``, ``1h30m``, ``1.5h``, ``10 min``; a bare number is seconds (``90``). Months and
+years are refused (their length is not fixed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from workbench.errors import ConfigError
+
+_NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*$")
+# pandas wants D and W in capitals (lower case is deprecated); everything else it reads as is.
+_DAYS_WEEKS = re.compile(r"(?<=[\d\s.])([dw])(?![a-z])")
+EXAMPLES = "like 90 (seconds), 250ms, 30s, 5m, 2h, 1d or 1h30m"
+
+
+def seconds(text: Any, where: str, *, positive: bool = False) -> float:
+    """``text`` as seconds (a float). ``where`` names the flag or field in the error;
+    ``positive``: zero is refused too (a negative duration always is)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    elif isinstance(text, str) and _NUMBER.match(text):
+        value = float(text)
+    elif isinstance(text, str) and text.strip():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = pd.Timedelta(_DAYS_WEEKS.sub(lambda m: m.group(1).upper(), text.strip())).total_seconds()
+        except (ValueError, OverflowError):
+            raise ConfigError(f"{where}: not a duration {EXAMPLES}: {text!r}") from None
+    else:
+        raise ConfigError(f"{where}: not a duration {EXAMPLES}: {text!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}: not a duration {EXAMPLES}: {text!r}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{where}: must be {'> 0' if positive else '>= 0'} seconds, got {text!r}")
+    return value
