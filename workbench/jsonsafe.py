@@ -14,6 +14,11 @@ import math
 from typing import Any
 
 
+def python_value(x: Any) -> Any:
+    """A numpy scalar as the Python number it holds; anything else as it is."""
+    return x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x
+
+
 def json_default(x: Any) -> Any:
     """A value ``json`` cannot write, as one it can: numpy scalars unwrapped, times as ISO
     text, anything else as its ``str``."""

@@ -257,3 +257,24 @@ class Journal:
             self.flush()
         finally:
             self._db.close()
+
+
+def journal_file(run: str | os.PathLike) -> Path:
+    """The journal of a run folder (``<run>/journal.sqlite``), or ``run`` itself when it is
+    a file; an error that names the path when there is none."""
+    path = Path(run)
+    if path.is_dir():
+        path = path / "journal.sqlite"
+    if not path.is_file():
+        raise JournalError(f"no journal at {path}")
+    return path
+
+
+def read_events(run: str | os.PathLike, last: int | None = None) -> list[Event]:
+    """The events of a run's journal (the ``last`` ones only, when given), oldest first."""
+    journal = Journal(journal_file(run))
+    try:
+        events = list(journal.events())
+    finally:
+        journal.close()
+    return events[-last:] if last else events

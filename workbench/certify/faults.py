@@ -531,7 +531,7 @@ FAULTS: tuple[Fault, ...] = (
           "anchored walk-forward rolls: each fold's in-sample block drops the earlier ones",
           "workbench.optimize.walkforward:folds_of", _anchored_rolls, only=("walk_forward_chooses_in_sample",)),
     Fault("sortino_objective_is_sharpe", "optimization", "walk-forward folds asked for Sortino rank by Sharpe",
-          "workbench.optimize.walkforward:_objective", _sortino_is_sharpe,
+          "workbench.optimize.walkforward:objective_value", _sortino_is_sharpe,
           only=("objectives_mean_what_they_say",)),
     Fault("pbo_constant", "optimization", "the probability of backtest overfitting is a constant 0.5",
           "workbench.optimize.overfit:pbo", _constant_pbo,

@@ -11,7 +11,6 @@ from workbench.certify.context import Context
 from workbench.certify.report import Check, all_near, same
 
 WALK_FOLDS = 3
-PBO_BLOCKS = 8
 
 
 def _textbook_sharpe(equity: pd.Series, starting_cash: float) -> float:
@@ -122,47 +121,51 @@ def objectives_mean_what_they_say(ctx: Context) -> Check:
     items = []
     for name in ("sharpe", "sortino", "cagr", "total_return", "calmar", "max_drawdown"):
         items.append((f"sweep {name}", stats[name], textbook[name]))
-        items.append((f"walk-forward {name}", walkforward._objective(returns, name), textbook[name]))
+        items.append((f"walk-forward {name}", walkforward.objective_value(returns, name), textbook[name]))
     return all_near(items, rel=1e-9, what="six objectives of one trial, as the sweep and walk-forward compute them")
 
 
 def pbo_matches_brute_force(ctx: Context) -> Check:
-    """The probability of backtest overfitting of the sweep's daily returns against a
-    brute-force CSCV over the same matrix (every split's logit)."""
+    """The probability of backtest overfitting that ``workbench optimize`` reports for the
+    sweep, and every split's logit behind it, against a brute-force CSCV over the same
+    daily returns with the same number of blocks."""
     from workbench.optimize import overfit
+    from workbench.optimize.report import PBO_BLOCKS
 
     sw = ctx.once(scenarios.small_sweep)
+    reported = ctx.once(scenarios.sweep_report)["pbo"]
     m = sw.returns.to_numpy()
-    got = overfit.pbo(m, blocks=PBO_BLOCKS)
+    ours = np.asarray(overfit.pbo(m, blocks=PBO_BLOCKS).logits, dtype=float).tolist()
     want, logits = reference.cscv_pbo(m, PBO_BLOCKS)
-    ours = np.asarray(got.logits, dtype=float).tolist()
-    if len(ours) != len(logits):
-        return same(len(ours), len(logits), what="CSCV splits")
-    items = [("PBO", got.pbo, want), *((f"logit of split {i + 1}", a, b) for i, (a, b) in enumerate(zip(ours, logits)))]
-    ctx.record("optimization.pbo", [got.pbo, ours], pbo=got.pbo)
-    check = all_near(items, rel=1e-9, what=f"PBO {got.pbo:.4f} (brute force {want:.4f}) and the logits of its "
-                                           f"{len(logits)} splits, {m.shape[1]} trials over {m.shape[0]} days")
-    check.measured, check.expected, check.unit = got.pbo, want, "probability"
+    if len(ours) != len(logits) or reported["splits"] != len(logits):
+        return same((len(ours), reported["splits"]), (len(logits), len(logits)), what="CSCV splits")
+    items = [("PBO as reported", reported["pbo"], want),
+             *((f"logit of split {i + 1}", a, b) for i, (a, b) in enumerate(zip(ours, logits)))]
+    ctx.record("optimization.pbo", [reported["pbo"], ours], pbo=reported["pbo"])
+    check = all_near(items, rel=1e-9, what=f"PBO {reported['pbo']:.4f} (brute force {want:.4f}) and the logits of "
+                                           f"its {len(logits)} splits, {m.shape[1]} trials over {m.shape[0]} days")
+    check.measured, check.expected, check.unit = reported["pbo"], want, "probability"
     return check
 
 
 def deflated_sharpe_matches_the_formula(ctx: Context) -> Check:
-    """The deflated Sharpe ratio of the sweep's best trial against Bailey and Lopez de
-    Prado's formula computed from the returns' moments."""
-    from workbench.optimize import overfit
-
+    """The deflated Sharpe ratio that ``workbench optimize`` reports for the sweep's best
+    trial against Bailey and Lopez de Prado's formula computed from the returns' moments,
+    with the variance of the trials' per-day Sharpe ratios computed here."""
     sw = ctx.once(scenarios.small_sweep)
+    got = ctx.once(scenarios.sweep_report)["deflated_sharpe"]
     ok = sw.sweep.trials[sw.sweep.trials["status"] == "ok"]
     best = sw.sweep.best["params"]
     returns = sw.returns[(best["fast"], best["slow"])].to_numpy()
-    variance = scenarios.sharpe_variance(ok["sharpe"].to_numpy())
-    got = overfit.deflated_sharpe(returns, len(ok), variance)
+    variance = float(np.var(ok["sharpe"].to_numpy(dtype=float) / np.sqrt(252), ddof=1))
     want = reference.deflated_sharpe(returns, len(ok), variance)
-    items = [("per-day Sharpe", got.sharpe, want["sharpe"]), ("luck threshold SR0", got.threshold, want["threshold"]),
-             ("DSR", got.dsr, want["dsr"])]
-    ctx.record("optimization.deflated_sharpe", [got.sharpe, got.threshold, got.dsr], dsr=got.dsr)
-    check = all_near(items, rel=1e-9, what=f"the deflated Sharpe ratio {got.dsr:.4f} of the best of {len(ok)} trials")
-    check.measured, check.expected, check.unit = got.dsr, want["dsr"], "probability"
+    items = [("per-day Sharpe", got["sharpe_per_day"], want["sharpe"]),
+             ("luck threshold SR0", got["threshold"], want["threshold"]), ("DSR", got["dsr"], want["dsr"]),
+             ("trials", got["trials"], len(ok))]
+    ctx.record("optimization.deflated_sharpe", [got["sharpe_per_day"], got["threshold"], got["dsr"]], dsr=got["dsr"])
+    check = all_near(items, rel=1e-9, what=f"the deflated Sharpe ratio {got['dsr']:.4f} of the best of {len(ok)} "
+                                           f"trials")
+    check.measured, check.expected, check.unit = got["dsr"], want["dsr"], "probability"
     return check
 
 

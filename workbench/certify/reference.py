@@ -95,10 +95,9 @@ def cscv_pbo(matrix: np.ndarray, blocks: int) -> tuple[float, list[float]]:
     parts = [m[b * size:(b + 1) * size] for b in range(blocks)]
     logits = []
     for chosen in itertools.combinations(range(blocks), blocks // 2):
-        inside = np.vstack([parts[b] for b in chosen])
-        outside = np.vstack([parts[b] for b in range(blocks) if b not in chosen])
-        is_sr = [_sharpe(inside[:, j]) for j in range(n)]
-        oos_sr = [_sharpe(outside[:, j]) for j in range(n)]
+        inside = np.concatenate([parts[b] for b in chosen])
+        outside = np.concatenate([parts[b] for b in range(blocks) if b not in chosen])
+        is_sr, oos_sr = _sharpes(inside), _sharpes(outside)
         best = max(range(n), key=lambda j: (is_sr[j] if not math.isnan(is_sr[j]) else -math.inf, -j))
         below = sum(1 for x in oos_sr if x < oos_sr[best])
         ties = sum(1 for x in oos_sr if x == oos_sr[best])
@@ -108,9 +107,11 @@ def cscv_pbo(matrix: np.ndarray, blocks: int) -> tuple[float, list[float]]:
     return sum(1 for x in logits if x <= 0) / len(logits), logits
 
 
-def _sharpe(x: np.ndarray) -> float:
-    sd = float(np.std(x, ddof=1))
-    return float(np.mean(x)) / sd if sd > 0 else math.nan
+def _sharpes(rows: np.ndarray) -> list[float]:
+    """mean / sd (ddof=1) of each column, over its rows; NaN where the sd is 0."""
+    sd = rows.std(axis=0, ddof=1)
+    mean = rows.mean(axis=0)
+    return [float(m / s) if s > 0 else math.nan for m, s in zip(mean, sd)]
 
 
 def deflated_sharpe(returns: np.ndarray, trials: int, sharpe_variance: float) -> dict[str, float]:

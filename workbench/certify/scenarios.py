@@ -4,11 +4,9 @@ small parameter sweep."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from workbench.certify.context import Context
@@ -123,22 +121,19 @@ class SmallSweep:
 
 
 def small_sweep(ctx: Context) -> SmallSweep:
-    from workbench.analytics.performance import daily_equity, simple_returns
     from workbench.feed import load_dataset_bars
-    from workbench.optimize import fastpath, sweep
-    from workbench.strategies import SmaCross
+    from workbench.optimize import sweep
+    from workbench.optimize.report import trial_returns
 
     bars = load_dataset_bars("sp500")
     points = [{"fast": f, "slow": s} for f in ctx.profile["sweep_fast"] for s in ctx.profile["sweep_slow"]]
     result = sweep("sma_cross", [bars], points, jobs=1, store=ctx.subdir("sweep") / "trials.sqlite")
-    columns = {}
-    for p in points:
-        run = fastpath.run(SmaCross(**p), bars)
-        columns[(p["fast"], p["slow"])] = simple_returns(daily_equity(run.equity))
-    return SmallSweep(result, points, pd.DataFrame(columns).dropna(), bars)
+    return SmallSweep(result, points, trial_returns(result), bars)
 
 
-def sharpe_variance(sharpes: np.ndarray) -> float:
-    """Variance across trials of their per-period Sharpe ratios (annualized / sqrt(252))."""
-    per_period = np.asarray(sharpes, dtype=float) / math.sqrt(252)
-    return float(np.var(per_period, ddof=1))
+def sweep_report(ctx: Context) -> dict[str, Any]:
+    """The small sweep's report as ``workbench optimize`` prints it (deflated Sharpe, PBO)."""
+    from workbench.optimize.report import report
+
+    sw = ctx.once(small_sweep)
+    return report(sw.sweep, returns=sw.returns)

@@ -12,6 +12,7 @@ from workbench.feed.component import Feed
 from workbench.feed.datasets import DATASETS, dataset_names, load_dataset, load_dataset_bars
 from workbench.feed.files import Loaded, load_file, read_file, validate_file, validate_frame
 from workbench.feed.replay import Replay
+from workbench.feed.sources import catalog, load, load_bars, write_frame
 from workbench.feed.synthetic import SyntheticMarket, synthetic_bars, synthetic_quotes
 from workbench.feed.validate import RULES, QualityReport
 
@@ -24,8 +25,11 @@ __all__ = [
     "RULES",
     "Replay",
     "SyntheticMarket",
+    "catalog",
     "dataset_names",
     "load_dataset",
+    "load",
+    "load_bars",
     "load_dataset_bars",
     "load_file",
     "read_file",
@@ -33,4 +37,5 @@ __all__ = [
     "synthetic_quotes",
     "validate_file",
     "validate_frame",
+    "write_frame",
 ]

@@ -28,3 +28,13 @@ class StoreCollector(Collector):
             if sorted(labels) == names:  # a series with other label names cannot join this family
                 family.add_metric([labels[k] for k in names], row.value, timestamp=row.time.timestamp())
         yield from (family for _, family in families.values())
+
+
+def serve_store(store: MetricStore, address: str = "127.0.0.1", port: int = 9464):
+    """Serve ``store``'s latest values as ``/metrics`` (loopback by default); returns the
+    server and its thread, as ``prometheus_client.start_http_server`` does."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store))
+    return start_http_server(port, addr=address, registry=registry)

@@ -178,5 +178,34 @@ class MetricStore:
         frame["annotations"] = frame["annotations"].map(json.loads)
         return frame
 
+    @classmethod
+    def existing(cls, path: str | os.PathLike) -> MetricStore:
+        """Open a store that a session wrote; a missing file is an error that says how to make one."""
+        if not Path(path).is_file():
+            raise ConfigError(f"no monitor store at {path} (run a session with --monitor {path})")
+        return cls(path)
+
+    def status(self) -> dict[str, Any]:
+        """The newest value of every series and the firing alerts, as plain data."""
+        latest, firing = self.latest(), self.alerts(state="firing")
+        return {
+            "values": [{"name": r.name, "labels": r.labels, "time": r.time.isoformat(), "value": r.value}
+                       for r in latest.itertuples()],
+            "firing": [{"rule": r.rule, "labels": r.labels, "severity": r.severity, "value": r.value,
+                        "since": r.fired_at.isoformat(), "annotations": r.annotations} for r in firing.itertuples()],
+        }
+
+    def export(self, out: str | os.PathLike, format: str = "csv") -> int:
+        """Every raw sample to the file ``out`` as ``csv`` or ``parquet``; returns how many."""
+        if format not in ("csv", "parquet"):
+            raise ConfigError(f"export format must be csv or parquet, got {format!r}")
+        frame, target = self.all_samples(), Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if format == "parquet":
+            frame.to_parquet(target, index=False)
+        else:
+            frame.to_csv(target, index=False)
+        return len(frame)
+
     def close(self) -> None:
         self._db.close()

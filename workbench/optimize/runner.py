@@ -31,7 +31,7 @@ from workbench.sqlite import transaction
 from workbench.optimize.executors import Executor, make_executor
 from workbench.optimize.trial import OBJECTIVES, TrialSpec, data_hash
 from workbench.optimize.space import Dimension, grid, random_points
-from workbench.jsonsafe import json_default
+from workbench.jsonsafe import json_default, python_value
 
 class TrialStore:
     """Finished trials by key, in SQLite (``path=None``: in memory)."""
@@ -76,6 +76,10 @@ class Sweep:
     executor: str
     cached: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    # What the trials ran on, so that a trial can be run again (``optimize.report``).
+    strategy: str = ""
+    frames: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -83,8 +87,8 @@ class Sweep:
         if ok.empty:
             return None
         row = ok.loc[ok["objective"].idxmax()]
-        return {"params": {p: _py(row[p]) for p in self.params}, "objective": float(row["objective"]),
-                **{k: _py(row[k]) for k in ("sharpe", "cagr", "max_drawdown", "trades") if k in row}}
+        return {"params": {p: python_value(row[p]) for p in self.params}, "objective": float(row["objective"]),
+                **{k: python_value(row[k]) for k in ("sharpe", "cagr", "max_drawdown", "trades") if k in row}}
 
     @property
     def trials_per_second(self) -> float:
@@ -103,10 +107,6 @@ class Sweep:
             hv.extension("bokeh", logo=False)
         data = self.trials[[x, y, "objective"]].dropna()
         return hv.HeatMap(data, kdims=[x, y], vdims=["objective"]).relabel(f"{self.objective} by {x} and {y}")
-
-
-def _py(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 def sweep(strategy: str, frames: tuple[pd.DataFrame, ...] | list, points: list[dict[str, Any]], *,
@@ -158,7 +158,8 @@ def sweep(strategy: str, frames: tuple[pd.DataFrame, ...] | list, points: list[d
     frame = pd.DataFrame(rows)
     if store is None or not isinstance(store, TrialStore):
         trial_store.close()
-    return Sweep(frame, objective, names, seconds, executor.name, cached=len(done))
+    return Sweep(frame, objective, names, seconds, executor.name, cached=len(done), strategy=strategy,
+                 frames=frames, options=dict(options or {}))
 
 
 def search(strategy: str, frames, space: dict[str, Dimension], *, method: str = "grid", n: int = 50,
@@ -198,4 +199,5 @@ def _bayes(strategy, frames, space, n, seed, **kwargs) -> Sweep:
         value = result.trials["objective"].iloc[0]
         study.tell(trial, float(value) if value == value else float("-inf"))
     frame = pd.concat(rows, ignore_index=True)
-    return Sweep(frame, kwargs.get("objective", "sharpe"), sorted(space), time.perf_counter() - t0, "optuna")
+    return Sweep(frame, kwargs.get("objective", "sharpe"), sorted(space), time.perf_counter() - t0, "optuna",
+                 strategy=strategy, frames=frames, options=dict(kwargs.get("options") or {}))

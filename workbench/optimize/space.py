@@ -21,11 +21,18 @@ class Int:
     high: int
     step: int = 1
 
+    def count(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def ends(self) -> list[int]:
+        """The smallest and largest value (every value lies between them)."""
+        return [self.low, self.low + self.step * (self.count() - 1)]
+
     def values(self) -> list[int]:
         return list(range(self.low, self.high + 1, self.step))
 
     def sample(self, rng: np.random.Generator) -> int:
-        return int(rng.choice(self.values()))
+        return self.low + self.step * int(rng.integers(self.count()))
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,12 @@ class Float:
     high: float
     log: bool = False
     num: int = 10
+
+    def count(self) -> int:
+        return self.num
+
+    def ends(self) -> list[float]:
+        return [float(self.low), float(self.high)]
 
     def values(self) -> list[float]:
         if self.log:
@@ -54,6 +67,12 @@ class Choice:
     """One of a few values."""
 
     options: tuple
+
+    def count(self) -> int:
+        return len(self.options)
+
+    def ends(self) -> list:
+        return list(self.options)
 
     def values(self) -> list:
         return list(self.options)
@@ -91,6 +110,8 @@ def parse_dimension(text: str) -> tuple[str, Dimension]:
                 num = int(parts[2])
             except ValueError:
                 raise ConfigError(f"--grid {name}: third part must be a count or 'log', got {parts[2]!r}") from None
+            if num < 1:
+                raise ConfigError(f"--grid {name}: the count must be >= 1, got {num}")
         else:
             num = 10
         if not (high > low) or (log and low <= 0):
@@ -107,6 +128,11 @@ def _scalar(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def grid_size(space: dict[str, Dimension]) -> int:
+    """The number of points of the grid over ``space`` (without making them)."""
+    return math.prod(dim.count() for dim in space.values())
 
 
 def grid(space: dict[str, Dimension]) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ def walk_forward(strategy: str, bars: pd.DataFrame, points: list[dict[str, Any]]
         daily = perf.daily_equity(run.equity)
         returns = perf.simple_returns(daily)
         oos = returns[returns.index >= bars.index[fold.is_end].normalize()]
-        oos_value = _objective(oos, objective)
+        oos_value = objective_value(oos, objective)
         rows.append({"fold": fold.number, "is_start": bars.index[fold.is_start], "is_end": bars.index[fold.is_end - 1],
                      "oos_start": bars.index[fold.is_end], "oos_end": bars.index[fold.oos_end - 1],
                      **{f"best_{p}": v for p, v in best["params"].items()},
@@ -110,7 +110,9 @@ def walk_forward(strategy: str, bars: pd.DataFrame, points: list[dict[str, Any]]
     return WalkForward(pd.DataFrame(rows), pd.concat(pieces).rename("oos_return"), objective)
 
 
-def _objective(returns: pd.Series, objective: str) -> float:
+def objective_value(returns: pd.Series, objective: str) -> float:
+    """The statistic ``objective`` of daily ``returns`` (what a fold is ranked by out of
+    sample; ``final_equity`` ranks as the total return)."""
     if objective == "final_equity" or objective == "total_return":
         return perf.total_return(returns)
     fn = {"sharpe": perf.sharpe, "sortino": perf.sortino, "cagr": perf.cagr, "calmar": perf.calmar,

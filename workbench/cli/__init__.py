@@ -1,0 +1,50 @@
+"""The ``workbench`` command: one module per command group, each a thin layer over one
+public function of the package (parse, call, print).
+
+Errors print one line (``workbench: error: ...``) and exit 2 (1 where a command defines a
+failure outcome, such as ``data validate`` finding bad rows or ``certify`` a failed check);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workbench import __version__
+from workbench.cli import analyze, certify, data, journal, monitor, optimize, run, selftest, serve
+from workbench.errors import WorkbenchError
+
+GROUPS = (data, run, analyze, optimize, certify, monitor, journal, serve, selftest)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: each group adds its own commands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    top = argparse.ArgumentParser(prog="workbench", description="Research and operations workbench for market "
+                                  "integration.", parents=[common])
+    top.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = top.add_subparsers(title="commands", metavar="COMMAND")
+    for group in GROUPS:
+        group.add_commands(sub, common)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    top = parser()
+    args = top.parse_args(argv)
+    if not getattr(args, "func", None):
+        top.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (WorkbenchError, ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,53 @@
+"""What several command groups share: argument types and the KEY=VALUE parser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.jsonsafe import jsonable
+
+
+def positive_int(text: str) -> int:
+    """An argument type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def duration(text: str) -> float:
+    """An argument type: a duration (:func:`workbench.units.seconds`) > 0, in seconds."""
+    from workbench.units import seconds
+
+    try:
+        return seconds(text, "duration", positive=True)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("duration: ")) from None
+
+
+def key_values(pairs: list[str], flag: str = "-p") -> dict[str, str]:
+    """``["fast=10", "slow=30"]`` -> ``{"fast": "10", "slow": "30"}``."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag}: expected KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def print_json(data: Any) -> None:
+    """One line of JSON (undefined figures as null)."""
+    print(json.dumps(jsonable(data)))
+
+
+def interactive() -> bool:
+    """Progress bars only for a person watching (stderr is a terminal)."""
+    return sys.stderr.isatty()

@@ -1,0 +1,83 @@
+"""``workbench data list|show|validate|synth``: the bundled datasets, files and synthetic data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.cli.common import interactive, positive_int
+from workbench.errors import DataError
+from workbench.feed import SyntheticMarket, catalog, load, write_frame
+from workbench.feed.sources import output_format
+
+
+def add_commands(sub, common: argparse.ArgumentParser) -> None:
+    group = sub.add_parser("data", help="market data: list, show, validate, synthesize", parents=[common])
+    actions = group.add_subparsers(title="data commands", metavar="ACTION")
+
+    p = actions.add_parser("list", help="bundled datasets with symbol, rows, first and last time", parents=[common])
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=data_list)
+
+    p = actions.add_parser("show", help="the first rows of a dataset or file", parents=[common])
+    p.add_argument("name", help="dataset name (see `workbench data list`) or a CSV/Parquet file")
+    p.add_argument("--head", type=positive_int, default=10, metavar="N", help="rows to show (10)")
+    p.add_argument("--tz", default="UTC", help="timezone of naive file timestamps (UTC)")
+    p.set_defaults(func=data_show)
+
+    p = actions.add_parser("validate", help="check a file (or dataset) against the data rules; exit 1 on errors",
+                           parents=[common])
+    p.add_argument("file", help="a CSV/Parquet file of bars or quotes, or a dataset name")
+    p.add_argument("--kind", choices=["bars", "quotes"], help="expected kind (detected otherwise)")
+    p.add_argument("--symbol", help="symbol of a single-symbol file without a symbol column")
+    p.add_argument("--tz", default="UTC", help="timezone of naive timestamps (UTC)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=data_validate)
+
+    p = actions.add_parser("synth", help="write seeded synthetic quotes or bars to Parquet", parents=[common])
+    p.add_argument("--symbols", type=positive_int, default=3, help="number of symbols (3)")
+    p.add_argument("--days", type=positive_int, default=1, help="trading days (1)")
+    p.add_argument("--freq", default="1s", help="step: quotes every FREQ, or the bar length (1s)")
+    p.add_argument("--kind", choices=["quotes", "bars"], default="quotes", help="what to write (quotes)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--out", required=True, type=Path, help="output file, .parquet or .csv")
+    p.set_defaults(func=data_synth)
+
+
+def data_list(args: argparse.Namespace) -> int:
+    table = catalog()
+    print(json.dumps(table.to_dict(orient="records"), indent=2) if args.json else table.to_string(index=False))
+    return 0
+
+
+def data_show(args: argparse.Namespace) -> int:
+    frame = load(args.name, tz=args.tz).frame
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(frame.head(args.head).to_string())
+    print(f"[{len(frame):,} rows x {frame.shape[1]} columns]")
+    return 0
+
+
+def data_validate(args: argparse.Namespace) -> int:
+    try:
+        report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol).report
+    except DataError as exc:  # the whole file is unusable (unreadable, empty, wrong columns): a finding
+        print(json.dumps({"source": args.file, "ok": False, "error": str(exc), "rule": exc.rule}) if args.json
+              else f"{args.file}: INVALID: {exc}")
+        return 1
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
+def data_synth(args: argparse.Namespace) -> int:
+    output_format(args.out)  # a bad name is refused before the data is made
+    market = SyntheticMarket(symbols=args.symbols, seed=args.seed)
+    make = market.quotes if args.kind == "quotes" else market.bars
+    frame = make(args.days, args.freq, progress=interactive())
+    out = write_frame(frame, args.out)
+    print(f"wrote {len(frame):,} {args.kind} for {args.symbols} symbol(s), {frame.index[0]} .. {frame.index[-1]}, "
+          f"to {out}")
+    return 0

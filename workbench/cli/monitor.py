@@ -1,0 +1,98 @@
+"""``workbench monitor serve|status|alerts|export|check``: what sessions wrote into a monitor
+store, and alert rule files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.monitor import MetricStore, load_rules
+from workbench.units import seconds
+
+STORE = Path("runs/monitor.sqlite")
+
+
+def add_commands(sub, common: argparse.ArgumentParser) -> None:
+    group = sub.add_parser("monitor", help="metrics and alerts: serve, status, alerts, export, check", parents=[common])
+    actions = group.add_subparsers(title="monitor commands", metavar="ACTION")
+    store_help = f"the monitor store ({STORE})"
+    p = actions.add_parser("serve", help="serve the store's latest values as /metrics", parents=[common])
+    p.add_argument("--store", type=Path, default=STORE, help=store_help)
+    p.add_argument("--address", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=9464, help="port (9464)")
+    p.set_defaults(func=monitor_serve)
+    p = actions.add_parser("status", help="current values and firing alerts", parents=[common])
+    p.add_argument("--store", type=Path, default=STORE, help=store_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=monitor_status)
+    p = actions.add_parser("alerts", help="alert history", parents=[common])
+    p.add_argument("--store", type=Path, default=STORE, help=store_help)
+    p.add_argument("--since", default="24h", help="how far back, e.g. 1h, 30m, 1d (24h)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=monitor_alerts)
+    p = actions.add_parser("export", help="every stored sample to CSV or Parquet", parents=[common])
+    p.add_argument("--store", type=Path, default=STORE, help=store_help)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (csv)")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=monitor_export)
+    p = actions.add_parser("check", help="validate an alert rule file", parents=[common])
+    p.add_argument("rules", type=Path)
+    p.set_defaults(func=monitor_check)
+
+
+def monitor_serve(args: argparse.Namespace) -> int:
+    from workbench.monitor.export import serve_store
+
+    server, thread = serve_store(MetricStore.existing(args.store), args.address, args.port)
+    print(f"serving http://{args.address}:{args.port}/metrics from {args.store} (Ctrl-C stops)", flush=True)
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
+def monitor_status(args: argparse.Namespace) -> int:
+    status = MetricStore.existing(args.store).status()
+    if args.json:
+        print(json.dumps(status))
+        return 0
+    for v in status["values"]:
+        labels = ",".join(f"{k}={x}" for k, x in v["labels"].items())
+        print(f"{v['name']}{'{' + labels + '}' if labels else ''} = {v['value']:.6g}  "
+              f"({pd.Timestamp(v['time']):%Y-%m-%d %H:%M:%S})")
+    print(f"firing alerts: {len(status['firing'])}")
+    for a in status["firing"]:
+        print(f"  {a['severity'].upper()} {a['rule']} since {pd.Timestamp(a['since']):%H:%M:%S}: "
+              f"{a['annotations'].get('summary', '')}")
+    return 0
+
+
+def monitor_alerts(args: argparse.Namespace) -> int:
+    alerts = MetricStore.existing(args.store).alerts(since=time.time() - seconds(args.since, "--since"))
+    if args.json:
+        print(alerts.to_json(orient="records", date_format="iso"))
+        return 0
+    if alerts.empty:
+        print(f"no alerts since {args.since} ago")
+    for r in alerts.itertuples():
+        resolved = "" if pd.isna(r.resolved_at) else f" resolved {r.resolved_at:%Y-%m-%d %H:%M:%S}"
+        fired = "" if pd.isna(r.fired_at) else f" fired {r.fired_at:%Y-%m-%d %H:%M:%S}"
+        print(f"{r.state:<9} {r.severity:<8} {r.rule}{fired}{resolved}: {r.annotations.get('summary', '')}")
+    return 0
+
+
+def monitor_export(args: argparse.Namespace) -> int:
+    n = MetricStore.existing(args.store).export(args.out, args.format)
+    print(f"wrote {n:,} samples to {args.out}")
+    return 0
+
+
+def monitor_check(args: argparse.Namespace) -> int:
+    rules = load_rules(args.rules)
+    print(f"{args.rules}: {len(rules)} rule(s) OK: {', '.join(r.name for r in rules)}")
+    return 0

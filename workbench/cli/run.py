@@ -1,0 +1,82 @@
+"""``workbench backtest`` and ``workbench paper``: one strategy over data, as fast as it goes
+or paced by the wall clock (:func:`workbench.session.run_session`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from workbench.cli.common import duration, interactive, key_values, print_json
+from workbench.session import SessionConfig, run_session
+
+
+def add_commands(sub, common: argparse.ArgumentParser) -> None:
+    for mode, text in (("backtest", "run a strategy over data as fast as it goes"),
+                       ("paper", "paper-trade a strategy over replayed data, paced by the wall clock")):
+        p = sub.add_parser(mode, help=text, parents=[common])
+        p.add_argument("strategy", help="strategy name (sma_cross, buy_and_hold, mean_reversion)")
+        p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE",
+                       help="bundled dataset name or CSV/Parquet file; repeat or comma-separate for more")
+        p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="only these symbols")
+        p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="strategy parameter, e.g. -p fast=10 (repeat)")
+        p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
+        p.add_argument("--commission", default="none", help="none | ibkr-fixed | bps:N (none)")
+        p.add_argument("--slippage", default="none", help="none | bps:N | spread:F (none)")
+        p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
+        p.add_argument("--start", help="first date to use (inclusive)")
+        p.add_argument("--end", help="last date to use (inclusive)")
+        p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        p.add_argument("--monitor", type=Path, metavar="STORE", help="sample metrics into this SQLite store")
+        p.add_argument("--rules", type=Path, metavar="FILE", help="alert rules (YAML; default pack otherwise)")
+        p.add_argument("--webhook", metavar="URL", help="POST alert notifications here")
+        p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve live /metrics on 127.0.0.1:PORT")
+        if mode == "backtest":
+            p.add_argument("--out", type=Path, help="write orders, fills, equity, journal and summary here")
+        else:
+            p.add_argument("--out", type=Path, required=True, help="run directory (journal and results)")
+            p.add_argument("--speed", type=float, default=60.0, help="data seconds per wall second (60)")
+            p.add_argument("--duration", type=duration, help="stop after this wall time, e.g. 10m, 30s, 1d")
+            p.add_argument("--resume", action="store_true", help="resume the run in --out from its journal")
+        p.set_defaults(func=run_strategy, mode=mode)
+
+
+def run_strategy(args: argparse.Namespace) -> int:
+    config = SessionConfig(
+        strategy=args.strategy, data=tuple(args.data), params=key_values(args.param),
+        symbols=tuple(args.symbols) if args.symbols else None, mode=args.mode, cash=args.cash,
+        commission=args.commission, slippage=args.slippage, account=args.account, start=args.start, end=args.end,
+        out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
+        resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
+        metrics_port=args.metrics_port, progress=interactive())
+    result = run_session(config)
+    if args.json:
+        print_json(result.summary())
+    else:
+        print_summary(result, args.out)
+    return 0
+
+
+def print_summary(result, out: Path | None) -> None:
+    """The summary of a run as an aligned table."""
+    s = result.summary()
+    pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
+    print(f"{s['strategy']} {s['params']} on {', '.join(s['symbols'])}"
+          f" ({result.mode}{', stopped early' if result.stopped_early else ''})")
+    rows = [
+        ("bars", f"{s['bars']:,}"),
+        ("orders / fills", f"{s['orders']:,} / {s['fills']:,}"),
+        ("round trips", f"{len(result.trades):,}"),
+        ("final equity", f"{s['final_equity']:,.2f}"),
+        ("total return", pct(s["total_return"])),
+        ("CAGR", pct(s["cagr"])),
+        ("Sharpe", "n/a" if s["sharpe"] is None else f"{s['sharpe']:.3f}"),
+        ("max drawdown", pct(s["max_drawdown"])),
+        ("fills sha256", s["fills_sha256"][:16] + "..."),
+        ("run time", f"{result.seconds:.2f} s ({result.events / result.seconds:,.0f} events/s)"
+         if result.seconds > 0 else "n/a"),
+    ]
+    for name, value in rows:
+        print(f"  {name:<15} {value}")
+    if out is not None:
+        print(f"  results in     {out}/")

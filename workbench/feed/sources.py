@@ -1,0 +1,87 @@
+"""A market-data source named the way users name it: a bundled dataset or a file path.
+
+What the command line, notebooks and apps call when a user writes ``--data sp500`` or
+``--data my_bars.csv``: :func:`load` (a source and its quality report), :func:`load_bars`
+(several sources, optionally narrowed to some symbols), :func:`catalog` (the bundled
+datasets) and :func:`write_frame` (a frame to Parquet or CSV by the file name).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench.errors import ConfigError
+from workbench.feed import datasets, files
+
+
+def is_dataset(name: str) -> bool:
+    """True when ``name`` is a bundled dataset and no file of that name exists here."""
+    return name in datasets.DATASETS and not Path(name).exists()
+
+
+def load(name: str, **options: Any) -> files.Loaded:
+    """A dataset by name (rows that break a rule dropped and reported), or else a file
+    (``options`` as :func:`~workbench.feed.files.load_file`)."""
+    if is_dataset(name):
+        frame = datasets.load_dataset_bars(name)
+        return files.validate_frame(frame, source=f"dataset {name}", on_error="drop")
+    return files.load_file(name, **options)
+
+
+def split_names(sources: Iterable[str]) -> list[str]:
+    """``["sp500,nasdaq", "x.csv"]`` -> ``["sp500", "nasdaq", "x.csv"]``."""
+    return [n.strip() for item in sources for n in str(item).split(",") if n.strip()]
+
+
+def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None) -> list[pd.DataFrame]:
+    """The canonical frames of ``sources`` (datasets or files; comma-separated names are
+    several), keeping only ``symbols`` when given: an unknown symbol is an error that lists
+    the available ones."""
+    names = split_names(sources)
+    if not names:
+        raise ConfigError("--data: no dataset or file given")
+    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else files.read_file(n) for n in names]
+    if symbols:
+        wanted = list(symbols)
+        available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise ConfigError(f"--symbols: {unknown} not in the data; available: {available}")
+        frames = [f[f["symbol"].astype(str).isin(wanted)] for f in frames]
+        frames = [f for f in frames if len(f)]
+    return frames
+
+
+def catalog() -> pd.DataFrame:
+    """The bundled datasets: name, symbol, rows, first and last date, description."""
+    rows = []
+    for name, ds in datasets.DATASETS.items():
+        frame = datasets.load_dataset(name)
+        rows.append({"name": name, "symbol": ds.symbol, "rows": len(frame), "first": str(frame.index[0].date()),
+                     "last": str(frame.index[-1].date()), "description": ds.description})
+    return pd.DataFrame(rows, columns=["name", "symbol", "rows", "first", "last", "description"])
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """``"parquet"`` or ``"csv"`` by the file name of an output; anything else is an error
+    (checked before the work that makes the output)."""
+    name = Path(path).name.lower()
+    if name.endswith(files.PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(files.CSV_SUFFIXES):
+        return "csv"
+    raise ConfigError(f"--out: use a .parquet or .csv file name, got {path}")
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``frame`` as Parquet or CSV, chosen by the file name; the folder is created."""
+    out = Path(path)
+    fmt = output_format(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out) if fmt == "parquet" else frame.to_csv(out)
+    return out

@@ -1,0 +1,118 @@
+"""One backtest or paper session from plain options: what ``workbench backtest``,
+``workbench paper``, notebooks and scripts call.
+
+:func:`run_session` checks every option before any work starts (strategy and parameters,
+dates, cash, costs, the run folder, the monitor's port), loads the data, wires a monitor
+when one is asked for, runs the engine and writes the results into ``out``. A paper
+session's folder holds its journal; ``resume=True`` carries on from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from workbench.engine import Engine, Result
+from workbench.errors import ConfigError
+
+JOURNAL = "journal.sqlite"  # a run folder's journal
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """A session in plain values (units: currency for cash, data seconds per wall second
+    for speed, wall seconds for duration)."""
+
+    strategy: str
+    data: tuple[str, ...]  # dataset names or files; "a,b" is two
+    params: dict[str, Any] = field(default_factory=dict)
+    symbols: tuple[str, ...] | None = None
+    mode: Literal["backtest", "paper"] = "backtest"
+    cash: float = 1_000_000.0
+    commission: str = "none"
+    slippage: str = "none"
+    account: str = "cash"
+    start: str | None = None  # first date used (inclusive)
+    end: str | None = None  # last date used (inclusive)
+    out: Path | None = None  # the run folder (required for paper)
+    speed: float = 60.0
+    duration: float | None = None
+    resume: bool = False
+    monitor: Path | None = None  # a monitor store to sample into
+    rules: Path | None = None  # alert rules (the default pack otherwise)
+    webhook: str | None = None
+    metrics_port: int | None = None  # serve /metrics on 127.0.0.1
+    progress: bool = False
+
+
+def run_session(config: SessionConfig) -> Result:
+    """Check ``config``, run the session and save its results in ``config.out`` (module
+    docstring). Bad options raise :class:`ConfigError` before anything runs."""
+    from workbench.broker import commission_from, slippage_from
+    from workbench.feed import load_bars
+    from workbench.strategies import strategy_class
+
+    c = config
+    if c.mode not in ("backtest", "paper"):
+        raise ConfigError(f"mode must be 'backtest' or 'paper', got {c.mode!r}")
+    strategy = strategy_class(c.strategy)(**c.params)
+    start, end = _date(c.start, "--start"), _date(c.end, "--end")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--start {c.start} is after --end {c.end}")
+    commission, slippage = commission_from(c.commission), slippage_from(c.slippage)
+    if not (c.cash > 0 and math.isfinite(c.cash)):
+        raise ConfigError(f"--cash must be a positive number, got {c.cash}")
+    if c.metrics_port is not None and not 1 <= c.metrics_port <= 65535:
+        raise ConfigError(f"--metrics-port must be 1-65535, got {c.metrics_port}")
+    options: dict[str, Any] = {}
+    if c.mode == "paper":
+        if c.out is None:
+            raise ConfigError("a paper session needs --out (its run folder)")
+        if not (c.speed > 0 and math.isfinite(c.speed)):
+            raise ConfigError(f"--speed must be > 0, got {c.speed}")
+        options.update(speed=c.speed, duration=c.duration, resume=c.resume)
+    elif c.resume:
+        raise ConfigError("--resume is for paper sessions")
+    journal = None if c.out is None else Path(c.out) / JOURNAL
+    if journal is not None and journal.exists() and not c.resume:
+        raise ConfigError(f"{journal} exists: use another --out" + (" or --resume" if c.mode == "paper" else ""))
+    frames = load_bars(c.data, c.symbols)
+    monitor = _monitor(c)
+    try:
+        engine = Engine(strategy, *frames, cash=c.cash, commission=commission, slippage=slippage,
+                        account_type=c.account, journal=journal, mode=c.mode, start=start, end=end,
+                        progress=c.progress, monitor=monitor, **options)
+        if len(engine.replay) == 0:
+            raise ConfigError("no data left between --start and --end")
+        result = engine.run()
+    finally:
+        if monitor is not None:
+            monitor.close()
+    if c.out is not None:
+        result.save(c.out)
+    return result
+
+
+def _monitor(c: SessionConfig):
+    if not (c.monitor or c.rules or c.webhook or c.metrics_port):
+        return None
+    from workbench.monitor import Monitor
+
+    monitor = Monitor(store=c.monitor, rules=c.rules, webhook=c.webhook)
+    if c.metrics_port:
+        monitor.serve("127.0.0.1", c.metrics_port)
+    return monitor
+
+
+def _date(text: str | None, name: str) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: not a date: {text!r}") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
