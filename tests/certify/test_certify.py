@@ -268,3 +268,11 @@ def test_the_notebook_declares_what_the_runner_validates():
     declared = set(papermill.inspect_notebook(str(ROOT / "notebooks" / "10_certification.ipynb")))
     assert declared == {"profile", "seed", "crash_trials", "thresholds", "faults", "out_dir"}
     assert set(validate({})) | {"out_dir"} == declared
+
+
+def test_the_parameters_are_the_notebooks_own():
+    from workbench.certify.runner import RULES, notebook_parameters
+
+    declared = notebook_parameters()
+    assert set(declared) == set(RULES) | {"thresholds", "faults"}  # every scalar has its rule
+    assert validate({})["seed"] == declared["seed"][1] == 7  # the default is the notebook's

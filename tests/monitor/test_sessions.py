@@ -10,7 +10,7 @@ from workbench.broker import CommissionModel
 from workbench.cli import main
 from workbench.engine import Engine, backtest
 from workbench.feed import load_dataset_bars, synthetic_quotes
-from workbench.monitor import MetricStore, Monitor, load_rules
+from workbench.monitor import MetricStore, Monitor
 from workbench.monitor.export import StoreCollector
 from workbench.clock import ManualClock
 from workbench.strategies import QuoteTaker, SmaCross
@@ -109,19 +109,12 @@ def test_injected_latency_spike_fires_and_resolves():
 
 
 def test_injected_feed_stall_fires_and_resolves():
-    quotes = synthetic_quotes(1, days=1, freq="1s", seed=4).iloc[:600]
-    t0 = quotes.index[0]
-    gap = (t0 + pd.Timedelta(minutes=3), t0 + pd.Timedelta(minutes=6))  # three minutes of nothing
-    stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
-    clock = ManualClock()
-    rules = [r for r in load_rules() if r.name == "FeedStalled"]  # > 30 s for 10 s
-    m = Monitor(rules=rules, interval=1.0, clock=clock, log=False)
-    wall0 = clock.now
-    Engine(QuoteTaker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=m,
-           account_type="margin").run()
+    from workbench.certify.scenarios import feed_stall
+
+    stall = feed_stall(seed=4)  # three minutes of nothing, three minutes in; FeedStalled: > 30 s for 10 s
+    m, wall0 = stall.monitor, stall.t0  # the session's clock starts at the first quote's time
     (alert,) = m.alerts.instances.values()
-    last_before = (stalled.index[stalled.index < gap[0]][-1] - t0).total_seconds()
-    resume = (gap[1] - t0).total_seconds()
+    last_before, resume = stall.last_before - wall0, stall.resume - wall0
     assert alert.state == "resolved"
     assert alert.active_since - wall0 == pytest.approx(last_before + 31, abs=1.01)  # age > 30 s
     assert alert.fired_at - alert.active_since == pytest.approx(10, abs=1.01)

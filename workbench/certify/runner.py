@@ -11,7 +11,9 @@ and seed, provided every category but Reproducibility passed.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import datetime as dt
 import json
 import os
@@ -55,22 +57,38 @@ def _fault_names(value: Any) -> str:
     return ",".join(names)
 
 
-PARAMETERS = {  # name: (type, check, help)
-    "profile": (str, lambda v: v in PROFILES, f"one of {', '.join(PROFILES)}"),
-    "seed": (int, lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
-    "crash_trials": (int, lambda v: 1 <= v <= 1000, "an integer from 1 to 1000 (0: the profile's)"),
+# The rule each scalar parameter of the notebook is held to (its name, type and default
+# are the notebook's own, read from its parameters cell).
+RULES = {  # name: (check, help)
+    "profile": (lambda v: v in PROFILES, f"one of {', '.join(PROFILES)}"),
+    "seed": (lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
+    "crash_trials": (lambda v: 1 <= v <= 1000, "an integer from 1 to 1000 (0: the profile's)"),
 }
+RUNNER_ONLY = ("out_dir",)  # set by the runner, not by a user
+
+
+@functools.lru_cache(maxsize=4)
+def notebook_parameters(notebook: Path = NOTEBOOK) -> dict[str, tuple[type, Any]]:
+    """``{name: (type, default)}`` of the notebook's ``parameters`` cell, read by
+    ``papermill.inspect_notebook``: the notebook is the one place they are declared."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook))
+    types = {"int": int, "str": str, "dict": dict, "float": float, "bool": bool}
+    return {name: (types[p["inferred_type_name"]], ast.literal_eval(p["default"]))
+            for name, p in found.items() if name not in RUNNER_ONLY}
 
 
 def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
     """Known names, right types, in range; thresholds checked against the shipped file.
-    Returns the full parameter set the notebook gets (``crash_trials`` None: the profile's)."""
+    Returns the full parameter set the notebook gets (``crash_trials`` 0: the profile's)."""
+    declared = notebook_parameters()
     params = dict(params)
     profile = params.pop("profile", profile)
     if profile not in PROFILES:
         raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    out: dict[str, Any] = {"profile": profile, "seed": 7, "crash_trials": PROFILES[profile]["crash_trials"],
-                           "thresholds": {}, "faults": ""}
+    out: dict[str, Any] = {name: default for name, (_, default) in declared.items()}
+    out.update(profile=profile, crash_trials=PROFILES[profile]["crash_trials"], thresholds={})
     for name, value in params.items():
         if name.startswith("threshold."):
             out["thresholds"][name.split(".", 1)[1]] = value
@@ -80,13 +98,12 @@ def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
             out["thresholds"].update(value)
         elif name == "faults":
             out["faults"] = _fault_names(value)
-        elif name not in PARAMETERS:
-            raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}, faults, "
-                              f"thresholds, threshold.NAME")
+        elif name not in declared:
+            raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(declared)}, threshold.NAME")
         elif name == "crash_trials" and value in (None, 0, "0"):
             continue  # the profile's
         else:
-            out[name] = _typed(name, value)
+            out[name] = _typed(name, value, declared[name][0])
     load_thresholds(overrides=out["thresholds"])  # unknown names and non-numbers fail here
     out["thresholds"] = {k: float(v) for k, v in out["thresholds"].items()}
     for name, value in out["thresholds"].items():
@@ -95,8 +112,8 @@ def validate(params: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
     return out
 
 
-def _typed(name: str, value: Any) -> Any:
-    kind, ok, help_text = PARAMETERS[name]
+def _typed(name: str, value: Any, kind: type) -> Any:
+    ok, help_text = RULES[name]
     typed: Any = None
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -1,6 +1,7 @@
 """Deterministic runs that several checks look at, each computed once per certification run
 (``ctx.once(scenario)``): a backtest with a journal, a paper session with a feed stall, a
-small parameter sweep."""
+small parameter sweep. The fault scenarios (:func:`feed_stall`) are plain functions that
+the test suite runs too: one definition of each injected fault."""
 
 from __future__ import annotations
 
@@ -37,20 +38,28 @@ class StalledSession:
 
 
 def stalled_session(ctx: Context) -> StalledSession:
+    """:func:`feed_stall` with the run's seed, sampled into a store in the work folder."""
+    return feed_stall(ctx.seed, store=ctx.subdir("monitor") / "monitor.sqlite")
+
+
+def feed_stall(seed: int, store: Any = None) -> StalledSession:
+    """The injected fault "the feed stalls": a paper session over one symbol's quotes, one a
+    second, with the quotes from :data:`STALL_START_S` to :data:`STALL_START_S` +
+    :data:`STALL_LENGTH_S` seconds cut out, watched by the default FeedStalled rule."""
     from workbench.clock import ManualClock
     from workbench.engine import Engine
     from workbench.feed import synthetic_quotes
     from workbench.monitor import Monitor, load_rules
     from workbench.strategies import QuoteTaker
 
-    quotes = synthetic_quotes(1, days=1, freq="1s", seed=ctx.seed).iloc[:SESSION_QUOTES]
+    quotes = synthetic_quotes(1, days=1, freq="1s", seed=seed).iloc[:SESSION_QUOTES]
     first = quotes.index[0]
     gap = (first + pd.Timedelta(seconds=STALL_START_S), first + pd.Timedelta(seconds=STALL_START_S + STALL_LENGTH_S))
     stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
     t0 = first.timestamp()
     clock = ManualClock(start=t0)
     (rule,) = [r for r in load_rules() if r.name == "FeedStalled"]
-    monitor = Monitor(store=ctx.subdir("monitor") / "monitor.sqlite", rules=[rule], clock=clock, log=False)
+    monitor = Monitor(store=store, rules=[rule], clock=clock, log=False)
     engine = Engine(QuoteTaker(), stalled, mode="paper", speed=1.0, clock=clock, sleep=clock.sleep, monitor=monitor,
                     account_type="margin")
     result = engine.run()
