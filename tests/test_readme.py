@@ -38,3 +38,36 @@ def test_the_certification_page_names_every_check():
     page = (README.parent / "docs" / "certification.md").read_text()
     missing = [fn.__name__ for fns in CHECKS.values() for fn in fns if f"`{fn.__name__}`" not in page]
     assert not missing
+
+
+def broken_links(pages, root):
+    """Links of ``pages`` that leave ``root`` (URLs, ``../`` out of it) or name no file."""
+    bad = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            path = (page.parent / target).resolve()
+            if re.match(r"[a-z]+:", target) or not path.is_relative_to(root.resolve()) or not path.exists():
+                bad.append(f"{page.name}: {target}")
+    return bad
+
+
+def test_the_readme_and_docs_link_only_to_files_in_the_repository(tmp_path):
+    root = README.parent
+    assert broken_links([README, *sorted((root / "docs").glob("*.md"))], root) == []
+    assert "docs/architecture.md" in README.read_text()
+    (tmp_path / "repo").mkdir()
+    page = tmp_path / "repo" / "README.md"
+    page.write_text("[a](../shared/DESIGN.md) [b](https://example.org/x) [c](missing.md) [d](README.md)")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "DESIGN.md").write_text("outside")
+    assert broken_links([page], tmp_path / "repo") == [
+        "README.md: ../shared/DESIGN.md", "README.md: https://example.org/x", "README.md: missing.md"]
+
+
+def test_the_architecture_page_names_only_paths_that_exist():
+    root = README.parent
+    page = (root / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`((?:workbench|notebooks|tests|benchmarks)/[\w/.]*)`", page))
+    assert len(named) > 10
+    missing = sorted(p for p in named if not (root / p).exists())
+    assert not missing, missing
