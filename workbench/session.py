@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 
 from workbench.engine import Engine, Result
 from workbench.errors import ConfigError
+from workbench.units import utc_time
 
 JOURNAL = "journal.sqlite"  # a run folder's journal
 
@@ -60,7 +60,8 @@ def run_session(config: SessionConfig) -> Result:
     if c.mode not in ("backtest", "paper"):
         raise ConfigError(f"mode must be 'backtest' or 'paper', got {c.mode!r}")
     strategy = strategy_class(c.strategy)(**c.params)
-    start, end = _date(c.start, "--start"), _date(c.end, "--end")
+    start = None if c.start is None else utc_time(c.start, "--start")
+    end = None if c.end is None else utc_time(c.end, "--end")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"--start {c.start} is after --end {c.end}")
     commission, slippage = commission_from(c.commission), slippage_from(c.slippage)
@@ -106,13 +107,3 @@ def _monitor(c: SessionConfig):
     if c.metrics_port:
         monitor.serve("127.0.0.1", c.metrics_port)
     return monitor
-
-
-def _date(text: str | None, name: str) -> pd.Timestamp | None:
-    if text is None:
-        return None
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise ConfigError(f"{name}: not a date: {text!r}") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -1,9 +1,11 @@
-"""Durations written as text, read the same way everywhere: command-line flags (``--duration``,
-``--since``), alert rules (``window``, ``for``, ``keep_firing_for``) and notebook parameters.
+"""Times and durations written as text, read the same way everywhere: command-line flags
+(``--start``, ``--duration``, ``--since``), alert rules (``window``, ``for``,
+``keep_firing_for``), replay bounds and notebook parameters.
 
-One parser, on :class:`pandas.Timedelta`: ``250ms``, ``30s``, ``5m`` (minutes), ``2h``,
-``1d``, ``1w``, ``1h30m``, ``1.5h``, ``10 min``; a bare number is seconds (``90``). Months and
-years are refused (their length is not fixed).
+Durations: one parser, on :class:`pandas.Timedelta`: ``250ms``, ``30s``, ``5m`` (minutes),
+``2h``, ``1d``, ``1w``, ``1h30m``, ``1.5h``, ``10 min``; a bare number is seconds (``90``).
+Months and years are refused (their length is not fixed). Times: :func:`utc_time`, on
+:class:`pandas.Timestamp`; a time without a zone is UTC.
 """
 
 from __future__ import annotations
@@ -21,6 +23,18 @@ _NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*$")
 # pandas wants D and W in capitals (lower case is deprecated); everything else it reads as is.
 _DAYS_WEEKS = re.compile(r"(?<=[\d\s.])([dw])(?![a-z])")
 EXAMPLES = "like 90 (seconds), 250ms, 30s, 5m, 2h, 1d or 1h30m"
+
+
+def utc_time(value: Any, where: str) -> pd.Timestamp:
+    """``value`` (text like ``2024-01-02`` or ``2024-01-02T14:30:00-05:00``, a datetime or
+    Timestamp) as a UTC Timestamp; no zone means UTC. ``where`` names it in the error."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"{where}: not a date or time: {value!r}") from None
+    if ts is pd.NaT:
+        raise ConfigError(f"{where}: not a date or time: {value!r}")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def seconds(text: Any, where: str, *, positive: bool = False) -> float:

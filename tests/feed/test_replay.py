@@ -160,5 +160,5 @@ def test_bad_inputs():
     naive.index = naive.index.tz_localize(None)
     with pytest.raises(ValueError, match="UTC DatetimeIndex"):
         Replay(naive)
-    with pytest.raises(ValueError, match="start: not a time"):
+    with pytest.raises(ValueError, match="start: not a date or time"):
         Replay(quotes_at([0]), start="soon")

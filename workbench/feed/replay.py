@@ -32,6 +32,7 @@ import pandas as pd
 from workbench.feed.schema import FIELDS, Kind, kind_of
 from workbench.feed.files import validate_frame
 from workbench.model import Bar, Quote, unchecked_bar, unchecked_quote
+from workbench.units import utc_time
 
 CHUNK = 16_384  # events built into objects at a time
 
@@ -247,12 +248,7 @@ def _merge_order(times: np.ndarray, source_ids: np.ndarray) -> np.ndarray:
 def _ns(value: str | pd.Timestamp | None, name: str) -> int | None:
     if value is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{name}: not a time: {value!r}") from None
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value)
+    return int(utc_time(value, name).as_unit("ns").value)
 
 
 def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Source:
