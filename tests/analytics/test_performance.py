@@ -1,5 +1,8 @@
-"""Statistics against empyrical (an independent implementation) and hand computations."""
+"""Statistics against textbook computations written here and in workbench.certify.reference
+(independent of empyrical, which now computes most of them), against empyrical itself (our
+conventions passed through as documented), and hand computations."""
 
+import itertools
 import math
 
 import empyrical as ep
@@ -12,6 +15,7 @@ from hypothesis import strategies as st
 from workbench.analytics import performance as P
 from workbench.analytics.tearsheet import monthly_returns
 from workbench.analytics.trades import round_trips, trade_stats
+from workbench.certify.reference import textbook_statistics
 
 
 def series(seed, n=750, mu=0.0004, sd=0.012):
@@ -42,6 +46,79 @@ def test_agrees_with_empyrical(seed):
     rs = P.rolling_sharpe(r, 63).dropna()
     ep_rs = ep.roll_sharpe_ratio(r, 63)
     assert np.allclose(rs.to_numpy(), np.asarray(ep_rs)[-len(rs):], rtol=1e-9)
+
+
+def _percentile(ordered, q):
+    """Linear interpolation between the closest ranks of a sorted list."""
+    rank = q / 100 * (len(ordered) - 1)
+    lo = int(rank)
+    return ordered[lo] + (rank - lo) * (ordered[min(lo + 1, len(ordered) - 1)] - ordered[lo])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_agrees_with_the_textbook(seed):
+    """Every statistic empyrical now computes for us, against its definition in plain Python
+    (no empyrical, no code shared with the analytics), so the wrappers are not only checked
+    against the library they call."""
+    r = series(seed)
+    x = r.tolist()
+    n = len(x)
+    for rf in (0.0, 0.0001):
+        want = textbook_statistics(r.to_numpy() - rf, 252)  # excess returns
+        assert P.sharpe(r, risk_free=rf) == pytest.approx(want["sharpe"], rel=1e-10)
+        assert P.sortino(r, target=rf) == pytest.approx(want["sortino"], rel=1e-10)
+    want = textbook_statistics(r.to_numpy(), 252)
+    for name in ("annual_volatility", "total_return", "cagr", "max_drawdown", "calmar"):
+        assert getattr(P, name)(r) == pytest.approx(want[name], rel=1e-10), name
+    assert P.downside_deviation(r) == pytest.approx(math.sqrt(math.fsum(min(v, 0.0) ** 2 for v in x) / n * 252),
+                                                    rel=1e-10)
+    for threshold in (0.0, 0.0001):
+        gains = math.fsum(v - threshold for v in x if v > threshold)
+        losses = math.fsum(threshold - v for v in x if v < threshold)
+        assert P.omega(r, threshold) == pytest.approx(gains / losses, rel=1e-10)
+    ordered = sorted(x)
+    p5, p95 = _percentile(ordered, 5), _percentile(ordered, 95)
+    assert P.tail_ratio(r) == pytest.approx(abs(p95) / abs(p5), rel=1e-10)
+    assert P.value_at_risk(r) == pytest.approx(p5, rel=1e-10)
+    assert P.value_at_risk(r, 0.99) == pytest.approx(_percentile(ordered, 1), rel=1e-10)
+    tail = [v for v in x if v <= p5]
+    assert P.conditional_value_at_risk(r) == pytest.approx(math.fsum(tail) / len(tail), rel=1e-10)
+    wealth = list(itertools.accumulate(x, lambda w, v: w * (1 + v), initial=1.0))
+    peaks = list(itertools.accumulate(wealth, max))
+    assert np.allclose(P.cumulative_returns(r).to_numpy(), [w - 1 for w in wealth[1:]], rtol=1e-12, atol=0)
+    assert np.allclose(P.drawdown(r).to_numpy(), [w / p - 1 for w, p in zip(wealth[1:], peaks[1:])],
+                       rtol=0, atol=1e-14)
+    bench = series(seed + 100) * 0.8 + r * 0.3
+    b = bench.tolist()
+    mr, mb = math.fsum(x) / n, math.fsum(b) / n
+    slope = math.fsum((u - mr) * (v - mb) for u, v in zip(x, b)) / math.fsum((v - mb) ** 2 for v in b)
+    beta, alpha = P.beta_alpha(r, bench)
+    assert beta == pytest.approx(slope, rel=1e-10)
+    assert alpha == pytest.approx((mr - slope * mb) * 252, rel=1e-9)
+    rs, rv = P.rolling_sharpe(r, 63), P.rolling_volatility(r, 63)
+    assert rs.index.equals(r.index) and rs.iloc[:62].isna().all() and rv.iloc[:62].isna().all()
+    for end in (63, 200, n):
+        window = textbook_statistics(r.to_numpy()[end - 63:end], 252)
+        assert rs.iloc[end - 1] == pytest.approx(window["sharpe"], rel=1e-10)
+        assert rv.iloc[end - 1] == pytest.approx(window["annual_volatility"], rel=1e-10)
+
+
+def test_degenerate_input_where_empyrical_differs():
+    """Where empyrical gives infinities or declines, the wrappers keep the documented
+    results."""
+    assert math.isnan(P.sharpe(pd.Series([0.001] * 10)))  # empyrical: inf
+    assert math.isnan(P.sortino(pd.Series([0.01, 0.02, 0.03])))  # empyrical: inf
+    assert P.sortino(pd.Series([-0.01])) == pytest.approx(-math.sqrt(252))  # empyrical: NaN
+    assert P.omega(pd.Series([-0.01])) == 0.0 and math.isnan(P.omega(pd.Series([0.01])))
+    assert math.isnan(P.tail_ratio(pd.Series([0.0] * 10 + [0.01])))  # 5th percentile 0; empyrical: inf
+    assert P.cagr(pd.Series([0.1, -1.0, 0.2])) == -1.0  # empyrical: NaN
+    assert P.rolling_sharpe(pd.Series([0.01, -0.02, 0.03]), 5).isna().all()  # empyrical shrinks the window
+    assert P.rolling_sharpe(pd.Series([0.001] * 10), 5).isna().all()
+    assert P.drawdown(pd.Series([], dtype=float)).empty
+    assert P.cumulative_returns(pd.Series([], dtype=float)).empty
+    r = pd.Series([0.01, np.nan, -0.02, 0.03])
+    assert P.total_return(r) == pytest.approx(1.01 * 0.98 * 1.03 - 1)  # NaNs dropped, not compounded as 0
+    assert P.drawdown(r).index.tolist() == [0, 2, 3]
 
 
 def test_by_hand():

@@ -19,9 +19,31 @@ Conventions (empyrical's style; where the well-known libraries differ it is said
 * kurtosis is **excess** kurtosis (a normal distribution has 0), bias-corrected as in
   pandas and scipy with ``bias=False``.
 
+Where empyrical (the ``empyrical-reloaded`` package) computes the same figure under these
+conventions, the function here is a thin wrapper over it: the returns are cleaned (NaNs
+dropped, the index checked) and handed to empyrical as a numpy array, which keeps the
+optimizer's inner loop (:func:`equity_statistics`) fast. Each docstring gives the formula and
+names the empyrical function. Hand-written are only the figures empyrical does not have or
+computes under another convention; their docstrings say why.
+
+Functions built from others here (:func:`max_drawdown` from :func:`drawdown`,
+:func:`calmar` from :func:`cagr` and :func:`max_drawdown`, :func:`summary` and
+:func:`equity_statistics` from all of them) look those up as module attributes when
+called, so a replaced one (the certification's faults replace ``sharpe`` and
+``drawdown``) reaches everything that depends on it.
+
 Edge cases give defined results, never exceptions or infinities: empty or all-NaN input
 gives NaN; NaN returns are dropped; zero variance gives a NaN Sharpe ratio (undefined);
-a ratio whose denominator is zero is NaN. A non-monotonic index is an error.
+a ratio whose denominator is zero is NaN. A non-monotonic index is an error. (empyrical
+gives infinities for some of these; the wrappers turn them into NaN.)
+
+References: W. F. Sharpe, "The Sharpe Ratio", Journal of Portfolio Management 21 (1994);
+F. A. Sortino and L. N. Price, "Performance Measurement in a Downside Risk Framework",
+Journal of Investing 3 (1994); T. W. Young, "Calmar Ratio: A Smoother Tool", Futures 20
+(1991); C. Keating and W. F. Shadwick, "A Universal Performance Measure", Journal of
+Performance Measurement 6 (2002); C. Acerbi and D. Tasche, "On the coherence of Expected
+Shortfall", Journal of Banking and Finance 26 (2002); empyrical's documentation,
+https://github.com/stefan-jansen/empyrical-reloaded.
 """
 
 from __future__ import annotations
@@ -29,6 +51,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import empyrical
 import numpy as np
 import pandas as pd
 
@@ -40,6 +63,20 @@ def _clean(returns: pd.Series | np.ndarray) -> pd.Series:
     if not r.index.is_monotonic_increasing:
         raise ValueError("returns: the index must increase (sort it first)")
     return r.astype(float).dropna()
+
+
+def _values(returns: pd.Series | np.ndarray) -> np.ndarray:
+    """The cleaned returns as a float array (what the empyrical wrappers pass on)."""
+    if isinstance(returns, np.ndarray) and returns.dtype == np.float64 and returns.ndim == 1:
+        nan = np.isnan(returns)
+        return returns[~nan] if nan.any() else returns
+    return _clean(returns).to_numpy()
+
+
+def _finite(x: float) -> float:
+    """``x`` as a float, NaN if it is infinite (empyrical divides by zero where we say NaN)."""
+    x = float(x)
+    return x if math.isfinite(x) else math.nan
 
 
 def _ratio(num: float, den: float) -> float:
@@ -66,9 +103,10 @@ def log_returns(values: pd.Series) -> pd.Series:
 
 
 def cumulative_returns(returns: pd.Series) -> pd.Series:
-    """Compounded return up to each period, ``prod(1 + r_1..t) - 1``."""
+    """Compounded return up to each period, ``prod(1 + r_1..t) - 1``; computed by
+    ``empyrical.cum_returns``."""
     r = _clean(returns)
-    return (1.0 + r).cumprod() - 1.0
+    return pd.Series(empyrical.cum_returns(r.to_numpy()), index=r.index, name=r.name)
 
 
 def daily_equity(equity: pd.Series) -> pd.Series:
@@ -82,74 +120,79 @@ def daily_equity(equity: pd.Series) -> pd.Series:
 
 
 def total_return(returns: pd.Series) -> float:
-    """Compounded return over all periods, ``prod(1 + r) - 1``; NaN when empty."""
-    r = _clean(returns)
-    return float(np.prod(1.0 + r.to_numpy()) - 1.0) if len(r) else math.nan
+    """Compounded return over all periods, ``prod(1 + r) - 1``; NaN when empty. Computed by
+    ``empyrical.cum_returns_final``."""
+    return float(empyrical.cum_returns_final(_values(returns)))
 
 
 def cagr(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> float:
-    """Compound annual growth rate from the number of periods (module docstring)."""
-    r = _clean(returns)
-    if not len(r):
+    """Compound annual growth rate from the number of periods ``n``,
+    ``prod(1 + r) ** (periods_per_year / n) - 1`` (module docstring); -1.0 when the wealth
+    is lost (``prod(1 + r) <= 0``, where empyrical would give NaN); NaN when empty.
+    Computed by ``empyrical.cagr``."""
+    r = _values(returns)
+    if not r.size:
         return math.nan
-    growth = float(np.prod(1.0 + r.to_numpy()))
-    if growth <= 0:
+    if empyrical.cum_returns_final(r, starting_value=1.0) <= 0:
         return -1.0  # lost everything: -100 % a year
-    return growth ** (periods_per_year / len(r)) - 1.0
+    return float(empyrical.cagr(r, annualization=periods_per_year))
 
 
 def annual_volatility(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> float:
-    """Sample standard deviation (ddof=1) scaled by ``sqrt(periods_per_year)``."""
-    r = _clean(returns)
-    return float(r.std(ddof=1) * math.sqrt(periods_per_year)) if len(r) > 1 else math.nan
+    """Sample standard deviation (ddof=1) scaled by ``sqrt(periods_per_year)``; NaN for
+    fewer than two periods. Computed by ``empyrical.annual_volatility``."""
+    return float(empyrical.annual_volatility(_values(returns), annualization=periods_per_year))
 
 
 def sharpe(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR, risk_free: float = 0.0) -> float:
-    """Annualized Sharpe ratio ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``;
-    NaN for fewer than two periods or zero variance."""
-    r = _clean(returns) - risk_free
-    if len(r) < 2:
+    """Annualized Sharpe ratio ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``
+    with ``rf`` per period; NaN for fewer than two periods or a standard deviation of at
+    most 1e-15 (where empyrical gives infinities or noise). Computed by
+    ``empyrical.sharpe_ratio``."""
+    r = _values(returns)
+    if r.size < 2:
         return math.nan
-    sd = float(r.std(ddof=1))
-    if not sd > 1e-15:
+    if not float(np.std(r - risk_free, ddof=1)) > 1e-15:
         return math.nan
-    return float(r.mean() / sd * math.sqrt(periods_per_year))
+    return _finite(empyrical.sharpe_ratio(r, risk_free, annualization=periods_per_year))
 
 
 def downside_deviation(returns: pd.Series, target: float = 0.0, periods_per_year: int = PERIODS_PER_YEAR) -> float:
-    """Annualized ``sqrt(mean(min(r - target, 0)^2)) * sqrt(periods_per_year)`` over all periods."""
-    r = _clean(returns)
-    if not len(r):
-        return math.nan
-    down = np.minimum(r.to_numpy() - target, 0.0)
-    return float(math.sqrt(np.mean(down * down)) * math.sqrt(periods_per_year))
+    """Annualized ``sqrt(mean(min(r - target, 0)^2)) * sqrt(periods_per_year)`` over all
+    periods; NaN when empty. Computed by ``empyrical.downside_risk``."""
+    return float(empyrical.downside_risk(_values(returns), target, annualization=periods_per_year))
 
 
 def sortino(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR, target: float = 0.0) -> float:
-    """Annualized Sortino ratio ``mean(r - target) * periods_per_year / downside_deviation``;
-    NaN when there is no downside."""
-    r = _clean(returns)
-    if not len(r):
-        return math.nan
+    """Annualized Sortino ratio ``mean(r - target) * periods_per_year / downside_deviation``
+    (the downside deviation over all periods, with the same ``target``); NaN when empty or
+    there is no downside. Computed by ``empyrical.sortino_ratio``, which declines a single
+    period: there the formula is applied as written."""
+    r = _values(returns)
     dd = downside_deviation(r, target, periods_per_year)
-    return _ratio(float((r - target).mean()) * periods_per_year, dd) if dd > 0 else math.nan
+    if not dd > 0:
+        return math.nan  # empty, or no downside: undefined
+    if r.size == 1:
+        return _ratio(float(r[0] - target) * periods_per_year, dd)
+    return _finite(empyrical.sortino_ratio(r, target, annualization=periods_per_year))
 
 
 def drawdown(returns: pd.Series) -> pd.Series:
-    """Drawdown after each period, ``wealth / running peak - 1`` (<= 0), from wealth 1."""
+    """Drawdown after each period, ``wealth / running peak - 1`` (<= 0), with wealth
+    ``prod(1 + r_1..t)`` and the running peak taken from a starting wealth of 1 before the
+    first return. Computed by ``empyrical.stats.drawdown_series``."""
     r = _clean(returns)
-    wealth = np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
-    peaks = np.maximum.accumulate(wealth)
-    return pd.Series(wealth[1:] / peaks[1:] - 1.0, index=r.index, name="drawdown")
+    dd = empyrical.stats.drawdown_series(r.to_numpy()) if len(r) else np.empty(0)
+    return pd.Series(dd, index=r.index, name="drawdown")
 
 
 def max_drawdown(returns: pd.Series) -> float:
-    """Largest peak-to-trough fall of wealth, a negative fraction (-0.25 = -25 %), from a
-    starting wealth of 1; 0.0 when wealth never falls; NaN when empty."""
-    r = _clean(returns)
-    if not len(r):
-        return math.nan
-    return float(min(drawdown(r).min(), 0.0))
+    """Largest peak-to-trough fall of wealth, ``min(drawdown)``, a negative fraction
+    (-0.25 = -25 %), from a starting wealth of 1; 0.0 when wealth never falls; NaN when
+    empty. The same figure as ``empyrical.max_drawdown``, taken from this module's
+    :func:`drawdown` (itself empyrical's) so that a replaced ``drawdown`` reaches it."""
+    dd = drawdown(returns)
+    return float(min(dd.min(), 0.0)) if len(dd) else math.nan
 
 
 @dataclass(frozen=True)
@@ -167,7 +210,9 @@ class Drawdown:
 
 def max_drawdown_details(returns: pd.Series) -> Drawdown | None:
     """Where and how long the largest drawdown was; ``None`` when empty or never down.
-    A peak before the first return is reported as the first period's label."""
+    A peak before the first return is reported as the first period's label.
+    Hand-written: empyrical has no drawdown periods (pyfolio's ``get_top_drawdowns`` does,
+    but starts wealth at the first return, not before it)."""
     r = _clean(returns)
     if not len(r):
         return None
@@ -188,38 +233,54 @@ def max_drawdown_details(returns: pd.Series) -> Drawdown | None:
 
 
 def calmar(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> float:
-    """CAGR divided by the absolute maximum drawdown; NaN without a drawdown."""
+    """Calmar ratio ``cagr / |max_drawdown|`` over the whole series (Young 1991 uses three
+    years); NaN without a drawdown. The same figure as ``empyrical.calmar_ratio``, composed
+    here from :func:`cagr` and :func:`max_drawdown` (both empyrical's) so that a replaced
+    ``drawdown`` reaches it."""
     mdd = max_drawdown(returns)
     return _ratio(cagr(returns, periods_per_year), abs(mdd)) if mdd and mdd < 0 else math.nan
 
 
 def omega(returns: pd.Series, threshold: float = 0.0) -> float:
-    """Omega ratio: ``sum(max(r - threshold, 0)) / sum(max(threshold - r, 0))`` per period;
-    NaN without losses."""
-    r = _clean(returns).to_numpy() - threshold
+    """Omega ratio (Keating and Shadwick 2002): ``sum(max(r - threshold, 0)) /
+    sum(max(threshold - r, 0))`` with ``threshold`` per period; NaN when empty or without
+    losses. Computed by ``empyrical.omega_ratio`` (``annualization=1``: the threshold is
+    taken as given), which declines a single period: there the formula is applied as
+    written."""
+    r = _values(returns)
     if not r.size:
         return math.nan
-    return _ratio(float(r[r > 0].sum()), float(-r[r < 0].sum()))
+    if r.size == 1:
+        x = float(r[0] - threshold)
+        return _ratio(max(x, 0.0), max(-x, 0.0))
+    return _finite(empyrical.omega_ratio(r, required_return=threshold, annualization=1))
 
 
 def tail_ratio(returns: pd.Series) -> float:
-    """``|95th percentile| / |5th percentile|`` of the returns (linear interpolation)."""
-    r = _clean(returns).to_numpy()
+    """``|95th percentile| / |5th percentile|`` of the returns (linear interpolation); NaN
+    when empty or the 5th percentile is 0. Computed by ``empyrical.tail_ratio``."""
+    r = _values(returns)
     if not r.size:
         return math.nan
-    return _ratio(abs(float(np.percentile(r, 95))), abs(float(np.percentile(r, 5))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _finite(empyrical.tail_ratio(r))
 
 
 def value_at_risk(returns: pd.Series, level: float = 0.95) -> float:
     """Historical VaR: the ``1 - level`` quantile of the returns (a negative number for a
-    loss; linear interpolation), per period."""
-    r = _clean(returns).to_numpy()
-    return float(np.percentile(r, 100 * (1 - level))) if r.size else math.nan
+    loss; linear interpolation between the closest ranks), per period; NaN when empty.
+    Computed by ``empyrical.value_at_risk`` (``cutoff = 1 - level``)."""
+    r = _values(returns)
+    return float(empyrical.value_at_risk(r, cutoff=1 - level)) if r.size else math.nan
 
 
 def conditional_value_at_risk(returns: pd.Series, level: float = 0.95) -> float:
-    """Historical CVaR (expected shortfall): the mean of the returns at or below the VaR."""
-    r = _clean(returns).to_numpy()
+    """Historical CVaR (expected shortfall), per period: the mean of the returns at or
+    below the VaR, ``mean(r | r <= value_at_risk(r, level))``; NaN when empty.
+    Hand-written: ``empyrical.conditional_value_at_risk`` averages the lowest
+    ``floor((n - 1) * (1 - level)) + 1`` returns instead, which is the same figure unless
+    returns tie at the VaR (many flat periods, say), where it keeps only some of them."""
+    r = _values(returns)
     if not r.size:
         return math.nan
     var = np.percentile(r, 100 * (1 - level))
@@ -227,59 +288,85 @@ def conditional_value_at_risk(returns: pd.Series, level: float = 0.95) -> float:
 
 
 def skew(returns: pd.Series) -> float:
-    """Sample skewness (bias-corrected, as pandas); NaN for fewer than three periods."""
+    """Sample skewness, the adjusted Fisher-Pearson coefficient
+    ``G1 = sqrt(n (n - 1)) / (n - 2) * m3 / m2 ** 1.5`` (bias-corrected, as pandas and
+    ``scipy.stats.skew(bias=False)``); NaN for fewer than three periods. By pandas:
+    empyrical has none of its own."""
     r = _clean(returns)
     return float(r.skew()) if len(r) > 2 else math.nan
 
 
 def kurtosis(returns: pd.Series) -> float:
-    """Excess kurtosis (bias-corrected, as pandas); NaN for fewer than four periods."""
+    """Excess kurtosis, bias-corrected ``G2 = (n - 1) / ((n - 2)(n - 3)) * ((n + 1) m4 / m2^2
+    - 3 (n - 1))`` (as pandas and ``scipy.stats.kurtosis(bias=False)``; a normal sample
+    gives about 0); NaN for fewer than four periods. By pandas: empyrical has none of its
+    own."""
     r = _clean(returns)
     return float(r.kurt()) if len(r) > 3 else math.nan
 
 
 def win_rate(returns: pd.Series) -> float:
-    """Fraction of non-zero periods with a positive return."""
+    """Fraction of non-zero periods with a positive return, ``#(r > 0) / #(r != 0)``.
+    Hand-written: empyrical has no such figure."""
     r = _clean(returns)
     r = r[r != 0]
     return float((r > 0).mean()) if len(r) else math.nan
 
 
 def profit_factor(returns: pd.Series) -> float:
-    """Sum of gains over the absolute sum of losses; NaN without losses."""
+    """Sum of gains over the absolute sum of losses, ``sum(r[r > 0]) / -sum(r[r < 0])``;
+    NaN without losses. Hand-written: empyrical has no such figure (it is the Omega ratio
+    at threshold 0, but kept apart as the trade-level name)."""
     r = _clean(returns)
     return _ratio(float(r[r > 0].sum()), float(-r[r < 0].sum()))
 
 
 def beta_alpha(returns: pd.Series, benchmark: pd.Series, periods_per_year: int = PERIODS_PER_YEAR,
                risk_free: float = 0.0) -> tuple[float, float]:
-    """(beta, annualized alpha) of excess returns against excess benchmark returns on
-    their common dates: ``beta = cov / var(benchmark)`` (ddof=1), ``alpha = (mean(r) -
-    beta * mean(b)) * periods_per_year``, the regression intercept annualized arithmetically
-    (empyrical compounds it instead, ``(1 + daily alpha) ** 252 - 1``, slightly larger)."""
+    """(beta, annualized alpha) of excess returns ``r - rf`` against excess benchmark
+    returns ``b - rf`` (``rf`` per period) on their common dates, the OLS slope and
+    intercept (CAPM; Jensen 1968): ``beta = cov(r, b) / var(b)``, computed by
+    ``empyrical.beta_aligned`` (NaN for fewer than two common periods or a benchmark
+    variance below 1e-30), and ``alpha = (mean(r) - beta * mean(b)) * periods_per_year``.
+    The alpha is hand-written: we annualize the per-period intercept arithmetically, while
+    ``empyrical.alpha`` compounds it, ``(1 + alpha_per_period) ** periods_per_year - 1``
+    (slightly larger for a positive alpha)."""
     both = pd.concat([_clean(returns) - risk_free, _clean(benchmark) - risk_free], axis=1, join="inner").dropna()
     if len(both) < 2:
         return math.nan, math.nan
-    r, b = both.iloc[:, 0], both.iloc[:, 1]
-    var = float(b.var(ddof=1))
-    if not var > 0:
+    r, b = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+    beta = float(empyrical.beta_aligned(r, b))
+    if not math.isfinite(beta):
         return math.nan, math.nan
-    beta = float(r.cov(b) / var)
     return beta, float((r.mean() - beta * b.mean()) * periods_per_year)
 
 
-def rolling_sharpe(returns: pd.Series, window: int = 63, periods_per_year: int = PERIODS_PER_YEAR) -> pd.Series:
-    """Sharpe ratio over a trailing window of ``window`` periods (NaN until it is full)."""
+def _rolling(fn, returns: pd.Series, window: int, name: str, **kwargs) -> pd.Series:
+    """``fn`` (an empyrical ``roll_*`` function) over each full trailing window of the
+    cleaned returns, NaN before the first full window."""
     r = _clean(returns)
-    mean = r.rolling(window).mean()
-    sd = r.rolling(window).std(ddof=1)
-    return (mean / sd.where(sd > 1e-15) * math.sqrt(periods_per_year)).rename("rolling_sharpe")
+    out = np.full(len(r), np.nan)
+    if window >= 1 and len(r) >= window:  # empyrical would shrink the window to fit
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[window - 1:] = fn(r.to_numpy(), window, **kwargs)
+    return pd.Series(out, index=r.index, name=name)
+
+
+def rolling_sharpe(returns: pd.Series, window: int = 63, periods_per_year: int = PERIODS_PER_YEAR) -> pd.Series:
+    """Sharpe ratio (as :func:`sharpe`, no risk-free rate) over each trailing window of
+    ``window`` periods; NaN until the window is full and where its standard deviation is at
+    most 1e-15. Computed by ``empyrical.roll_sharpe_ratio``."""
+    sd = _rolling(empyrical.roll_annual_volatility, returns, window, "sd", annualization=1)
+    s = _rolling(empyrical.roll_sharpe_ratio, returns, window, "rolling_sharpe", annualization=periods_per_year)
+    return s.where(sd > 1e-15)
 
 
 def rolling_volatility(returns: pd.Series, window: int = 63, periods_per_year: int = PERIODS_PER_YEAR) -> pd.Series:
-    """Annualized volatility over a trailing window (NaN until it is full)."""
-    r = _clean(returns)
-    return (r.rolling(window).std(ddof=1) * math.sqrt(periods_per_year)).rename("rolling_volatility")
+    """Annualized volatility (as :func:`annual_volatility`) over each trailing window of
+    ``window`` periods; NaN until the window is full. Computed by
+    ``empyrical.roll_annual_volatility``."""
+    return _rolling(empyrical.roll_annual_volatility, returns, window, "rolling_volatility",
+                    annualization=periods_per_year)
 
 
 def exposure(positions_value: pd.DataFrame | pd.Series, equity: pd.Series) -> pd.Series:
@@ -300,11 +387,12 @@ def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, floa
     turned into returns from ``starting_cash`` (so the first day counts), then
     ``total_return``, ``cagr``, ``annual_volatility``, ``sharpe``, ``sortino``,
     ``max_drawdown`` and ``calmar``. The one definition the backtest summary, the optimizer's
-    fast path and its engine fallback share."""
+    fast path and its engine fallback share; it runs in the optimizer's inner loop, so the
+    returns go to the statistics as one cleaned numpy array."""
     index = pd.DatetimeIndex(equity.index)
     days = index.asi8 // 86_400_000_000_000
     daily = equity if bool(np.all(np.diff(days) > 0)) else daily_equity(equity)  # one per day already
-    returns = simple_returns(pd.concat([pd.Series([float(starting_cash)]), daily.reset_index(drop=True)]))
+    returns = _values(simple_returns(pd.concat([pd.Series([float(starting_cash)]), daily.reset_index(drop=True)])))
     final = float(equity.iloc[-1]) if len(equity) else float(starting_cash)
     return {
         "final_equity": final,

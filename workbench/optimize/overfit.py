@@ -5,10 +5,18 @@
   of ``N`` unskilled trials would show by luck, allowing for skewness, fat tails and the
   length of the track record.
 * :func:`pbo` — the Probability of Backtest Overfitting by combinatorially symmetric cross
-  validation (Bailey, Borwein, Lopez de Prado and Zhu, 2015): how often the trial that is
+  validation (Bailey, Borwein, Lopez de Prado and Zhu, 2017): how often the trial that is
   best in-sample ranks in the bottom half out-of-sample.
 
-Sharpe ratios here are per period (not annualized), as in the papers' formulas.
+Sharpe ratios here are per period (not annualized), as in the papers' formulas. Both are
+hand-written: no well-kept library computes them (empyrical and quantstats do not).
+
+References: D. H. Bailey and M. Lopez de Prado, "The Deflated Sharpe Ratio: Correcting for
+Selection Bias, Backtest Overfitting, and Non-Normality", Journal of Portfolio Management
+40(5), 94-107 (2014); D. H. Bailey and M. Lopez de Prado, "The Sharpe Ratio Efficient
+Frontier", Journal of Risk 15(2), 3-44 (2012) (the probabilistic Sharpe ratio);
+D. H. Bailey, J. M. Borwein, M. Lopez de Prado and Q. J. Zhu, "The Probability of Backtest
+Overfitting", Journal of Computational Finance 20(4), 39-69 (2017).
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ EULER_GAMMA = 0.5772156649015329
 def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
     """SR0: the expected maximum of ``n_trials`` Sharpe ratios drawn with true Sharpe 0 and
     the given variance across trials (per period):
-    ``sqrt(V) * ((1 - g) * Z^-1(1 - 1/N) + g * Z^-1(1 - 1/(N e)))``, g = Euler-Mascheroni."""
+    ``sqrt(V) * ((1 - g) * Z^-1(1 - 1/N) + g * Z^-1(1 - 1/(N e)))``, g = Euler-Mascheroni;
+    0.0 for fewer than two trials (Bailey and Lopez de Prado 2014, eq. 2)."""
     if n_trials < 2:
         return 0.0
     z = stats.norm.ppf
@@ -37,7 +46,9 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
 
 def probabilistic_sharpe(sharpe: float, benchmark: float, periods: int, skew: float, kurtosis: float) -> float:
     """PSR: ``Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1)/4 SR^2))`` with per-period
-    Sharpe ratios, ``skew`` g3 and (non-excess) ``kurtosis`` g4 of the returns."""
+    Sharpe ratios, ``skew`` g3 and (non-excess) ``kurtosis`` g4 of the returns; NaN for
+    fewer than two periods or a non-positive denominator (Bailey and Lopez de Prado 2012;
+    2014, eq. 1)."""
     denom = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe * sharpe
     if periods < 2 or denom <= 0:
         return math.nan
@@ -57,7 +68,23 @@ class DeflatedSharpe:
 
 def deflated_sharpe(returns: pd.Series | np.ndarray, n_trials: int, sharpe_variance: float) -> DeflatedSharpe:
     """DSR of the selected strategy's per-period ``returns`` after ``n_trials`` trials whose
-    per-period Sharpe ratios had variance ``sharpe_variance``."""
+    per-period Sharpe ratios had variance ``sharpe_variance``: the probabilistic Sharpe ratio
+    of the observed SR against SR0, the Sharpe ratio the best of ``N`` unskilled trials
+    would show by luck,
+
+        SR  = mean(r) / std(r, ddof=1)                                  (per period)
+        SR0 = sqrt(V) * ((1 - g) Z^-1(1 - 1/N) + g Z^-1(1 - 1/(N e)))   (expected_max_sharpe)
+        DSR = Phi((SR - SR0) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1)/4 SR^2))
+
+    with T the number of returns (NaNs dropped), g3 their skewness and g4 their non-excess
+    kurtosis (moment estimates, ``bias=True``), V = ``sharpe_variance``, N = ``n_trials``,
+    g the Euler-Mascheroni constant, Z^-1 the standard normal quantile and Phi its CDF.
+    A ValueError for fewer than three returns; NaN where PSR's denominator is not positive
+    or the returns do not vary.
+
+    Reference: D. H. Bailey and M. Lopez de Prado, "The Deflated Sharpe Ratio: Correcting
+    for Selection Bias, Backtest Overfitting, and Non-Normality", Journal of Portfolio
+    Management 40(5), 94-107 (2014), eqs. 1-2."""
     r = np.asarray(pd.Series(returns, dtype=float).dropna())
     if r.size < 3:
         raise ValueError(f"deflated_sharpe needs at least 3 returns, got {r.size}")
@@ -81,10 +108,21 @@ class PBO:
 
 def pbo(performance: pd.DataFrame | np.ndarray, blocks: int = 16) -> PBO:
     """PBO of a T x N matrix of per-period returns (rows: periods, columns: trials) by
-    CSCV: the rows are cut into ``blocks`` equal blocks (an even number; leftover rows at
-    the end are dropped); for every way of choosing half of them as in-sample, the trial
-    with the best in-sample Sharpe ratio is ranked out-of-sample (1 = worst .. N = best),
-    ``w = rank / (N + 1)``, and PBO is the share of splits where ``logit(w) <= 0``."""
+    combinatorially symmetric cross-validation (CSCV):
+
+    1. the rows are cut into S = ``blocks`` equal blocks (S even; leftover rows at the end
+       are dropped);
+    2. for each of the C(S, S/2) ways of choosing half of the blocks as in-sample (the rest
+       out-of-sample), the trial with the best in-sample Sharpe ratio ``mean / std(ddof=1)``
+       (per period) is ranked among the trials' out-of-sample Sharpe ratios, rank 1 = worst
+       .. N = best (ties averaged), ``w = rank / (N + 1)``;
+    3. its logit is ``lambda = log(w / (1 - w))``, and
+       ``PBO = #{splits with lambda <= 0} / C(S, S/2)``: the share of splits in which the
+       in-sample winner does no better than the out-of-sample median.
+
+    Reference: D. H. Bailey, J. M. Borwein, M. Lopez de Prado and Q. J. Zhu, "The
+    Probability of Backtest Overfitting", Journal of Computational Finance 20(4), 39-69
+    (2017), section 2."""
     m = np.asarray(performance, dtype=float)
     if m.ndim != 2 or m.shape[1] < 2:
         raise ValueError("pbo needs a periods x trials matrix with at least two trials")
