@@ -37,6 +37,7 @@ import pandas as pd
 
 import workbench
 from workbench.broker import fills as rules
+from workbench.broker import selftest
 from workbench.broker.account import INITIAL_MARGIN, Account, AccountSnapshot, AccountType
 from workbench.broker.book import OpenOrders
 from workbench.broker.costs import (
@@ -48,6 +49,7 @@ from workbench.broker.costs import (
 from workbench.broker.journal import Durability, Event, Journal, MemoryJournal
 from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
+from workbench.component import CheckResult
 from workbench.errors import ConfigError
 from workbench.model import (
     Bar,
@@ -540,10 +542,10 @@ class SimulatedBroker:
             out[f"rejected_{reason}"] = n
         return out
 
-    def self_test(self):
-        from workbench.broker.selftest import run
-
-        return run()
+    def self_test(self) -> list[CheckResult]:
+        """The broker's quick functional checks (:mod:`workbench.broker.selftest`), run on
+        fresh brokers of this class."""
+        return selftest.run(type(self))
 
     # --- checks --------------------------------------------------------------------------
 
