@@ -560,16 +560,9 @@ class SimulatedBroker:
             last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
             position=acct.quantity(symbol), pending=self._pending(symbol, side, exclude=replacing),
             account_type=acct.type, commission=self.commission,
-            free_funds=lambda: self._free_funds(replacing),
+            free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing),
+            free_margin=lambda: INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing),
         )
-
-    def _free_funds(self, exclude: _Working | None) -> float:
-        """Currency free after open orders (but ``exclude``): cash in a cash account,
-        initial margin in a margin account."""
-        acct = self._account
-        if acct.type is AccountType.CASH:
-            return acct.cash - self._reserved_cash(exclude=exclude)
-        return INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=exclude)
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
         pending = self._open.pending(symbol, side)

@@ -141,15 +141,16 @@ def first_problem(
     pending: float,
     account_type: AccountType | str,
     commission: CommissionModel,
-    free_funds: Callable[[], float],
+    free_cash: Callable[[], float],
+    free_margin: Callable[[], float],
 ) -> Rejection | None:
     """The first check ``ticket`` fails (module docstring, in that order), else ``None``.
 
     ``last``: the symbol's last price; ``open_orders``: working orders in the account;
     ``position``: units held (signed); ``pending``: units of working orders on the ticket's
-    side (all three less the order being replaced); ``free_funds``: called only when the
-    money check needs it, the currency free after open orders (cash for a cash account,
-    initial margin for a margin account).
+    side (all three less the order being replaced); ``free_cash``, ``free_margin``: called
+    only when the money check needs them, the cash (cash account) or initial margin (margin
+    account) free after open orders, in currency.
     """
     symbol, side, kind, qty, limit, stop = ticket
     problem = (
@@ -171,7 +172,8 @@ def first_problem(
         or check_notional(qty, ref, limits.max_order_notional)
         or check_position(symbol, side, qty, position, pending, limits.max_position)
         or check_collar(symbol, limit, last, limits.price_collar)
-        or check_funds(symbol, side, qty, ref, position, pending, account_type, commission, free_funds)
+        or check_funds(symbol, side, qty, ref, position, pending, account_type, commission, free_cash,
+                       free_margin)
     )
 
 
@@ -299,15 +301,15 @@ def check_collar(symbol: str, limit: float | None, last: float | None,
 
 def check_funds(symbol: str, side: Side, quantity: float, price: float, position: float, pending: float,
                 account_type: AccountType | str, commission: CommissionModel,
-                free_funds: Callable[[], float]) -> Rejection | None:
+                free_cash: Callable[[], float], free_margin: Callable[[], float]) -> Rejection | None:
     """The money check of a cash account (:func:`check_cash_sell`, :func:`check_cash_buy`)
-    or a margin account (:func:`check_margin`) at reference ``price``; ``free_funds()``
-    (currency free after open orders) is called only when needed."""
+    or a margin account (:func:`check_margin`) at reference ``price``. ``free_cash()`` and
+    ``free_margin()`` (currency free after open orders) are called only when needed."""
     if account_type == AccountType.CASH:
         if side is Side.SELL:
             return check_cash_sell(symbol, quantity, position, pending)
-        return check_cash_buy(symbol, quantity, price, free_funds(), commission)
-    return check_margin(symbol, side, quantity, price, position, pending, free_funds())
+        return check_cash_buy(symbol, quantity, price, free_cash(), commission)
+    return check_margin(symbol, side, quantity, price, position, pending, free_margin())
 
 
 def check_cash_sell(symbol: str, quantity: float, position: float, pending: float) -> Rejection | None:

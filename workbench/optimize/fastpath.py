@@ -9,8 +9,9 @@ decided at the close of bar t is a market order that fills at the open of bar t+
 the slippage model's price (clamped to the bar), with the commission model's charge.
 
 The fast path covers one symbol of bars with no volume-participation cap and no risk
-limits. It re-checks the broker's affordability rule for every order; if the engine would
-have rejected one, the fast path gives up (``None``) and the caller runs the engine. A
+limits. Every order passes the broker's own money check
+(:func:`workbench.broker.risk.check_funds`); if the engine would have rejected one, the
+fast path gives up (``None``) and the caller runs the engine. A
 differential test runs both on random parameters and data and compares every figure.
 """
 
@@ -24,8 +25,9 @@ import pandas as pd
 
 from workbench.analytics import round_trips
 from workbench.analytics.performance import equity_statistics
-from workbench.broker.account import INITIAL_MARGIN
+from workbench.broker.account import INITIAL_MARGIN, margin_buying_power
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
+from workbench.broker.risk import check_funds
 from workbench.engine import Result, equity_curve
 from workbench.model import Order, OrderStatus, OrderType, Side, TimeInForce, unchecked_bar
 from workbench.strategies.base import Strategy
@@ -54,12 +56,25 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type):
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
-    cash_now, held = float(cash), 0.0
+    cash_now, held, last = float(cash), 0.0, 0.0
+
+    # The broker's money check (risk.check_funds) for a market order at the last close, in
+    # an account with one symbol and no other orders working. These read the loop's current
+    # cash_now, held and last when the check calls them.
+    def free_cash() -> float:
+        return cash_now
+
+    def free_margin() -> float:
+        value = held * last
+        return INITIAL_MARGIN * margin_buying_power(cash_now + value, abs(value))
+
     fills = []
     for n, t in enumerate(decisions.tolist()):
         qty = float(abs(delta[t]))
         side = Side.BUY if delta[t] > 0 else Side.SELL
-        if not _affordable(side, qty, float(c[t]), cash_now, held, account_type, commission, symbol):
+        last = float(c[t])
+        if check_funds(symbol, side, qty, last, held, 0.0, account_type, commission, free_cash,
+                       free_margin) is not None:
             return None
         if t + 1 >= len(c):
             continue  # decided on the last bar: never fills
@@ -127,18 +142,3 @@ def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, 
     return {**equity_statistics(equity, float(cash)), "orders": n_orders, "fills": len(fills),
             "trades": int(sum(1 for f in fills if f[6]))}
 
-
-def _affordable(side: Side, qty: float, last: float, cash: float, held: float, account_type: str,
-                commission, symbol: str) -> bool:
-    """The broker's pre-trade money check for a market order at the last price (one symbol,
-    no other orders working)."""
-    if account_type == "cash":
-        if side is Side.SELL:
-            return qty <= held + EPS
-        probe = Order("?", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY, OrderStatus.NEW)
-        return qty * last + commission.commission(probe, qty, last) <= cash + EPS
-    equity = cash + held * last
-    excess = equity - INITIAL_MARGIN * abs(held * last)
-    buying_power = max(excess / INITIAL_MARGIN, 0.0)
-    increase = max(abs(held + side.sign * qty) - abs(held), 0.0)
-    return INITIAL_MARGIN * increase * last <= INITIAL_MARGIN * buying_power + EPS
