@@ -339,8 +339,9 @@ def check_margin(symbol: str, side: Side, quantity: float, price: float, positio
     """``INSUFFICIENT_BUYING_POWER`` when a margin account lacks the initial margin
     (:data:`~workbench.broker.account.INITIAL_MARGIN` x units x price) for the part of the
     order that grows its absolute position beyond position + ``pending`` (signed by side)."""
-    after_pending = position + side.sign * pending
-    increase = max(abs(after_pending + side.sign * quantity) - abs(after_pending), 0.0)
+    sign = side.sign
+    after_pending = position + sign * pending
+    increase = max(abs(after_pending + sign * quantity) - abs(after_pending), 0.0)
     need = INITIAL_MARGIN * increase * price
     if need > free_margin + EPS:
         return Rejection(R.INSUFFICIENT_BUYING_POWER, (f"needs {need:,.2f} initial margin; {max(free_margin, 0):,.2f} "
