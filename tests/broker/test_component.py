@@ -30,5 +30,5 @@ def test_self_test_passes_and_catches_a_broken_fill_rule(monkeypatch):
         return (limit if limit is not None else b.open), triggered, False
 
     monkeypatch.setattr(fills, "bar_fill", always_at_the_limit)
-    results = {r.name: r for r in selftest.run()}
+    results = {r.name: r for r in selftest.run(SimulatedBroker)}
     assert not results["limit_fill_rules"].passed and "limit fills" in results["limit_fill_rules"].detail

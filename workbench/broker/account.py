@@ -33,6 +33,13 @@ class AccountType(str, Enum):
 INITIAL_MARGIN = 0.5  # Reg-T: 50 % of position value
 
 
+def margin_buying_power(equity: float, gross_exposure: float) -> float:
+    """A margin account's buying power (currency): ``(equity - INITIAL_MARGIN x gross
+    exposure) / INITIAL_MARGIN``, at least 0."""
+    excess = equity - INITIAL_MARGIN * gross_exposure
+    return max(excess / INITIAL_MARGIN, 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class AccountSnapshot:
     """The account at one moment (currency units)."""
@@ -148,8 +155,7 @@ class Account:
         if self.type is AccountType.CASH:
             return max(self.cash, 0.0)
         long, short = self.exposure()
-        excess = self.equity() - INITIAL_MARGIN * (long + short)
-        return max(excess / INITIAL_MARGIN, 0.0)
+        return margin_buying_power(self.equity(), long + short)
 
     def snapshot(self) -> AccountSnapshot:
         long, short = self.exposure()

@@ -37,8 +37,9 @@ import pandas as pd
 
 import workbench
 from workbench.broker import fills as rules
+from workbench.broker import selftest
 from workbench.broker.account import INITIAL_MARGIN, Account, AccountSnapshot, AccountType
-from workbench.broker.book import OpenOrders, stop_reference
+from workbench.broker.book import OpenOrders
 from workbench.broker.costs import (
     CommissionModel,
     SlippageModel,
@@ -47,7 +48,8 @@ from workbench.broker.costs import (
 )
 from workbench.broker.journal import Durability, Event, Journal, MemoryJournal
 from workbench.broker.orders import RejectReason, Reply, check_transition
-from workbench.broker.risk import RiskLimits
+from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
+from workbench.component import CheckResult
 from workbench.errors import ConfigError
 from workbench.model import (
     Bar,
@@ -284,7 +286,7 @@ class SimulatedBroker:
         with self._lock:
             problem = self._check_new(request)
             if problem is not None:
-                reply = self._reject("place", problem[0], problem[1], None, request)
+                reply = self._reject("place", problem.reason, problem.message, None, request)
             else:
                 oid = f"O{self._next_id}"
                 event = self._emit("accepted", oid, request)
@@ -340,10 +342,10 @@ class SimulatedBroker:
             }
             problem = self._check_new(request, replacing=order)
             if problem is None and request["quantity"] <= order.filled + EPS:
-                problem = (R.INVALID_QUANTITY, f"new quantity {request['quantity']} is not above "
-                           f"the {order.filled} already filled")
+                problem = Rejection(R.INVALID_QUANTITY, f"new quantity {request['quantity']} is not above "
+                                    f"the {order.filled} already filled")
             if problem is not None:
-                return self._reject("replace", problem[0], problem[1], order_id, changes)
+                return self._reject("replace", problem.reason, problem.message, order_id, changes)
             payload = {k: request[k] for k in ("quantity", "limit_price", "stop_price")}
             event = self._emit("replaced", order_id, payload)
             quote = self._quotes.get(order.symbol)
@@ -540,102 +542,27 @@ class SimulatedBroker:
             out[f"rejected_{reason}"] = n
         return out
 
-    def self_test(self):
-        from workbench.broker.selftest import run
-
-        return run()
+    def self_test(self) -> list[CheckResult]:
+        """The broker's quick functional checks (:mod:`workbench.broker.selftest`), run on
+        fresh brokers of this class."""
+        return selftest.run(type(self))
 
     # --- checks --------------------------------------------------------------------------
 
-    def _check_new(
-        self, r: dict[str, Any], replacing: _Working | None = None
-    ) -> tuple[RejectReason, str] | None:
-        """The first reason to reject request ``r`` (or a replacement), else ``None``."""
-        if self.killed:
-            return R.KILL_SWITCH, "the kill switch is on; reset it to trade"
-        qty, limit, stop, kind = r["quantity"], r["limit_price"], r["stop_price"], OrderType(r["type"])
-        if not (math.isfinite(qty) and qty > 0):
-            return R.INVALID_QUANTITY, f"quantity must be finite and > 0, got {qty}"
-        for name, price in (("limit_price", limit), ("stop_price", stop)):
-            if price is not None and not (math.isfinite(price) and price > 0):
-                return R.INVALID_PRICE, f"{name} must be finite and > 0, got {price}"
-        needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
-        if needs_limit and limit is None:
-            return R.MISSING_PRICE, f"a {kind.value} order needs a limit_price"
-        if needs_stop and stop is None:
-            return R.MISSING_PRICE, f"a {kind.value} order needs a stop_price"
-        if not needs_limit and limit is not None:
-            return R.UNEXPECTED_PRICE, f"a {kind.value} order takes no limit_price"
-        if not needs_stop and stop is not None:
-            return R.UNEXPECTED_PRICE, f"a {kind.value} order takes no stop_price"
-        symbol = r["symbol"]
-        inst = self.instruments.get(symbol)
-        if inst is None:
-            return R.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}; known: {', '.join(sorted(self.instruments)) or 'none'}"
-        risk = self.risk
-        if risk.allowed_symbols is not None and symbol not in risk.allowed_symbols:
-            return R.SYMBOL_NOT_ALLOWED, f"{symbol} is not in the allowed symbols"
-        for name, price in (("limit_price", limit), ("stop_price", stop)):
-            if price is not None and not _on_grid(price, inst.tick_size):
-                return R.OFF_TICK, f"{name} {price} is not a multiple of the tick size {inst.tick_size}"
-        if not _on_grid(qty, inst.lot_size):
-            return R.OFF_LOT, f"quantity {qty} is not a multiple of the lot size {inst.lot_size}"
-
-        last = self._account.last_price(symbol)
-        side = Side(r["side"])
-        ref = _reference_price(kind, side, limit, stop, last)
-        if ref is None:
-            return R.NO_MARKET_DATA, f"no price for {symbol} yet to check a {kind.value} order against"
-        open_count = self._open.count - (1 if replacing else 0)
-        if risk.max_open_orders is not None and open_count >= risk.max_open_orders:
-            return R.MAX_OPEN_ORDERS, f"{open_count} orders are working; the limit is {risk.max_open_orders:g}"
-        if risk.max_order_quantity is not None and qty > risk.max_order_quantity:
-            return R.MAX_ORDER_QUANTITY, f"quantity {qty:g} is above the limit {risk.max_order_quantity:g}"
-        notional = qty * ref
-        if risk.max_order_notional is not None and notional > risk.max_order_notional:
-            return R.MAX_ORDER_NOTIONAL, f"notional {notional:,.2f} is above the limit {risk.max_order_notional:,.2f}"
-        position = self._account.quantity(symbol)
-        pending = self._pending(symbol, side, exclude=replacing)
-        if risk.max_position is not None:
-            worst = position + side.sign * (pending + qty)
-            if abs(worst) > risk.max_position + EPS:
-                return R.MAX_POSITION, (f"position could reach {worst:g} {symbol}; the limit is "
-                                        f"{risk.max_position:g}")
-        if risk.price_collar is not None and limit is not None:
-            if last is None:
-                return R.NO_MARKET_DATA, f"no last price for {symbol} to check the price collar"
-            away = abs(limit - last) / last
-            if away > risk.price_collar + EPS:
-                return R.PRICE_COLLAR, (f"limit {limit} is {away:.2%} from the last price {last}; "
-                                        f"the collar is {risk.price_collar:.2%}")
-        return self._check_affordable(symbol, side, qty, ref, position, pending, replacing)
-
-    def _check_affordable(self, symbol, side, qty, ref, position, pending, replacing):
+    def _check_new(self, r: dict[str, Any], replacing: _Working | None = None) -> Rejection | None:
+        """The first reason to reject request ``r`` (or a replacement), else ``None``: the
+        pre-trade checks of :mod:`workbench.broker.risk` over this account's state."""
+        symbol, side = r["symbol"], Side(r["side"])
         acct = self._account
-        if acct.type is AccountType.CASH:
-            if side is Side.SELL:
-                available = position - pending
-                if qty > available + EPS:
-                    return R.SHORT_NEEDS_MARGIN, (f"selling {qty:g} {symbol} with {available:g} "
-                                                  f"available; shorting needs a margin account")
-                return None
-            probe = Order("?", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY, S.NEW)
-            cost = qty * ref + self.commission.commission(probe, qty, ref)
-            available = acct.cash - self._reserved_cash(exclude=replacing)
-            if cost > available + EPS:
-                return R.INSUFFICIENT_BUYING_POWER, (f"needs {cost:,.2f}; {available:,.2f} cash is "
-                                                     f"free after open orders")
-            return None
-        # Margin: only the part that increases the absolute position needs margin.
-        after_pending = position + side.sign * pending
-        increase = max(abs(after_pending + side.sign * qty) - abs(after_pending), 0.0)
-        need = INITIAL_MARGIN * increase * ref
-        free = INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing)
-        if need > free + EPS:
-            return R.INSUFFICIENT_BUYING_POWER, (f"needs {need:,.2f} initial margin; {max(free, 0):,.2f} "
-                                                 f"is free after open orders")
-        return None
+        ticket = OrderTicket(symbol, side, OrderType(r["type"]), r["quantity"], r["limit_price"], r["stop_price"])
+        return first_problem(
+            ticket, limits=self.risk, instruments=self.instruments, killed=self.killed,
+            last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
+            position=acct.quantity(symbol), pending=self._pending(symbol, side, exclude=replacing),
+            account_type=acct.type, commission=self.commission,
+            free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing),
+            free_margin=lambda: INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing),
+        )
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
         pending = self._open.pending(symbol, side)
@@ -796,22 +723,6 @@ class SimulatedBroker:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _reference_price(kind: OrderType, side: Side, limit, stop, last) -> float | None:
-    """The price an order is checked at: its limit, its stop (or the last price beyond
-    it), else the last price."""
-    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-        return limit
-    if kind is OrderType.STOP:
-        return stop_reference(side, stop, last)
-    return last
-
-
-def _on_grid(value: float, step: float) -> bool:
-    """True when ``value`` is a whole multiple of ``step`` (to float precision)."""
-    ratio = value / step
-    return abs(ratio - round(ratio)) <= 1e-6
 
 
 def _floor_lot(quantity: float, lot: float) -> float:

@@ -221,10 +221,9 @@ def _fast_path_at_close(original):
         sim = original(strategy, bars, cash, commission, slippage, account_type)
         if sim is None:
             return None
-        index, symbol, c, fills, n = sim
-        moved = [(i, side, sign, q, float(c[i - 1]), fee, closes, float(c[i - 1]))
-                 for i, side, sign, q, _p, fee, closes, _r in fills]
-        return index, symbol, c, moved, n
+        c = sim.close
+        moved = [f._replace(price=float(c[f.bar - 1]), rule_price=float(c[f.bar - 1])) for f in sim.fills]
+        return sim._replace(fills=moved)
     return simulate
 
 

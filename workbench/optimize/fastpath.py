@@ -9,23 +9,29 @@ decided at the close of bar t is a market order that fills at the open of bar t+
 the slippage model's price (clamped to the bar), with the commission model's charge.
 
 The fast path covers one symbol of bars with no volume-participation cap and no risk
-limits. It re-checks the broker's affordability rule for every order; if the engine would
-have rejected one, the fast path gives up (``None``) and the caller runs the engine. A
-differential test runs both on random parameters and data and compares every figure.
+limits. Every order passes the broker's own money check
+(:func:`workbench.broker.risk.check_funds`); if the engine would have rejected one, the
+fast path gives up (``None``) and the caller runs the engine. A differential test runs
+both on random parameters and data and compares every figure.
+
+:func:`_simulate` returns a :class:`Simulation` with :class:`FastFill` rows; :func:`run`
+builds the engine's :class:`~workbench.engine.Result` from it, :func:`score` only the
+statistics (the optimizer's inner loop).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from workbench.analytics import round_trips
 from workbench.analytics.performance import equity_statistics
-from workbench.broker.account import INITIAL_MARGIN
+from workbench.broker.account import INITIAL_MARGIN, margin_buying_power
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
+from workbench.broker.risk import check_funds
 from workbench.engine import Result, equity_curve
 from workbench.model import Order, OrderStatus, OrderType, Side, TimeInForce, unchecked_bar
 from workbench.strategies.base import Strategy
@@ -44,9 +50,32 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     return set(options) <= allowed
 
 
-def _simulate(strategy, bars, cash, commission, slippage, account_type):
-    """Fills as tuples ``(bar index, Side, sign, quantity, price, commission, closes a
-    trip)``, or ``None`` if the engine would have rejected an order."""
+class FastFill(NamedTuple):
+    """One fill of the fast path: the market order decided at the close of bar
+    ``bar - 1``, filled at the open of ``bar``."""
+
+    bar: int  # position of the bar it fills on
+    side: Side
+    sign: int  # +1 for a buy, -1 for a sell
+    quantity: float  # units
+    price: float  # per unit, after slippage (clamped to the bar)
+    commission: float  # currency
+    closes: bool  # the fill ends a round trip (flattens or flips the position)
+    rule_price: float  # per unit, what the fill rule gives before slippage (the open)
+
+
+class Simulation(NamedTuple):
+    """What :func:`_simulate` found: the bars' times and closes, and the fills."""
+
+    index: pd.DatetimeIndex  # bar times, UTC, ns
+    symbol: str
+    close: np.ndarray  # per bar
+    fills: list[FastFill]
+    orders: int  # orders placed, filled or not (one a target change)
+
+
+def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simulation | None:
+    """The fills the engine would give, or ``None`` if it would have rejected an order."""
     commission, slippage = commission_from(commission), slippage_from(slippage)
     symbol = str(bars["symbol"].iloc[0])
     index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
@@ -54,12 +83,25 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type):
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
-    cash_now, held = float(cash), 0.0
+    cash_now, held, last = float(cash), 0.0, 0.0
+
+    # The broker's money check (risk.check_funds) for a market order at the last close, in
+    # an account with one symbol and no other orders working. These read the loop's current
+    # cash_now, held and last when the check calls them.
+    def free_cash() -> float:
+        return cash_now
+
+    def free_margin() -> float:
+        value = held * last
+        return INITIAL_MARGIN * margin_buying_power(cash_now + value, abs(value))
+
     fills = []
     for n, t in enumerate(decisions.tolist()):
         qty = float(abs(delta[t]))
         side = Side.BUY if delta[t] > 0 else Side.SELL
-        if not _affordable(side, qty, float(c[t]), cash_now, held, account_type, commission, symbol):
+        last = float(c[t])
+        if check_funds(symbol, side, qty, last, held, 0.0, account_type, commission, free_cash,
+                       free_margin) is not None:
             return None
         if t + 1 >= len(c):
             continue  # decided on the last bar: never fills
@@ -80,8 +122,8 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type):
         before = held
         held += side.sign * qty
         closes = before != 0 and (abs(held) < EPS or (held > 0) != (before > 0))
-        fills.append((t + 1, side, side.sign, qty, price, fee, closes, rule))
-    return index, symbol, c, fills, len(decisions)
+        fills.append(FastFill(t + 1, side, side.sign, qty, price, fee, closes, rule))
+    return Simulation(index, symbol, c, fills, len(decisions))
 
 
 def run(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, commission: Any = None,
@@ -92,13 +134,14 @@ def run(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, co
     sim = _simulate(strategy, bars, cash, commission, slippage, account_type)
     if sim is None:
         return None
-    index, symbol, c, fills, n_orders = sim
+    index, symbol, c = sim.index, sim.symbol, sim.close
     fills_df = pd.DataFrame(
-        [{"time": index[i], "symbol": symbol, "side": side.value, "quantity": q, "price": p, "commission": fee,
-          "slippage": (p - rule) * q * sign, "order_id": "", "seq": -1}
-         for i, side, sign, q, p, fee, _, rule in fills],
+        [{"time": index[f.bar], "symbol": symbol, "side": f.side.value, "quantity": f.quantity, "price": f.price,
+          "commission": f.commission, "slippage": (f.price - f.rule_price) * f.quantity * f.sign, "order_id": "",
+          "seq": -1}
+         for f in sim.fills],
         columns=["time", "symbol", "side", "quantity", "price", "commission", "slippage", "order_id", "seq"])
-    orders_df = pd.DataFrame({"id": [f"O{k + 1}" for k in range(n_orders)]})
+    orders_df = pd.DataFrame({"id": [f"O{k + 1}" for k in range(sim.orders)]})
     marks = pd.DataFrame({symbol: c}, index=pd.DatetimeIndex(index, name="time"))
     marks.columns.name = "symbol"
     equity, positions = equity_curve(marks, fills_df, float(cash))
@@ -112,33 +155,17 @@ def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, 
           slippage: Any = None, account_type: str = "cash") -> dict[str, Any] | None:
     """The statistics of :meth:`Result.summary` (and round trips), without building the
     result frames: the optimizer's inner loop. ``None`` when the engine must run instead."""
-    result = _simulate(strategy, bars, cash, commission, slippage, account_type)
-    if result is None:
+    sim = _simulate(strategy, bars, cash, commission, slippage, account_type)
+    if sim is None:
         return None
-    index, symbol, c, fills, n_orders = result
+    c, fills = sim.close, sim.fills
     n = len(c)
     flows = np.zeros(n)
     moves = np.zeros(n)
     for f in fills:
-        flows[f[0]] += -(f[2] * f[3] * f[4]) - f[5]
-        moves[f[0]] += f[2] * f[3]
+        flows[f.bar] += -(f.sign * f.quantity * f.price) - f.commission
+        moves[f.bar] += f.sign * f.quantity
     cash_curve = float(cash) + np.cumsum(flows)
-    equity = pd.Series(cash_curve + np.cumsum(moves) * c, index=index)
-    return {**equity_statistics(equity, float(cash)), "orders": n_orders, "fills": len(fills),
-            "trades": int(sum(1 for f in fills if f[6]))}
-
-
-def _affordable(side: Side, qty: float, last: float, cash: float, held: float, account_type: str,
-                commission, symbol: str) -> bool:
-    """The broker's pre-trade money check for a market order at the last price (one symbol,
-    no other orders working)."""
-    if account_type == "cash":
-        if side is Side.SELL:
-            return qty <= held + EPS
-        probe = Order("?", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY, OrderStatus.NEW)
-        return qty * last + commission.commission(probe, qty, last) <= cash + EPS
-    equity = cash + held * last
-    excess = equity - INITIAL_MARGIN * abs(held * last)
-    buying_power = max(excess / INITIAL_MARGIN, 0.0)
-    increase = max(abs(held + side.sign * qty) - abs(held), 0.0)
-    return INITIAL_MARGIN * increase * last <= INITIAL_MARGIN * buying_power + EPS
+    equity = pd.Series(cash_curve + np.cumsum(moves) * c, index=sim.index)
+    return {**equity_statistics(equity, float(cash)), "orders": sim.orders, "fills": len(fills),
+            "trades": int(sum(1 for f in fills if f.closes))}

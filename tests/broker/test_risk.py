@@ -1,0 +1,296 @@
+"""The pre-trade checks one by one: each rejects with its reason code just past its edge and
+passes at the edge; first_problem runs them in the order the module docstring lists."""
+
+import math
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from workbench.broker import risk
+from workbench.broker.account import AccountType
+from workbench.broker.costs import CommissionModel, NoCommission
+from workbench.broker.orders import RejectReason
+from workbench.broker.risk import OrderTicket, Rejection, RiskLimits
+from workbench.model import Instrument, OrderType, Side
+
+R = RejectReason
+BUY, SELL = Side.BUY, Side.SELL
+MARKET, LIMIT, STOP, STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
+
+
+def reason(problem):
+    return None if problem is None else problem.reason
+
+
+@dataclass(frozen=True)
+class OneDollar(CommissionModel):
+    """1.00 an order, whatever its size."""
+
+    def commission(self, order, quantity, price):
+        return 1.0
+
+
+def never():
+    raise AssertionError("called although the check does not need it")
+
+
+def test_a_rejection_is_a_named_reason_and_message():
+    problem = risk.check_kill_switch(True)
+    assert isinstance(problem, Rejection) and problem
+    assert problem.reason is R.KILL_SWITCH and problem.message == "the kill switch is on; reset it to trade"
+    assert tuple(problem) == (R.KILL_SWITCH, problem.message)
+
+
+def test_kill_switch():
+    assert reason(risk.check_kill_switch(True)) is R.KILL_SWITCH
+    assert risk.check_kill_switch(False) is None
+
+
+@pytest.mark.parametrize("quantity", [0.0, -1.0, math.nan, math.inf, -math.inf])
+def test_quantity_rejected(quantity):
+    assert reason(risk.check_quantity(quantity)) is R.INVALID_QUANTITY
+
+
+def test_quantity_edge_passes():
+    assert risk.check_quantity(1e-12) is None
+    assert risk.check_quantity(1e300) is None
+
+
+@pytest.mark.parametrize("limit, stop, name", [
+    (0.0, None, "limit_price"), (-1.0, None, "limit_price"), (math.nan, None, "limit_price"),
+    (None, math.inf, "stop_price"), (None, 0.0, "stop_price"), (math.nan, 0.0, "limit_price"),
+])
+def test_prices_rejected(limit, stop, name):
+    problem = risk.check_prices(limit, stop)
+    assert reason(problem) is R.INVALID_PRICE and problem.message.startswith(name)
+
+
+def test_prices_edge_passes():
+    assert risk.check_prices(None, None) is None
+    assert risk.check_prices(1e-12, 1e-12) is None
+
+
+@pytest.mark.parametrize("kind, limit, stop, code, word", [
+    (LIMIT, None, None, R.MISSING_PRICE, "limit_price"),
+    (STOP_LIMIT, None, 10.0, R.MISSING_PRICE, "limit_price"),
+    (STOP, None, None, R.MISSING_PRICE, "stop_price"),
+    (STOP_LIMIT, 10.0, None, R.MISSING_PRICE, "stop_price"),
+    (MARKET, 10.0, None, R.UNEXPECTED_PRICE, "limit_price"),
+    (STOP, 10.0, 10.0, R.UNEXPECTED_PRICE, "limit_price"),
+    (MARKET, None, 10.0, R.UNEXPECTED_PRICE, "stop_price"),
+    (LIMIT, 10.0, 10.0, R.UNEXPECTED_PRICE, "stop_price"),
+])
+def test_order_type_needs_its_prices_only(kind, limit, stop, code, word):
+    problem = risk.check_order_type(kind, limit, stop)
+    assert reason(problem) is code and problem.message.endswith(word)
+
+
+@pytest.mark.parametrize("kind, limit, stop", [
+    (MARKET, None, None), (LIMIT, 10.0, None), (STOP, None, 10.0), (STOP_LIMIT, 10.0, 10.0),
+])
+def test_order_type_with_its_prices_passes(kind, limit, stop):
+    assert risk.check_order_type(kind, limit, stop) is None
+
+
+def test_symbol():
+    instruments = {"Y": Instrument("Y"), "X": Instrument("X")}
+    problem = risk.check_symbol("Q", instruments)
+    assert reason(problem) is R.UNKNOWN_SYMBOL and problem.message == "unknown symbol 'Q'; known: X, Y"
+    assert risk.check_symbol("Q", {}).message.endswith("known: none")
+    assert risk.check_symbol("X", instruments) is None
+
+
+def test_allowed_symbol():
+    assert reason(risk.check_allowed_symbol("Y", ("X",))) is R.SYMBOL_NOT_ALLOWED
+    assert risk.check_allowed_symbol("X", ("X",)) is None
+    assert risk.check_allowed_symbol("Y", None) is None  # no list: every symbol
+
+
+def test_ticks_and_lots():
+    inst = Instrument("X", tick_size=0.05, lot_size=10)
+    assert risk.check_ticks_and_lots(20.0, 100.05, 99.95, inst) is None
+    assert reason(risk.check_ticks_and_lots(20.0, 100.02, None, inst)) is R.OFF_TICK
+    problem = risk.check_ticks_and_lots(20.0, 100.05, 99.97, inst)
+    assert reason(problem) is R.OFF_TICK and problem.message.startswith("stop_price 99.97")
+    assert reason(risk.check_ticks_and_lots(15.0, None, None, inst)) is R.OFF_LOT
+    assert reason(risk.check_ticks_and_lots(15.0, 100.02, None, inst)) is R.OFF_TICK  # prices first
+
+
+def test_market_data():
+    assert reason(risk.check_market_data("X", MARKET, None)) is R.NO_MARKET_DATA
+    assert risk.check_market_data("X", MARKET, 100.0) is None
+
+
+def test_reference_price():
+    assert risk.reference_price(LIMIT, BUY, 99.0, None, 100.0) == 99.0
+    assert risk.reference_price(STOP_LIMIT, SELL, 99.0, 98.0, None) == 99.0
+    assert risk.reference_price(STOP, BUY, None, 101.0, 100.0) == 101.0
+    assert risk.reference_price(STOP, BUY, None, 101.0, 102.0) == 102.0  # the last price beyond the stop
+    assert risk.reference_price(STOP, SELL, None, 99.0, 98.0) == 98.0
+    assert risk.reference_price(STOP, SELL, None, 99.0, None) == 99.0
+    assert risk.reference_price(MARKET, BUY, None, None, 100.0) == 100.0
+    assert risk.reference_price(MARKET, BUY, None, None, None) is None
+
+
+def test_on_grid():
+    assert risk.on_grid(100.05, 0.05) and risk.on_grid(0.3, 0.1) and not risk.on_grid(100.02, 0.05)
+
+
+def test_open_orders():
+    assert reason(risk.check_open_orders(5, 5)) is R.MAX_OPEN_ORDERS
+    assert risk.check_open_orders(4, 5) is None
+    assert risk.check_open_orders(10**6, None) is None
+
+
+def test_order_quantity():
+    assert reason(risk.check_order_quantity(100.5, 100)) is R.MAX_ORDER_QUANTITY
+    assert risk.check_order_quantity(100.0, 100) is None
+    assert risk.check_order_quantity(1e12, None) is None
+
+
+def test_notional():
+    problem = risk.check_notional(10.0, 100.0, 999.99)
+    assert reason(problem) is R.MAX_ORDER_NOTIONAL
+    assert problem.message == "notional 1,000.00 is above the limit 999.99"
+    assert risk.check_notional(10.0, 100.0, 1000.0) is None
+    assert risk.check_notional(1e9, 1e9, None) is None
+
+
+def test_position_counts_working_orders_on_the_same_side():
+    # 50 held and 30 working buys: 20 more reach the limit of 100, 21 pass it
+    assert risk.check_position("X", BUY, 20.0, 50.0, 30.0, 100) is None
+    assert reason(risk.check_position("X", BUY, 21.0, 50.0, 30.0, 100)) is R.MAX_POSITION
+    # short side: -50 held and 30 working sells
+    assert risk.check_position("X", SELL, 20.0, -50.0, 30.0, 100) is None
+    problem = risk.check_position("X", SELL, 21.0, -50.0, 30.0, 100)
+    assert reason(problem) is R.MAX_POSITION and problem.message == "position could reach -101 X; the limit is 100"
+    assert risk.check_position("X", BUY, 1e9, 0.0, 0.0, None) is None
+
+
+def test_collar():
+    assert risk.check_collar("X", 105.0, 100.0, 0.05) is None  # exactly 5 % away
+    assert reason(risk.check_collar("X", 105.01, 100.0, 0.05)) is R.PRICE_COLLAR
+    assert reason(risk.check_collar("X", 94.99, 100.0, 0.05)) is R.PRICE_COLLAR
+    assert reason(risk.check_collar("X", 100.0, None, 0.05)) is R.NO_MARKET_DATA
+    assert risk.check_collar("X", None, None, 0.05) is None  # no limit price: nothing to collar
+    assert risk.check_collar("X", 500.0, 100.0, None) is None
+
+
+def test_cash_sell_counts_working_sells():
+    assert risk.check_cash_sell("X", 60.0, 100.0, 40.0) is None
+    problem = risk.check_cash_sell("X", 61.0, 100.0, 40.0)
+    assert reason(problem) is R.SHORT_NEEDS_MARGIN
+    assert problem.message == "selling 61 X with 60 available; shorting needs a margin account"
+
+
+def test_cash_buy_pays_the_commission_too():
+    assert risk.check_cash_buy("X", 10.0, 100.0, 1000.0, NoCommission()) is None
+    assert reason(risk.check_cash_buy("X", 10.0, 100.0, 999.99, NoCommission())) is R.INSUFFICIENT_BUYING_POWER
+    assert risk.check_cash_buy("X", 10.0, 100.0, 1001.0, OneDollar()) is None
+    problem = risk.check_cash_buy("X", 10.0, 100.0, 1000.99, OneDollar())
+    assert reason(problem) is R.INSUFFICIENT_BUYING_POWER
+    assert problem.message == "needs 1,001.00; 1,000.99 cash is free after open orders"
+
+
+def test_margin_needs_initial_margin_only_for_what_grows_the_position():
+    assert risk.check_margin("X", BUY, 10.0, 100.0, 0.0, 0.0, 500.0) is None  # 50 % of 1,000
+    problem = risk.check_margin("X", BUY, 10.0, 100.0, 0.0, 0.0, 499.99)
+    assert reason(problem) is R.INSUFFICIENT_BUYING_POWER
+    assert problem.message == "needs 500.00 initial margin; 499.99 is free after open orders"
+    assert risk.check_margin("X", SELL, 10.0, 100.0, 10.0, 0.0, 0.0) is None  # closing needs none
+    # 10 long to 15 short: the absolute position grows by 5 (250 of margin)
+    assert risk.check_margin("X", SELL, 25.0, 100.0, 10.0, 0.0, 250.0) is None
+    assert reason(risk.check_margin("X", SELL, 25.0, 100.0, 10.0, 0.0, 249.0)) is R.INSUFFICIENT_BUYING_POWER
+    # 10 bought by working orders already: the next 10 grow the position
+    assert reason(risk.check_margin("X", SELL, 10.0, 100.0, 10.0, 10.0, 0.0)) is R.INSUFFICIENT_BUYING_POWER
+    assert risk.check_margin("X", SELL, 10.0, 100.0, 10.0, 10.0, 500.0) is None
+    assert risk.check_margin("X", BUY, 1.0, 100.0, 0.0, 0.0, -10.0).message.endswith(
+        "0.00 is free after open orders")  # negative free margin shown as 0
+
+
+def test_funds_asks_only_for_the_money_it_needs():
+    cost = NoCommission()
+    for cash in (AccountType.CASH, "cash"):
+        assert reason(risk.check_funds("X", SELL, 1.0, 100.0, 0.0, 0.0, cash, cost, never, never)) \
+            is R.SHORT_NEEDS_MARGIN
+        assert risk.check_funds("X", BUY, 1.0, 100.0, 0.0, 0.0, cash, cost, lambda: 100.0, never) is None
+        assert reason(risk.check_funds("X", BUY, 1.0, 100.0, 0.0, 0.0, cash, cost, lambda: 99.0, never)) \
+            is R.INSUFFICIENT_BUYING_POWER
+    for margin in (AccountType.MARGIN, "margin"):
+        assert risk.check_funds("X", SELL, 1.0, 100.0, 0.0, 0.0, margin, cost, never, lambda: 50.0) is None
+        assert reason(risk.check_funds("X", SELL, 1.0, 100.0, 0.0, 0.0, margin, cost, never, lambda: 49.0)) \
+            is R.INSUFFICIENT_BUYING_POWER
+
+
+# --- first_problem -------------------------------------------------------------------------
+
+
+def _documented_order():
+    """The check names of the module docstring's table, top to bottom."""
+    names = re.findall(r"^(check_\w+)\s", risk.__doc__, flags=re.MULTILINE)
+    assert names and len(names) == len(set(names))
+    return names
+
+
+def test_first_problem_runs_the_documented_checks_in_order(monkeypatch):
+    called = []
+    for name in _documented_order():
+        monkeypatch.setattr(risk, name, lambda *a, _name=name: called.append(_name))
+    ticket = OrderTicket("X", BUY, MARKET, 10.0, None, None)
+    problem = risk.first_problem(
+        ticket, limits=RiskLimits(), instruments={"X": Instrument("X")}, killed=False, last=100.0, open_orders=0,
+        position=0.0, pending=0.0, account_type=AccountType.CASH, commission=NoCommission(),
+        free_cash=lambda: 1e6, free_margin=never)
+    assert problem is None
+    assert called == _documented_order()
+
+
+def test_first_problem_returns_the_first_broken_check():
+    """An order that breaks every check; mend them one by one in the documented order and
+    the reason moves on to the next."""
+    limits = dict(allowed_symbols=("X",), max_open_orders=3, max_order_quantity=50, max_order_notional=4000,
+                  max_position=60, price_collar=0.05)
+    state = dict(killed=True, quantity=math.nan, limit=-1.0, kind=MARKET, symbol="Q", tick=0.05, last=None,
+                 open_orders=3, position=30.0, free_cash=1.0)
+    mends = [
+        (R.KILL_SWITCH, dict(killed=False)),
+        (R.INVALID_QUANTITY, dict(quantity=55.0)),
+        (R.INVALID_PRICE, dict(limit=90.02)),
+        (R.UNEXPECTED_PRICE, dict(kind=LIMIT)),
+        (R.UNKNOWN_SYMBOL, dict(symbol="Y")),
+        (R.SYMBOL_NOT_ALLOWED, dict(symbol="X")),
+        (R.OFF_TICK, dict(tick=0.01)),
+        (R.MAX_OPEN_ORDERS, dict(open_orders=2)),
+        (R.MAX_ORDER_QUANTITY, dict(quantity=45.0)),
+        (R.MAX_ORDER_NOTIONAL, dict(quantity=40.0)),
+        (R.MAX_POSITION, dict(position=20.0)),
+        (R.NO_MARKET_DATA, dict(last=100.0)),  # the collar needs a last price
+        (R.PRICE_COLLAR, dict(limit=96.0)),
+        (R.INSUFFICIENT_BUYING_POWER, dict(free_cash=3840.0)),
+        (None, {}),
+    ]
+
+    def first(s):
+        instruments = {"X": Instrument("X", tick_size=s["tick"]), "Y": Instrument("Y", tick_size=s["tick"])}
+        ticket = OrderTicket(s["symbol"], BUY, s["kind"], s["quantity"], s["limit"], None)
+        return risk.first_problem(
+            ticket, limits=RiskLimits(**limits), instruments=instruments, killed=s["killed"], last=s["last"],
+            open_orders=s["open_orders"], position=s["position"], pending=0.0, account_type="cash",
+            commission=NoCommission(), free_cash=lambda: s["free_cash"], free_margin=never)
+
+    for code, mend in mends:
+        assert reason(first(state)) is code, (code, state)
+        state.update(mend)
+
+
+def test_first_problem_checks_a_stop_against_a_reference_price():
+    ticket = OrderTicket("X", BUY, STOP, 10.0, None, 101.0)
+    common = dict(limits=RiskLimits(max_order_notional=1015.0), instruments={"X": Instrument("X")}, killed=False,
+                  open_orders=0, position=0.0, pending=0.0, account_type="cash", commission=NoCommission(),
+                  free_cash=lambda: 1e6, free_margin=never)
+    assert risk.first_problem(ticket, last=None, **common) is None  # the stop price is its reference
+    assert risk.first_problem(ticket, last=101.5, **common) is None
+    assert reason(risk.first_problem(ticket, last=101.6, **common)) is R.MAX_ORDER_NOTIONAL  # beyond the stop
+    market = OrderTicket("X", BUY, MARKET, 10.0, None, None)
+    assert reason(risk.first_problem(market, last=None, **common)) is R.NO_MARKET_DATA
