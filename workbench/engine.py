@@ -195,7 +195,7 @@ class Engine:
             if meta is not None and {k: meta[k] for k in expected} != json.loads(json.dumps(expected)):
                 raise ConfigError(f"resume: the journal was written by {meta['strategy']} {meta['params']}, "
                                   f"not {strategy.name} {strategy.params}")
-            self._resume_after_ns = broker._time_ns
+            self._resume_after_ns = broker.market_time_ns
         elif broker is None:
             broker = SimulatedBroker(
                 cash=cash, instruments=self.symbols, account_type=account_type, commission=commission,
@@ -231,8 +231,7 @@ class Engine:
 
     def exposure(self, symbol: str) -> float:
         """Position plus working buys less working sells (one lookup each)."""
-        broker = self.broker
-        return broker._account.quantity(symbol) + broker._open.net(symbol)
+        return self.broker.exposure(symbol)
 
     def account(self):
         """The broker's account: cash, equity, positions (a snapshot)."""
@@ -240,7 +239,7 @@ class Engine:
 
     def working(self, symbol: str) -> float:
         """Signed units of working orders (buys positive)."""
-        return self.broker._open.net(symbol)
+        return self.broker.working(symbol)
 
     def history(self, symbol: str, field: str, n: int | None) -> np.ndarray:
         """The ``field`` values of the bars of ``symbol`` shown so far (a read-only view)."""
@@ -369,9 +368,9 @@ class Engine:
                 seen[e.symbol] = seen.get(e.symbol, 0) + 1
                 on_bar(e)
             else:
-                n = len(broker._fills)
+                n = broker.fill_count
                 on_quote(e)
-                for f in broker._fills[n:]:  # matched at once against the current quote
+                for f in broker.fills_since(n):  # matched at once against the current quote
                     strategy.on_fill(f)
 
     # --- results -------------------------------------------------------------------------

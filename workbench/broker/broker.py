@@ -19,8 +19,6 @@ at once. Fill rules: :mod:`workbench.broker.fills`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import threading
@@ -51,6 +49,7 @@ from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
 from workbench.component import CheckResult
 from workbench.errors import ConfigError
+from workbench.hashing import sha256_json
 from workbench.model import (
     Bar,
     Fill,
@@ -458,9 +457,31 @@ class SimulatedBroker:
         """Signed quantity held in ``symbol`` (0 when flat)."""
         return self._account.quantity(symbol)
 
+    def working(self, symbol: str) -> float:
+        """Signed units of the working orders of ``symbol`` (buys positive)."""
+        return self._open.net(symbol)
+
+    def exposure(self, symbol: str) -> float:
+        """Units held plus working buys less working sells: where the position is going."""
+        return self._account.quantity(symbol) + self._open.net(symbol)
+
+    @property
+    def fill_count(self) -> int:
+        """Fills so far (with :meth:`fills_since`, the fills a call made)."""
+        return len(self._fills)
+
+    def fills_since(self, count: int) -> list[Fill]:
+        """The fills after the first ``count``."""
+        return self._fills[count:]
+
     def last_price(self, symbol: str) -> float | None:
         """The price ``symbol`` was last marked at (bar close, quote mid or fill)."""
         return self._account.last_price(symbol)
+
+    @property
+    def market_time_ns(self) -> int:
+        """Market time in nanoseconds since the epoch (what the journal stamps events with)."""
+        return self._time_ns
 
     @property
     def time(self) -> pd.Timestamp | None:
@@ -493,8 +514,7 @@ class SimulatedBroker:
 
     def state_digest(self) -> str:
         """SHA-256 of :meth:`state` in canonical JSON."""
-        text = json.dumps(self.state(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return sha256_json(self.state())
 
     def close(self) -> None:
         """Flush and close the journal."""
