@@ -86,7 +86,7 @@ class QuoteTaker(Strategy):
     def on_quote(self, quote):
         if self.exposure(quote.symbol) == 0:
             self.order(quote.symbol, "buy", 100)
-        elif self.position(quote.symbol) > 0 and not self._engine.broker._open.has(quote.symbol):
+        elif self.position(quote.symbol) > 0 and self.working(quote.symbol) == 0:
             self.order(quote.symbol, "sell", 100, "limit", limit_price=round(quote.ask + 0.05, 2), tif="gtc")
 
 

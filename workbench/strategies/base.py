@@ -41,6 +41,8 @@ class Host(Protocol):
 
     def exposure(self, symbol: str) -> float: ...
 
+    def working(self, symbol: str) -> float: ...
+
     def history(self, symbol: str, field: str, n: int | None) -> np.ndarray: ...
 
     def account(self) -> AccountSnapshot: ...
@@ -214,6 +216,10 @@ class Strategy:
     def exposure(self, symbol: str) -> float:
         """Units held plus working buys less working sells: where the position is going."""
         return self._bound().exposure(symbol)
+
+    def working(self, symbol: str) -> float:
+        """Units of this strategy's working orders in ``symbol``, buys less sells."""
+        return self._bound().working(symbol)
 
     @property
     def cash(self) -> float:
