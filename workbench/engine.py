@@ -28,6 +28,8 @@ import io
 import json
 import math
 import os
+import signal
+import sys
 import threading
 import time as _time
 from collections.abc import Callable
@@ -42,7 +44,7 @@ from tqdm.auto import tqdm
 import workbench
 from workbench import analytics
 from workbench.analytics.performance import equity_statistics
-from workbench.broker import SimulatedBroker
+from workbench.broker import JournalError, SimulatedBroker, commission_from, slippage_from
 from workbench.component import CheckResult, run_check
 from workbench.errors import ConfigError
 from workbench.feed.replay import Replay
@@ -50,6 +52,7 @@ from workbench.hashing import sha256_bytes
 from workbench.jsonsafe import jsonable
 from workbench.feed.schema import kind_of
 from workbench.model import Bar
+from workbench.resume import check_same_setup, fingerprint
 from workbench.strategies.base import Strategy
 
 Mode = Literal["backtest", "paper"]
@@ -186,24 +189,27 @@ class Engine:
         self.symbols = sorted(symbols)
         self.session = self._session_kind(session, frames)
         self._resume_after_ns: int | None = None
+        setup = {"strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
+                 "data": fingerprint(frames), "start": None if start is None else str(start),
+                 "end": None if end is None else str(end), "session": self.session}
         if resume:
             if journal is None:
                 raise ConfigError("resume needs the journal of the run to resume")
+            costs = {"cash": float(cash), "account_type": str(getattr(account_type, "value", account_type)),
+                     "commission": commission_from(commission).to_dict(),
+                     "slippage": slippage_from(slippage).to_dict(), "participation": participation}
+            check_same_setup(journal, setup, costs)
             broker = SimulatedBroker.recover(journal)
-            meta = broker.journal.meta().get("engine")
-            expected = {"strategy": strategy.name, "params": strategy.params}
-            if meta is not None and {k: meta[k] for k in expected} != json.loads(json.dumps(expected)):
-                raise ConfigError(f"resume: the journal was written by {meta['strategy']} {meta['params']}, "
-                                  f"not {strategy.name} {strategy.params}")
-            self._resume_after_ns = broker.market_time_ns
+            # Carry on after the last slice the journal holds complete: nothing of a slice
+            # that was cut short is in it (slices are atomic steps).
+            self._resume_after_ns = broker.last_slice_ns
         elif broker is None:
             broker = SimulatedBroker(
                 cash=cash, instruments=self.symbols, account_type=account_type, commission=commission,
                 slippage=slippage, participation=participation, risk=risk, journal=journal,
                 durability=durability or ("sync" if mode == "paper" else "batched"),
             )
-            broker.journal.write_meta({"engine": {"strategy": strategy.name, "params": strategy.params,
-                                                  "symbols": self.symbols, "mode": mode}})
+            broker.journal.write_meta({"engine": setup})
         self.broker = broker
         self.now = None
         self.events = 0  # market events handled so far (the monitor reads it)
@@ -285,6 +291,10 @@ class Engine:
             bar = tqdm(total=len(self.replay), unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name}")
         stopped = False
         on_bar, on_quote = strategy.on_bar, strategy.on_quote
+        # A journal file makes each slice one atomic step (its events and a marker), so a
+        # run killed anywhere resumes exactly where the last complete slice ended.
+        atomic = broker.journal.path is not None
+        restore_sigint = self._stop_on_sigint()
         try:
             strategy.on_start()
             if resume_ns is not None:
@@ -298,18 +308,28 @@ class Engine:
             for t_ns, events in self.replay.slices():
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
-                if by_date:
-                    today = t_ns // _DAY_NS
-                    if day is not None and today != day and not self._warming:
-                        broker.end_session(previous.time)
-                    day = today
-                if monitor is None:
-                    self._slice(events, per_bar, on_bar, on_quote)
-                else:
-                    t0 = perf()
-                    self._slice(events, per_bar, on_bar, on_quote)
-                    self.busy_seconds += perf() - t0
-                    monitor.tick()
+                step = atomic and not self._warming
+                if step:
+                    broker.begin_slice()
+                try:
+                    if by_date:
+                        today = t_ns // _DAY_NS
+                        if day is not None and today != day and not self._warming:
+                            broker.end_session(previous.time)
+                        day = today
+                    if monitor is None:
+                        self._slice(events, per_bar, on_bar, on_quote)
+                    else:
+                        t0 = perf()
+                        self._slice(events, per_bar, on_bar, on_quote)
+                        self.busy_seconds += perf() - t0
+                        monitor.tick()
+                    if step:
+                        broker.end_slice()
+                except BaseException:
+                    if step:
+                        broker.abort_slice()
+                    raise
                 previous = events[0]
                 if bar is not None and self.events % PROGRESS_EVERY < len(events):
                     bar.n = self.events
@@ -322,11 +342,16 @@ class Engine:
         except KeyboardInterrupt:
             stopped = True
         finally:
+            restore_sigint()
             self._warming = False
             try:
                 strategy.on_stop()
             finally:
-                broker.journal.flush()
+                try:
+                    broker.journal.release()  # written, and free for the next writer
+                except JournalError:
+                    if not stopped and sys.exc_info()[0] is None:
+                        raise  # a failure of its own; otherwise the error already on its way wins
                 if self.monitor is not None:
                     self.monitor.session_ended()
                 if bar is not None:
@@ -334,6 +359,23 @@ class Engine:
                     bar.close()
         self._loop_seconds = _time.perf_counter() - wall0
         return self._result(stopped)
+
+    def _stop_on_sigint(self) -> Callable[[], None]:
+        """In the main thread, Ctrl-C asks the run to stop after the current slice (a second
+        one interrupts at once); returns what restores the previous handler."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, frame):
+            if self._stop.is_set():
+                raise KeyboardInterrupt
+            self.stop()
+
+        try:
+            previous = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main interpreter
+            return lambda: None
+        return lambda: signal.signal(signal.SIGINT, previous)
 
     def _slice(self, events: list, per_bar: bool, on_bar, on_quote) -> None:
         """One time slice: broker, fills, session close, strategy (module docstring)."""

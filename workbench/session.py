@@ -10,6 +10,7 @@ session's folder holds its journal; ``resume=True`` carries on from it.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -75,18 +76,20 @@ def run_session(config: SessionConfig) -> Result:
             raise ConfigError("a paper session needs --out (its run folder)")
         if not (c.speed > 0 and math.isfinite(c.speed)):
             raise ConfigError(f"--speed must be > 0, got {c.speed}")
-        options.update(speed=c.speed, duration=c.duration, resume=c.resume)
+        options.update(speed=c.speed, duration=c.duration)
     elif c.resume:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
-    if journal is not None and journal.exists() and not c.resume:
-        raise ConfigError(f"{journal} exists: use another --out" + (" or --resume" if c.mode == "paper" else ""))
+    resume = c.resume
+    if journal is not None:
+        check_writable(Path(c.out))
+        resume = _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols)
     monitor = _monitor(c)
     try:
         engine = Engine(strategy, *frames, cash=c.cash, commission=commission, slippage=slippage,
                         account_type=c.account, journal=journal, mode=c.mode, start=start, end=end,
-                        progress=c.progress, monitor=monitor, **options)
+                        progress=c.progress, monitor=monitor, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
         result = engine.run()
@@ -96,6 +99,40 @@ def run_session(config: SessionConfig) -> Result:
     if c.out is not None:
         result.save(c.out)
     return result
+
+
+def _resume_or_fresh(journal: Path, c: SessionConfig) -> bool:
+    """Whether the engine resumes from ``journal``. A journal holding no event was left by a
+    run killed while it started (it acknowledged nothing): ``--resume`` starts that run
+    afresh, a new run is told how to clear it. A journal with events needs ``--resume``."""
+    from workbench.broker.journal import remove, started
+
+    if not journal.exists():
+        if c.resume:
+            raise ConfigError(f"--resume: no run to resume in {journal.parent} (no {JOURNAL}); start it without "
+                              f"--resume")
+        return False
+    if started(journal):
+        if not c.resume:
+            raise ConfigError(f"{journal} exists and holds a run: use another --out"
+                              + (" or --resume" if c.mode == "paper" else ""))
+        return True
+    if not c.resume:
+        raise ConfigError(f"{journal} was left by a run killed before its first event: --resume starts it afresh, "
+                          f"`workbench journal clear {journal.parent}` removes it")
+    remove(journal)
+    return False
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse, before any work, a run folder that cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {folder}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _monitor(c: SessionConfig):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import threading
 import time as _time
 from collections import deque
@@ -44,7 +45,8 @@ from workbench.broker.costs import (
     commission_from,
     slippage_from,
 )
-from workbench.broker.journal import Durability, Event, Journal, MemoryJournal
+from workbench.broker.journal import FORMAT as JOURNAL_FORMAT
+from workbench.broker.journal import Durability, Event, Journal, JournalCorrupted, MemoryJournal, verify
 from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
 from workbench.component import CheckResult
@@ -159,10 +161,11 @@ class SimulatedBroker:
                 raise ConfigError(
                     f"journal {journal} already holds a session; use SimulatedBroker.recover(path)"
                 )
-            self.journal.write_meta({"format": 1, "config": self.config(),
+            self.journal.write_meta({"format": JOURNAL_FORMAT, "config": self.config(),
                                      "workbench": workbench.__version__})
 
         self._lock = threading.RLock()
+        self._last_slice_ns: int | None = None
         self._seq = -1
         self._next_id = 1
         self._now = None  # latest market time seen (a datetime); its ns when journaling
@@ -207,17 +210,33 @@ class SimulatedBroker:
     ) -> SimulatedBroker:
         """Rebuild a broker from its journal: exactly the state of every journaled event.
 
-        The recovered broker appends to the same journal. With ``upto_seq`` it replays only
-        that far into an in-memory journal and leaves the file untouched (for inspection).
-        Pass ``commission``/``slippage`` when the session used your own model classes.
+        The journal is verified first (:func:`~workbench.broker.journal.verify`: sequence,
+        hash chain, head) and its replay must keep the broker's invariants (no fill beyond
+        an order's quantity, a bar's fills inside its range, cash equal to the starting cash
+        less what the fills cost); anything else raises
+        :class:`~workbench.broker.journal.JournalCorrupted` naming the first bad sequence
+        number. The recovered broker appends to the same journal (taking its writer's lock).
+        With ``upto_seq`` it replays only that far into an in-memory journal and leaves the
+        file untouched (for inspection). Pass ``commission``/``slippage`` when the session
+        used your own model classes.
         """
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no journal at {path}")
-        source = Journal(path)
-        meta = source.meta()
-        if meta.get("format") != 1 or "config" not in meta:
+        source = Journal(path, readonly=True)
+        try:
+            meta = source.meta()
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise JournalCorrupted(path, 0, f"its meta cannot be read ({exc})") from None
+        finally:
+            source.close()
+        if "config" not in meta:
             raise ConfigError(f"{path}: not a workbench broker journal")
+        if meta.get("format") != JOURNAL_FORMAT:
+            raise ConfigError(f"{path}: a journal of format {meta.get('format')}, written by an older workbench; "
+                              f"this one reads format {JOURNAL_FORMAT}")
+        found = verify(path, upto_seq=upto_seq)
+        found.raise_if_bad()
         cfg = meta["config"]
         try:
             commission = commission or commission_from(cfg["commission"])
@@ -235,17 +254,12 @@ class SimulatedBroker:
             durability=cfg["durability"],
             batch_size=cfg.get("batch_size", 1000),
         )
-        if upto_seq is None:
-            source.close()
-            broker = cls(**kwargs, journal=path, _recovering=True)
-            for event in list(broker.journal.events()):
-                broker._apply(event)
-        else:
-            broker = cls(**kwargs, journal=None, _recovering=True)
-            for event in source.events(upto_seq=upto_seq):
-                broker.journal.append(event)
-                broker._apply(event)
-            source.close()
+        broker = cls(**kwargs, journal=path if upto_seq is None else None, _recovering=True)
+        try:
+            broker._replay(found.events, path, fresh_journal=upto_seq is not None)
+        except BaseException:
+            broker.journal.close()
+            raise
         # Market data is not journaled: until it flows again, value positions at their
         # last fill price.
         marked: set[str] = set()
@@ -254,6 +268,73 @@ class SimulatedBroker:
                 broker._account.mark(fill.symbol, fill.price)
                 marked.add(fill.symbol)
         return broker
+
+    @classmethod
+    def inspect(cls, path: str | os.PathLike, **options: Any) -> SimulatedBroker:
+        """The broker a journal recovers to, in memory: the file is only read (no lock is
+        taken, nothing is appended). ``options`` as :meth:`recover`."""
+        reader = Journal(path, readonly=True)
+        try:
+            last = reader.last_seq()
+        finally:
+            reader.close()
+        return cls.recover(path, upto_seq=max(last, -1), **options)
+
+    def _replay(self, events: list[Event], path: Path, fresh_journal: bool) -> None:
+        """Apply verified ``events`` (appending them to a fresh in-memory journal when
+        asked), holding the broker to its invariants; see :meth:`recover`."""
+        starting = self._account.cash
+        spent = 0.0
+        for event in events:
+            if fresh_journal:
+                self.journal.append(event)
+            try:
+                self._apply(event)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise JournalCorrupted(path, event.seq, f"the broker cannot apply it ({exc})") from None
+            if event.kind == "fill":
+                p = event.payload
+                order = self._orders[event.order_id]
+                low, high = p.get("low"), p.get("high")
+                if low is not None and not low - EPS <= p["price"] <= high + EPS:
+                    raise JournalCorrupted(path, event.seq, f"a fill at {p['price']} outside its bar's range "
+                                                            f"[{low}, {high}]")
+                spent += order.side.sign * p["quantity"] * p["price"] + p["commission"]
+        expected = starting - spent
+        if abs(self._account.cash - expected) > 1e-6 * max(1.0, abs(starting)):
+            raise JournalCorrupted(path, events[-1].seq if events else 0,
+                                   f"cash {self._account.cash:,.2f} after the replay, but the fills leave "
+                                   f"{expected:,.2f} of the starting {starting:,.2f}")
+        # Market data is not journaled: until it flows again, value positions at their
+        # last fill price.
+        marked: set[str] = set()
+        for fill in reversed(self._fills):
+            if fill.symbol not in marked:
+                self._account.mark(fill.symbol, fill.price)
+                marked.add(fill.symbol)
+
+    # --- time slices ---------------------------------------------------------------------
+
+    def begin_slice(self) -> None:
+        """The engine starts handling one time slice: what the broker journals until
+        :meth:`end_slice` is committed as one atomic step."""
+        self.journal.begin_step()
+
+    def end_slice(self) -> None:
+        """The slice is handled (fills, the strategy's orders): journal its marker and
+        commit the step. A resumed run carries on after the last marker."""
+        with self._lock:
+            self._emit("slice", None, {})
+        self.journal.end_step()
+
+    def abort_slice(self) -> None:
+        """The slice failed part-way: the journal drops it (and takes no more writes)."""
+        self.journal.abort_step()
+
+    @property
+    def last_slice_ns(self) -> int | None:
+        """Market time (ns) of the last completed slice (``None``: none yet)."""
+        return self._last_slice_ns
 
     # --- orders --------------------------------------------------------------------------
 
@@ -628,7 +709,7 @@ class SimulatedBroker:
                 price = self.slippage.price(order.side, price, qty, bar)
                 # Nothing traded outside the bar's range, whatever the slippage model says.
                 price = min(max(price, bar.low), bar.high)
-            self._fill(order, qty, price, rule_price)
+            self._fill(order, qty, price, rule_price, bar)
         if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
             self._emit("cancelled", order.id, {"reason": "ioc_rest"})
         return qty
@@ -657,13 +738,15 @@ class SimulatedBroker:
         if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
             self._emit("cancelled", order.id, {"reason": "ioc_rest"})
 
-    def _fill(self, order: _Working, qty: float, price: float, rule_price: float) -> None:
+    def _fill(self, order: _Working, qty: float, price: float, rule_price: float, bar: Bar | None = None) -> None:
+        """Journal a fill; a bar's fill records the bar's range (recovery checks the price
+        lies in it)."""
         commission = self.commission.commission(order.snapshot(), qty, price)
         slippage = (price - rule_price) * qty * order.side.sign
-        self._emit(
-            "fill", order.id,
-            {"quantity": qty, "price": price, "commission": commission, "slippage": slippage},
-        )
+        payload = {"quantity": qty, "price": price, "commission": commission, "slippage": slippage}
+        if bar is not None:
+            payload["low"], payload["high"] = bar.low, bar.high
+        self._emit("fill", order.id, payload)
 
     # --- events --------------------------------------------------------------------------
 
@@ -693,6 +776,8 @@ class SimulatedBroker:
         if kind == "fill":
             o = self._orders[e.order_id]
             qty, price, commission = p["quantity"], p["price"], p["commission"]
+            if qty > o.remaining + EPS or not qty > 0:
+                raise ValueError(f"a fill of {qty} on order {o.id} with {o.remaining} left")
             new_status = S.FILLED if o.remaining - qty <= EPS else S.PARTIALLY_FILLED
             check_transition(o.status, new_status, o.id)
             self._open.adjust(o, -1)
@@ -734,6 +819,8 @@ class SimulatedBroker:
             self._rejections[p["reason"]] = self._rejections.get(p["reason"], 0) + 1
         elif kind == "kill_switch":
             self.killed = bool(p["on"])
+        elif kind == "slice":
+            self._last_slice_ns = e.time_ns
         else:
             raise ConfigError(f"journal event {e.seq}: unknown kind {kind!r}")
 

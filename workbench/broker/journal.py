@@ -16,6 +16,24 @@ Durability modes:
     re-run: a crash loses the events since the last flush (at most ``batch_size - 1``),
     acknowledged or not, and the journal stays consistent up to the last flushed event.
 
+**Steps.** The engine handles a time slice as one atomic step (:meth:`begin_step` ...
+:meth:`end_step`): the slice's fills, the strategy's orders and the slice-complete marker
+are committed together, so a journal never ends inside a slice and a resumed run restarts
+at the first slice that did not complete. Events outside a step (a broker driven directly)
+are committed one by one as above.
+
+**Tamper evidence.** Each event row carries ``chain``, the SHA-256 of the previous row's
+chain and the event's canonical line (the first row chains from a hash of the journal's
+meta), and the ``head`` meta row names the last sequence number and its chain, updated in
+the same transaction. :func:`verify` (and recovery) recomputes the chain: an edited,
+removed, reordered or unreadable event, or a cut-off tail, is reported with the first bad
+sequence number; nothing is replayed past it.
+
+**One writer.** A writer holds an exclusive lock on ``<journal>.lock`` (``flock``, released
+by the kernel when the process dies) holding its pid; a second writer is refused at once,
+naming it. Readers (:func:`verify`, :func:`read_events`, ``recover(upto_seq=...)``) take no
+lock.
+
 All SQL is parameterized. ``dump()`` gives a canonical byte serialization of the events
 (one JSON line each) whose SHA-256 is the journal's fingerprint: the same event stream
 gives the same bytes, whatever the SQLite file's own layout.
@@ -23,6 +41,7 @@ gives the same bytes, whatever the SQLite file's own layout.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -34,11 +53,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.hashing import sha256_bytes
+from workbench.hashing import canonical_json, sha256_bytes
 from workbench.sqlite import transaction
 
 Durability = Literal["sync", "batched"]
-FORMAT = 1
+FORMAT = 2
+KINDS = frozenset({"accepted", "fill", "cancelled", "expired", "triggered", "replaced", "rejected", "kill_switch",
+                   "slice"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,13 +68,30 @@ CREATE TABLE IF NOT EXISTS events (
     time_ns INTEGER NOT NULL,
     kind TEXT NOT NULL,
     order_id TEXT,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    chain TEXT NOT NULL
 );
 """
+_INSERT = "INSERT INTO events (seq, time_ns, kind, order_id, payload, chain) VALUES (?, ?, ?, ?, ?, ?)"
+_HEAD = "INSERT INTO meta (key, value) VALUES ('head', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
 
 class JournalError(WorkbenchError):
     """The journal cannot be opened, written or read as a workbench journal."""
+
+
+class JournalCorrupted(JournalError):
+    """The journal's content is not what was written: ``first_bad_seq`` is the first
+    sequence number that cannot be trusted (events before it can)."""
+
+    def __init__(self, path: Any, first_bad_seq: int, problem: str) -> None:
+        self.path, self.first_bad_seq, self.problem = path, first_bad_seq, problem
+        super().__init__(f"journal {path} is corrupted at sequence {first_bad_seq}: {problem} "
+                         f"(`workbench journal verify` shows it)")
+
+
+class JournalLocked(JournalError):
+    """Another process is writing the journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +113,17 @@ def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str)
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def genesis(meta: dict[str, Any]) -> str:
+    """The chain value before the first event: a hash of the journal's meta (its head
+    aside), so an edited configuration breaks the chain too."""
+    return sha256_bytes(f"workbench journal {FORMAT}\n", canonical_json({k: v for k, v in meta.items() if k != "head"}))
+
+
+def link(previous: str, line: str) -> str:
+    """The chain value of an event: SHA-256 of the previous value and the event's line."""
+    return sha256_bytes(previous, line)
 
 
 class MemoryJournal:
@@ -109,8 +158,20 @@ class MemoryJournal:
         self._events.append(event)
         self.writes += 1
 
+    def begin_step(self) -> None:
+        """Nothing to make atomic in memory."""
+
+    def end_step(self) -> None:
+        """Nothing to commit."""
+
+    def abort_step(self) -> None:
+        """Nothing was written."""
+
     def flush(self) -> None:
         """Nothing to write."""
+
+    def release(self) -> None:
+        """No lock to release."""
 
     def events(self, upto_seq: int | None = None) -> Iterator[Event]:
         for e in self._events:
@@ -136,8 +197,9 @@ class MemoryJournal:
 
 
 class Journal:
-    """Append-only event store in one SQLite file (``path=None``: an in-memory database;
-    the broker uses :class:`MemoryJournal` instead when it has no file)."""
+    """Append-only event store in one SQLite file (module docstring); ``path=None``: an
+    in-memory database (the broker uses :class:`MemoryJournal` instead when it has no file).
+    ``readonly``: read an existing journal without taking the writer's lock."""
 
     def __init__(
         self,
@@ -145,6 +207,7 @@ class Journal:
         *,
         durability: Durability = "sync",
         batch_size: int = 1000,
+        readonly: bool = False,
     ) -> None:
         if durability not in ("sync", "batched"):
             raise ConfigError(f"journal durability must be 'sync' or 'batched', got {durability!r}")
@@ -153,20 +216,60 @@ class Journal:
         self.path = None if path is None else Path(path)
         self.durability = durability
         self.batch_size = batch_size
-        self._buffer: list[tuple[int, int, str, str | None, str]] = []
+        self.readonly = readonly
+        self._buffer: list[tuple[int, int, str, str | None, str, str]] = []
+        self._step: tuple[int, str] | None = None  # (buffer length, chain) where the open step began
+        self._broken = ""  # why this journal takes no more writes (a step was aborted)
         self.writes = 0  # transactions committed
         self.write_errors = 0
         self._write_times: deque[float] = deque(maxlen=100_000)  # seconds per transaction
+        self._lock_fd: int | None = None
+        if readonly:
+            if self.path is None or not self.path.is_file():
+                raise JournalError(f"no journal at {self.path}")
+            try:
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                           isolation_level=None, check_same_thread=False)
+                self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(f"{path}: not a usable SQLite journal: {exc}") from None
+            return
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock()
         try:
-            target = ":memory:" if self.path is None else str(self.path)
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None,
+                                       check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'sync' else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
+            head = self.head()
+            self._genesis = genesis(self.meta())  # the chain's start (the meta is fixed before events)
         except sqlite3.DatabaseError as exc:
+            self._unlock()
             raise JournalError(f"{path}: not a usable SQLite journal: {exc}") from None
+        self._chain = None if head is None else head["chain"]
+        self._last_seq = -1 if head is None else int(head["seq"])
+
+    # --- the writer's lock -----------------------------------------------------------------
+
+    @property
+    def lock_path(self) -> Path | None:
+        return None if self.path is None else self.path.with_name(self.path.name + ".lock")
+
+    def _lock(self) -> None:
+        self._lock_fd = lock_writer(self.path)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            unlock_writer(self._lock_fd)
+            self._lock_fd = None
+
+    def release(self) -> None:
+        """Write what is buffered and let another process write (the next append takes the
+        lock again)."""
+        self.flush()
+        self._unlock()
 
     # --- meta ----------------------------------------------------------------------------
 
@@ -174,47 +277,99 @@ class Journal:
         rows = self._db.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
         return {k: json.loads(v) for k, v in rows}
 
+    def head(self) -> dict[str, Any] | None:
+        """``{"seq", "chain"}`` of the last committed event (``None`` before the first)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+        return None if row is None else json.loads(row[0])
+
     def write_meta(self, values: dict[str, Any]) -> None:
-        """Record configuration once, when the journal is new."""
+        """Record configuration once, while the journal holds no event (the chain starts
+        from it, so it cannot change afterwards)."""
+        self._writable()
+        if self._chain is not None or self._buffer:
+            raise JournalError(f"journal {self.path}: its meta is fixed once it holds events")
         with transaction(self._db):
             self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in sorted(values.items())],
             )
+        self._genesis = genesis(self.meta())
 
     # --- events --------------------------------------------------------------------------
 
     def append(self, event: Event) -> None:
-        """Write one event now (sync) or into the batch (batched)."""
-        row = (event.seq, event.time_ns, event.kind, event.order_id, encode(event.payload))
-        if self.durability == "sync":
-            t0 = time.perf_counter()
+        """Write one event now (sync, outside a step) or into the buffer (batched, or inside
+        a step until :meth:`end_step`)."""
+        if self._lock_fd is None or self._broken:
+            self._writable()
+        payload = encode(event.payload)
+        previous = self._genesis if self._chain is None else self._chain
+        self._chain = link(previous, _line(event.seq, event.time_ns, event.kind, event.order_id, payload))
+        self._buffer.append((event.seq, event.time_ns, event.kind, event.order_id, payload, self._chain))
+        if self._step is None and (self.durability == "sync" or len(self._buffer) >= self.batch_size):
             try:
-                self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)", row)
-            except sqlite3.Error as exc:
-                self.write_errors += 1
-                raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
-            self._write_times.append(time.perf_counter() - t0)
-            self.writes += 1
-            return
-        self._buffer.append(row)
-        if len(self._buffer) >= self.batch_size:
-            self.flush()
+                self.flush()
+            except JournalError:
+                if self.durability == "sync":  # not written, so not acknowledged: as if never appended
+                    self._buffer.pop()
+                    self._chain = previous if self._last_seq >= 0 else None
+                raise
+
+    def begin_step(self) -> None:
+        """Start an atomic step: events are held until :meth:`end_step` commits them."""
+        self._step = (len(self._buffer), self._chain)
+
+    def end_step(self) -> None:
+        """Commit the step's events (sync) or keep them for the next batch (batched: a batch
+        is only ever written at a step's end, so it never holds half a step)."""
+        step, self._step = self._step, None
+        if self.durability == "sync" or len(self._buffer) >= self.batch_size:
+            try:
+                self.flush()
+            except JournalError:
+                if step is not None:  # the step's events are lost to the journal: nothing more may follow them
+                    self._step = step
+                    self.abort_step()
+                raise
+
+    def abort_step(self) -> None:
+        """Drop the open step's events: the journal ends at the last complete step, and this
+        object takes no more writes (the broker's state is ahead of it)."""
+        if self._step is not None:
+            start, chain = self._step
+            del self._buffer[start:]
+            self._chain, self._step = chain, None
+            self._broken = "a step was aborted"
 
     def flush(self) -> None:
-        """Write buffered events (batched mode); a no-op in sync mode."""
-        if not self._buffer:
+        """Write buffered events and the head in one transaction (never half an open step)."""
+        rows = self._buffer if self._step is None else self._buffer[: self._step[0]]
+        if not rows:
             return
         t0 = time.perf_counter()
         try:
             with transaction(self._db):
-                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._buffer)
+                self._db.executemany(_INSERT, rows)
+                self._db.execute(_HEAD, (json.dumps({"seq": rows[-1][0], "chain": rows[-1][5]}),))
         except sqlite3.Error as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
         self._write_times.append(time.perf_counter() - t0)
-        self._buffer.clear()
+        self._last_seq = rows[-1][0]
+        if self._step is None:
+            self._buffer.clear()
+        else:
+            del self._buffer[: len(rows)]
+            self._step = (0, self._step[1])
         self.writes += 1
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise JournalError(f"journal {self.path} is open read-only")
+        if self._broken:
+            raise JournalError(f"journal {self.path} takes no more writes: {self._broken}")
+        if self._lock_fd is None and self.path is not None:
+            self._lock()
 
     def write_times_since(self, seen: int) -> tuple[int, list[float]]:
         """(transactions so far, the durations in seconds of those after the first ``seen``)."""
@@ -222,8 +377,10 @@ class Journal:
         return self.writes, list(self._write_times)[-new:] if new > 0 else []
 
     def events(self, upto_seq: int | None = None) -> Iterator[Event]:
-        """Events in sequence order (flushed ones only), up to ``upto_seq`` inclusive."""
-        self.flush()
+        """Events in sequence order (committed ones only), up to ``upto_seq`` inclusive, as
+        stored (:func:`verified_events` checks them)."""
+        if not self.readonly:
+            self.flush()
         sql = "SELECT seq, time_ns, kind, order_id, payload FROM events"
         params: tuple = ()
         if upto_seq is not None:
@@ -232,20 +389,30 @@ class Journal:
         for seq, t, kind, oid, payload in self._db.execute(sql + " ORDER BY seq", params):
             yield Event(seq, t, kind, oid, json.loads(payload))
 
+    def rows(self) -> Iterator[tuple[int, int, str, str | None, str, str]]:
+        """The stored rows ``(seq, time_ns, kind, order_id, payload, chain)`` in sequence
+        order, as they are on disk (what :func:`verify` checks); an unreadable part of the
+        file raises ``sqlite3.DatabaseError`` where it starts."""
+        cursor = self._db.execute("SELECT seq, time_ns, kind, order_id, payload, chain FROM events ORDER BY seq")
+        while (row := cursor.fetchone()) is not None:
+            yield row
+
     def last_seq(self) -> int:
         """The highest sequence number written (buffered events included); -1 if none."""
         if self._buffer:
             return self._buffer[-1][0]
-        row = self._db.execute("SELECT MAX(seq) FROM events").fetchone()
-        return -1 if row[0] is None else int(row[0])
+        head = self.head()
+        return -1 if head is None else int(head["seq"])
 
     def count(self) -> int:
-        self.flush()
+        if not self.readonly:
+            self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     def dump(self) -> bytes:
         """Canonical bytes of every event (one JSON line each, in sequence order)."""
-        self.flush()
+        if not self.readonly:
+            self.flush()
         rows = self._db.execute("SELECT seq, time_ns, kind, order_id, payload FROM events ORDER BY seq")
         return "".join(_line(*row) for row in rows).encode()
 
@@ -254,9 +421,123 @@ class Journal:
 
     def close(self) -> None:
         try:
-            self.flush()
+            if not self.readonly and not self._broken:
+                self.flush()
         finally:
             self._db.close()
+            self._unlock()
+
+
+# --- reading and verifying ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify` found: ``events`` that can be trusted (a prefix of the journal),
+    the last sequence number the head names, and the first bad one with what is wrong
+    (``None`` when the journal is intact)."""
+
+    path: str
+    events: list[Event]
+    head_seq: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_seq is None
+
+    def raise_if_bad(self) -> None:
+        if not self.ok:
+            raise JournalCorrupted(self.path, self.first_bad_seq, self.problem)
+
+
+def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification:
+    """Check a journal event by event: sequence numbers from 0 without a gap, each payload
+    readable JSON of a known kind, each row's chain value recomputed from its content, and
+    the head naming the last row. Stops at the first bad event (never raises for bad
+    content; an absent file is a :class:`JournalError`)."""
+    where = str(path)
+    journal = Journal(path, readonly=True)
+    trusted: list[Event] = []
+    expected = 0
+
+    def bad(seq: int, problem: str) -> Verification:
+        return Verification(where, trusted, head_seq, seq, problem)
+
+    head_seq = -1
+    try:
+        try:
+            meta = journal.meta()
+            head = journal.head()
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            return bad(0, f"its meta cannot be read ({exc})")
+        if meta.get("format") != FORMAT:
+            return Verification(where, [], -1, 0, f"format {meta.get('format')!r}, not {FORMAT}: not a journal this "
+                                                  f"version of workbench writes")
+        head_seq = -1 if head is None else int(head["seq"])
+        chain = genesis(meta)
+        rows = journal.rows()
+        while True:
+            try:
+                row = next(rows, None)
+            except sqlite3.DatabaseError as exc:
+                return bad(expected, f"the file cannot be read from here on ({exc})")
+            if row is None:
+                break
+            seq, time_ns, kind, order_id, payload, stored = row
+            if upto_seq is not None and seq > upto_seq:
+                break
+            if seq != expected:
+                what = f"events {expected}..{seq - 1} are missing" if isinstance(seq, int) and seq > expected \
+                    else f"sequence {seq!r} where {expected} should be"
+                return bad(expected, what)
+            if not (isinstance(time_ns, int) and isinstance(kind, str) and isinstance(payload, str)):
+                return bad(seq, "a field has the wrong type")
+            line = _line(seq, time_ns, kind, order_id, payload)
+            chain = link(chain, line)
+            if chain != stored:
+                return bad(seq, "its content is not what was written (the hash chain breaks here)")
+            try:
+                event = Event(seq, time_ns, kind, order_id, json.loads(payload))
+            except ValueError:
+                return bad(seq, "its payload is not JSON")
+            if kind not in KINDS or not isinstance(event.payload, dict):
+                return bad(seq, f"unknown kind of event {kind!r}")
+            trusted.append(event)
+            expected += 1
+        if upto_seq is None or upto_seq >= head_seq:
+            if head is None and trusted:
+                return bad(0, "events but no head")
+            if head is not None and head_seq >= expected:
+                return bad(expected, f"events {expected}..{head_seq} are missing (the head names {head_seq})")
+            if head is not None and (head_seq != expected - 1 or head.get("chain") != chain):
+                return bad(head_seq + 1 if head_seq < expected - 1 else max(head_seq, 0),
+                           "the head does not match the last event")
+        return Verification(where, trusted, head_seq)
+    finally:
+        journal.close()
+
+
+def lock_writer(path: str | os.PathLike) -> int:
+    """Take the writer's lock of the journal at ``path`` (its ``.lock`` file, holding this
+    pid); :class:`JournalLocked` naming the holder when another process has it."""
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise JournalLocked(f"journal {path} is open for writing by process {holder}; one writer at a time") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def unlock_writer(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 
 
 def journal_file(run: str | os.PathLike) -> Path:
@@ -271,10 +552,48 @@ def journal_file(run: str | os.PathLike) -> Path:
 
 
 def read_events(run: str | os.PathLike, last: int | None = None) -> list[Event]:
-    """The events of a run's journal (the ``last`` ones only, when given), oldest first."""
-    journal = Journal(journal_file(run))
+    """The verified events of a run's journal (the ``last`` ones only, when given), oldest
+    first; a corrupted journal raises :class:`JournalCorrupted`."""
+    found = verify(journal_file(run))
+    found.raise_if_bad()
+    return found.events[-last:] if last else found.events
+
+
+def started(path: str | os.PathLike) -> bool:
+    """True when the journal at ``path`` holds at least one committed event; False when
+    there is no file or a run was killed before its first event (a half-created journal:
+    it acknowledged nothing and may be replaced)."""
+    p = Path(path)
+    if not p.is_file():
+        return False
     try:
-        events = list(journal.events())
+        db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "events" not in tables:
+                return False
+            return db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return True  # unreadable: it may hold events; never treated as replaceable
+
+
+def remove(path: str | os.PathLike) -> list[Path]:
+    """Delete a journal and its SQLite and lock files (refused while a writer holds it);
+    returns what was removed."""
+    p = Path(path)
+    fd = lock_writer(p)  # refuses while a run writes it
+    removed = []
+    try:
+        for extra in (p, p.with_name(p.name + "-wal"), p.with_name(p.name + "-shm")):
+            if extra.exists():
+                extra.unlink()
+                removed.append(extra)
     finally:
-        journal.close()
-    return events[-last:] if last else events
+        unlock_writer(fd)
+    lock = p.with_name(p.name + ".lock")
+    if lock.exists():
+        lock.unlink()
+        removed.append(lock)
+    return removed

@@ -268,12 +268,14 @@ def _drawdown_summed(original):
 
 
 def _ack_before_write(original):
-    from workbench.broker.journal import encode
-
     def append(self, event):
-        if self.durability != "sync":
+        if self.durability != "sync" or self._step is not None:
             return original(self, event)
-        self._buffer.append((event.seq, event.time_ns, event.kind, event.order_id, encode(event.payload)))
+        self._step = (len(self._buffer), self._chain)  # held back, as inside a step: not written yet
+        try:
+            original(self, event)
+        finally:
+            self._step = None
         if len(self._buffer) >= 64:
             self.flush()
     return append
@@ -287,10 +289,9 @@ def _commit_every_event(original):
 
 
 def _last_event_skipped(original):
-    def events(self, upto_seq=None):
-        items = list(original(self, upto_seq))
-        return iter(items[:-1] if upto_seq is None else items)
-    return events
+    def rows(self):
+        return iter(list(original(self))[:-1])
+    return rows
 
 
 def _replace_before_check(original):
@@ -577,7 +578,7 @@ FAULTS: tuple[Fault, ...] = (
           "a paper session stops at the first gap in the data longer than a minute instead of waiting it out",
           "workbench.engine:Engine._slice", _stall_watchdog_stops),
     Fault("recovery_skips_last_event", "error_handling", "recovery replays every journaled event but the last",
-          "workbench.broker.journal:Journal.events", _last_event_skipped),
+          "workbench.broker.journal:Journal.rows", _last_event_skipped),
     # 6. performance
     Fault("journal_commits_every_event", "performance",
           "the batched journal commits a transaction for every event", "workbench.broker.journal:Journal.append",

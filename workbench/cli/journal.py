@@ -1,5 +1,6 @@
-"""``workbench journal show|state``: a run's journal, event by event, and the account it
-recovers to (:mod:`workbench.broker.journal`, ``SimulatedBroker.recover``)."""
+"""``workbench journal verify|show|state|clear``: a run's journal checked link by link, event
+by event, the account it recovers to, and removing a run that never started
+(:mod:`workbench.broker.journal`, ``SimulatedBroker.recover``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,19 @@ from workbench.cli.common import positive_int
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    group = sub.add_parser("journal", help="a run's journal: its events, the state it recovers to", parents=[common])
+    group = sub.add_parser("journal", help="a run's journal: verify, events, recovered state, clear",
+                           parents=[common])
     actions = group.add_subparsers(title="journal commands", metavar="ACTION")
+    p = actions.add_parser("verify", help="check the hash chain and the replay; exit 1 naming the first bad "
+                                          "sequence", parents=[common])
+    p.add_argument("run", type=Path, help="a run folder (with journal.sqlite) or a journal file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=journal_verify)
+    p = actions.add_parser("clear", help="remove a run's journal (refused while a run writes it; one that holds "
+                                         "events needs --force)", parents=[common])
+    p.add_argument("run", type=Path, help="a run folder (with journal.sqlite) or a journal file")
+    p.add_argument("--force", action="store_true", help="remove it even though it holds events")
+    p.set_defaults(func=journal_clear)
     p = actions.add_parser("show", help="the journal's events, oldest first", parents=[common])
     p.add_argument("run", type=Path, help="a run folder (with journal.sqlite) or a journal file")
     p.add_argument("--last", type=positive_int, metavar="N", help="only the last N events")
@@ -24,6 +36,35 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("run", type=Path, help="a run folder (with journal.sqlite) or a journal file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=journal_state)
+
+
+def journal_verify(args: argparse.Namespace) -> int:
+    from workbench.broker.audit import check
+
+    result = check(args.run)
+    if args.json:
+        print(json.dumps({"journal": result.path, "ok": result.ok, "events": len(result.events),
+                          "head_seq": result.head_seq, "first_bad_seq": result.first_bad_seq,
+                          "problem": result.problem}))
+    elif result.ok:
+        print(f"{result.path}: OK, {len(result.events):,} events, hash chain intact up to the head (sequence "
+              f"{result.head_seq}), replay keeps the broker's invariants")
+    else:
+        print(f"{result.path}: CORRUPTED at sequence {result.first_bad_seq}: {result.problem} "
+              f"({len(result.events):,} events before it can be trusted)")
+    return 0 if result.ok else 1
+
+
+def journal_clear(args: argparse.Namespace) -> int:
+    from workbench.broker.journal import journal_file, remove, started
+    from workbench.errors import ConfigError
+
+    path = journal_file(args.run)
+    if started(path) and not args.force:
+        raise ConfigError(f"{path} holds a run's events; `workbench journal clear --force {args.run}` removes it")
+    for removed in remove(path):
+        print(f"removed {removed}")
+    return 0
 
 
 def journal_show(args: argparse.Namespace) -> int:
@@ -46,7 +87,7 @@ def journal_state(args: argparse.Namespace) -> int:
     from workbench.broker import SimulatedBroker
     from workbench.broker.journal import journal_file
 
-    broker = SimulatedBroker.recover(journal_file(args.run), upto_seq=2**62)  # in memory: the file is untouched
+    broker = SimulatedBroker.inspect(journal_file(args.run))
     state = {"last_seq": broker.last_seq, **broker.state()}
     if args.json:
         print(json.dumps(state))
