@@ -228,9 +228,7 @@ class Journal:
             if self.path is None or not self.path.is_file():
                 raise JournalError(f"no journal at {self.path}")
             try:
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                           isolation_level=None, check_same_thread=False)
-                self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                self._db = read_only(self.path)
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"{path}: not a usable SQLite journal: {exc}") from None
             return
@@ -458,7 +456,12 @@ def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification
     the head naming the last row. Stops at the first bad event (never raises for bad
     content; an absent file is a :class:`JournalError`)."""
     where = str(path)
-    journal = Journal(path, readonly=True)
+    if not Path(path).is_file():
+        raise JournalError(f"no journal at {path}")
+    try:
+        journal = Journal(path, readonly=True)
+    except JournalError as exc:
+        return Verification(where, [], -1, 0, f"not readable as an SQLite journal ({exc})")
     trusted: list[Event] = []
     expected = 0
 
@@ -470,12 +473,13 @@ def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification
         try:
             meta = journal.meta()
             head = journal.head()
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            return bad(0, f"its meta cannot be read ({exc})")
+            head_seq = -1 if head is None else int(head["seq"])
+            head_chain = None if head is None else str(head["chain"])
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+            return bad(0, f"its meta cannot be read ({type(exc).__name__}: {exc})")
         if meta.get("format") != FORMAT:
             return Verification(where, [], -1, 0, f"format {meta.get('format')!r}, not {FORMAT}: not a journal this "
                                                   f"version of workbench writes")
-        head_seq = -1 if head is None else int(head["seq"])
         chain = genesis(meta)
         rows = journal.rows()
         while True:
@@ -511,12 +515,26 @@ def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification
                 return bad(0, "events but no head")
             if head is not None and head_seq >= expected:
                 return bad(expected, f"events {expected}..{head_seq} are missing (the head names {head_seq})")
-            if head is not None and (head_seq != expected - 1 or head.get("chain") != chain):
+            if head is not None and (head_seq != expected - 1 or head_chain != chain):
                 return bad(head_seq + 1 if head_seq < expected - 1 else max(head_seq, 0),
                            "the head does not match the last event")
         return Verification(where, trusted, head_seq)
     finally:
         journal.close()
+
+
+def read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """A connection that only reads the SQLite file at ``path`` (``query_only``). Not
+    SQLite's ``mode=ro``: a journal whose writer was killed may hold a write-ahead log
+    that the first connection must recover, which a read-only file handle cannot do."""
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA query_only = 1")
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
 
 
 def lock_writer(path: str | os.PathLike) -> int:
@@ -567,7 +585,7 @@ def started(path: str | os.PathLike) -> bool:
     if not p.is_file():
         return False
     try:
-        db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        db = read_only(p)
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "events" not in tables:
