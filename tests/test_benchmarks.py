@@ -72,3 +72,11 @@ def test_bench_optimize_runs_and_measures(tmp_path, capsys):
     figures = json.loads(out.read_text())
     assert figures["trials"] == 1000 and figures["workbench_trials_per_s"] > 0
     assert "trials/s" in capsys.readouterr().out
+
+
+def test_bench_reliability_runs_and_measures(tmp_path, capsys):
+    out = tmp_path / "rel.json"
+    assert load("bench_reliability").main(["--kills", "3", "--corruptions", "7", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["crash"]["identical"] == 3 and figures["corruption"]["detected_with_first_bad_seq"] == 7
+    assert "resumed runs identical" in capsys.readouterr().out

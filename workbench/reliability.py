@@ -154,6 +154,7 @@ def corruption_trial(pristine: str | os.PathLike, directory: str | os.PathLike, 
     rng = random.Random(seed)
     kind = kind or rng.choice(CORRUPTIONS)
     original = verify(pristine).events
+    Path(directory).mkdir(parents=True, exist_ok=True)
     target = Path(directory) / f"corrupt-{seed}.sqlite"
     redraws = 0
     while True:

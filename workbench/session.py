@@ -47,6 +47,7 @@ class SessionConfig:
     rules: Path | None = None  # alert rules (the default pack otherwise)
     webhook: str | None = None
     metrics_port: int | None = None  # serve /metrics on 127.0.0.1
+    sample_every: float = 1.0  # the monitor's interval (seconds)
     progress: bool = False
 
 
@@ -70,6 +71,8 @@ def run_session(config: SessionConfig) -> Result:
         raise ConfigError(f"--cash must be a positive number, got {c.cash}")
     if c.metrics_port is not None and not 1 <= c.metrics_port <= 65535:
         raise ConfigError(f"--metrics-port must be 1-65535, got {c.metrics_port}")
+    if not (c.sample_every > 0 and math.isfinite(c.sample_every)):
+        raise ConfigError(f"--sample-every must be > 0 seconds, got {c.sample_every}")
     options: dict[str, Any] = {}
     if c.mode == "paper":
         if c.out is None:
@@ -140,7 +143,7 @@ def _monitor(c: SessionConfig):
         return None
     from workbench.monitor import Monitor
 
-    monitor = Monitor(store=c.monitor, rules=c.rules, webhook=c.webhook)
+    monitor = Monitor(store=c.monitor, rules=c.rules, webhook=c.webhook, interval=c.sample_every)
     if c.metrics_port:
         monitor.serve("127.0.0.1", c.metrics_port)
     return monitor

@@ -20,7 +20,7 @@ def rules(**changes):
 
 def test_default_pack_loads():
     names = [r.name for r in load_rules()]
-    assert names == ["OrderLatencyP99High", "RejectionRateHigh", "FeedStalled", "JournalWriteErrors",
+    assert names == ["OrderLatencyP99High", "OrderStalled", "RejectionRateHigh", "FeedStalled", "JournalWriteErrors",
                      "RSSAboveBudget", "DrawdownBeyondLimit"]
 
 

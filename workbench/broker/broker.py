@@ -180,6 +180,7 @@ class SimulatedBroker:
         self._rejections: dict[str, int] = {}
         self._latency = deque(maxlen=LATENCY_SAMPLES)
         self._latency_count = 0  # every place_order ever timed
+        self._order_started: float | None = None  # perf_counter() when the place_order under way began
 
     # --- configuration -------------------------------------------------------------------
 
@@ -352,7 +353,13 @@ class SimulatedBroker:
         """Place an order; quantity in units, prices per unit. Returns the acknowledgement
         (with the order id) or the rejection (reason code, message). Wrong types raise
         ``TypeError``/``ValueError``; bad values are rejections that change nothing."""
-        t0 = _time.perf_counter()
+        t0 = self._order_started = _time.perf_counter()
+        try:
+            return self._place(t0, symbol, side, quantity, type, limit_price, stop_price, tif, client_id)
+        finally:
+            self._order_started = None
+
+    def _place(self, t0, symbol, side, quantity, type, limit_price, stop_price, tif, client_id) -> Reply:
         request = {
             "symbol": _symbol(symbol),
             "side": _enum(Side, side, "side").value,
@@ -532,7 +539,8 @@ class SimulatedBroker:
         return self._account.positions()
 
     def account(self) -> AccountSnapshot:
-        return self._account.snapshot()
+        with self._lock:
+            return self._account.snapshot()
 
     def position(self, symbol: str) -> float:
         """Signed quantity held in ``symbol`` (0 when flat)."""
@@ -614,6 +622,18 @@ class SimulatedBroker:
             "config": self.config(),
         }
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every broker call holds: a reader in another thread (the monitor's
+        watchdog) holds it to read a consistent state, with a timeout if it must not wait."""
+        return self._lock
+
+    def order_in_flight_seconds(self) -> float:
+        """How long the place_order under way has taken so far (0 when none is): a stalled
+        order shows here before its latency can be measured."""
+        started = self._order_started
+        return 0.0 if started is None else max(_time.perf_counter() - started, 0.0)
+
     def latencies_since(self, seen: int) -> tuple[int, list[float]]:
         """(count so far, the place_order latencies in seconds after the first ``seen``);
         at most the last 100,000 are kept."""
@@ -623,7 +643,11 @@ class SimulatedBroker:
 
     def stats(self) -> dict[str, float | int]:
         """Measured figures: counts, rejections by reason, place_order latency (µs)."""
-        lat = np.array(self._latency, dtype=float) * 1e6
+        with self._lock:
+            return self._stats()
+
+    def _stats(self) -> dict[str, float | int]:
+        lat = np.array(tuple(self._latency), dtype=float) * 1e6
         out: dict[str, float | int] = {
             "orders_accepted": self._counts["accepted"],
             "orders_rejected": sum(self._rejections.values()),

@@ -16,9 +16,11 @@ filled the order.
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, is_dataclass
+from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import ConfigError
@@ -175,45 +177,61 @@ SLIPPAGES: dict[str, type[SlippageModel]] = {
 }
 
 
+# The short forms the command line takes: form -> (what it is, the model it makes). A form
+# ending in ":N" takes a number. ``--commission``/``--slippage`` help and errors are built
+# from these, and a JSON object ``{"model": name, ...}`` names any registered model.
+COMMISSION_FORMS: dict[str, tuple[str, Callable[..., CommissionModel]]] = {
+    "none": ("free", NoCommission),
+    "ibkr-fixed": ("IBKR's fixed US schedule (per share, min, max)", PerShare),
+    "bps:N": ("N basis points of the trade value", Percentage),
+}
+SLIPPAGE_FORMS: dict[str, tuple[str, Callable[..., SlippageModel]]] = {
+    "none": ("fills at the rule price", NoSlippage),
+    "bps:N": ("N basis points against the trader", FixedBps),
+    "spread:F": ("a fraction F of the quoted spread against the trader", SpreadFraction),
+}
+
+
+def forms_help(forms: dict[str, tuple[str, Callable[..., Any]]]) -> str:
+    """``none | ibkr-fixed | bps:N | {"model": ...}``: the forms a flag takes."""
+    return " | ".join([*forms, '{"model": NAME, ...}'])
+
+
 def commission_from(spec: str | dict | CommissionModel | None) -> CommissionModel:
-    """A commission model from a model, a dict ``{"model": name, ...}`` or a short string:
-    ``none``, ``ibkr-fixed`` (PerShare defaults), ``bps:N`` (Percentage)."""
-    return _from(spec, COMMISSIONS, CommissionModel, "commission", _commission_text)
+    """A commission model from a model, a dict ``{"model": name, ...}``, its JSON text, or a
+    short form of :data:`COMMISSION_FORMS` (``none``, ``ibkr-fixed``, ``bps:N``)."""
+    return _from(spec, COMMISSIONS, CommissionModel, "commission", COMMISSION_FORMS)
 
 
 def slippage_from(spec: str | dict | SlippageModel | None) -> SlippageModel:
-    """A slippage model from a model, a dict ``{"model": name, ...}`` or a short string:
-    ``none``, ``bps:N`` (FixedBps), ``spread:F`` (SpreadFraction)."""
-    return _from(spec, SLIPPAGES, SlippageModel, "slippage", _slippage_text)
+    """A slippage model from a model, a dict ``{"model": name, ...}``, its JSON text, or a
+    short form of :data:`SLIPPAGE_FORMS` (``none``, ``bps:N``, ``spread:F``)."""
+    return _from(spec, SLIPPAGES, SlippageModel, "slippage", SLIPPAGE_FORMS)
 
 
-def _commission_text(text: str) -> CommissionModel:
-    if text == "none":
-        return NoCommission()
-    if text in ("ibkr-fixed", "ibkr"):
-        return PerShare()
-    if text.startswith("bps:"):
-        return Percentage(_number(text[4:], "commission"))
-    raise ConfigError(f"commission: unknown model {text!r}; use none, ibkr-fixed or bps:N")
+def _short_form(text: str, forms: dict[str, tuple[str, Callable[..., Any]]], what: str) -> Any:
+    text = "ibkr-fixed" if text == "ibkr" else text
+    if text in forms:
+        return forms[text][1]()
+    prefix, sep, number = text.partition(":")
+    form = next((f for f in forms if sep and f.startswith(prefix + ":")), None)
+    if form is None:
+        raise ConfigError(f"{what}: unknown model {text!r}; use {forms_help(forms)}")
+    return forms[form][1](_number(number, what))
 
 
-def _slippage_text(text: str) -> SlippageModel:
-    if text == "none":
-        return NoSlippage()
-    if text.startswith("bps:"):
-        return FixedBps(_number(text[4:], "slippage"))
-    if text.startswith("spread:"):
-        return SpreadFraction(_number(text[7:], "slippage"))
-    raise ConfigError(f"slippage: unknown model {text!r}; use none, bps:N or spread:F")
-
-
-def _from(spec, registry, base, what, parse_text):
+def _from(spec, registry, base, what, forms):
     if spec is None:
         return registry["none"]()
     if isinstance(spec, base):
         return spec
+    if isinstance(spec, str) and spec.strip().startswith("{"):
+        try:
+            spec = json.loads(spec)
+        except ValueError as exc:
+            raise ConfigError(f"{what}: not a JSON object: {exc}") from None
     if isinstance(spec, str):
-        return parse_text(spec.strip().lower())
+        return _short_form(spec.strip().lower(), forms, what)
     if isinstance(spec, dict):
         spec = dict(spec)
         name = spec.pop("model", None)

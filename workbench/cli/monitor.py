@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.cli.common import duration, port
 from workbench.monitor import MetricStore, load_rules
-from workbench.units import seconds
 
 STORE = Path("runs/monitor.sqlite")
 
@@ -23,15 +23,18 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("serve", help="serve the store's latest values as /metrics", parents=[common])
     p.add_argument("--store", type=Path, default=STORE, help=store_help)
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=9464, help="port (9464)")
+    p.add_argument("--port", type=port, default=9464, help="port (9464)")
     p.set_defaults(func=monitor_serve)
     p = actions.add_parser("status", help="current values and firing alerts", parents=[common])
     p.add_argument("--store", type=Path, default=STORE, help=store_help)
+    p.add_argument("--stale-after", type=duration, default=30.0, metavar="DURATION",
+                   help="firing alerts of a store without samples for this long are stale (30s)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=monitor_status)
     p = actions.add_parser("alerts", help="alert history", parents=[common])
     p.add_argument("--store", type=Path, default=STORE, help=store_help)
-    p.add_argument("--since", default="24h", help="how far back, e.g. 1h, 30m, 1d (24h)")
+    p.add_argument("--since", type=duration, default=24 * 3600.0, metavar="DURATION",
+                   help="how far back, e.g. 1h, 30m, 1d (24h)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=monitor_alerts)
     p = actions.add_parser("export", help="every stored sample to CSV or Parquet", parents=[common])
@@ -57,7 +60,7 @@ def monitor_serve(args: argparse.Namespace) -> int:
 
 
 def monitor_status(args: argparse.Namespace) -> int:
-    status = MetricStore.existing(args.store).status()
+    status = MetricStore.existing(args.store).status(stale_after=args.stale_after)
     if args.json:
         print(json.dumps(status))
         return 0
@@ -65,20 +68,23 @@ def monitor_status(args: argparse.Namespace) -> int:
         labels = ",".join(f"{k}={x}" for k, x in v["labels"].items())
         print(f"{v['name']}{'{' + labels + '}' if labels else ''} = {v['value']:.6g}  "
               f"({pd.Timestamp(v['time']):%Y-%m-%d %H:%M:%S})")
-    print(f"firing alerts: {len(status['firing'])}")
+    stale = [a for a in status["firing"] if a["stale"]]
+    print(f"firing alerts: {len(status['firing']) - len(stale)}"
+          + (f" (and {len(stale)} stale: no sample for {status['seconds_since_last_sample']:,.0f} s, the session "
+             f"that raised them has stopped)" if stale else ""))
     for a in status["firing"]:
-        print(f"  {a['severity'].upper()} {a['rule']} since {pd.Timestamp(a['since']):%H:%M:%S}: "
-              f"{a['annotations'].get('summary', '')}")
+        print(f"  {'STALE ' if a['stale'] else ''}{a['severity'].upper()} {a['rule']} since "
+              f"{pd.Timestamp(a['since']):%H:%M:%S}: {a['annotations'].get('summary', '')}")
     return 0
 
 
 def monitor_alerts(args: argparse.Namespace) -> int:
-    alerts = MetricStore.existing(args.store).alerts(since=time.time() - seconds(args.since, "--since"))
+    alerts = MetricStore.existing(args.store).alerts(since=time.time() - args.since)
     if args.json:
         print(alerts.to_json(orient="records", date_format="iso"))
         return 0
     if alerts.empty:
-        print(f"no alerts since {args.since} ago")
+        print(f"no alerts in the last {args.since:,.0f} s")
     for r in alerts.itertuples():
         resolved = "" if pd.isna(r.resolved_at) else f" resolved {r.resolved_at:%Y-%m-%d %H:%M:%S}"
         fired = "" if pd.isna(r.fired_at) else f" fired {r.fired_at:%Y-%m-%d %H:%M:%S}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
 from workbench.cli.common import interactive, positive_int, print_json
 from workbench.feed import load_bars
 from workbench.optimize import report as reporting
@@ -34,10 +35,10 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     run_on = p.add_mutually_exclusive_group()
     run_on.add_argument("--jobs", type=positive_int, help="local processes (default: every core; 1 = in process)")
     run_on.add_argument("--dask", metavar="local:N|tcp://HOST:PORT", help="run the trials on Dask")
-    p.add_argument("--cash", type=float, default=1_000_000.0)
-    p.add_argument("--commission", default="none")
-    p.add_argument("--slippage", default="none")
-    p.add_argument("--account", choices=["cash", "margin"], default="cash")
+    p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
+    p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
+    p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
+    p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
     p.add_argument("--out", type=Path, help="write trials.csv, summary.json, heatmap.html, trials.sqlite")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=optimize_command)

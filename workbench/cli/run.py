@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.common import duration, interactive, key_values, print_json
+from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
+from workbench.cli.common import duration, interactive, key_values, port, print_json
 from workbench.session import SessionConfig, run_session
 
 
@@ -21,8 +22,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                        help="strategy parameter, e.g. -p fast=10 (repeat)")
         p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
-        p.add_argument("--commission", default="none", help="none | ibkr-fixed | bps:N (none)")
-        p.add_argument("--slippage", default="none", help="none | bps:N | spread:F (none)")
+        p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
+        p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
         p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
@@ -30,7 +31,9 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.add_argument("--monitor", type=Path, metavar="STORE", help="sample metrics into this SQLite store")
         p.add_argument("--rules", type=Path, metavar="FILE", help="alert rules (YAML; default pack otherwise)")
         p.add_argument("--webhook", metavar="URL", help="POST alert notifications here")
-        p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve live /metrics on 127.0.0.1:PORT")
+        p.add_argument("--metrics-port", type=port, metavar="PORT", help="serve live /metrics on 127.0.0.1:PORT")
+        p.add_argument("--sample-every", type=duration, default=1.0, metavar="DURATION",
+                       help="the monitor's sampling interval (1s)")
         if mode == "backtest":
             p.add_argument("--out", type=Path, help="write orders, fills, equity, journal and summary here")
         else:
@@ -48,7 +51,7 @@ def run_strategy(args: argparse.Namespace) -> int:
         commission=args.commission, slippage=args.slippage, account=args.account, start=args.start, end=args.end,
         out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
-        metrics_port=args.metrics_port, progress=interactive())
+        metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive())
     result = run_session(config)
     if args.json:
         print_json(result.summary())

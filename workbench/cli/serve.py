@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from workbench.cli.common import port
 from workbench.errors import ConfigError
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="serve the Panel dashboards", parents=[common])
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=5006, help="port (5006)")
+    p.add_argument("--port", type=port, default=5006, help="port (5006)")
     p.add_argument("--basic-auth", metavar="FILE", help="JSON file of {user: password}, or a password")
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST:PORT",
                    help="origins allowed besides the serving address (repeat)")
@@ -24,8 +25,6 @@ def serve_command(args: argparse.Namespace) -> int:
 
     if args.basic_auth and Path(args.basic_auth).suffix == ".json" and not Path(args.basic_auth).is_file():
         raise ConfigError(f"--basic-auth: no file {args.basic_auth}")
-    if not 0 <= args.port < 65536:
-        raise ConfigError(f"--port must be 0-65535, got {args.port}")
     print(f"serving http://{args.address}:{args.port}/ (Ctrl-C stops)", flush=True)
     serve(args.address, args.port, basic_auth=args.basic_auth, allow_websocket_origin=args.allow_websocket_origin,
           runs=args.runs)

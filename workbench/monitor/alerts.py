@@ -101,9 +101,11 @@ class AlertManager:
     instances: dict[tuple[str, str], AlertInstance] = field(default_factory=dict)
     notified: set[tuple[str, str]] = field(default_factory=set)  # (instance id, state) sent
 
-    def evaluate(self, now: float, values: dict[str, dict[str, tuple[dict[str, str], float]]]) -> list[dict]:
+    def evaluate(self, now: float, values: dict[str, dict[str, tuple[dict[str, str], float]]],
+                 notify: bool = True) -> list[dict]:
         """One evaluation. ``values[rule name][label key] = (labels, aggregated value)`` for
-        every label set that has data. Returns the instances whose state changed (dicts)."""
+        every label set that has data. Returns the instances whose state changed (dicts);
+        ``notify=False`` leaves the notifications to :meth:`notify` (after they are stored)."""
         changed = []
         for rule in self.rules:
             seen = values.get(rule.name, {})
@@ -115,9 +117,14 @@ class AlertManager:
                     inst = self.instances[(rule.name, key)] = AlertInstance(rule, labels or {})
                 if self._step(inst, rule.holds(value), value, now):
                     changed.append(inst.to_dict(now))
+        if notify:
+            self.notify(changed)
+        return changed
+
+    def notify(self, changed: list[dict]) -> None:
+        """Send the notifications of changed instances (once per instance and state)."""
         for alert in changed:
             self._notify(alert)
-        return changed
 
     def _step(self, a: AlertInstance, holds: bool, value: float, now: float) -> bool:
         """Advance one instance; True if its state changed."""
@@ -154,6 +161,22 @@ class AlertManager:
         self.notified.add(key)
         for n in self.notifiers:
             n.notify(alert)
+
+    def end_session(self, now: float) -> list[dict]:
+        """The session ended: pending instances lapse, firing ones resolve (annotated
+        ``note: session ended``). Returns the changed instances, to store, then
+        :meth:`notify`."""
+        changed = []
+        for a in self.instances.values():
+            if a.state == "pending":
+                a.state, a.active_since = "inactive", None
+                changed.append(a.to_dict(now))
+            elif a.state == "firing":
+                a.state, a.resolved_at, a.clear_since = "resolved", now, None
+                alert = a.to_dict(now)
+                alert["annotations"] = {**alert["annotations"], "note": "session ended"}
+                changed.append(alert)
+        return changed
 
     def firing(self) -> list[AlertInstance]:
         return [a for a in self.instances.values() if a.state == "firing"]

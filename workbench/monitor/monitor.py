@@ -6,6 +6,17 @@ those figures every ``interval`` seconds, so watching a session costs its hot pa
 nothing. One ``prometheus_client.CollectorRegistry`` per monitor keeps instances (and tests)
 apart.
 
+A watchdog, not a passenger: on the wall clock (the default), sampling and alert evaluation
+run in the monitor's own thread, started with the session, so a hung engine shows a
+growing feed age and fires ``FeedStalled``, and an order stalled inside the broker shows as
+``workbench_broker_place_order_latency_max_seconds`` while it is still under way. The
+broker is read under its lock, waited for at most a fraction of the interval: a broker
+stuck inside a call is skipped for that sample, never waited on. With an injected clock
+(tests, the certification on the data clock) the engine samples at its time slices
+instead, deterministically. When the session ends every pending or firing alert is
+resolved (annotated ``note: session ended``): nothing stays firing for a session that
+is gone.
+
 Metrics (all measured, none assumed):
 
 ====================================================  =========  ============================
@@ -18,6 +29,9 @@ workbench_feed_last_event_age_seconds                 gauge      time since the 
 workbench_engine_events_per_second                    gauge      events over the interval
 workbench_engine_busy_seconds_per_event               gauge      loop time per event
 workbench_broker_place_order_latency_seconds          histogram  each place_order -> reply
+workbench_broker_place_order_latency_max_seconds      gauge      the longest place_order of the
+                                                                 interval, or the one still under
+                                                                 way
 workbench_broker_fills_total                          counter    fills
 workbench_broker_rejections_total{reason}             counter    rejections by reason code
 workbench_broker_open_orders                          gauge      working orders
@@ -33,6 +47,7 @@ workbench_process_open_files                          gauge      psutil
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -65,18 +80,24 @@ class Monitor:
     ``store``: a path (or :class:`MetricStore`) to persist samples and alerts, or ``None``.
     ``rules``: a rule file, rule list or parsed YAML; ``None`` loads the default pack.
     ``clock``: seconds since the epoch (injectable for tests). ``log``: alert notifications
-    to the ``workbench.monitor`` logger too.
+    to the ``workbench.monitor`` logger too. ``watchdog``: sample in a thread of its own
+    while a session runs (default: when the clock is the wall clock).
     """
 
     name = "monitor"
 
     def __init__(self, *, store: str | os.PathLike | MetricStore | None = None,
                  rules: Any = None, interval: float = 1.0, webhook: str | None = None,
-                 log: bool = True, clock: Callable[[], float] = time.time) -> None:
+                 log: bool = True, clock: Callable[[], float] = time.time,
+                 watchdog: bool | None = None) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
         self.interval = float(interval)
         self.clock = clock
+        self.watchdog = clock is time.time if watchdog is None else bool(watchdog)
+        self._watcher: threading.Thread | None = None
+        self._stop_watching = threading.Event()
+        self.sample_errors = 0  # samples the watchdog could not take (logged)
         self.store = store if isinstance(store, MetricStore) or store is None else MetricStore(store)
         self.rules: list[Rule] = rules if isinstance(rules, list) and all(isinstance(r, Rule) for r in rules) \
             else load_rules(rules)
@@ -98,6 +119,8 @@ class Monitor:
             "fills": Counter("workbench_broker_fills", "Fills", registry=r),
             "rejections": Counter("workbench_broker_rejections", "Rejected requests", ["reason"], registry=r),
             "open_orders": Gauge("workbench_broker_open_orders", "Working orders", registry=r),
+            "latency_max": Gauge("workbench_broker_place_order_latency_max_seconds",
+                                 "Longest place_order of the interval, or the one under way", registry=r),
             "journal": Histogram("workbench_journal_write_seconds", "Journal transaction time",
                                  buckets=LATENCY_BUCKETS, registry=r),
             "journal_errors": Counter("workbench_journal_write_errors", "Failed journal writes", registry=r),
@@ -144,19 +167,44 @@ class Monitor:
             self._session_open = True
             self._last_event_at = self.clock()
             self._next_sample_at = 0.0
+        if self.watchdog and self._watcher is None:
+            self._stop_watching.clear()
+            self._watcher = threading.Thread(target=self._watch, name="workbench-monitor", daemon=True)
+            self._watcher.start()
 
     def session_ended(self) -> None:
+        """The session is over: a last sample, then every pending or firing alert resolved."""
+        self._stop_watcher()
         with self._lock:
             self.sample()
             self._session_open = False
+            now = self.clock()
+            self._record_alerts(self.alerts.end_session(now))
+
+    def _watch(self) -> None:
+        """The watchdog: a sample every interval on the wall clock, whatever the engine does."""
+        log = logging.getLogger("workbench.monitor")
+        while not self._stop_watching.wait(self.interval):
+            try:
+                self.sample()
+            except Exception:  # a failed sample is counted and logged; the watchdog keeps watching
+                self.sample_errors += 1
+                log.exception("monitor sample failed")
+
+    def _stop_watcher(self) -> None:
+        if self._watcher is not None:
+            self._stop_watching.set()
+            self._watcher.join()
+            self._watcher = None
 
     def tick(self) -> None:
         """Called by the engine after each time slice: notes when the feed last delivered
-        (the feed age is exact, not rounded up to the next sample) and samples when an
-        interval is due."""
+        (the feed age is exact, not rounded up to the next sample); without a watchdog it
+        also samples when an interval is due."""
         now = self.clock()
         self._last_event_at = now
-        self.sample_if_due(now)
+        if self._watcher is None:
+            self.sample_if_due(now)
 
     def sample_if_due(self, now: float | None = None) -> bool:
         """Sample when an interval has passed since the last sample; True if it sampled."""
@@ -169,6 +217,9 @@ class Monitor:
     def sleeper(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """Wrap a sleep function so that long waits (a paced replay through a data gap)
         keep sampling every interval."""
+        if self.watchdog:
+            return sleep  # the watchdog samples on its own
+
         def wait(seconds: float) -> None:
             while seconds > 0:
                 step = min(seconds, self.interval)
@@ -234,10 +285,23 @@ class Monitor:
 
     def _sample_broker(self, now: float, values: dict[str, float]) -> None:
         broker, seen = self._broker, self._seen
+        in_flight = broker.order_in_flight_seconds()
+        # In the engine's own thread the lock is the engine's already; the watchdog waits for
+        # it briefly and skips a broker stuck inside a call (the stall shows as in_flight).
+        if not broker.lock.acquire(timeout=min(0.2 * self.interval, 0.25)):
+            values["workbench_broker_place_order_latency_max_seconds"] = in_flight
+            return
+        try:
+            self._read_broker(broker, seen, now, values, in_flight)
+        finally:
+            broker.lock.release()
+
+    def _read_broker(self, broker, seen: _Seen, now: float, values: dict[str, float], in_flight: float) -> None:
         stats = broker.stats()
         timed, latencies = broker.latencies_since(seen.latencies)
         self._observe("latency", "workbench_broker_place_order_latency_seconds", latencies, now)
         seen.latencies = timed
+        values["workbench_broker_place_order_latency_max_seconds"] = max([in_flight, *latencies])
         written, writes = broker.journal.write_times_since(seen.journal_writes)
         self._observe("journal", "workbench_journal_write_seconds", writes, now)
         seen.journal_writes = written
@@ -292,9 +356,14 @@ class Monitor:
                 window = [s for s in samples if s[0] > now - rule.window]
                 if window:
                     per[key] = (labels, rulebook.aggregate(rule.aggregation, window))
-        for alert in self.alerts.evaluate(now, values):
-            if self.store is not None:
+        self._record_alerts(self.alerts.evaluate(now, values, notify=False))
+
+    def _record_alerts(self, changed: list[dict]) -> None:
+        """Store the alerts that changed, then notify: what a notification says is on disk."""
+        if self.store is not None:
+            for alert in changed:
                 self.store.save_alert(alert)
+        self.alerts.notify(changed)
 
     # --- reads and export ----------------------------------------------------------------
 
@@ -305,13 +374,14 @@ class Monitor:
 
     def status(self) -> dict[str, Any]:
         """Current values of every series and the firing alerts."""
-        current = {}
-        for name, series in sorted(self._recent.items()):
-            for key, (labels, samples) in series.items():
-                if samples and name not in HISTOGRAMS:
-                    current[name + (key if labels else "")] = samples[-1][1]
-        return {"values": current, "firing": [a.to_dict(self.clock()) for a in self.alerts.firing()],
-                "components": {getattr(c, "name", type(c).__name__): c.stats() for c in self._components}}
+        with self._lock:
+            current = {}
+            for name, series in sorted(self._recent.items()):
+                for key, (labels, samples) in series.items():
+                    if samples and name not in HISTOGRAMS:
+                        current[name + (key if labels else "")] = samples[-1][1]
+            return {"values": current, "firing": [a.to_dict(self.clock()) for a in self.alerts.firing()],
+                    "components": {getattr(c, "name", type(c).__name__): c.stats() for c in self._components}}
 
     def serve(self, address: str = "127.0.0.1", port: int = 9464):
         """Serve ``/metrics`` of this monitor's registry over HTTP (loopback by default)."""
@@ -319,6 +389,7 @@ class Monitor:
         return self._server, thread
 
     def close(self) -> None:
+        self._stop_watcher()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -365,6 +436,7 @@ _GAUGES = {
     "workbench_engine_events_per_second": "engine_rate",
     "workbench_engine_busy_seconds_per_event": "engine_busy",
     "workbench_broker_open_orders": "open_orders",
+    "workbench_broker_place_order_latency_max_seconds": "latency_max",
     "workbench_session_equity": "equity",
     "workbench_session_drawdown": "drawdown",
     "workbench_process_cpu_percent": "cpu",

@@ -185,14 +185,22 @@ class MetricStore:
             raise ConfigError(f"no monitor store at {path} (run a session with --monitor {path})")
         return cls(path)
 
-    def status(self) -> dict[str, Any]:
-        """The newest value of every series and the firing alerts, as plain data."""
+    def status(self, stale_after: float = 30.0, now: float | None = None) -> dict[str, Any]:
+        """The newest value of every series and the firing alerts, as plain data. When no
+        sample has arrived for ``stale_after`` seconds the session that raised the alerts
+        has stopped (killed, or its monitor gone): they are reported ``stale``, not firing."""
         latest, firing = self.latest(), self.alerts(state="firing")
+        now = time.time() if now is None else now
+        last = self._db.execute("SELECT MAX(ts) FROM samples").fetchone()[0]
+        silent = None if last is None else now - float(last)
+        stale = silent is None or silent > stale_after
         return {
             "values": [{"name": r.name, "labels": r.labels, "time": r.time.isoformat(), "value": r.value}
                        for r in latest.itertuples()],
             "firing": [{"rule": r.rule, "labels": r.labels, "severity": r.severity, "value": r.value,
-                        "since": r.fired_at.isoformat(), "annotations": r.annotations} for r in firing.itertuples()],
+                        "since": r.fired_at.isoformat(), "annotations": r.annotations, "stale": stale}
+                       for r in firing.itertuples()],
+            "seconds_since_last_sample": silent,
         }
 
     def export(self, out: str | os.PathLike, format: str = "csv") -> int:
