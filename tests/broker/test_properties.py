@@ -141,3 +141,70 @@ def test_recovery_equals_live(steps, config, tmp_path_factory):
     rec = SimulatedBroker.recover(path)
     assert (rec.state(), rec.last_seq) == (state, seq)
     rec.close()
+
+
+awkward = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, -1.0, 1e308, -1e308, 1e-9, 1e-300, 0.004, 0.01, 100.0, 100.005, 1e12, 1e13]),
+)
+
+
+@given(quantity=awkward, limit=st.none() | awkward, stop=st.none() | awkward,
+       kind=st.sampled_from(["market", "limit", "stop", "stop_limit"]), side=st.sampled_from(["buy", "sell"]),
+       tif=st.sampled_from(["day", "gtc", "ioc", "fok"]), account=st.sampled_from(["cash", "margin"]))
+def test_any_number_is_an_acknowledgement_or_a_rejection_with_a_reason(quantity, limit, stop, kind, side, tif, account):
+    from workbench.broker import OrderRejected, RejectReason
+
+    b = SimulatedBroker(cash=1_000_000, instruments=["X"], account_type=account)
+    b.on_bar(Bar(T0, "X", 100.0, 101.0, 99.0, 100.0, 1e6))
+    before = b.state()
+    reply = b.place_order("X", side, quantity, kind, limit_price=limit, stop_price=stop, tif=tif)
+    try:
+        reply.raise_for_rejection()  # nothing but OrderRejected may come out
+    except OrderRejected as exc:
+        assert isinstance(exc.reason, RejectReason) and not reply.accepted
+        assert b.state() == before  # a rejection changes nothing
+    else:
+        assert reply.accepted and 0 < quantity <= 1e12
+
+
+gap = st.tuples(st.integers(1, 400), st.integers(1, 3))  # (gap in % of the close, bars later)
+
+
+@given(gaps=st.lists(gap, min_size=1, max_size=8), commission=st.sampled_from(["none", "ibkr-fixed", "bps:10"]),
+       lot=st.sampled_from([1.0, 10.0, 100.0]))
+def test_a_cash_account_never_goes_below_zero_however_the_open_gaps(gaps, commission, lot):
+    """Market buys sized on the last close with all the cash, filled at opens gapped up."""
+    from workbench.model import Instrument
+
+    b = SimulatedBroker(cash=100_000, instruments=[Instrument("X", lot_size=lot)], commission=commission)
+    t, close = T0, 100.0
+    b.on_bar(Bar(t, "X", close, close, close, close, 1e9))
+    for pct, _ in gaps:
+        affordable = (b.account().cash // (close * lot)) * lot
+        if affordable >= lot:
+            b.place_order("X", "buy", affordable)
+        t += pd.Timedelta(days=1)
+        opened = round(close * (1 + pct / 100), 2)
+        b.on_bar(Bar(t, "X", opened, opened * 1.01, opened, opened, 1e9))
+        close = opened
+        assert b.account().cash >= -1e-6
+    cancelled = [o for o in b.orders() if o.status.value == "cancelled"]
+    assert all(o.filled_quantity < o.quantity for o in cancelled)
+
+
+@pytest.mark.parametrize("capped", [True, False])
+def test_a_buy_sized_on_the_close_that_fills_at_a_gap_up_open(monkeypatch, capped):
+    """The documented rule, and the broken broker it guards against (no cap: cash < 0)."""
+    if not capped:
+        monkeypatch.setattr(SimulatedBroker, "_cash_cap", lambda self, order, qty, price: qty)
+    b = SimulatedBroker(cash=10_000, instruments=["X"])
+    b.on_bar(Bar(T0, "X", 100.0, 100.0, 100.0, 100.0, 1e6))
+    order = b.place_order("X", "buy", 100)  # all the cash at the close
+    b.on_bar(Bar(T0 + pd.Timedelta(days=1), "X", 105.0, 106.0, 104.0, 105.0, 1e6))  # opens 5 % higher
+    if capped:
+        o = b.order(order.order_id)
+        assert (o.filled_quantity, o.status.value, b.account().cash) == (95.0, "cancelled", 25.0)
+        assert [e.payload.get("reason") for e in b.events() if e.kind == "cancelled"] == ["CASH_SHORT_AT_FILL"]
+    else:
+        assert b.account().cash == -500.0

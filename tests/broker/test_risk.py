@@ -54,7 +54,19 @@ def test_quantity_rejected(quantity):
 
 def test_quantity_edge_passes():
     assert risk.check_quantity(1e-12) is None
-    assert risk.check_quantity(1e300) is None
+    assert risk.check_quantity(risk.MAX_QUANTITY) is None
+    assert reason(risk.check_quantity(risk.MAX_QUANTITY * 1.000001)) is R.INVALID_QUANTITY
+    assert reason(risk.check_quantity(1e300)) is R.INVALID_QUANTITY
+
+
+def test_huge_and_sub_tick_prices_are_rejected_not_raised():
+    inst = Instrument("X", tick_size=0.01)
+    assert reason(risk.check_prices(1e308, None)) is R.INVALID_PRICE
+    assert risk.check_prices(risk.MAX_PRICE, None) is None
+    assert reason(risk.check_ticks_and_lots(1.0, 1e-9, None, inst)) is R.OFF_TICK  # below one tick
+    assert reason(risk.check_ticks_and_lots(1.0, 0.004, None, inst)) is R.OFF_TICK
+    assert risk.check_ticks_and_lots(1.0, 0.01, None, inst) is None
+    assert not risk.on_grid(math.inf, 0.01) and not risk.on_grid(1e308, 1e-300)
 
 
 @pytest.mark.parametrize("limit, stop, name", [

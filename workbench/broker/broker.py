@@ -727,14 +727,20 @@ class SimulatedBroker:
         if order.tif is TimeInForce.FOK and qty < wanted - EPS:
             self._emit("cancelled", order.id, {"reason": R.FOK_NOT_FILLABLE.value})
             return 0.0
+        short = False
         if qty > EPS:
             rule_price = price
             if slips:
                 price = self.slippage.price(order.side, price, qty, bar)
                 # Nothing traded outside the bar's range, whatever the slippage model says.
                 price = min(max(price, bar.low), bar.high)
-            self._fill(order, qty, price, rule_price, bar)
-        if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            affordable = self._cash_cap(order, qty, price)
+            short, qty = affordable < qty - EPS, affordable
+            if qty > EPS:
+                self._fill(order, qty, price, rule_price, bar)
+        if short and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            self._emit("cancelled", order.id, {"reason": R.CASH_SHORT_AT_FILL.value})
+        elif order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
             self._emit("cancelled", order.id, {"reason": "ioc_rest"})
         return qty
 
@@ -753,14 +759,38 @@ class SimulatedBroker:
         if order.tif is TimeInForce.FOK and qty < wanted - EPS:
             self._emit("cancelled", order.id, {"reason": R.FOK_NOT_FILLABLE.value})
             return
+        short = False
         if qty > EPS:
             rule_price = price
             if slips:
                 price = self.slippage.price(order.side, price, qty, quote)
-            self._fill(order, qty, price, rule_price)
-            left[side_ix] -= qty
-        if order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            affordable = self._cash_cap(order, qty, price)
+            short, qty = affordable < qty - EPS, affordable
+            if qty > EPS:
+                self._fill(order, qty, price, rule_price)
+                left[side_ix] -= qty
+        if short and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            self._emit("cancelled", order.id, {"reason": R.CASH_SHORT_AT_FILL.value})
+        elif order.tif is TimeInForce.IOC and order.status in (S.ACCEPTED, S.PARTIALLY_FILLED):
             self._emit("cancelled", order.id, {"reason": "ioc_rest"})
+
+    def _cash_cap(self, order: _Working, qty: float, price: float) -> float:
+        """What a cash account can pay for of a buy of ``qty`` at ``price`` (whole lots,
+        commission included): all of it, as a rule. A market buy sized on the last price
+        that fills at an open gapped up may cost more than the cash; then it fills as far
+        as the cash goes and the rest is cancelled (``CASH_SHORT_AT_FILL``), so a cash
+        account never goes below zero."""
+        if self._account.type is not AccountType.CASH or order.side is Side.SELL:
+            return qty
+        cash, snapshot = self._account.cash, order.snapshot()
+        if qty * price + self.commission.commission(snapshot, qty, price) <= cash + EPS:
+            return qty
+        lot = self.instruments[order.symbol].lot_size
+        q = min(qty, max(cash, 0.0) / price)
+        q = _floor_lot(max(cash - self.commission.commission(snapshot, q, price), 0.0) / price, lot)
+        while q > EPS and q * price + self.commission.commission(snapshot, q, price) > cash + EPS:
+            q = _floor_lot(q - lot, lot) if q - lot > EPS else 0.0
+        return q
 
     def _fill(self, order: _Working, qty: float, price: float, rule_price: float, bar: Bar | None = None) -> None:
         """Journal a fill; a bar's fill records the bar's range (recovery checks the price

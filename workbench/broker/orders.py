@@ -63,6 +63,7 @@ class RejectReason(str, Enum):
     UNKNOWN_ORDER = "UNKNOWN_ORDER"  # cancel or replace of an id the broker never issued
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"  # cancel or replace of a finished order
     FOK_NOT_FILLABLE = "FOK_NOT_FILLABLE"  # used in the cancel event of a fill-or-kill
+    CASH_SHORT_AT_FILL = "CASH_SHORT_AT_FILL"  # a cash buy's rest, cancelled when its fill price outran the cash
 
 
 class OrderRejected(WorkbenchError):

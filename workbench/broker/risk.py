@@ -9,16 +9,18 @@ replacement (:meth:`SimulatedBroker.place_order`, :meth:`~SimulatedBroker.replac
 check                     reason code                  rejects an order when
 ========================= ============================ ========================================
 check_kill_switch         KILL_SWITCH                  the kill switch is on
-check_quantity            INVALID_QUANTITY             its quantity is NaN, infinite, 0 or < 0
+check_quantity            INVALID_QUANTITY             its quantity is NaN, infinite, 0, < 0
+                                                       or above :data:`MAX_QUANTITY`
 check_prices              INVALID_PRICE                a limit or stop price is NaN, infinite,
-                                                       0 or < 0
+                                                       0, < 0 or above :data:`MAX_PRICE`
 check_order_type          MISSING_PRICE,               its type lacks a price it needs (limit,
                           UNEXPECTED_PRICE             stop) or has one it takes none of
 check_symbol              UNKNOWN_SYMBOL               the broker has no such instrument
 check_allowed_symbol      SYMBOL_NOT_ALLOWED           limit ``allowed_symbols``: its symbol is
                                                        not in the list
-check_ticks_and_lots      OFF_TICK, OFF_LOT            a price is off the tick grid, or the
-                                                       quantity off the lot grid
+check_ticks_and_lots      OFF_TICK, OFF_LOT            a price is off the tick grid or below one
+                                                       tick, or the quantity off the lot grid or
+                                                       below one lot
 check_market_data         NO_MARKET_DATA               there is no reference price yet (see
                                                        :func:`reference_price`)
 check_open_orders         MAX_OPEN_ORDERS              limit ``max_open_orders``: the account
@@ -62,6 +64,8 @@ from workbench.errors import ConfigError
 from workbench.model import Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
 
 EPS = 1e-9  # float tolerance of the position and money checks (units, currency)
+MAX_PRICE = 1e12  # the largest limit or stop price accepted (per unit): beyond it nothing is a price
+MAX_QUANTITY = 1e12  # the largest order quantity accepted (units)
 R = RejectReason
 
 
@@ -185,9 +189,12 @@ def check_kill_switch(killed: bool) -> Rejection | None:
 
 
 def check_quantity(quantity: float) -> Rejection | None:
-    """``INVALID_QUANTITY`` unless the quantity (units) is finite and > 0."""
+    """``INVALID_QUANTITY`` unless the quantity (units) is finite, > 0 and at most
+    :data:`MAX_QUANTITY`."""
     if not (math.isfinite(quantity) and quantity > 0):
         return Rejection(R.INVALID_QUANTITY, f"quantity must be finite and > 0, got {quantity}")
+    if quantity > MAX_QUANTITY:
+        return Rejection(R.INVALID_QUANTITY, f"quantity {quantity:g} is above the largest accepted, {MAX_QUANTITY:g}")
     return None
 
 
@@ -196,6 +203,8 @@ def check_prices(limit: float | None, stop: float | None) -> Rejection | None:
     for name, price in (("limit_price", limit), ("stop_price", stop)):
         if price is not None and not (math.isfinite(price) and price > 0):
             return Rejection(R.INVALID_PRICE, f"{name} must be finite and > 0, got {price}")
+        if price is not None and price > MAX_PRICE:
+            return Rejection(R.INVALID_PRICE, f"{name} {price:g} is above the largest accepted, {MAX_PRICE:g}")
     return None
 
 
@@ -364,6 +373,10 @@ def reference_price(kind: OrderType, side: Side, limit: float | None, stop: floa
 
 
 def on_grid(value: float, step: float) -> bool:
-    """True when ``value`` is a whole multiple of ``step`` (to float precision)."""
+    """True when ``value`` is a whole multiple of ``step``, at least one step (to float
+    precision: within a millionth of a step)."""
     ratio = value / step
-    return abs(ratio - round(ratio)) <= 1e-6
+    if not math.isfinite(ratio):
+        return False
+    whole = round(ratio)
+    return whole >= 1 and abs(ratio - whole) <= 1e-6

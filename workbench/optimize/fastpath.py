@@ -118,6 +118,8 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
             probe = Order(f"O{n + 1}", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY,
                           OrderStatus.ACCEPTED)
             fee = commission.commission(probe, qty, price)
+        if account_type == "cash" and side is Side.BUY and qty * price + fee > cash_now + EPS:
+            return None  # the broker fills such a buy only as far as the cash goes: the engine's case
         cash_now -= side.sign * qty * price + fee
         before = held
         held += side.sign * qty
