@@ -10,7 +10,6 @@ session's folder holds its journal; ``resume=True`` carries on from it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from typing import Any, Literal
 
 from workbench.engine import Engine, Result
 from workbench.errors import ConfigError
+from workbench.paths import check_writable
 from workbench.units import utc_time
 
 JOURNAL = "journal.sqlite"  # a run folder's journal
@@ -125,17 +125,6 @@ def _resume_or_fresh(journal: Path, c: SessionConfig) -> bool:
                           f"`workbench journal clear {journal.parent}` removes it")
     remove(journal)
     return False
-
-
-def check_writable(folder: Path) -> None:
-    """Refuse, before any work, a run folder that cannot be created or written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out {folder}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _monitor(c: SessionConfig):

@@ -172,3 +172,25 @@ def test_a_truncated_gzip_is_a_data_error_and_caches_nothing(tmp_path):
         load_file(tmp_path / "cut.csv.gz", cache_dir=tmp_path / "cache")
     assert info.value.rule == "format"
     assert not (tmp_path / "cache").exists() or not os.listdir(tmp_path / "cache")
+
+
+def test_the_cache_keys_the_symbol_a_file_name_gives(tmp_path, monkeypatch):
+    """cp spy.csv qqq.csv: the same bytes under another name load as QQQ, not as SPY's
+    cached rows (and a cache keyed without it would serve SPY: shown with the key broken)."""
+    from workbench.feed import files
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    text = "time,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10,11,9,10.5,100\n"
+    (tmp_path / "spy.csv").write_text(text)
+    (tmp_path / "qqq.csv").write_text(text)
+    assert files.load_file(tmp_path / "spy.csv").frame["symbol"].unique().tolist() == ["SPY"]
+    second = files.load_file(tmp_path / "qqq.csv")
+    assert second.frame["symbol"].unique().tolist() == ["QQQ"] and not second.from_cache
+    assert files.load_file(tmp_path / "qqq.csv").from_cache  # its own entry serves it next time
+    original = files._cache_key
+    monkeypatch.setattr(files, "_cache_key", lambda p, **o: original(p, **{k: v for k, v in o.items()
+                                                                            if k not in ("symbol", "source")}))
+    (tmp_path / "cache2").mkdir()
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache2"))
+    files.load_file(tmp_path / "spy.csv")
+    assert files.load_file(tmp_path / "qqq.csv").frame["symbol"].unique().tolist() == ["SPY"]

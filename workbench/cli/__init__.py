@@ -9,6 +9,7 @@ failure outcome, such as ``data validate`` finding bad rows or ``certify`` a fai
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from workbench import __version__
@@ -18,14 +19,27 @@ from workbench.errors import WorkbenchError
 GROUPS = (data, run, analyze, optimize, certify, monitor, journal, serve, selftest)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line: what was wrong, and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str) -> str:
+    """A message as one printable line: a newline or control character a user typed into a
+    value is shown escaped, not obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line: each group adds its own commands."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    top = argparse.ArgumentParser(prog="workbench", description="Research and operations workbench for market "
-                                  "integration.", parents=[common])
+    top = Parser(prog="workbench", description="Research and operations workbench for market integration.",
+                 parents=[common])
     top.add_argument("--version", action="version", version=f"workbench {__version__}")
-    sub = top.add_subparsers(title="commands", metavar="COMMAND")
+    sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for group in GROUPS:
         group.add_commands(sub, common)
     return top
@@ -40,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (so that the exit flushes nowhere)
+        return 1
     except (WorkbenchError, ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise
-        print(f"workbench: error: {exc}", file=sys.stderr)
+        print(f"workbench: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)

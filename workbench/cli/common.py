@@ -11,6 +11,19 @@ from workbench.errors import ConfigError
 from workbench.jsonsafe import jsonable
 
 
+def with_actions(sub, name: str, help: str, common: argparse.ArgumentParser, title: str):
+    """A command group (``workbench data ...``): its parser, whose help shows when no action
+    is given, and the subparsers its actions are added to."""
+    group = sub.add_parser(name, help=help, parents=[common])
+
+    def show_help(args: argparse.Namespace) -> int:
+        group.print_help()
+        return 2
+
+    group.set_defaults(func=show_help)
+    return group.add_subparsers(title=title, metavar="ACTION")
+
+
 def positive_int(text: str) -> int:
     """An argument type: an integer >= 1."""
     try:
@@ -31,6 +44,16 @@ def port(text: str) -> int:
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1-65535, got {value}")
     return value
+
+
+def timezone(text: str) -> str:
+    """An argument type: an IANA time zone name or UTC."""
+    from workbench.feed.files import check_timezone
+
+    try:
+        return check_timezone(text, "tz")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("tz: ")) from None
 
 
 def duration(text: str) -> float:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import interactive, positive_int
+from workbench.cli.common import duration, interactive, positive_int, timezone, with_actions
 from workbench.errors import DataError
 from workbench.feed import SyntheticMarket, catalog, load, write_frame
 from workbench.feed.sources import output_format
+from workbench.paths import check_writable
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    group = sub.add_parser("data", help="market data: list, show, validate, synthesize", parents=[common])
-    actions = group.add_subparsers(title="data commands", metavar="ACTION")
+    actions = with_actions(sub, "data", "market data: list, show, validate, synthesize", common, "data commands")
 
     p = actions.add_parser("list", help="bundled datasets with symbol, rows, first and last time", parents=[common])
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -25,7 +25,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("show", help="the first rows of a dataset or file", parents=[common])
     p.add_argument("name", help="dataset name (see `workbench data list`) or a CSV/Parquet file")
     p.add_argument("--head", type=positive_int, default=10, metavar="N", help="rows to show (10)")
-    p.add_argument("--tz", default="UTC", help="timezone of naive file timestamps (UTC)")
+    p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive file timestamps (UTC)")
     p.set_defaults(func=data_show)
 
     p = actions.add_parser("validate", help="check a file (or dataset) against the data rules; exit 1 on errors",
@@ -33,14 +33,15 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a CSV/Parquet file of bars or quotes, or a dataset name")
     p.add_argument("--kind", choices=["bars", "quotes"], help="expected kind (detected otherwise)")
     p.add_argument("--symbol", help="symbol of a single-symbol file without a symbol column")
-    p.add_argument("--tz", default="UTC", help="timezone of naive timestamps (UTC)")
+    p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive timestamps (UTC)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=data_validate)
 
     p = actions.add_parser("synth", help="write seeded synthetic quotes or bars to Parquet", parents=[common])
     p.add_argument("--symbols", type=positive_int, default=3, help="number of symbols (3)")
     p.add_argument("--days", type=positive_int, default=1, help="trading days (1)")
-    p.add_argument("--freq", default="1s", help="step: quotes every FREQ, or the bar length (1s)")
+    p.add_argument("--freq", type=duration, default=1.0, help="step: quotes every FREQ, or the bar length: 1s, 5m, "
+                   "1h, 1d (1s)")
     p.add_argument("--kind", choices=["quotes", "bars"], default="quotes", help="what to write (quotes)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--out", required=True, type=Path, help="output file, .parquet or .csv")
@@ -73,7 +74,8 @@ def data_validate(args: argparse.Namespace) -> int:
 
 
 def data_synth(args: argparse.Namespace) -> int:
-    output_format(args.out)  # a bad name is refused before the data is made
+    output_format(args.out)  # a bad name or folder is refused before the data is made
+    check_writable(args.out.parent)
     market = SyntheticMarket(symbols=args.symbols, seed=args.seed)
     make = market.quotes if args.kind == "quotes" else market.bars
     frame = make(args.days, args.freq, progress=interactive())

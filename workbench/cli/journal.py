@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import positive_int
+from workbench.cli.common import positive_int, with_actions
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    group = sub.add_parser("journal", help="a run's journal: verify, events, recovered state, clear",
-                           parents=[common])
-    actions = group.add_subparsers(title="journal commands", metavar="ACTION")
+    actions = with_actions(sub, "journal", "a run's journal: verify, events, recovered state, clear", common,
+                           "journal commands")
     p = actions.add_parser("verify", help="check the hash chain and the replay; exit 1 naming the first bad "
                                           "sequence", parents=[common])
     p.add_argument("run", type=Path, help="a run folder (with journal.sqlite) or a journal file")

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import duration, port
+from workbench.cli.common import duration, port, with_actions
 from workbench.monitor import MetricStore, load_rules
 
 STORE = Path("runs/monitor.sqlite")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    group = sub.add_parser("monitor", help="metrics and alerts: serve, status, alerts, export, check", parents=[common])
-    actions = group.add_subparsers(title="monitor commands", metavar="ACTION")
+    actions = with_actions(sub, "monitor", "metrics and alerts: serve, status, alerts, export, check", common,
+                           "monitor commands")
     store_help = f"the monitor store ({STORE})"
     p = actions.add_parser("serve", help="serve the store's latest values as /metrics", parents=[common])
     p.add_argument("--store", type=Path, default=STORE, help=store_help)

@@ -10,6 +10,7 @@ from pathlib import Path
 from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
 from workbench.cli.common import interactive, positive_int, print_json
 from workbench.feed import load_bars
+from workbench.paths import check_writable
 from workbench.optimize import report as reporting
 from workbench.optimize.study import MAX_TRIALS, parse_space, study
 
@@ -46,6 +47,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 def optimize_command(args: argparse.Namespace) -> int:
     space = parse_space(args.grid, args.strategy)
+    if args.out is not None:
+        check_writable(args.out)
     options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
                "account_type": args.account}
     frames = load_bars(args.data, args.symbols)

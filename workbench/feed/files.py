@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import __version__
-from workbench.errors import DataError
+from workbench.errors import ConfigError, DataError
 from workbench.feed.schema import (
     FIELDS,
     OPTIONAL,
@@ -114,7 +114,8 @@ def load_file(
     p = Path(path)
     source = str(path)
     if not p.is_file():
-        raise DataError("no such file", file=source, rule="format")
+        raise DataError("a directory, not a file" if p.is_dir() else "no such file", file=source, rule="format")
+    check_timezone(tz)
     fmt = file_format(p)
     if fmt == "parquet":
         raw = _read_parquet(p, source)
@@ -123,7 +124,9 @@ def load_file(
     key = None
     if cache:
         directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        key = _cache_key(p, kind=kind, symbol=symbol, tz=tz, on_error=on_error)
+        # Everything that shapes the loaded frame and its report is in the key: the content,
+        # the options, and the symbol and source name a file's own name gives.
+        key = _cache_key(p, kind=kind, symbol=symbol or _stem_symbol(p), tz=tz, on_error=on_error, source=source)
         hit = _cache_get(directory, key, source)
         if hit is not None:
             return hit
@@ -132,6 +135,20 @@ def load_file(
     if key is not None:
         _cache_put(directory, key, loaded)
     return loaded
+
+
+def check_timezone(tz: str, where: str = "--tz") -> str:
+    """``tz`` if it names a time zone (IANA, e.g. ``America/New_York``, or ``UTC``); a
+    :class:`ConfigError` naming it otherwise."""
+    import zoneinfo
+
+    if tz != "UTC":
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ConfigError(f"{where}: unknown time zone {tz!r} (an IANA name such as America/New_York, or UTC)") \
+                from None
+    return tz
 
 
 def read_file(path: str | os.PathLike, **options) -> pd.DataFrame:
@@ -157,6 +174,7 @@ def validate_frame(
     """Canonicalize and validate an in-memory frame (``time`` as a column or the index)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
+    check_timezone(tz, "tz")
     return _canonical(frame, source, "row", kind, symbol, tz, on_error)
 
 
@@ -426,7 +444,7 @@ def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray,
             local = _to_datetime(text[naive], utc=False)
             out[naive] = _localize(pd.DatetimeIndex(local), tz)
         times = pd.DatetimeIndex(out)
-    times = times.as_unit("ns")
+    times = pd.DatetimeIndex(_in_ns_range(pd.Series(times))).as_unit("ns")
     bad = np.asarray(times.isna()) & ~missing
     return times, missing, bad
 
@@ -436,7 +454,18 @@ def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
     if parsed.isna().all():
         parsed = pd.to_datetime(text, errors="coerce", utc=utc)
-    return parsed
+    return _in_ns_range(parsed)
+
+
+def _in_ns_range(times: pd.Series) -> pd.Series:
+    """Times in nanoseconds; a time pandas read in a coarser unit that lies outside the
+    years 1677..2262 becomes NaT (so ``time_parse`` names its line) instead of overflowing."""
+    if times.dt.unit == "ns":
+        return times
+    first, last = pd.Timestamp.min, pd.Timestamp.max
+    if times.dt.tz is not None:
+        first, last = first.tz_localize("UTC"), last.tz_localize("UTC")
+    return times.where((times >= first) & (times <= last)).dt.as_unit("ns")
 
 
 def _localize(times: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from workbench.units import seconds as duration_seconds
+
 SESSION_OPEN = "09:30"
 SESSION_SECONDS = 6.5 * 3600
 EXCHANGE_TZ = "America/New_York"
@@ -241,10 +243,13 @@ def _grid(
     start: str, days: int | None, freq: str, *, label: str, periods: int | None = None
 ) -> tuple[pd.DatetimeIndex, float]:
     """(UTC times, step length in years of trading time) for business-day sessions."""
-    try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (ValueError, TypeError):
-        raise ValueError(f"freq: not a fixed frequency like '1s', '1min', '1D': {freq!r}") from None
+    if isinstance(freq, (str, int, float)):  # text reads as every duration in the package does
+        step = pd.Timedelta(seconds=duration_seconds(freq, "freq", positive=True))
+    else:
+        try:
+            step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        except (ValueError, TypeError):
+            raise ValueError(f"freq: not a fixed frequency like '1s', '5m', '1D': {freq!r}") from None
     if step <= pd.Timedelta(0):
         raise ValueError(f"freq must be positive, got {freq!r}")
     seconds = step.total_seconds()
