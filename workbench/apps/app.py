@@ -20,6 +20,7 @@ from workbench.apps.pages import (
     monitoring_page,
     trading_page,
 )
+from workbench.apps.guards import ComponentResources, LimitedLogins
 from workbench.apps.session import PaperSession
 
 def create_app(runs: Path = Path("runs"), seed: int = 0) -> pn.template.BaseTemplate:
@@ -63,11 +64,12 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    kwargs = {}
+    # Component resources that import nothing a URL names (guards.py), before Panel's own route.
+    kwargs: dict = {"extra_patterns": [(r"/components/(.*)", ComponentResources, {})]}
     if basic_auth:
         import secrets
 
-        kwargs.update(basic_auth=basic_auth, cookie_secret=secrets.token_hex(32))
+        kwargs.update(auth_provider=LimitedLogins(basic_auth), cookie_secret=secrets.token_hex(32))
     seeds = itertools.count()  # each new browser session gets the next market
     return pn.serve({"/": lambda: create_app(runs, next(seeds))}, address=address, port=port, websocket_origin=origins,
                     show=show, threaded=threaded, title="workbench", **kwargs)

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 import workbench
 from workbench.component import CheckResult, run_check
@@ -385,7 +385,9 @@ class Monitor:
 
     def serve(self, address: str = "127.0.0.1", port: int = 9464):
         """Serve ``/metrics`` of this monitor's registry over HTTP (loopback by default)."""
-        self._server, thread = start_http_server(port, addr=address, registry=self.registry)
+        from workbench.monitor.export import serve_registry
+
+        self._server, thread = serve_registry(self.registry, address, port)
         return self._server, thread
 
     def close(self) -> None:

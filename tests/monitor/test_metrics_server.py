@@ -1,0 +1,46 @@
+"""/metrics holds a crowd: 200 clients at once, every request answered."""
+
+import threading
+import urllib.request
+
+from prometheus_client import CollectorRegistry, Counter
+
+from workbench.monitor.export import BACKLOG, serve_registry
+
+
+def scrape_all(port: int, clients: int, each: int) -> tuple[list[int], list[str]]:
+    """``clients`` threads, released together, each scraping ``each`` times: statuses and errors."""
+    statuses, errors, lock = [], [], threading.Lock()
+    start = threading.Barrier(clients)
+
+    def client():
+        start.wait()
+        for _ in range(each):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+                    ok = b"workbench_test_total" in r.read()
+                    with lock:
+                        statuses.append(r.status if ok else -1)
+            except OSError as exc:
+                with lock:
+                    errors.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses, errors
+
+
+def test_two_hundred_clients_at_once_are_all_answered():
+    registry = CollectorRegistry()
+    Counter("workbench_test", "a counter", registry=registry).inc()
+    server, _ = serve_registry(registry, "127.0.0.1", 0)
+    try:
+        assert server.socket.getsockname()[1] > 0 and BACKLOG >= 200
+        statuses, errors = scrape_all(server.socket.getsockname()[1], clients=200, each=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert errors == [] and statuses == [200] * 600
