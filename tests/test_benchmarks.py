@@ -60,9 +60,10 @@ def test_bench_analytics_runs_and_measures(tmp_path, capsys):
 
 def test_bench_monitor_runs_and_measures(tmp_path, capsys):
     out = tmp_path / "mon.json"
-    assert load("bench_monitor").main(["--bars", "4000", "--repeats", "1", "--json", str(out)]) == 0
+    assert load("bench_monitor").main(["--bars", "4000", "--repeats", "1", "--scrapers", "20", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert figures["bars"] == 4000 and figures["samples_per_run"] >= 1
+    assert figures["metrics"]["workbench"]["answered"] == 60
     assert "overhead" in capsys.readouterr().out
 
 

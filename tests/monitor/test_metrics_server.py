@@ -38,9 +38,27 @@ def test_two_hundred_clients_at_once_are_all_answered():
     Counter("workbench_test", "a counter", registry=registry).inc()
     server, _ = serve_registry(registry, "127.0.0.1", 0)
     try:
-        assert server.socket.getsockname()[1] > 0 and BACKLOG >= 200
-        statuses, errors = scrape_all(server.socket.getsockname()[1], clients=200, each=3)
+        assert server.server_address[1] > 0 and BACKLOG >= 200
+        statuses, errors = scrape_all(server.server_address[1], clients=200, each=3)
     finally:
         server.shutdown()
-        server.server_close()
     assert errors == [] and statuses == [200] * 600
+
+
+def test_other_paths_and_methods_are_404_and_a_silent_client_is_let_go():
+    import socket
+
+    registry = CollectorRegistry()
+    server, _ = serve_registry(registry, "127.0.0.1", 0)
+    port = server.server_address[1]
+    try:
+        for request in (b"GET /nope HTTP/1.1\r\n\r\n", b"POST /metrics HTTP/1.1\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(request)
+                assert s.recv(100).startswith(b"HTTP/1.1 404")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /metr")  # never finished: the server keeps serving others
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                assert r.status == 200
+    finally:
+        server.shutdown()
