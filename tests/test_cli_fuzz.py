@@ -28,13 +28,13 @@ def no_work(monkeypatch):
     import workbench.certify.runner
     import workbench.cli.analyze
     import workbench.monitor.export
-    import workbench.optimize.study
+    import workbench.optimize.studies
     from workbench.engine import Engine
     from workbench.feed.synthetic import SyntheticMarket
 
     monkeypatch.setattr(Engine, "run", reached)
-    monkeypatch.setattr(workbench.optimize.study, "sweep", reached)
-    monkeypatch.setattr(workbench.optimize.study, "search", reached)
+    monkeypatch.setattr(workbench.optimize.studies, "sweep", reached)
+    monkeypatch.setattr(workbench.optimize.studies, "search", reached)
     monkeypatch.setattr(workbench.certify.runner, "certify", reached)
     monkeypatch.setattr(SyntheticMarket, "quotes", reached)
     monkeypatch.setattr(SyntheticMarket, "bars", reached)

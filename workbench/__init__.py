@@ -2,7 +2,7 @@
 
 The package supplies the components (feed, broker, engine, analytics, monitor, optimize,
 certify); notebooks, Panel apps and the ``workbench`` command drive them.
-See ``../shared/DESIGN.md`` for the architecture.
+See ``docs/architecture.md`` for the architecture.
 """
 
 from importlib.metadata import PackageNotFoundError, version

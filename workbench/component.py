@@ -1,7 +1,7 @@
 """The standard component API: ``info()``, ``stats()``, ``self_test()``.
 
 Every major component (feed, broker, engine, monitor, analytics, optimizer) offers these
-three, so monitoring, dashboards and certification treat them alike (DESIGN.md).
+three, so monitoring, dashboards and certification treat them alike (docs/architecture.md).
 """
 
 from __future__ import annotations

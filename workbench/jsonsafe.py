@@ -47,4 +47,4 @@ def jsonable(x: Any) -> Any:
         x = json_default(x)
         if not isinstance(x, float):
             return x
-    return x if math.isfinite(x) else None
+    return float(x) if math.isfinite(x) else None  # a numpy float64 is a float too: unwrap it

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.broker.journal import read_only
+from workbench.broker.journal import JOURNAL_NAME, read_only
 
 PAPER = ["every_bar", "--data", "sp500", "--end", "2003-12-31", "--speed", "1e12"]  # 1,256 bars
 CORRUPTIONS = ("price", "quantity", "delete", "swap", "cut_tail", "bytes", "truncate_file")
@@ -96,7 +96,7 @@ def resume_trial(directory: str | os.PathLike, seed: int, expected_sha256: str, 
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.join()
-    journal = out / "journal.sqlite"
+    journal = out / JOURNAL_NAME
     events = _committed(journal)
     resumed = started(journal)
     try:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 
+from workbench.broker.journal import JOURNAL_NAME
 from workbench.engine import Engine, Result
 from workbench.errors import ConfigError
 from workbench.paths import check_writable
 from workbench.units import utc_time
 
-JOURNAL = "journal.sqlite"  # a run folder's journal
+JOURNAL = JOURNAL_NAME  # a run folder's journal
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import pandas as pd
 from workbench.errors import ConfigError
 
 _NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*$")
-# pandas wants D and W in capitals (lower case is deprecated); everything else it reads as is.
-_DAYS_WEEKS = re.compile(r"(?<=[\d\s.])([dw])(?![a-z])")
+# pandas wants D and W in capitals (lower case is deprecated), and knows no "weeks".
+_DAYS_WEEKS = re.compile(r"(?<=[\d\s.])(days?|d|weeks?|w)(?![a-z])")
 EXAMPLES = "like 90 (seconds), 250ms, 30s, 5m, 2h, 1d or 1h30m"
 
 
@@ -44,11 +44,11 @@ def seconds(text: Any, where: str, *, positive: bool = False) -> float:
         value = float(text)
     elif isinstance(text, str) and _NUMBER.match(text):
         value = float(text)
-    elif isinstance(text, str) and text.strip():
+    elif isinstance(text, str) and text.strip() and "," not in text:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                value = pd.Timedelta(_DAYS_WEEKS.sub(lambda m: m.group(1).upper(), text.strip())).total_seconds()
+                value = pd.Timedelta(_DAYS_WEEKS.sub(lambda m: m.group(1)[0].upper(), text.strip())).total_seconds()
         except (ValueError, OverflowError):
             raise ConfigError(f"{where}: not a duration {EXAMPLES}: {text!r}") from None
     else:

@@ -125,12 +125,20 @@ def forecast(prices: pd.Series, horizon: int = 10, model: Model = "arima", level
     return Forecast(model, level, pd.DataFrame(out, columns=["mean", "lower", "upper"], index=index))
 
 
-def evaluate(prices: pd.Series, model: Model = "arima", horizon: int = 5, origins: int = 20,
+def default_origins(points: int, horizon: int) -> int:
+    """How many rolling origins to score by default: 20, fewer when the series is short
+    (each origin needs ``horizon`` points after 60 to fit on), at least 2."""
+    return min(20, max(2, (points - 60) // horizon))
+
+
+def evaluate(prices: pd.Series, model: Model = "arima", horizon: int = 5, origins: int | None = None,
              level: float = 0.95) -> dict[str, float]:
     """Rolling-origin accuracy of ``model`` and of the naive forecast on the same windows
     (module docstring). Returns MAE, RMSE and coverage of each, the skill
-    ``1 - MAE_model / MAE_naive`` (> 0: better than naive) and the counts."""
+    ``1 - MAE_model / MAE_naive`` (> 0: better than naive) and the counts. ``origins``
+    (default: :func:`default_origins`) forecasts are scored."""
     s = _prices(prices)
+    origins = default_origins(len(s), horizon) if origins is None else origins
     y = np.log(s.to_numpy())
     n = len(y)
     first = n - horizon - (origins - 1) * horizon

@@ -382,6 +382,19 @@ def turnover(traded_value: pd.Series, equity: pd.Series, periods_per_year: int =
     return float(aligned.mean() * periods_per_year) if len(aligned) else math.nan
 
 
+def run_returns(equity: pd.Series, starting_cash: float) -> pd.Series:
+    """A run's daily returns, the ones its statistics come from: the last equity of each
+    UTC day, the first day's return measured from ``starting_cash`` (so the first day
+    counts); indexed by day."""
+    daily = daily_equity(equity)
+    return pd.Series(_run_return_values(daily, starting_cash), index=daily.index, name="return")
+
+
+def _run_return_values(daily: pd.Series, starting_cash: float) -> np.ndarray:
+    values = np.concatenate([[float(starting_cash)], daily.to_numpy(dtype=float)])
+    return _values(simple_returns(pd.Series(values)))
+
+
 def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, float]:
     """Statistics of a run's equity curve: its daily closes (the last value of each UTC day)
     turned into returns from ``starting_cash`` (so the first day counts), then
@@ -392,7 +405,7 @@ def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, floa
     index = pd.DatetimeIndex(equity.index)
     days = index.asi8 // 86_400_000_000_000
     daily = equity if bool(np.all(np.diff(days) > 0)) else daily_equity(equity)  # one per day already
-    returns = _values(simple_returns(pd.concat([pd.Series([float(starting_cash)]), daily.reset_index(drop=True)])))
+    returns = _run_return_values(daily, starting_cash)
     final = float(equity.iloc[-1]) if len(equity) else float(starting_cash)
     return {
         "final_equity": final,

@@ -77,8 +77,7 @@ def analyze(prices: pd.Series, *, source: str = "series", fills: pd.DataFrame | 
         report["trades"] = trades.trade_stats(trades.round_trips(fills))
     if forecast_days:
         f = analytics.run("forecast", forecast.forecast, prices, forecast_days, model)
-        origins = min(20, max(2, (len(prices) - 60) // forecast_days))
-        accuracy = analytics.run("evaluate", forecast.evaluate, prices, model, horizon=forecast_days, origins=origins)
+        accuracy = analytics.run("evaluate", forecast.evaluate, prices, model, horizon=forecast_days)
         report["forecast"] = {"model": model, "level": f.level,
                               "steps": [{"time": t.isoformat(), **{k: float(v) for k, v in row.items()}}
                                         for t, row in f.frame.iterrows()],

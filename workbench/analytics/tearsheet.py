@@ -20,13 +20,14 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 def monthly_returns(returns: pd.Series) -> pd.DataFrame:
-    """Compounded return of each calendar month: rows are years, columns Jan..Dec."""
+    """Compounded return of each calendar month (``empyrical.aggregate_returns``): rows are
+    years, columns Jan..Dec."""
+    import empyrical
+
     r = pd.Series(returns, dtype=float).dropna()
     if r.empty:
         return pd.DataFrame(columns=MONTHS)
-    idx = pd.DatetimeIndex(r.index)
-    grouped = (1 + r).groupby([idx.year, idx.month]).prod() - 1
-    table = grouped.unstack()
+    table = empyrical.aggregate_returns(r, "monthly").unstack()
     table.index.name, table.columns.name = "year", "month"
     return table.reindex(columns=range(1, 13)).set_axis(MONTHS, axis=1)
 
@@ -43,7 +44,7 @@ def tearsheet(returns: pd.Series, *, positions_value: pd.DataFrame | None = None
     if r.empty:
         raise ValueError("tearsheet: no returns to draw")
     r.index = pd.DatetimeIndex(r.index).tz_localize(None) if getattr(r.index, "tz", None) else r.index
-    wealth = (1 + r).cumprod()
+    wealth = perf.cumulative_returns(r) + 1
     stats = perf.summary(r)
     heading = (f"{title}  CAGR {stats['cagr']:.2%}  Sharpe {stats['sharpe']:.2f}  "
                f"max drawdown {stats['max_drawdown']:.2%}").strip()

@@ -246,7 +246,7 @@ def analytics_page():
     def predicted(name: str, model_name: str, h: int):
         prices = load_dataset(name)["close"]
         f = forecast.forecast(prices, h, model_name)
-        acc = forecast.evaluate(prices, model_name, horizon=h, origins=10)
+        acc = forecast.evaluate(prices, model_name, horizon=h)
         frame = f.frame.round(2)
         frame.index = frame.index.strftime("%Y-%m-%d")
         text = (f"**{model_name}** {h}-day MAE {acc['model_mae']:.2f} vs naive {acc['naive_mae']:.2f} "

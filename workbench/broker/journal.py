@@ -58,6 +58,7 @@ from workbench.sqlite import transaction
 
 Durability = Literal["sync", "batched"]
 FORMAT = 2
+JOURNAL_NAME = "journal.sqlite"  # a run folder's journal
 KINDS = frozenset({"accepted", "fill", "cancelled", "expired", "triggered", "replaced", "rejected", "kill_switch",
                    "slice"})
 
@@ -563,7 +564,7 @@ def journal_file(run: str | os.PathLike) -> Path:
     a file; an error that names the path when there is none."""
     path = Path(run)
     if path.is_dir():
-        path = path / "journal.sqlite"
+        path = path / JOURNAL_NAME
     if not path.is_file():
         raise JournalError(f"no journal at {path}")
     return path

@@ -258,9 +258,7 @@ def _sharpe_365(original):
 
 def _drawdown_summed(original):
     def drawdown(returns):
-        from workbench.analytics.performance import _clean
-
-        r = _clean(returns)
+        r = pd.Series(returns, dtype=float).dropna()
         wealth = np.concatenate([[1.0], 1.0 + np.cumsum(r.to_numpy())])
         peaks = np.maximum.accumulate(wealth)
         return pd.Series(wealth[1:] / peaks[1:] - 1.0, index=r.index, name="drawdown")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from workbench.certify import reference
 from workbench.certify.context import Context, digest
+from workbench.hashing import sha256_frames
 from workbench.certify.report import Check, same, within
 
 # A bar file in which every data row but the good ones breaks exactly one rule: (line, rule).
@@ -58,7 +59,7 @@ def bundled_datasets_match_their_source(ctx: Context) -> Check:
     wrong, rows = [], 0
     for name in ("sp500", "nasdaq"):
         frame = load_dataset(name)
-        ctx.data[name] = digest(frame)
+        ctx.data[name] = sha256_frames(frame)
         theirs = reference.dataset_rows(DATASETS[name].module, name)
         ours = [{"date": t.date().isoformat(), **{c: float(v) for c, v in zip(frame.columns, values)}}
                 for t, values in zip(frame.index, frame.to_numpy().tolist())]

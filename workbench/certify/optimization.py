@@ -130,7 +130,7 @@ def pbo_matches_brute_force(ctx: Context) -> Check:
     sweep, and every split's logit behind it, against a brute-force CSCV over the same
     daily returns with the same number of blocks."""
     from workbench.optimize import overfit
-    from workbench.optimize.report import PBO_BLOCKS
+    from workbench.optimize.reporting import PBO_BLOCKS
 
     sw = ctx.once(scenarios.small_sweep)
     reported = ctx.once(scenarios.sweep_report)["pbo"]

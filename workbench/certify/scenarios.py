@@ -42,10 +42,11 @@ def stalled_session(ctx: Context) -> StalledSession:
     return feed_stall(ctx.seed, store=ctx.subdir("monitor") / "monitor.sqlite")
 
 
-def feed_stall(seed: int, store: Any = None) -> StalledSession:
+def feed_stall(seed: int, store: Any = None, *, start_s: int = STALL_START_S,
+               length_s: int = STALL_LENGTH_S) -> StalledSession:
     """The injected fault "the feed stalls": a paper session over one symbol's quotes, one a
-    second, with the quotes from :data:`STALL_START_S` to :data:`STALL_START_S` +
-    :data:`STALL_LENGTH_S` seconds cut out, watched by the default FeedStalled rule."""
+    second, with the quotes from ``start_s`` to ``start_s + length_s`` seconds cut out
+    (three minutes, three minutes in), watched by the default FeedStalled rule."""
     from workbench.clock import ManualClock
     from workbench.engine import Engine
     from workbench.feed import synthetic_quotes
@@ -54,7 +55,7 @@ def feed_stall(seed: int, store: Any = None) -> StalledSession:
 
     quotes = synthetic_quotes(1, days=1, freq="1s", seed=seed).iloc[:SESSION_QUOTES]
     first = quotes.index[0]
-    gap = (first + pd.Timedelta(seconds=STALL_START_S), first + pd.Timedelta(seconds=STALL_START_S + STALL_LENGTH_S))
+    gap = (first + pd.Timedelta(seconds=start_s), first + pd.Timedelta(seconds=start_s + length_s))
     stalled = quotes[(quotes.index < gap[0]) | (quotes.index >= gap[1])]
     t0 = first.timestamp()
     clock = ManualClock(start=t0)
@@ -132,7 +133,7 @@ class SmallSweep:
 def small_sweep(ctx: Context) -> SmallSweep:
     from workbench.feed import load_dataset_bars
     from workbench.optimize import sweep
-    from workbench.optimize.report import trial_returns
+    from workbench.optimize.reporting import trial_returns
 
     bars = load_dataset_bars("sp500")
     points = [{"fast": f, "slow": s} for f in ctx.profile["sweep_fast"] for s in ctx.profile["sweep_slow"]]
@@ -142,7 +143,7 @@ def small_sweep(ctx: Context) -> SmallSweep:
 
 def sweep_report(ctx: Context) -> dict[str, Any]:
     """The small sweep's report as ``workbench optimize`` prints it (deflated Sharpe, PBO)."""
-    from workbench.optimize.report import report
+    from workbench.optimize import report
 
     sw = ctx.once(small_sweep)
     return report(sw.sweep, returns=sw.returns)

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from workbench.cli.common import interactive, key_values
+from workbench.cli.common import interactive, key_values, print_json
 from workbench.errors import ConfigError
 
 
@@ -53,7 +52,7 @@ def certify_command(args: argparse.Namespace) -> int:
     report, out = runner.certify(full["profile"], params, out=args.out, progress=interactive(),
                                  update_goldens=args.update_goldens)
     if args.json:
-        print(json.dumps(report))
+        print_json(report)
         return 0 if report.get("passed") else 1
     for line in runner.summary_lines(report):
         print(line)

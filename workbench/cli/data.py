@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import duration, interactive, positive_int, timezone, with_actions
+from workbench.cli.common import duration, interactive, positive_int, print_json, timezone, with_actions
 from workbench.errors import DataError
 from workbench.feed import SyntheticMarket, catalog, load, write_frame
 from workbench.feed.sources import output_format
@@ -50,7 +49,10 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 def data_list(args: argparse.Namespace) -> int:
     table = catalog()
-    print(json.dumps(table.to_dict(orient="records"), indent=2) if args.json else table.to_string(index=False))
+    if args.json:
+        print_json(table.to_dict(orient="records"))
+    else:
+        print(table.to_string(index=False))
     return 0
 
 
@@ -66,10 +68,15 @@ def data_validate(args: argparse.Namespace) -> int:
     try:
         report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol).report
     except DataError as exc:  # the whole file is unusable (unreadable, empty, wrong columns): a finding
-        print(json.dumps({"source": args.file, "ok": False, "error": str(exc), "rule": exc.rule}) if args.json
-              else f"{args.file}: INVALID: {exc}")
+        if args.json:
+            print_json({"source": args.file, "ok": False, "error": str(exc), "rule": exc.rule})
+        else:
+            print(f"{args.file}: INVALID: {exc}")
         return 1
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report)
     return 0 if report.ok else 1
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import positive_int, with_actions
+from workbench.cli.common import positive_int, print_json, with_actions
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -42,9 +42,8 @@ def journal_verify(args: argparse.Namespace) -> int:
 
     result = check(args.run)
     if args.json:
-        print(json.dumps({"journal": result.path, "ok": result.ok, "events": len(result.events),
-                          "head_seq": result.head_seq, "first_bad_seq": result.first_bad_seq,
-                          "problem": result.problem}))
+        print_json({"journal": result.path, "ok": result.ok, "events": len(result.events),
+                    "head_seq": result.head_seq, "first_bad_seq": result.first_bad_seq, "problem": result.problem})
     elif result.ok:
         print(f"{result.path}: OK, {len(result.events):,} events, hash chain intact up to the head (sequence "
               f"{result.head_seq}), replay keeps the broker's invariants")
@@ -73,8 +72,7 @@ def journal_show(args: argparse.Namespace) -> int:
     for e in events:
         time = pd.Timestamp(e.time_ns, tz="UTC").isoformat()
         if args.json:
-            print(json.dumps({"seq": e.seq, "time": time, "kind": e.kind, "order_id": e.order_id,
-                              "payload": e.payload}))
+            print_json({"seq": e.seq, "time": time, "kind": e.kind, "order_id": e.order_id, "payload": e.payload})
         else:
             print(f"{e.seq:>8}  {time}  {e.kind:<11} {e.order_id or '-':<8} {json.dumps(e.payload)}")
     if not args.json:
@@ -83,20 +81,17 @@ def journal_show(args: argparse.Namespace) -> int:
 
 
 def journal_state(args: argparse.Namespace) -> int:
-    from workbench.broker import SimulatedBroker
-    from workbench.broker.journal import journal_file
+    from workbench.broker.audit import recovered_state
 
-    broker = SimulatedBroker.inspect(journal_file(args.run))
-    state = {"last_seq": broker.last_seq, **broker.state()}
+    state = recovered_state(args.run)
     if args.json:
-        print(json.dumps(state))
+        print_json(state)
         return 0
-    print(f"{journal_file(args.run)}: {broker.last_seq + 1:,} events, kill switch {'ON' if state['killed'] else 'off'}")
-    print(f"  cash           {state['cash']:,.2f}")
-    print(f"  commissions    {state['commissions']:,.2f}")
-    print(f"  realized P&L   {state['realized_pnl']:,.2f}")
-    for symbol, (quantity, avg_cost, realized) in sorted(state["positions"].items()):
-        print(f"  {symbol:<14} {quantity:,.4g} at {avg_cost:,.4f} (realized {realized:,.2f})")
-    working = [oid for oid, o in state["orders"].items() if o[0] in ("accepted", "partially_filled")]
-    print(f"  orders         {len(state['orders']):,} ({len(working):,} working)")
+    a = state["account"]
+    print(f"{state['journal']}: {state['events']:,} events, kill switch {'ON' if state['kill_switch'] else 'off'}")
+    for name, value in (("cash", a["cash"]), ("commissions", a["commissions"]), ("realized P&L", a["realized_pnl"])):
+        print(f"  {name:<14} {value:,.2f}")
+    for symbol, p in sorted(state["positions"].items()):
+        print(f"  {symbol:<14} {p['quantity']:,.4g} at {p['avg_cost']:,.4f} (realized {p['realized_pnl']:,.2f})")
+    print(f"  {'orders':<14} {state['orders']:,} ({len(state['working']):,} working)")
     return 0

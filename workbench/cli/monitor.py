@@ -4,13 +4,14 @@ store, and alert rule files."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import duration, port, with_actions
+from workbench.cli.common import duration, port, print_json, with_actions
+from workbench.errors import ConfigError
+from workbench.feed.sources import output_format
 from workbench.monitor import MetricStore, load_rules
 
 STORE = Path("runs/monitor.sqlite")
@@ -39,7 +40,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=monitor_alerts)
     p = actions.add_parser("export", help="every stored sample to CSV or Parquet", parents=[common])
     p.add_argument("--store", type=Path, default=STORE, help=store_help)
-    p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (csv)")
+    p.add_argument("--format", choices=["csv", "parquet"], help="file format (by --out's suffix: .csv or .parquet)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=monitor_export)
     p = actions.add_parser("check", help="validate an alert rule file", parents=[common])
@@ -62,7 +63,7 @@ def monitor_serve(args: argparse.Namespace) -> int:
 def monitor_status(args: argparse.Namespace) -> int:
     status = MetricStore.existing(args.store).status(stale_after=args.stale_after)
     if args.json:
-        print(json.dumps(status))
+        print_json(status)
         return 0
     for v in status["values"]:
         labels = ",".join(f"{k}={x}" for k, x in v["labels"].items())
@@ -81,7 +82,7 @@ def monitor_status(args: argparse.Namespace) -> int:
 def monitor_alerts(args: argparse.Namespace) -> int:
     alerts = MetricStore.existing(args.store).alerts(since=time.time() - args.since)
     if args.json:
-        print(alerts.to_json(orient="records", date_format="iso"))
+        print_json(alerts.to_dict(orient="records"))
         return 0
     if alerts.empty:
         print(f"no alerts in the last {args.since:,.0f} s")
@@ -93,7 +94,10 @@ def monitor_alerts(args: argparse.Namespace) -> int:
 
 
 def monitor_export(args: argparse.Namespace) -> int:
-    n = MetricStore.existing(args.store).export(args.out, args.format)
+    fmt = output_format(args.out)  # .csv or .parquet, before anything is read
+    if args.format is not None and args.format != fmt:
+        raise ConfigError(f"--format {args.format}, but --out {args.out} is a .{fmt} file name")
+    n = MetricStore.existing(args.store).export(args.out, fmt)
     print(f"wrote {n:,} samples to {args.out}")
     return 0
 

@@ -1,5 +1,5 @@
 """``workbench optimize``: a parameter study (grid, random, Bayesian, walk-forward) with its
-deflated Sharpe ratio and PBO (:func:`workbench.optimize.study.study`, whose report the
+deflated Sharpe ratio and PBO (:func:`workbench.optimize.study`, whose report the
 certification computes the same way)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
 from workbench.cli.common import interactive, positive_int, print_json
 from workbench.feed import load_bars
 from workbench.paths import check_writable
-from workbench.optimize import report as reporting
-from workbench.optimize.study import MAX_TRIALS, parse_space, study
+from workbench.optimize import reporting
+from workbench.optimize.studies import MAX_TRIALS, parse_space, study
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:

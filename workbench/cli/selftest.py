@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from workbench.cli.common import print_json
 from workbench.components import self_test_all
 
 
@@ -17,7 +17,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 def selftest_command(args: argparse.Namespace) -> int:
     results = self_test_all()
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2))
+        print_json([r.to_dict() for r in results])
     else:
         for r in results:
             detail = r.detail.splitlines()[0] if r.detail else ""

@@ -48,7 +48,7 @@ from workbench.feed.schema import (
     normalize_name,
 )
 from workbench.feed.validate import QualityReport, Findings, RULES, check_order, check_values
-from workbench.hashing import sha256_bytes, sha256_file
+from workbench.hashing import canonical_json, sha256_bytes, sha256_file
 from workbench.provenance import code_hash
 
 OnError = Literal["raise", "drop"]
@@ -516,8 +516,7 @@ def _cache_key(p: Path, **options) -> str:
     # of the errors and value objects it uses; any change to that source is a new key, so
     # entries written by older code are never served.
     code = code_hash("feed", "errors.py", "model.py")
-    opts = json.dumps({**options, "workbench": __version__, "code": code, "pandas": pd.__version__},
-                      sort_keys=True)
+    opts = canonical_json({**options, "workbench": __version__, "code": code, "pandas": pd.__version__})
     return sha256_bytes(f"{digest}:{opts}")[:32]
 
 

@@ -147,9 +147,8 @@ class AlertManager:
                     a.clear_since = now
                 # As Prometheus: keep firing for keep_firing_for from the first clear evaluation.
                 if now - a.clear_since >= a.rule.keep_firing_for:
+                    # Resolved: the value stays the one it fired with (what its summary speaks of).
                     a.state, a.resolved_at, a.clear_since = "resolved", now, None
-                    if value == value:
-                        a.value = value
         return a.state != before
 
     def _notify(self, alert: dict) -> None:

@@ -249,13 +249,13 @@ class Monitor:
             now = self.clock() if now is None else now
             values: dict[str, float] = {}
             seen = self._seen
-            dt = None if seen.sampled_at is None else max(now - seen.sampled_at, 1e-9)
+            dt = None if seen.sampled_at is None else now - seen.sampled_at
             if self._engine is not None:
                 events, busy = self._engine.events, self._engine.busy_seconds
                 new = events - seen.events
                 self.metrics["feed_events"].inc(new)
                 values["workbench_feed_events_total"] = events
-                if dt is not None:
+                if dt is not None and dt > 0:  # two samples at one clock time have no rate between them
                     values["workbench_engine_events_per_second"] = new / dt
                 if new > 0:
                     values["workbench_engine_busy_seconds_per_event"] = (busy - seen.busy_seconds) / new

@@ -142,10 +142,10 @@ class MetricStore:
 
     def latest(self) -> pd.DataFrame:
         """The newest sample of every series: ``name, labels, time, value``."""
+        # The newest row of each series (by insertion: two samples may share a time).
         rows = self._db.execute(
-            "SELECT s.name, s.labels, s.ts, s.value FROM samples s JOIN (SELECT name, labels, MAX(ts) AS ts "
-            "FROM samples GROUP BY name, labels) m ON s.name = m.name AND s.labels = m.labels AND s.ts = m.ts "
-            "ORDER BY s.name, s.labels"
+            "SELECT s.name, s.labels, s.ts, s.value FROM samples s JOIN (SELECT MAX(rowid) AS id FROM samples "
+            "GROUP BY name, labels) m ON s.rowid = m.id ORDER BY s.name, s.labels"
         ).fetchall()
         return pd.DataFrame({
             "name": [r[0] for r in rows], "labels": [json.loads(r[1]) for r in rows],

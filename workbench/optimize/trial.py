@@ -9,7 +9,6 @@ made by other code is never served.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterable
@@ -22,7 +21,8 @@ import pandas as pd
 from workbench import __version__
 from workbench.analytics.performance import equity_statistics
 from workbench.errors import ConfigError
-from workbench.hashing import sha256_bytes, sha256_frames
+from workbench.hashing import canonical_json, sha256_bytes, sha256_frames
+from workbench.jsonsafe import jsonable
 from workbench.optimize import fastpath
 from workbench.provenance import code_hash
 
@@ -70,13 +70,12 @@ class TrialSpec:
     @cached_property
     def _fixed(self) -> str:
         """The JSON of everything in the key but the parameters (the same for every trial)."""
-        return json.dumps({"strategy": self.strategy, "options": dict(self.options), "objective": self.objective,
-                           "min_trades": self.min_trades, "data": self.data_hash, "code": self.code},
-                          sort_keys=True, default=str)
+        return canonical_json({"strategy": self.strategy, "options": dict(self.options), "objective": self.objective,
+                               "min_trades": self.min_trades, "data": self.data_hash, "code": self.code})
 
     def key(self, params: dict[str, Any]) -> str:
         """The store key of the trial with ``params``."""
-        text = self._fixed + json.dumps(params, sort_keys=True, default=str)
+        text = self._fixed + canonical_json(params)
         return sha256_bytes(text)[:24]
 
 
@@ -107,7 +106,7 @@ def run_trial(spec: TrialSpec, frames: tuple[pd.DataFrame, ...], params: dict[st
         stats = {**equity_statistics(result.equity, result.starting_cash), "orders": int(len(result.orders)),
                  "fills": int(len(result.fills)), "trades": int(len(result.trades))}
         out["path"] = "engine"
-    stats = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in stats.items()}
+    stats = jsonable(stats)  # an undefined statistic (NaN) is None
     value = stats.get(spec.objective)
     feasible = stats["trades"] >= spec.min_trades and value is not None
     out.update(status="ok" if feasible else "infeasible", objective=float(value) if feasible else math.nan,

@@ -11,7 +11,6 @@ advance. Degradation compares each fold's in-sample objective with its out-of-sa
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,8 +97,7 @@ def walk_forward(strategy: str, bars: pd.DataFrame, points: list[dict[str, Any]]
             raise ConfigError(f"fold {fold.number}: no feasible parameters in-sample")
         run = backtest(strategy_class(strategy)(**best["params"]), bars.iloc[fold.is_start:fold.oos_end],
                        **(options or {}))
-        daily = perf.daily_equity(run.equity)
-        returns = perf.simple_returns(daily)
+        returns = perf.run_returns(run.equity, run.starting_cash)
         oos = returns[returns.index >= bars.index[fold.is_end].normalize()]
         oos_value = objective_value(oos, objective)
         rows.append({"fold": fold.number, "is_start": bars.index[fold.is_start], "is_end": bars.index[fold.is_end - 1],
@@ -117,5 +115,4 @@ def objective_value(returns: pd.Series, objective: str) -> float:
         return perf.total_return(returns)
     fn = {"sharpe": perf.sharpe, "sortino": perf.sortino, "cagr": perf.cagr, "calmar": perf.calmar,
           "max_drawdown": perf.max_drawdown}[objective]
-    value = fn(returns)
-    return value if not (isinstance(value, float) and math.isnan(value)) else float("nan")
+    return float(fn(returns))

@@ -43,10 +43,11 @@ def sharpe_variance(annual_sharpes: np.ndarray | pd.Series) -> float:
 
 
 def trial_returns(sweep: Sweep, trials: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Daily simple returns of each trial in ``trials`` (default: the valid ones), days x
+    """Daily returns of each trial in ``trials`` (default: the valid ones; the returns its
+    Sharpe ratio comes from, :func:`~workbench.analytics.performance.run_returns`), days x
     trials, the columns named by the parameter values in ``sweep.params`` order; days on
     which any trial has no return are left out (CSCV needs a full matrix)."""
-    from workbench.analytics.performance import daily_equity, simple_returns
+    from workbench.analytics.performance import run_returns
     from workbench.engine import backtest
     from workbench.optimize import fastpath
     from workbench.strategies import strategy_class
@@ -64,7 +65,7 @@ def trial_returns(sweep: Sweep, trials: pd.DataFrame | None = None) -> pd.DataFr
             run = fastpath.run(strategy, sweep.frames[0], **sweep.options)
         if run is None:
             run = backtest(strategy, *sweep.frames, **sweep.options)
-        columns[tuple(params[p] for p in sweep.params)] = simple_returns(daily_equity(run.equity))
+        columns[tuple(params[p] for p in sweep.params)] = run_returns(run.equity, run.starting_cash)
     return pd.DataFrame(columns).dropna()
 
 
@@ -92,9 +93,7 @@ def report(sweep: Sweep, walk_forward: WalkForward | None = None, *,
             p = overfit.pbo(returns.to_numpy(), blocks=PBO_BLOCKS)
             out["pbo"] = {"pbo": p.pbo, "splits": p.splits, "blocks": p.blocks}
     if walk_forward is not None:
-        out["walk_forward"] = {**walk_forward.summary(),
-                               "folds_detail": json.loads(walk_forward.folds.to_json(orient="records",
-                                                                                     date_format="iso"))}
+        out["walk_forward"] = {**walk_forward.summary(), "folds_detail": walk_forward.folds.to_dict(orient="records")}
     return jsonable(out)
 
 

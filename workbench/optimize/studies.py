@@ -3,7 +3,7 @@
 :func:`study` checks every option before any trial runs (the strategy knows each
 parameter, every grid value is valid for it, the objective exists, the grid is not larger
 than ``max_trials``), runs the search (grid, random or Bayesian), walk-forward if asked,
-and returns the sweep with its :func:`~workbench.optimize.report.report`.
+and returns the sweep with its :func:`~workbench.optimize.reporting.report`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import ConfigError
-from workbench.optimize import report as reporting
+from workbench.optimize import reporting
 from workbench.optimize.runner import Sweep, search, sweep
 from workbench.optimize.space import Dimension, grid, grid_size, parse_dimension, random_points
 from workbench.optimize.trial import OBJECTIVES
