@@ -79,7 +79,7 @@ def run_session(config: SessionConfig) -> Result:
         if c.out is None:
             raise ConfigError("a paper session needs --out (its run folder)")
         if not (c.speed > 0 and math.isfinite(c.speed)):
-            raise ConfigError(f"--speed must be > 0, got {c.speed}")
+            raise ConfigError(f"--speed must be a finite number > 0 (data seconds per wall second), got {c.speed}")
         options.update(speed=c.speed, duration=c.duration)
     elif c.resume:
         raise ConfigError("--resume is for paper sessions")

@@ -62,6 +62,9 @@ def analyze(prices: pd.Series, *, source: str = "series", fills: pd.DataFrame | 
 
     analytics = analytics or Analytics()
     returns = performance.simple_returns(prices).dropna()
+    if len(returns) < 3:
+        raise ConfigError(f"{source}: {len(returns)} return(s) to analyze; the analysis needs at least 3 "
+                          f"(a longer series, or a run over more days)")
     report: dict[str, Any] = {"source": source, "periods": int(len(returns))}
     report["summary"] = analytics.run("summary", performance.summary, returns)
     dd = performance.max_drawdown_details(returns)

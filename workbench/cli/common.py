@@ -11,6 +11,20 @@ from workbench.errors import ConfigError
 from workbench.jsonsafe import jsonable
 
 
+def add_market_options(p: argparse.ArgumentParser) -> None:
+    """What a run trades on and with, the same for backtest, paper and optimize: --data,
+    --symbols, --cash, --commission, --slippage, --account."""
+    from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
+
+    p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE",
+                   help="bundled dataset name or CSV/Parquet file; repeat or comma-separate for more")
+    p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="only these symbols")
+    p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
+    p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
+    p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
+    p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
+
+
 def with_actions(sub, name: str, help: str, common: argparse.ArgumentParser, title: str):
     """A command group (``workbench data ...``): its parser, whose help shows when no action
     is given, and the subparsers its actions are added to."""

@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
-from workbench.cli.common import interactive, positive_int, print_json
+from workbench.cli.common import add_market_options, interactive, positive_int, print_json
 from workbench.feed import load_bars
 from workbench.paths import check_writable
+from workbench.strategies import STRATEGIES
 from workbench.optimize import reporting
 from workbench.optimize.studies import MAX_TRIALS, parse_space, study
 
@@ -18,9 +18,8 @@ from workbench.optimize.studies import MAX_TRIALS, parse_space, study
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("optimize", help="search strategy parameters (grid, random, Bayesian, walk-forward)",
                        parents=[common])
-    p.add_argument("strategy", help="strategy name")
-    p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE")
-    p.add_argument("--symbols", nargs="+", metavar="SYMBOL")
+    p.add_argument("strategy", help=f"strategy name ({', '.join(STRATEGIES)})")
+    add_market_options(p)
     p.add_argument("--grid", action="append", default=[], metavar="NAME=SPEC",
                    help="a dimension: fast=5:50:5 (ints), x=0.1:1.0[:N|:log] (floats), mode=a,b (choices)")
     how = p.add_mutually_exclusive_group()
@@ -36,10 +35,6 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     run_on = p.add_mutually_exclusive_group()
     run_on.add_argument("--jobs", type=positive_int, help="local processes (default: every core; 1 = in process)")
     run_on.add_argument("--dask", metavar="local:N|tcp://HOST:PORT", help="run the trials on Dask")
-    p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
-    p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
-    p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
-    p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
     p.add_argument("--out", type=Path, help="write trials.csv, summary.json, heatmap.html, trials.sqlite")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=optimize_command)
@@ -68,11 +63,17 @@ def optimize_command(args: argparse.Namespace) -> int:
 
 def print_study(report: dict, sweep) -> None:
     """The report of a study as lines of text, with its five best trials."""
+    ran = report["trials"] - report["cached"]
+    speed = f"{report['trials_per_second']:,.0f} trials/s" if ran else "all from the store"
     print(f"{report['strategy']}: {report['trials']} trials ({report['valid']} valid, {report['cached']} from"
-          f" the store) on {report['executor']}, {report['trials_per_second']:,.0f} trials/s")
+          f" the store) on {report['executor']}, {speed}")
     best = report["best"]
     if best is None:
-        print("  no feasible parameters")
+        reasons = sweep.trials.get("error")
+        why = sorted({str(e) for e in reasons.dropna()}) if reasons is not None else []
+        infeasible = int((sweep.trials["status"] == "infeasible").sum())
+        print("  no feasible parameters" + (f": {'; '.join(why[:3])}" if why else "")
+              + (f" ({infeasible} with fewer round trips than --min-trades, or no objective)" if infeasible else ""))
         return
     pct = lambda x: f"{x if x is not None else float('nan'):+.2%}"  # noqa: E731
     print(f"  best {report['objective']}: {best['objective']:.4f} at {best['params']}"

@@ -6,25 +6,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.broker.costs import COMMISSION_FORMS, SLIPPAGE_FORMS, forms_help
-from workbench.cli.common import duration, interactive, key_values, port, print_json
+from workbench.cli.common import add_market_options, duration, interactive, key_values, port, print_json
 from workbench.session import SessionConfig, run_session
+from workbench.strategies import STRATEGIES
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     for mode, text in (("backtest", "run a strategy over data as fast as it goes"),
                        ("paper", "paper-trade a strategy over replayed data, paced by the wall clock")):
         p = sub.add_parser(mode, help=text, parents=[common])
-        p.add_argument("strategy", help="strategy name (sma_cross, buy_and_hold, mean_reversion)")
-        p.add_argument("--data", action="append", required=True, metavar="DATASET_OR_FILE",
-                       help="bundled dataset name or CSV/Parquet file; repeat or comma-separate for more")
-        p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="only these symbols")
+        p.add_argument("strategy", help=f"strategy name ({', '.join(STRATEGIES)})")
+        add_market_options(p)
         p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                        help="strategy parameter, e.g. -p fast=10 (repeat)")
-        p.add_argument("--cash", type=float, default=1_000_000.0, help="starting cash (1,000,000)")
-        p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
-        p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
-        p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -82,4 +76,4 @@ def print_summary(result, out: Path | None) -> None:
     for name, value in rows:
         print(f"  {name:<15} {value}")
     if out is not None:
-        print(f"  results in     {out}/")
+        print(f"  {'results in':<15} {out}/")

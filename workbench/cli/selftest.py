@@ -21,7 +21,7 @@ def selftest_command(args: argparse.Namespace) -> int:
     else:
         for r in results:
             detail = r.detail.splitlines()[0] if r.detail else ""
-            print(f"{'PASS' if r.passed else 'FAIL'}  {r.component:<8} {r.name:<26} {r.duration_s * 1000:8.1f} ms  "
+            print(f"{'PASS' if r.passed else 'FAIL'}  {r.component:<10} {r.name:<26} {r.duration_s * 1000:8.1f} ms  "
                   f"{detail}")
         failed = sum(not r.passed for r in results)
         print(f"{len(results) - failed} passed, {failed} failed")

@@ -30,7 +30,15 @@ def load(name: str, **options: Any) -> files.Loaded:
     if is_dataset(name):
         frame = datasets.load_dataset_bars(name)
         return files.validate_frame(frame, source=f"dataset {name}", on_error="drop")
-    return files.load_file(name, **options)
+    return _file(name, files.load_file, **options)
+
+
+def _file(name: str, read, **options: Any):
+    """``read(name)``; a name that is neither a file nor a bundled dataset says both."""
+    if not Path(name).exists():
+        raise ConfigError(f"--data {name}: no such file, and not a bundled dataset ({', '.join(datasets.DATASETS)}; "
+                          f"`workbench data list`)")
+    return read(name, **options)
 
 
 def split_names(sources: Iterable[str]) -> list[str]:
@@ -45,7 +53,7 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None) -> l
     names = split_names(sources)
     if not names:
         raise ConfigError("--data: no dataset or file given")
-    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else files.read_file(n) for n in names]
+    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else _file(n, files.read_file) for n in names]
     if symbols:
         wanted = list(symbols)
         available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
