@@ -218,8 +218,8 @@ class Journal:
         self.durability = durability
         self.batch_size = batch_size
         self.readonly = readonly
-        self._buffer: list[tuple[int, int, str, str | None, str, str]] = []
-        self._step: tuple[int, str] | None = None  # (buffer length, chain) where the open step began
+        self._buffer: list[tuple[int, int, str, str | None, str]] = []  # encoded, not yet written
+        self._step: int | None = None  # the buffer's length when the open step began
         self._broken = ""  # why this journal takes no more writes (a step was aborted)
         self.writes = 0  # transactions committed
         self.write_errors = 0
@@ -301,22 +301,20 @@ class Journal:
         a step until :meth:`end_step`)."""
         if self._lock_fd is None or self._broken:
             self._writable()
-        payload = encode(event.payload)
-        previous = self._genesis if self._chain is None else self._chain
-        self._chain = link(previous, _line(event.seq, event.time_ns, event.kind, event.order_id, payload))
-        self._buffer.append((event.seq, event.time_ns, event.kind, event.order_id, payload, self._chain))
+        # Encoded now (a payload JSON cannot hold is refused before the event is applied);
+        # chained when written (flush), off the path of the acknowledgement.
+        self._buffer.append((event.seq, event.time_ns, event.kind, event.order_id, encode(event.payload)))
         if self._step is None and (self.durability == "sync" or len(self._buffer) >= self.batch_size):
             try:
                 self.flush()
             except JournalError:
                 if self.durability == "sync":  # not written, so not acknowledged: as if never appended
                     self._buffer.pop()
-                    self._chain = previous if self._last_seq >= 0 else None
                 raise
 
     def begin_step(self) -> None:
         """Start an atomic step: events are held until :meth:`end_step` commits them."""
-        self._step = (len(self._buffer), self._chain)
+        self._step = len(self._buffer)
 
     def end_step(self) -> None:
         """Commit the step's events (sync) or keep them for the next batch (batched: a batch
@@ -335,31 +333,35 @@ class Journal:
         """Drop the open step's events: the journal ends at the last complete step, and this
         object takes no more writes (the broker's state is ahead of it)."""
         if self._step is not None:
-            start, chain = self._step
-            del self._buffer[start:]
-            self._chain, self._step = chain, None
+            del self._buffer[self._step:]
+            self._step = None
             self._broken = "a step was aborted"
 
     def flush(self) -> None:
         """Write buffered events and the head in one transaction (never half an open step)."""
-        rows = self._buffer if self._step is None else self._buffer[: self._step[0]]
-        if not rows:
+        pending = self._buffer if self._step is None else self._buffer[: self._step]
+        if not pending:
             return
         t0 = time.perf_counter()
+        chain = self._genesis if self._chain is None else self._chain
+        rows = []
+        for row in pending:
+            chain = link(chain, _line(*row))
+            rows.append((*row, chain))
         try:
             with transaction(self._db):
                 self._db.executemany(_INSERT, rows)
-                self._db.execute(_HEAD, (json.dumps({"seq": rows[-1][0], "chain": rows[-1][5]}),))
+                self._db.execute(_HEAD, (json.dumps({"seq": rows[-1][0], "chain": chain}),))
         except sqlite3.Error as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
         self._write_times.append(time.perf_counter() - t0)
-        self._last_seq = rows[-1][0]
+        self._chain, self._last_seq = chain, rows[-1][0]
         if self._step is None:
             self._buffer.clear()
         else:
             del self._buffer[: len(rows)]
-            self._step = (0, self._step[1])
+            self._step = 0
         self.writes += 1
 
     def _writable(self) -> None:

@@ -269,7 +269,7 @@ def _ack_before_write(original):
     def append(self, event):
         if self.durability != "sync" or self._step is not None:
             return original(self, event)
-        self._step = (len(self._buffer), self._chain)  # held back, as inside a step: not written yet
+        self._step = len(self._buffer)  # held back, as inside a step: not written yet
         try:
             original(self, event)
         finally:

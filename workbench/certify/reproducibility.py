@@ -20,7 +20,8 @@ from workbench.certify.report import Check, same
 GOLDENS_FILE = Path(__file__).with_name("goldens.json")
 # Checks whose outputs are left to the goldens rather than computed a second time: each
 # takes a second or more (process kills, dozens of backtests).
-NOT_RERUN = {"sigkill_recovery", "walk_forward_chooses_in_sample", "sweep_objectives_match_the_engine"}
+NOT_RERUN = {"sigkill_recovery", "walk_forward_chooses_in_sample", "sweep_objectives_match_the_engine",
+             "pbo_matches_brute_force"}
 
 
 def golden_key(params: dict[str, Any]) -> str:
