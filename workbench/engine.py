@@ -189,9 +189,12 @@ class Engine:
         self.symbols = sorted(symbols)
         self.session = self._session_kind(session, frames)
         self._resume_after_ns: int | None = None
-        setup = {"strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
-                 "data": fingerprint(frames), "start": None if start is None else str(start),
-                 "end": None if end is None else str(end), "session": self.session}
+        # What the journal records of the run (and a resume must match): only a journal file
+        # needs it, so a backtest in memory does not hash its data.
+        setup = None if journal is None else {
+            "strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
+            "data": fingerprint(frames), "start": None if start is None else str(start),
+            "end": None if end is None else str(end), "session": self.session}
         if resume:
             if journal is None:
                 raise ConfigError("resume needs the journal of the run to resume")
@@ -209,7 +212,8 @@ class Engine:
                 slippage=slippage, participation=participation, risk=risk, journal=journal,
                 durability=durability or ("sync" if mode == "paper" else "batched"),
             )
-            broker.journal.write_meta({"engine": setup})
+            if setup is not None:
+                broker.journal.write_meta({"engine": setup})
         self.broker = broker
         self.now = None
         self.events = 0  # market events handled so far (the monitor reads it)

@@ -84,11 +84,16 @@ def run_session(config: SessionConfig) -> Result:
     elif c.resume:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
-    resume = c.resume
+    start_as = "fresh"
     if journal is not None:
+        start_as = _resume_or_fresh(journal, c)
         check_writable(Path(c.out))
-        resume = _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols)
+    if start_as == "afresh":  # every check passed: only now is the half-created journal removed
+        from workbench.broker.journal import remove
+
+        remove(journal)
+    resume = start_as == "resume"
     monitor = _monitor(c)
     try:
         engine = Engine(strategy, *frames, cash=c.cash, commission=commission, slippage=slippage,
@@ -105,27 +110,27 @@ def run_session(config: SessionConfig) -> Result:
     return result
 
 
-def _resume_or_fresh(journal: Path, c: SessionConfig) -> bool:
-    """Whether the engine resumes from ``journal``. A journal holding no event was left by a
-    run killed while it started (it acknowledged nothing): ``--resume`` starts that run
-    afresh, a new run is told how to clear it. A journal with events needs ``--resume``."""
-    from workbench.broker.journal import remove, started
+def _resume_or_fresh(journal: Path, c: SessionConfig) -> str:
+    """How the run starts: ``"fresh"``, ``"resume"`` from ``journal``, or ``"afresh"`` (a
+    journal holding no event was left by a run killed while it started: it acknowledged
+    nothing, and ``--resume`` starts that run again; a new run is told how to clear it).
+    A journal with events needs ``--resume``. Reads only."""
+    from workbench.broker.journal import started
 
     if not journal.exists():
         if c.resume:
             raise ConfigError(f"--resume: no run to resume in {journal.parent} (no {JOURNAL}); start it without "
                               f"--resume")
-        return False
+        return "fresh"
     if started(journal):
         if not c.resume:
             raise ConfigError(f"{journal} exists and holds a run: use another --out"
                               + (" or --resume" if c.mode == "paper" else ""))
-        return True
+        return "resume"
     if not c.resume:
         raise ConfigError(f"{journal} was left by a run killed before its first event: --resume starts it afresh, "
                           f"`workbench journal clear {journal.parent}` removes it")
-    remove(journal)
-    return False
+    return "afresh"
 
 
 def _monitor(c: SessionConfig):
