@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 
 from workbench import __version__
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (so that the exit flushes nowhere)
         return 1
-    except (WorkbenchError, ValueError, TypeError, OSError) as exc:
+    except (WorkbenchError, ValueError, TypeError, OSError, sqlite3.Error) as exc:
         if args.debug:
             raise
         print(f"workbench: error: {one_line(exc)}", file=sys.stderr)
