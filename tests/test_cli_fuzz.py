@@ -22,7 +22,8 @@ def reached(*args, **kwargs):
 
 
 @pytest.fixture(autouse=True)
-def no_work(monkeypatch):
+def no_work(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # a relative --out the fuzz draws lands here, not in the checkout
     import workbench.analytics.report
     import workbench.apps.app
     import workbench.certify.runner
