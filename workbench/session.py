@@ -84,11 +84,10 @@ def run_session(config: SessionConfig) -> Result:
     elif c.resume:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
-    start_as = "fresh"
-    if journal is not None:
-        start_as = _resume_or_fresh(journal, c)
-        check_writable(Path(c.out))
+    start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols)
+    if c.out is not None:
+        check_writable(Path(c.out))  # the last check: a refused run leaves no folder behind
     if start_as == "afresh":  # every check passed: only now is the half-created journal removed
         from workbench.broker.journal import remove
 
