@@ -16,6 +16,8 @@ help:
 	@echo "make serve  the Panel dashboards on http://127.0.0.1:5006/"
 
 $(VENV)/.base: pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "workbench needs Python >= 3.11; $(PYTHON) is $$($(PYTHON) --version 2>&1) (make PYTHON=python3.11 ...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -c $(CONSTRAINTS) -e '.[test]'
 	$(PY) -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)" > /dev/null

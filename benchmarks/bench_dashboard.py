@@ -63,7 +63,7 @@ def measure(sessions: int = 10, seconds: float = 10.0) -> dict:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(url, timeout=2).close()
+                urllib.request.urlopen(url + "liveness", timeout=5).close()  # builds no session
                 break
             except OSError:
                 if time.monotonic() > deadline:

@@ -387,12 +387,14 @@ class Engine:
         seen = self._seen
         self.now = events[0].time
         self.events += len(events)
-        if self._warming:  # a resumed run: the broker already lived through this
-            for e in events:
+        if self._warming:  # a resumed run: the broker already lived through this (still counted:
+            for e in events:  # a run's figures cover the whole run, resumed or not)
                 if type(e) is Bar:
+                    self._bars += 1
                     seen[e.symbol] = seen.get(e.symbol, 0) + 1
                     on_bar(e)
                 else:
+                    self._quotes += 1
                     on_quote(e)
             return
         fills = []

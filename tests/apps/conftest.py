@@ -41,9 +41,9 @@ def start_server(tmp_path, *extra) -> tuple[subprocess.Popen, str]:
                             text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
-    while True:  # poll until it answers: readiness, not a fixed wait
+    while True:  # poll until it answers: readiness, not a fixed wait (/liveness builds no session)
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url + "liveness", timeout=5):
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:

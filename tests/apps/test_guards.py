@@ -27,9 +27,9 @@ def serve(tmp_path, *extra):
                             text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:  # readiness by polling, not a fixed wait
+    while True:  # readiness by polling, not a fixed wait (/liveness builds no session)
         try:
-            urllib.request.urlopen(url + "/login" if extra else url, timeout=2).close()
+            urllib.request.urlopen(url + "/liveness", timeout=5).close()
             return proc, url
         except urllib.error.HTTPError:
             return proc, url

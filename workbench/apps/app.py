@@ -71,5 +71,7 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
 
         kwargs.update(auth_provider=LimitedLogins(basic_auth), cookie_secret=secrets.token_hex(32))
     seeds = itertools.count()  # each new browser session gets the next market
+    # /liveness answers at once (no session is built for it): what a readiness probe asks.
     return pn.serve({"/": lambda: create_app(runs, next(seeds))}, address=address, port=port, websocket_origin=origins,
+                    liveness=True,
                     show=show, threaded=threaded, title="workbench", **kwargs)

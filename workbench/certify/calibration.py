@@ -44,7 +44,9 @@ def compare(component: Timed, calibration: Timed, repeats: int, budget_s: float 
     component()
     calibration()
     best = {"component": 0.0, "calibration": 0.0}
+    done = 0
     for i in range(repeats):
+        done = i + 1
         for side, fn in (("component", component), ("calibration", calibration)):
             gc.collect()
             units, seconds = fn()
@@ -53,7 +55,8 @@ def compare(component: Timed, calibration: Timed, repeats: int, budget_s: float 
         if i >= 1 and time.process_time() - t_start > budget_s:
             break
     ratio = best["component"] / best["calibration"] if best["calibration"] > 0 else math.nan
-    return {"component_per_s": best["component"], "calibration_per_s": best["calibration"], "ratio": ratio}
+    return {"component_per_s": best["component"], "calibration_per_s": best["calibration"], "ratio": ratio,
+            "repeats": done}
 
 
 def cpu_timed(fn: Callable[..., float], *args: Any) -> tuple[float, float]:

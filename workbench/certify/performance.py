@@ -23,7 +23,7 @@ SPIKE_EVERY = 10
 def _ratio_check(ctx: Context, key: str, figures: dict[str, float], what: str, unit_name: str) -> Check:
     spec = ctx.bound(key)
     rates = (f"{figures['component_per_s']:,.0f} {unit_name}/s against the calibration's "
-             f"{figures['calibration_per_s']:,.0f}/s (best of {ctx.profile['repeats']}, interleaved)")
+             f"{figures['calibration_per_s']:,.0f}/s (best of {figures['repeats']}, interleaved)")
     return within(figures["ratio"], lo=spec.get("min"), hi=spec.get("max"), unit=spec["unit"], what=f"{what}: {rates}",
                   figures=figures)
 
@@ -94,13 +94,13 @@ def order_latency(ctx: Context) -> Check:
                "place_order_p50_us": 1e6 * min(w["p50"] for w in walls["component"]),
                "place_order_p99_us": 1e6 * min(w["p99"] for w in walls["component"]),
                "calibration_p50_us": 1e6 * min(w["p50"] for w in walls["calibration"]),
-               "ratio": rates["ratio"], "orders": n}
+               "ratio": rates["ratio"], "orders": n, "repeats": rates["repeats"]}
     spec = ctx.bound("order_latency_vs_calibration")
     return within(rates["ratio"], lo=spec.get("min"), unit=spec["unit"],
                   what=f"place_order {figures['place_order_cpu_us']:.1f} us of CPU an order (wall p50 "
                        f"{figures['place_order_p50_us']:.1f} us, p99 {figures['place_order_p99_us']:.1f} us) against "
                        f"the calibration's {figures['calibration_cpu_us']:.2f} us, {n:,} orders, best of "
-                       f"{ctx.profile['repeats']}", figures=figures)
+                       f"{figures['repeats']}", figures=figures)
 
 
 def _broker_orders(n: int, folder, walls: list[dict]) -> tuple[float, float]:
