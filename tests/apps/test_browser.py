@@ -77,7 +77,10 @@ def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, serve
     while "filled" not in blotter_row(page, order_id):
         assert time.monotonic() < deadline, f"not filled: {blotter_row(page, order_id)}"
         page.wait_for_timeout(250)
-    assert page.locator(".wb-fills .tabulator-row", has_text=order_id).count() == 1
+    # The blotter and the fills table are two widgets the browser redraws one after the other.
+    fill_rows = page.locator(".wb-fills .tabulator-row", has_text=order_id)
+    fill_rows.first.wait_for(timeout=10_000)
+    assert fill_rows.count() == 1
     page.screenshot(path=str(ARTIFACTS / "trading-filled.png"), full_page=True)
     # Kill switch: the next order is rejected, and the user sees why.
     page.locator(".wb-kill button").click()

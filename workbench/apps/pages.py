@@ -155,11 +155,15 @@ def trading_page(session: PaperSession):
     shown = {"seq": None}
 
     def refresh() -> None:
-        if session.broker.last_seq != shown["seq"]:  # tables change only when the journal does
-            shown["seq"] = session.broker.last_seq
-            blotter.value = session.orders_frame()
-            fills.value = session.fills_frame()
-            positions.value = session.positions_frame()
+        with session.lock:  # one consistent state: an order shown filled has its fill shown too
+            seq = session.broker.last_seq
+            if seq != shown["seq"]:  # tables change only when the journal does
+                frames = session.orders_frame(), session.fills_frame(), session.positions_frame()
+            else:
+                frames = None
+        if frames is not None:
+            shown["seq"] = seq
+            blotter.value, fills.value, positions.value = frames
         a = session.broker.account()
         account.object = (f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
                           f"**{a.buying_power:,.2f}**  realized **{a.realized_pnl:,.2f}**")
