@@ -31,17 +31,9 @@ def fingerprint(frames: tuple[pd.DataFrame, ...] | list[pd.DataFrame]) -> dict[s
 def check_same_setup(journal: str | os.PathLike, setup: dict[str, Any], costs: dict[str, Any]) -> None:
     """Refuse (:class:`ConfigError`) a resume whose ``setup`` (the engine's) or ``costs``
     (cash, account type, commission, slippage, participation) differ from the journal's."""
-    import sqlite3
+    from workbench.broker.journal import read_meta
 
-    from workbench.broker.journal import Journal, JournalCorrupted
-
-    source = Journal(journal, readonly=True)
-    try:
-        meta = source.meta()
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise JournalCorrupted(journal, 0, f"its meta cannot be read ({exc})") from None
-    finally:
-        source.close()
+    meta = read_meta(journal)
     recorded, config = meta.get("engine"), meta.get("config")
     if recorded is None or config is None:
         raise ConfigError(f"resume: {journal} was not written by a workbench session")

@@ -46,7 +46,7 @@ from workbench.broker.costs import (
     slippage_from,
 )
 from workbench.broker.journal import FORMAT as JOURNAL_FORMAT
-from workbench.broker.journal import Durability, Event, Journal, JournalCorrupted, MemoryJournal, verify
+from workbench.broker.journal import Durability, Event, Journal, JournalCorrupted, MemoryJournal, read_meta, verify
 from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
 from workbench.component import CheckResult
@@ -224,13 +224,7 @@ class SimulatedBroker:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no journal at {path}")
-        source = Journal(path, readonly=True)
-        try:
-            meta = source.meta()
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            raise JournalCorrupted(path, 0, f"its meta cannot be read ({exc})") from None
-        finally:
-            source.close()
+        meta = read_meta(path)
         if "config" not in meta:
             raise ConfigError(f"{path}: not a workbench broker journal")
         if meta.get("format") != JOURNAL_FORMAT:

@@ -526,6 +526,18 @@ def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification
         journal.close()
 
 
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The meta of the journal file at ``path``, read without taking the writer's lock;
+    :class:`JournalCorrupted` (sequence 0) when it cannot be read."""
+    source = Journal(path, readonly=True)
+    try:
+        return source.meta()
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise JournalCorrupted(path, 0, f"its meta cannot be read ({exc})") from None
+    finally:
+        source.close()
+
+
 def read_only(path: str | os.PathLike) -> sqlite3.Connection:
     """A connection that only reads the SQLite file at ``path`` (``query_only``). Not
     SQLite's ``mode=ro``: a journal whose writer was killed may hold a write-ahead log
