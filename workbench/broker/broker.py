@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import threading
 import time as _time
 from collections import deque
