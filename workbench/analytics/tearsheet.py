@@ -89,5 +89,10 @@ def save_tearsheet(layout, path: str | os.PathLike) -> Path:
         layout = layout.opts(hv.opts.Curve(aspect=2, xformatter=years), hv.opts.Area(aspect=2, alpha=0.5, xformatter=years),
                              hv.opts.HeatMap(aspect=2, colorbar=True, cmap="RdYlGn", show_values=False),
                              hv.opts.Histogram(aspect=2), hv.opts.Layout(fig_size=150))
-    hv.save(layout, out, backend=backend)
+    if backend == "bokeh":  # plain Bokeh models in a page that carries BokehJS: opens with no network
+        from workbench.htmlpage import page
+
+        out.write_text(page(out.stem, "", [hv.render(layout, backend="bokeh")]))
+    else:
+        hv.save(layout, out, backend=backend)
     return out

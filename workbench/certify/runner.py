@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
 from workbench.certify.context import PROFILES
+from workbench.certify.html import report_html
 from workbench.certify.report import CATEGORIES, SCHEMA, load_thresholds
 from workbench.errors import ConfigError
 
@@ -199,10 +199,10 @@ def certify(profile: str = "quick", params: dict[str, Any] | None = None, out: P
                       "categories": [], "results_sha256": None, "faults": None}
         _record_kernel(report, executed, kernel)
         report_file.write_text(json.dumps(report, indent=2) + "\n")
-        _html(executed, out / "certification.html")
         if update_goldens:
             report["goldens_updated"] = _update_goldens(report, full)
             report_file.write_text(json.dumps(report, indent=2) + "\n")
+        (out / "certification.html").write_text(report_html(report))
     with open(runs / "index.jsonl", "a") as index:
         index.write(json.dumps({"started": dt.datetime.fromtimestamp(t0, dt.timezone.utc).isoformat(),
                                 "dir": str(out), "profile": full["profile"], "passed": report["passed"],
@@ -280,18 +280,6 @@ def _update_goldens(report: dict, params: dict[str, Any]) -> str:
     save_goldens(report["outputs"], params,
                  {"date": report.get("finished"), "commit": git.get("commit"), "dirty": git.get("dirty")})
     return golden_key(params)
-
-
-def _html(notebook: Path, target: Path) -> None:
-    if not notebook.is_file():
-        return
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    with warnings.catch_warnings():  # outputs with no HTML form are left out, as they should be
-        warnings.simplefilter("ignore", UserWarning)
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
-    target.write_text(body)
 
 
 def summary_lines(report: dict) -> list[str]:
