@@ -85,6 +85,7 @@ def commands(tmp_path):
             "--sample-every": ["0", "-1s", "abc", "1y"],
             "--account": ["gold"],
             "--out": ["/proc/workbench-x"],
+            "--plot": ["run.svg", "run", "/proc/workbench-x/run.html"],
         }),
         "paper": (["paper", "sma_cross", "--data", "sp500", "--out", str(tmp_path / "paper")], {
             "--speed": ["0", "-1", "inf", "nan", "abc"],

@@ -81,6 +81,19 @@ class Result:
     seconds: float
     stopped_early: bool = False
     broker: SimulatedBroker | None = field(default=None, repr=False)
+    frames: tuple[pd.DataFrame, ...] = field(default=(), repr=False)  # the data the run was given
+
+    def plot(self, path: str | os.PathLike | None = None, symbol: str | None = None):
+        """Price with buy/sell markers, position, equity and drawdown on one time axis
+        (:mod:`workbench.analytics.runplot`): a Panel pane to show in a notebook, or, with
+        ``path`` (``.html`` or ``.png``), the file written."""
+        from workbench.analytics import runplot
+
+        if path is not None:
+            return runplot.save_run_plot(self, path, symbol)
+        import panel as pn
+
+        return pn.pane.Bokeh(runplot.run_figure(self, symbol))
 
     @property
     def events(self) -> int:
@@ -464,6 +477,7 @@ class Engine:
             seconds=self._loop_seconds,
             stopped_early=stopped,
             broker=broker,
+            frames=tuple(self._frames),
         )
 
     def _equity(self, fills: pd.DataFrame, stopped: bool) -> tuple[pd.Series, pd.DataFrame]:

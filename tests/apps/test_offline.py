@@ -73,3 +73,16 @@ def test_the_check_sees_a_page_that_needs_the_network(browser, tmp_path):
     assert refused and all("bokeh" in url for url in refused), refused
     assert page.evaluate("() => typeof window.Bokeh") == "undefined"
     page.close()
+
+
+def test_a_run_plot_opens_offline(browser, tmp_path):
+    from workbench.engine import backtest
+    from workbench.feed import load_dataset_bars
+    from workbench.strategies import SmaCross
+
+    path = backtest(SmaCross(), load_dataset_bars("sp500").loc["2015":]).plot(tmp_path / "run.html")
+    page, refused, errors = open_offline(browser, path)
+    assert bokeh_drew(page)
+    assert refused == [] and errors == [], (refused, errors)
+    page.screenshot(path=str(tmp_path / "run.png"))
+    page.close()

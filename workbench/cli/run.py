@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from workbench.analytics.runplot import check_plot_path
 from workbench.cli.common import add_market_options, duration, interactive, key_values, port, print_json
+from workbench.errors import ConfigError
+from workbench.paths import check_writable
 from workbench.session import SessionConfig, run_session
 from workbench.strategies import STRATEGIES
 
@@ -22,6 +25,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        p.add_argument("--plot", type=plot_file, metavar="FILE",
+                       help="write price with trades, position, equity and drawdown (.html or .png)")
         p.add_argument("--monitor", type=Path, metavar="STORE", help="sample metrics into this SQLite store")
         p.add_argument("--rules", type=Path, metavar="FILE", help="alert rules (YAML; default pack otherwise)")
         p.add_argument("--webhook", metavar="URL", help="POST alert notifications here")
@@ -38,7 +43,16 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.set_defaults(func=run_strategy, mode=mode)
 
 
+def plot_file(text: str) -> Path:
+    try:
+        return check_plot_path(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--plot {text}: ")) from None
+
+
 def run_strategy(args: argparse.Namespace) -> int:
+    if args.plot is not None:
+        check_writable(args.plot.parent, "--plot")
     config = SessionConfig(
         strategy=args.strategy, data=tuple(args.data), params=key_values(args.param),
         symbols=tuple(args.symbols) if args.symbols else None, mode=args.mode, cash=args.cash,
@@ -47,10 +61,14 @@ def run_strategy(args: argparse.Namespace) -> int:
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
         metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive())
     result = run_session(config)
+    if args.plot is not None:
+        result.plot(args.plot)
     if args.json:
         print_json(result.summary())
     else:
         print_summary(result, args.out)
+        if args.plot is not None:
+            print(f"  {'plot':<15} {args.plot}")
     return 0
 
 

@@ -150,7 +150,7 @@ def run(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, co
     return Result(strategy=strategy.name, params=dict(strategy.params), symbols=[symbol], mode="backtest",
                   bars=len(c), quotes=0, orders=orders_df, fills=fills_df, equity=equity, positions=positions,
                   trades=round_trips(fills_df), starting_cash=float(cash), journal=None,
-                  seconds=time.perf_counter() - t0)
+                  seconds=time.perf_counter() - t0, frames=(bars,))
 
 
 def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, commission: Any = None,
