@@ -1,10 +1,11 @@
 """The dashboards in a real browser: pages load cleanly, the ticket trades, the kill switch
 rejects, basic auth keeps strangers out. Screenshots go to runs/screenshots/."""
 
-import json
 import re
 import time
 
+
+from workbench.apps.users import add_user
 
 from .conftest import ARTIFACTS, start_server
 
@@ -97,7 +98,7 @@ def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, serve
 
 def test_basic_auth_keeps_an_unauthenticated_client_out(browser, tmp_path):
     creds = tmp_path / "users.json"
-    creds.write_text(json.dumps({"trader": "s3cret-pass"}))
+    add_user(creds, "trader", "s3cret-pass")
     proc, url = start_server(tmp_path, "--basic-auth", str(creds))
     try:
         page = browser.new_page()

@@ -1,7 +1,6 @@
 """The served app against a stranger: component paths import nothing, traversal gets a
 404 without a traceback, and guessing passwords is slowed to a stop per address."""
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,8 @@ import urllib.parse
 import urllib.request
 
 from panel.io.server import ComponentResourceHandler
+
+from workbench.apps.users import add_user
 
 from .conftest import free_port
 
@@ -84,7 +85,7 @@ def test_logins_are_rate_limited_per_address(tmp_path):
     from workbench.apps.guards import MAX_FAILURES
 
     creds = tmp_path / "users.json"
-    creds.write_text(json.dumps({"trader": "s3cret-pass"}))
+    add_user(creds, "trader", "s3cret-pass")
     proc, url = serve(tmp_path, "--basic-auth", str(creds))
     try:
         wrong = [status(url + "/login", {"username": "trader", "password": f"guess{i}"}) for i in range(MAX_FAILURES)]

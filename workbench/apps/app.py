@@ -22,6 +22,10 @@ from workbench.apps.pages import (
 )
 from workbench.apps.guards import ComponentResources, LimitedLogins
 from workbench.apps.session import PaperSession
+from workbench.apps.users import cookie_secret, load_users
+
+LOGIN_TEMPLATE = Path(__file__).with_name("templates") / "login.html"  # nothing from a CDN
+
 
 def create_app(runs: Path = Path("runs"), seed: int = 0) -> pn.template.BaseTemplate:
     """The whole app for one browser session (its market seeded with ``seed``)."""
@@ -67,9 +71,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
     # Component resources that import nothing a URL names (guards.py), before Panel's own route.
     kwargs: dict = {"extra_patterns": [(r"/components/(.*)", ComponentResources, {})]}
     if basic_auth:
-        import secrets
-
-        kwargs.update(auth_provider=LimitedLogins(basic_auth), cookie_secret=secrets.token_hex(32))
+        kwargs.update(auth_provider=LimitedLogins(load_users(basic_auth), login_template=str(LOGIN_TEMPLATE)),
+                      cookie_secret=cookie_secret(runs))
     seeds = itertools.count()  # each new browser session gets the next market
     # /liveness answers at once (no session is built for it): what a readiness probe asks.
     return pn.serve({"/": lambda: create_app(runs, next(seeds))}, address=address, port=port, websocket_origin=origins,

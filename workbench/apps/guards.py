@@ -13,9 +13,6 @@ nothing, and logins that cannot be guessed at speed.
 
 from __future__ import annotations
 
-import hmac
-import json
-import os
 import sys
 import time
 from collections import deque
@@ -25,9 +22,12 @@ from panel.auth import BasicAuthProvider, BasicLoginHandler
 from panel.io.server import ComponentResourceHandler
 from tornado.web import HTTPError
 
+from workbench.apps.users import check_password, hash_password
+
 ALLOWED_PACKAGES = ("panel", "bokeh", "workbench")
 MAX_FAILURES = 5  # failed logins per address ...
 WINDOW_S = 60.0  # ... within this many seconds
+_DECOY = hash_password("not a password of anyone")
 
 
 class ComponentResources(ComponentResourceHandler):
@@ -49,11 +49,11 @@ class ComponentResources(ComponentResourceHandler):
 
 
 class LimitedLogins(BasicAuthProvider):
-    """Basic auth whose logins are rate-limited per client address (module docstring).
-    ``credentials``: a JSON file of ``{user: password}``, such a dict, or one password."""
+    """Logins checked against a users file of scrypt hashes (:mod:`workbench.apps.users`),
+    rate-limited per client address (module docstring). ``users``: ``{name: hash}``."""
 
-    def __init__(self, credentials: str | dict[str, str], **options: Any) -> None:
-        self._credentials = credentials
+    def __init__(self, users: dict[str, str], **options: Any) -> None:
+        self._credentials = dict(users)
         self._handler = None
         super().__init__(**options)
 
@@ -68,18 +68,13 @@ class LimitedLogins(BasicAuthProvider):
 
 
 class _LimitedLoginHandler(BasicLoginHandler):
-    _credentials: str | dict[str, str]
+    _credentials: dict[str, str]
     _failures: dict[str, deque[float]]
 
     def _validate(self, username: str, password: str) -> bool:
-        known = self._credentials
-        if isinstance(known, str) and os.path.isfile(known):
-            with open(known, encoding="utf-8") as f:
-                known = json.load(f)
-        if isinstance(known, dict):
-            expected = known.get(username)
-            return expected is not None and hmac.compare_digest(str(expected), password)
-        return hmac.compare_digest(str(known), password)
+        stored = self._credentials.get(username)
+        # an unknown name costs a hash too, so timing does not tell which names exist
+        return check_password(stored or _DECOY, password) and stored is not None and bool(password)
 
     def post(self) -> None:
         address = self.request.remote_ip or "?"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import sys
 from pathlib import Path
 
 from workbench.cli.common import port
@@ -13,7 +15,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="serve the Panel dashboards", parents=[common])
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=port, default=5006, help="port (5006)")
-    p.add_argument("--basic-auth", metavar="FILE", help="JSON file of {user: password}, or a password")
+    p.add_argument("--basic-auth", metavar="FILE",
+                   help="users file of password hashes (workbench users add NAME --file FILE)")
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST:PORT",
                    help="origins allowed besides the serving address (repeat)")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where certification runs are (runs)")
@@ -21,11 +24,27 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from workbench.apps.app import serve
+    from workbench.apps.app import serve  # imports Panel: only when serving
+    from workbench.apps.users import load_users
 
-    if args.basic_auth and Path(args.basic_auth).suffix == ".json" and not Path(args.basic_auth).is_file():
-        raise ConfigError(f"--basic-auth: no file {args.basic_auth}")
+    if args.basic_auth:
+        try:
+            load_users(args.basic_auth)  # refused here, before anything listens
+        except ConfigError as exc:
+            raise ConfigError(f"--basic-auth: {exc}") from None
+    elif not _loopback(args.address):
+        print(f"warning: serving on {args.address} without --basic-auth: anyone who can reach this port can "
+              "place orders and run certifications", file=sys.stderr, flush=True)
     print(f"serving http://{args.address}:{args.port}/ (Ctrl-C stops)", flush=True)
     serve(args.address, args.port, basic_auth=args.basic_auth, allow_websocket_origin=args.allow_websocket_origin,
           runs=args.runs)
     return 0
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

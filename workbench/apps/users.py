@@ -1,0 +1,118 @@
+"""The dashboard's users file: names and salted scrypt hashes of their passwords, never the
+passwords themselves (``hashlib.scrypt``, the standard library's memory-hard KDF).
+
+Format (JSON, written by ``workbench users add NAME --file FILE``, mode 0600)::
+
+    {"format": "workbench.users/1",
+     "users": {"trader": "scrypt$16384$8$1$<salt, base64>$<hash, base64>"}}
+
+:func:`load_users` refuses a missing, unreadable or malformed file with an error naming the
+file and the user or field; a plain-text password in it is refused too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+
+from workbench.errors import ConfigError
+
+FORMAT = "workbench.users/1"
+N, R, P = 2**14, 8, 1  # scrypt cost: about 16 MB and some tens of ms a check
+NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+    """``scrypt$n$r$p$salt$hash`` of ``password`` with a fresh 16-byte salt."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return f"scrypt${n}${r}${p}${b64(salt)}${b64(digest)}"
+
+
+def _parts(stored: str) -> tuple[int, int, int, bytes, bytes]:
+    kind, n, r, p, salt, digest = stored.split("$")
+    if kind != "scrypt":
+        raise ValueError(kind)
+    return int(n), int(r), int(p), base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
+
+
+def check_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the hash ``stored`` (constant-time comparison)."""
+    try:
+        n, r, p, salt, digest = _parts(stored)
+    except (ValueError, TypeError):
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest),
+                               maxmem=256 * 1024 * 1024)
+    return hmac.compare_digest(candidate, digest)
+
+
+def load_users(path: str | os.PathLike) -> dict[str, str]:
+    """``{name: hash}`` from the users file at ``path`` (module docstring); ConfigError naming
+    the file and what is wrong otherwise."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"users file {file}: no such file (create it with: workbench users add NAME --file {file})")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"users file {file}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("users"), dict):
+        raise ConfigError(f"users file {file}: expected {{\"format\": \"{FORMAT}\", \"users\": {{...}}}} "
+                          f"(write it with: workbench users add NAME --file {file})")
+    if not data["users"]:
+        raise ConfigError(f"users file {file}: no users (add one with: workbench users add NAME --file {file})")
+    for name, stored in data["users"].items():
+        if not NAME.match(name):
+            raise ConfigError(f"users file {file}: user {name!r}: a name is 1-64 letters, digits or _.@-")
+        try:
+            _parts(stored)
+        except (ValueError, TypeError, AttributeError):
+            raise ConfigError(f"users file {file}: user {name!r}: not a scrypt hash (plain-text passwords are "
+                              f"refused; set it with: workbench users add {name} --file {file})") from None
+    return dict(data["users"])
+
+
+def add_user(path: str | os.PathLike, name: str, password: str) -> bool:
+    """Add ``name`` (or change its password) in the users file at ``path``, made if missing;
+    returns whether the user is new. Written whole to a temporary file, then renamed."""
+    if not NAME.match(name):
+        raise ConfigError(f"user name {name!r}: 1-64 letters, digits or _.@-")
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"password for {name!r}: at least {MIN_PASSWORD} characters")
+    file = Path(path)
+    users = load_users(file) if file.exists() else {}
+    new = name not in users
+    users[name] = hash_password(password)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"format": FORMAT, "users": users}, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, file)
+    return new
+
+
+def cookie_secret(folder: str | os.PathLike) -> str:
+    """The cookie secret kept in ``folder/.cookie_secret`` (made once, mode 0600), so logins
+    survive a restart of the server."""
+    file = Path(folder) / ".cookie_secret"
+    if file.is_file():
+        secret = file.read_text().strip()
+        if len(secret) >= 32:
+            return secret
+    file.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
