@@ -51,7 +51,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(sessions: int = 10, seconds: float = 10.0) -> dict:
+def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, patience: float = 120.0) -> dict:
+    """Stream for ``seconds``; with ``min_updates``, then go on (at most ``patience`` seconds
+    more) until every session has received that many updates: a liveness check that does not
+    depend on the machine's speed. ``seconds`` in the result is the window actually used."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -81,9 +84,15 @@ def measure(sessions: int = 10, seconds: float = 10.0) -> dict:
             for page in pages:
                 page.evaluate(WATCH)
             busy_rss = psutil.Process(server.pid).memory_info().rss
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                pages[0].wait_for_timeout(250)  # the measurement window (the browsers stream meanwhile)
+            start = time.monotonic()
+            end, give_up = start + seconds, start + seconds + patience
+            while True:  # the measurement window (the browsers stream meanwhile)
+                pages[0].wait_for_timeout(250)
+                now = time.monotonic()
+                if now >= end and (not min_updates or now >= give_up or
+                                   min(page.evaluate("window.__lat.length") for page in pages) >= min_updates):
+                    break
+            seconds = time.monotonic() - start
             latencies = [page.evaluate("window.__lat") for page in pages]
             browser.close()
     finally:

@@ -258,8 +258,10 @@ def analytics_page():
                 f"{acc['model_coverage']:.0%} of {acc['points']} actual prices (naive {acc['naive_coverage']:.0%})")
         return pn.Column(pn.pane.Markdown(text), pn.widgets.Tabulator(frame, disabled=True, height=220))
 
-    return pn.Column(pn.Row(dataset, model, horizon), pn.bind(predicted, dataset, model, horizon),
-                     pn.bind(sheet, dataset), name="Analytics", sizing_mode="stretch_width")
+    # lazy: computed when the page is first shown, not when a browser session opens the app
+    return pn.Column(pn.Row(dataset, model, horizon),
+                     pn.panel(pn.bind(predicted, dataset, model, horizon), lazy=True),
+                     pn.panel(pn.bind(sheet, dataset), lazy=True), name="Analytics", sizing_mode="stretch_width")
 
 
 # --- certification -----------------------------------------------------------------------------
