@@ -78,7 +78,7 @@ def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, pat
             pages = []
             for _ in range(sessions):
                 page = browser.new_page()
-                page.goto(url)
+                page.goto(url + "market?session=bench")  # every browser on one server session
                 page.wait_for_selector(".wb-t", state="attached", timeout=120_000)
                 pages.append(page)
             for page in pages:

@@ -4,42 +4,38 @@ rejects, basic auth keeps strangers out. Screenshots go to runs/screenshots/."""
 import re
 import time
 
-
 from workbench.apps.users import add_user
 
 from .conftest import ARTIFACTS, start_server
 
-PAGES = ["Market", "Trading", "Monitoring", "Analytics", "Certification"]
+PAGES = {  # address -> what shows that the page was built
+    "sessions": "Paper sessions", "market?session=browser": "BBB", "trading?session=browser": "Order ticket",
+    "monitoring?session=browser": "Component stats()", "analytics": "intervals covered", "runs": "Runs in",
+    "certification": "Run quick certification"}
 
 
-def open_app(browser, url):
+def open_page(browser, url, live=True):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    page.wait_for_selector(".wb-t", state="attached", timeout=60_000)  # the session is live
+    if live:
+        page.wait_for_selector(".wb-t", state="attached", timeout=60_000)  # the session is live
     return page, errors
 
 
-def tab(page, name):
-    page.get_by_role("tab", name=name).click() if page.get_by_role("tab", name=name).count() else \
-        page.locator(".bk-tab", has_text=name).first.click()
-
-
-def test_every_page_loads_without_console_errors(browser, server):
-    page, errors = open_app(browser, server)
+def test_every_page_has_its_own_address_and_loads_without_console_errors(browser, server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for name in PAGES:
-        tab(page, name)
-        marker = {"Market": "BBB", "Trading": "Order ticket", "Monitoring": "Component stats()",
-                  "Analytics": "intervals covered", "Certification": "Run quick certification"}[name]
+    for address, marker in PAGES.items():
+        page, errors = open_page(browser, server + address, live="session=" in address)
         page.get_by_text(marker).first.wait_for(timeout=60_000)
-        if name == "Market":
+        if address.startswith("market"):
             page.locator(".bk-Canvas, canvas").first.wait_for(timeout=60_000)  # the charts drew
-        page.screenshot(path=str(ARTIFACTS / f"{name.lower()}.png"), full_page=True)
-    assert errors == [], errors
-    page.close()
+        name = address.split("?")[0]
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert errors == [], (address, errors)
+        page.close()
 
 
 def text_of(locator):
@@ -54,9 +50,9 @@ def blotter_row(page, order_id):
     return rows.first.inner_text() if rows.count() else ""
 
 
-def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, server):
-    page, errors = open_app(browser, server)
-    tab(page, "Trading")
+def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_shows_it(browser, server):
+    url = server + "trading?session=ticket"
+    page, errors = open_page(browser, url)
     page.get_by_text("Order ticket").wait_for()
     quotes = page.locator(".wb-ticket-quotes")
     quotes.get_by_text("AAA").wait_for()
@@ -83,6 +79,18 @@ def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, serve
     fill_rows.first.wait_for(timeout=10_000)
     assert fill_rows.count() == 1
     page.screenshot(path=str(ARTIFACTS / "trading-filled.png"), full_page=True)
+    # The session is the server's, not the page's: a reload and a second browser show the order.
+    page.reload()
+    page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
+    page.locator(".wb-blotter .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+    assert "filled" in blotter_row(page, order_id)
+    other, other_errors = open_page(browser, url)
+    other.locator(".wb-fills .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+    other.close()
+    # ... and /runs reads it back from the session's journal.
+    runs, runs_errors = open_page(browser, server + "runs?run=sessions/ticket", live=False)
+    runs.locator(".wb-run-fills .tabulator-row", has_text=order_id).first.wait_for(timeout=30_000)
+    runs.close()
     # Kill switch: the next order is rejected, and the user sees why.
     page.locator(".wb-kill button").click()
     message.get_by_text("Kill switch ON").wait_for(timeout=10_000)
@@ -92,7 +100,7 @@ def test_limit_order_rests_then_fills_and_the_kill_switch_rejects(browser, serve
     page.locator(".wb-quantity input").fill("ten")
     page.locator(".wb-place button").click()
     message.get_by_text("Quantity must be a number").wait_for(timeout=10_000)
-    assert errors == [], errors
+    assert errors == [] and other_errors == [] and runs_errors == [], (errors, other_errors, runs_errors)
     page.close()
 
 
@@ -102,17 +110,19 @@ def test_basic_auth_keeps_an_unauthenticated_client_out(browser, tmp_path):
     proc, url = start_server(tmp_path, "--basic-auth", str(creds))
     try:
         page = browser.new_page()
-        page.goto(url)
+        page.goto(url + "trading?session=auth")
         assert "login" in page.url and page.locator(".wb-t").count() == 0
         page.fill("input[name=username]", "trader")
         page.fill("input[name=password]", "wrong")
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".wb-t").count() == 0
-        page.goto(url)
+        page.goto(url + "trading?session=auth")
         page.fill("input[name=username]", "trader")
         page.fill("input[name=password]", "s3cret-pass")
         page.click("button[type=submit], input[type=submit]")
+        page.wait_for_load_state()
+        page.goto(url + "trading?session=auth")
         page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
         page.close()
     finally:

@@ -1,17 +1,25 @@
-"""The served app: one template, five pages as tabs, one paper session per browser session.
+"""The served app: one address a page, each a view over the server's paper sessions
+(:mod:`workbench.apps.hub`) and the runs folder.
 
-``workbench serve`` serves it (loopback by default, optional basic auth). State lives in
-each session's objects, never in module globals.
+``/sessions`` (also ``/``), ``/market``, ``/trading``, ``/monitoring``, ``/analytics``, ``/runs``,
+``/certification``; the session or run is in the query string (``/trading?session=demo``,
+``/runs?run=NAME``), so a page can be bookmarked and shared. A page builds only itself; its
+refresh timer stops when its browser session ends. ``/healthz`` answers at once (readiness
+probes), and so does Panel's ``/liveness``. ``workbench serve`` serves it (loopback by
+default, logins from a users file with ``--basic-auth``).
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import time
 from pathlib import Path
 
 import panel as pn
+from tornado.web import RequestHandler
 
+from workbench.apps.guards import ComponentResources, LimitedLogins
+from workbench.apps.hub import SessionHub, session_id
 from workbench.apps.pages import (
     REFRESH_MS,
     analytics_page,
@@ -20,45 +28,87 @@ from workbench.apps.pages import (
     monitoring_page,
     trading_page,
 )
-from workbench.apps.guards import ComponentResources, LimitedLogins
-from workbench.apps.session import PaperSession
+from workbench.apps.runs import runs_page, sessions_page
 from workbench.apps.users import cookie_secret, load_users
+from workbench.errors import ConfigError
 
 LOGIN_TEMPLATE = Path(__file__).with_name("templates") / "login.html"  # nothing from a CDN
+PAGES = ("sessions", "market", "trading", "monitoring", "analytics", "runs", "certification")
+LIVE = {"market": market_page, "trading": trading_page, "monitoring": monitoring_page}
 
 
-def create_app(runs: Path = Path("runs"), seed: int = 0) -> pn.template.BaseTemplate:
-    """The whole app for one browser session (its market seeded with ``seed``)."""
+def _arg(name: str) -> str | None:
+    values = (pn.state.session_args or {}).get(name) if pn.state.curdoc is not None else None
+    return values[0].decode(errors="replace") if values else None
+
+
+def _nav(current: str, sid: str | None) -> pn.pane.Markdown:
+    query = f"?session={sid}" if sid else ""
+    links = [f"**{name.title()}**" if name == current else
+             f"[{name.title()}](./{name}{query if name in LIVE else ''})" for name in PAGES]
+    return pn.pane.Markdown("\n\n".join(links), css_classes=["wb-nav"])
+
+
+def _frame(name: str, body, sid: str | None = None) -> pn.template.BaseTemplate:
+    title = f"workbench: {name}" + (f" ({sid})" if sid else "")
+    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid)])
+
+
+def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
+    """Build the page ``name`` for one browser session (only that page)."""
     pn.extension("tabulator")
-    session = PaperSession(seed=seed)
-    market, refresh_market = market_page(session)
-    trading, refresh_trading = trading_page(session)
-    monitoring, refresh_monitoring = monitoring_page(session)
-    tabs = pn.Tabs(market, trading, monitoring, analytics_page(), certification_page(runs), dynamic=True,
-                   sizing_mode="stretch_width")
+    try:
+        if name in LIVE:
+            sid = session_id(_arg("session"))
+            return _live(name, hub, sid)
+        if name == "sessions":
+            return _frame(name, sessions_page(hub, runs))
+        if name == "analytics":
+            return _frame(name, analytics_page())
+        if name == "runs":
+            return _frame(name, runs_page(runs, _arg("run")))
+        return _frame(name, certification_page(runs))
+    except ConfigError as exc:  # a bad query string: said on the page, nothing built
+        return _frame(name, pn.pane.Alert(f"{exc}", alert_type="danger"))
+
+
+def _live(name: str, hub: SessionHub, sid: str) -> pn.template.BaseTemplate:
+    session = hub.get(sid)
+    layout, refresh = LIVE[name](session)
     clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
 
     def tick() -> None:
-        session.advance(2)
-        active = tabs.active
-        if active == 0:
-            refresh_market()
-        elif active == 1:
-            refresh_trading()
-        elif active == 2:
-            refresh_monitoring()
+        refresh()
         clock.object = f'<span class="wb-t" data-t="{time.time():.6f}" data-n="{session.updates}"></span>'
 
-    # Bootstrap: its assets are served locally (no font or CSS from the internet).
-    template = pn.template.BootstrapTemplate(
-        title="workbench", main=[tabs, clock],
-        sidebar=[pn.pane.Markdown("Paper session with a live synthetic market (AAA, BBB).\n\n"
-                                  "Pages: **Market**, **Trading**, **Monitoring**, **Analytics**, **Certification**.")],
-    )
-    callback = pn.state.add_periodic_callback(tick, period=REFRESH_MS) if pn.state.curdoc else None
+    tick()
+    template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid)
     if pn.state.curdoc is not None:
-        pn.state.on_session_destroyed(lambda ctx: (callback and callback.stop(), session.close()))
+        callback = pn.state.add_periodic_callback(tick, period=REFRESH_MS)
+        pn.state.on_session_destroyed(lambda ctx: callback.stop())
     return template
+
+
+class Health(RequestHandler):
+    """``/healthz``: 200 and a line of JSON, built from nothing (no page, no session)."""
+
+    def initialize(self, hub: SessionHub) -> None:
+        self.hub = hub
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps({"status": "ok", "sessions": len(self.hub.ids())}))
+
+
+def routes(hub: SessionHub, runs: Path) -> dict:
+    out = {f"/{name}": (lambda name=name: page(name, hub, runs)) for name in PAGES}
+    out["/"] = lambda: page("sessions", hub, runs)
+    return out
+
+
+def create_app(runs: Path = Path("runs"), name: str = "trading", hub: SessionHub | None = None):
+    """One page outside a server (a notebook, a test): ``pn.panel(create_app())``."""
+    return page(name, hub or SessionHub(runs), runs)
 
 
 def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None = None,
@@ -68,13 +118,16 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    hub = SessionHub(runs)
     # Component resources that import nothing a URL names (guards.py), before Panel's own route.
-    kwargs: dict = {"extra_patterns": [(r"/components/(.*)", ComponentResources, {})]}
+    kwargs: dict = {"extra_patterns": [(r"/components/(.*)", ComponentResources, {}),
+                                       (r"/healthz", Health, {"hub": hub})]}
     if basic_auth:
         kwargs.update(auth_provider=LimitedLogins(load_users(basic_auth), login_template=str(LOGIN_TEMPLATE)),
                       cookie_secret=cookie_secret(runs))
-    seeds = itertools.count()  # each new browser session gets the next market
-    # /liveness answers at once (no session is built for it): what a readiness probe asks.
-    return pn.serve({"/": lambda: create_app(runs, next(seeds))}, address=address, port=port, websocket_origin=origins,
-                    liveness=True,
-                    show=show, threaded=threaded, title="workbench", **kwargs)
+    try:
+        return pn.serve(routes(hub, runs), address=address, port=port, websocket_origin=origins, liveness=True,
+                        show=show, threaded=threaded, title="workbench", **kwargs)
+    finally:
+        if not threaded:
+            hub.close()

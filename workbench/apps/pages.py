@@ -8,6 +8,7 @@ types is evaluated as code (numbers are parsed as numbers, names looked up in li
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -78,12 +79,13 @@ def market_page(session: PaperSession):
     for symbol, color in zip(SYMBOLS, ("#1f77b4", "#ff7f0e")):
         fig.line("t", symbol, source=live, color=color, legend_label=symbol)
     quote_text = pn.pane.Markdown("", css_classes=["wb-quotes"])
-    seen = {"n": 0}
+    seen = {"n": None}  # quotes this page has drawn (None: none yet)
 
     def refresh() -> None:
         with session.lock:
-            rows = session.history[seen["n"]:] if seen["n"] <= len(session.history) else session.history[-50:]
-            seen["n"] = len(session.history)
+            new = 50 if seen["n"] is None else min(session.quotes_seen - seen["n"], len(session.history))
+            rows = session.history[len(session.history) - new:] if new > 0 else []
+            seen["n"] = session.quotes_seen
             quotes = dict(session.last)
         if rows:
             t = rows[-1]["time"].tz_localize(None)
@@ -233,9 +235,27 @@ def monitoring_page(session: PaperSession, components: list | None = None):
 # --- analytics ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def forecast_summary(name: str, model_name: str, h: int) -> tuple[str, pd.DataFrame]:
+    """The forecast of a bundled dataset and its measured accuracy, computed once per
+    (dataset, model, horizon) in a server's life: the bundled data do not change."""
+    from workbench.analytics import forecast
+    from workbench.feed import load_dataset
+
+    prices = load_dataset(name)["close"]
+    f = forecast.forecast(prices, h, model_name)
+    acc = forecast.evaluate(prices, model_name, horizon=h)
+    frame = f.frame.round(2)
+    frame.index = frame.index.strftime("%Y-%m-%d")
+    text = (f"**{model_name}** {h}-day MAE {acc['model_mae']:.2f} vs naive {acc['naive_mae']:.2f} "
+            f"(skill {acc['skill_vs_naive']:+.2%}); {f.level:.0%} intervals covered "
+            f"{acc['model_coverage']:.0%} of {acc['points']} actual prices (naive {acc['naive_coverage']:.0%})")
+    return text, frame
+
+
 def analytics_page():
     """Tear sheet of a dataset, and a forecast with intervals and its measured accuracy."""
-    from workbench.analytics import forecast, performance
+    from workbench.analytics import performance
     from workbench.analytics.tearsheet import tearsheet
     from workbench.feed import load_dataset
 
@@ -248,14 +268,7 @@ def analytics_page():
         return pn.pane.HoloViews(tearsheet(returns, title=name), sizing_mode="stretch_width")
 
     def predicted(name: str, model_name: str, h: int):
-        prices = load_dataset(name)["close"]
-        f = forecast.forecast(prices, h, model_name)
-        acc = forecast.evaluate(prices, model_name, horizon=h)
-        frame = f.frame.round(2)
-        frame.index = frame.index.strftime("%Y-%m-%d")
-        text = (f"**{model_name}** {h}-day MAE {acc['model_mae']:.2f} vs naive {acc['naive_mae']:.2f} "
-                f"(skill {acc['skill_vs_naive']:+.2%}); {f.level:.0%} intervals covered "
-                f"{acc['model_coverage']:.0%} of {acc['points']} actual prices (naive {acc['naive_coverage']:.0%})")
+        text, frame = forecast_summary(name, model_name, h)
         return pn.Column(pn.pane.Markdown(text), pn.widgets.Tabulator(frame, disabled=True, height=220))
 
     # lazy: computed when the page is first shown, not when a browser session opens the app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.broker import SimulatedBroker
+from workbench.broker.journal import remove, started
 from workbench.feed import synthetic_quotes
 from workbench.model import Quote, unchecked_quote
 from workbench.monitor import Monitor
@@ -29,13 +31,21 @@ CYCLE = 60  # quotes per swing of the sine wave
 class PaperSession:
     """Broker + quotes + monitor for one user; thread-safe (the server runs callbacks)."""
 
-    def __init__(self, seed: int = 0, cash: float = 1_000_000.0) -> None:
-        self.broker = SimulatedBroker(cash=cash, instruments=SYMBOLS, account_type="margin")
+    def __init__(self, seed: int = 0, cash: float = 1_000_000.0, journal: str | os.PathLike | None = None) -> None:
+        """With ``journal``, every order and fill is journaled there; a journal that already
+        holds events is recovered (the session continues where it stopped)."""
+        if journal is not None and started(journal):
+            self.broker = SimulatedBroker.recover(journal)
+        else:
+            if journal is not None:
+                remove(journal)  # a journal made but never written: nothing to keep
+            self.broker = SimulatedBroker(cash=cash, instruments=SYMBOLS, account_type="margin", journal=journal)
         self.monitor = Monitor(interval=1.0, log=False).attach(broker=self.broker)
         self.monitor.session_started()
         self._quotes = self._stream(seed)
         self.last: dict[str, Quote] = {}
-        self.history: list[dict[str, Any]] = []  # recent mids for charts
+        self.history: list[dict[str, Any]] = []  # recent mids for charts (the last 2,000)
+        self.quotes_seen = 0  # quotes ever appended to history (a page's cursor)
         self.lock = threading.RLock()
         self.updates = 0
         self.advance(len(SYMBOLS) * 2)
@@ -62,6 +72,7 @@ class PaperSession:
                 self.last[symbol] = quote
                 out.append(quote)
                 self.history.append({"time": quote.time, "symbol": symbol, "mid": quote.mid})
+                self.quotes_seen += 1
             del self.history[:-2000]
             self.updates += 1
             self.monitor.sample_if_due()
@@ -86,9 +97,10 @@ class PaperSession:
     def positions_frame(self) -> pd.DataFrame:
         with self.lock:
             rows = [{"symbol": p.symbol, "quantity": p.quantity, "avg_cost": round(p.avg_cost, 4),
-                     "last": p.last_price, "unrealized": round(p.unrealized_pnl, 2)}
+                     "last": None if p.last_price is None else round(p.last_price, 4), "unrealized": round(p.unrealized_pnl, 2)}
                     for p in self.broker.positions().values()]
         return pd.DataFrame(rows, columns=["symbol", "quantity", "avg_cost", "last", "unrealized"])
 
     def close(self) -> None:
         self.monitor.close()
+        self.broker.close()

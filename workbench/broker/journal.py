@@ -568,7 +568,22 @@ def lock_writer(path: str | os.PathLike) -> int:
     return fd
 
 
+def writer_pid(path: str | os.PathLike) -> int | None:
+    """The pid of the live process that holds the writer's lock of the journal at ``path``,
+    or None. Read from the lock file, without taking the lock (a writer starting now is never
+    refused because someone looked)."""
+    import psutil
+
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and psutil.pid_exists(pid) else None
+
+
 def unlock_writer(fd: int) -> None:
+    os.ftruncate(fd, 0)  # no holder named any more (what writer_pid reads)
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
 
