@@ -5,6 +5,7 @@ import re
 import time
 
 from workbench.apps.users import add_user
+from workbench.broker.journal import read_events
 
 from .conftest import ARTIFACTS, start_server
 
@@ -50,7 +51,7 @@ def blotter_row(page, order_id):
     return rows.first.inner_text() if rows.count() else ""
 
 
-def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_shows_it(browser, server):
+def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_shows_it(browser, server, tmp_path):
     url = server + "trading?session=ticket"
     page, errors = open_page(browser, url)
     page.get_by_text("Order ticket").wait_for()
@@ -94,6 +95,11 @@ def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_s
     # Kill switch: the next order is rejected, and the user sees why.
     page.locator(".wb-kill button").click()
     message.get_by_text("Kill switch ON").wait_for(timeout=10_000)
+    # Every command is in the session's journal with who sent it.
+    events = read_events(tmp_path / "runs" / "sessions" / "ticket")
+    accepted = next(e for e in events if e.kind == "accepted" and e.order_id == order_id)
+    assert accepted.payload["client_id"] == "dashboard:anonymous"
+    assert any(e.kind == "kill_switch" and e.payload["reason"] == "dashboard:anonymous" for e in events)
     page.locator(".wb-place button").click()
     message.get_by_text("KILL_SWITCH").wait_for(timeout=10_000)
     # Bad input gets a visible message, and nothing is sent.

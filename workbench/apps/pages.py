@@ -105,6 +105,13 @@ def market_page(session: PaperSession):
 # --- trading -----------------------------------------------------------------------------------
 
 
+def sender() -> str:
+    """Who sends a command from this page, as journaled: ``dashboard:<login>`` (``anonymous``
+    when the server has no logins)."""
+    user = pn.state.user if pn.state.curdoc is not None else None
+    return f"dashboard:{user or 'anonymous'}"
+
+
 def trading_page(session: PaperSession):
     """Order ticket, live blotter of orders and fills, positions, and the kill switch."""
     symbol = pn.widgets.Select(name="Symbol", options=list(SYMBOLS), value=SYMBOLS[0])
@@ -136,7 +143,7 @@ def trading_page(session: PaperSession):
             return
         with session.lock:
             reply = session.broker.place_order(symbol.value, side.value, qty, kind.value, limit_price=lim,
-                                               stop_price=stp, tif=tif.value)
+                                               stop_price=stp, tif=tif.value, client_id=sender())
         if reply.accepted:
             message.object, message.alert_type = f"Accepted {reply.order_id}", "success"
         else:
@@ -147,7 +154,7 @@ def trading_page(session: PaperSession):
     def on_kill(event) -> None:
         with session.lock:
             if event.new:
-                n = session.broker.kill_switch("dashboard")
+                n = session.broker.kill_switch(sender())
                 message.object, message.alert_type = f"Kill switch ON: {n} order(s) cancelled", "danger"
             else:
                 session.broker.reset_kill_switch()

@@ -82,10 +82,11 @@ class PaperSession:
         with self.lock:
             rows = [{"id": o.id, "symbol": o.symbol, "side": o.side.value, "type": o.type.value,
                      "quantity": o.quantity, "limit": o.limit_price, "stop": o.stop_price, "tif": o.tif.value,
-                     "status": o.status.value, "filled": o.filled_quantity, "avg_price": round(o.avg_fill_price, 4)}
+                     "status": o.status.value, "filled": o.filled_quantity, "avg_price": round(o.avg_fill_price, 4),
+                     "by": o.client_id or ""}
                     for o in reversed(self.broker.orders())]
         return pd.DataFrame(rows, columns=["id", "symbol", "side", "type", "quantity", "limit", "stop", "tif",
-                                           "status", "filled", "avg_price"])
+                                           "status", "filled", "avg_price", "by"])
 
     def fills_frame(self) -> pd.DataFrame:
         with self.lock:
