@@ -76,10 +76,13 @@ def _live(name: str, hub: SessionHub, sid: str) -> pn.template.BaseTemplate:
     session = hub.get(sid)
     layout, refresh = LIVE[name](session)
     clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
+    ticks = {"k": 0}  # this page's updates, numbered: a gap in what a browser sees is a lost update
 
     def tick() -> None:
         refresh()
-        clock.object = f'<span class="wb-t" data-t="{time.time():.6f}" data-n="{session.updates}"></span>'
+        ticks["k"] += 1
+        clock.object = (f'<span class="wb-t" data-t="{time.time():.6f}" data-k="{ticks["k"]}" '
+                        f'data-n="{session.updates}"></span>')
 
     tick()
     template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid)

@@ -1,7 +1,7 @@
 """The dashboard's pages. Each is a function that builds a layout from components, so the
 same page renders in a notebook (``from workbench.apps import trading_page``) and in the
 served app. Pages with live data return ``(layout, refresh)``: call ``refresh()`` to pull
-the session's latest state (the app does, five times a second, for the page on show); in a
+the session's latest state (the app does, twice a second, for the page on show); in a
 notebook, ``pn.state.add_periodic_callback(refresh, 500)`` does the same. Every input is validated on the server with a visible message; nothing a user
 types is evaluated as code (numbers are parsed as numbers, names looked up in lists).
 """
@@ -19,7 +19,7 @@ import panel as pn
 
 from workbench.apps.session import SYMBOLS, PaperSession
 
-REFRESH_MS = 200
+REFRESH_MS = 500  # a live page's updates: 2 a second
 
 
 def _number(text: str, name: str, *, optional: bool = False) -> float | None:
@@ -278,10 +278,11 @@ def analytics_page():
         text, frame = forecast_summary(name, model_name, h)
         return pn.Column(pn.pane.Markdown(text), pn.widgets.Tabulator(frame, disabled=True, height=220))
 
-    # lazy: computed when the page is first shown, not when a browser session opens the app
+    # defer_load: the page is sent at once and the forecast and tear sheet follow when computed
     return pn.Column(pn.Row(dataset, model, horizon),
-                     pn.panel(pn.bind(predicted, dataset, model, horizon), lazy=True),
-                     pn.panel(pn.bind(sheet, dataset), lazy=True), name="Analytics", sizing_mode="stretch_width")
+                     pn.panel(pn.bind(predicted, dataset, model, horizon), lazy=True, defer_load=True),
+                     pn.panel(pn.bind(sheet, dataset), lazy=True, defer_load=True), name="Analytics",
+                     sizing_mode="stretch_width")
 
 
 # --- certification -----------------------------------------------------------------------------
