@@ -78,3 +78,16 @@ def test_healthz_answers_without_building_a_page(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_certification_page_lists_failed_checks_first_with_their_bounds():
+    from workbench.apps.pages import checks_frame
+
+    report = {"categories": [
+        {"title": "A", "checks": [{"name": "ok1", "passed": True, "measured": 1.0, "bounds": {"min": 0.5}, "unit": "x",
+                                   "detail": ""},
+                                  {"name": "bad", "passed": False, "measured": 0.1, "bounds": {"min": 0.5}, "unit": "x",
+                                   "detail": "expected >= 0.5"}]},
+        {"title": "B", "checks": [{"name": "ok2", "passed": True, "measured": 2, "bounds": None, "unit": "", "detail": ""}]}]}
+    frame = checks_frame(report)
+    assert frame["check"].tolist() == ["bad", "ok1", "ok2"] and frame.loc[0, "bounds"] == "min 0.5"

@@ -288,6 +288,15 @@ def analytics_page():
 # --- certification -----------------------------------------------------------------------------
 
 
+def checks_frame(report: dict) -> pd.DataFrame:
+    """A report's checks with their bounds, failed checks first."""
+    rows = [{"category": c["title"], "check": ch["name"], "passed": ch["passed"], "measured": ch["measured"],
+             "bounds": ", ".join(f"{k} {v}" for k, v in (ch.get("bounds") or {}).items()), "unit": ch["unit"],
+             "detail": ch["detail"]} for c in report.get("categories", []) for ch in c["checks"]]
+    frame = pd.DataFrame(rows, columns=["category", "check", "passed", "measured", "bounds", "unit", "detail"])
+    return frame.sort_values("passed", kind="stable").reset_index(drop=True)
+
+
 def certification_page(runs: Path = Path("runs")):
     """Run history, a run's categories and checks, and a button for a quick certification."""
     index = runs / "index.jsonl"
@@ -317,9 +326,7 @@ def certification_page(runs: Path = Path("runs")):
             status.object = f"no report at {report_file}"
             return
         report = json.loads(report_file.read_text())
-        checks.value = pd.DataFrame([{"category": c["title"], "check": ch["name"], "passed": ch["passed"],
-                                      "measured": ch["measured"], "unit": ch["unit"], "detail": ch["detail"]}
-                                     for c in report.get("categories", []) for ch in c["checks"]])
+        checks.value = checks_frame(report)
 
     def run(_event=None) -> None:
         from workbench.certify.runner import certify
