@@ -5,8 +5,6 @@ Origin) get nothing; the cookie secret is kept, so a login outlives a restart.""
 import http.client
 import os
 import stat
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 
@@ -52,14 +50,18 @@ def test_the_cookie_secret_is_kept(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / ".cookie_secret").st_mode) == 0o600
 
 
-@pytest.mark.parametrize("content", [None, '{"trader": "s3cret-pass"}'])
-def test_serve_refuses_a_missing_or_plain_text_users_file(tmp_path, content):
+@pytest.mark.parametrize("content", [None, '{"trader": "s3cret-pass"}', "{"])
+def test_serve_refuses_a_missing_malformed_or_plain_text_users_file(tmp_path, content, monkeypatch, capsys):
+    import workbench.apps.app
+    from workbench.cli import main
+
+    monkeypatch.setattr(workbench.apps.app, "serve", lambda *a, **k: pytest.fail("it served"))
     file = tmp_path / "users.json"
     if content is not None:
         file.write_text(content)
-    done = subprocess.run([sys.executable, "-m", "workbench", "serve", "--port", "1", "--basic-auth", str(file)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "--basic-auth: users file" in done.stderr and "Traceback" not in done.stderr
+    assert main(["serve", "--basic-auth", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert "--basic-auth: users file" in err and str(file) in err and "Traceback" not in err
 
 
 def test_serving_beyond_loopback_without_auth_warns(monkeypatch, capsys, tmp_path):
