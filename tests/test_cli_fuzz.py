@@ -71,6 +71,7 @@ def commands(tmp_path):
 
         MetricStore(store).close()
     bad_number = ["abc", "", "1e400x"]
+    (tmp_path / "adir.html").mkdir(exist_ok=True)
     return {
         "backtest": (["backtest", "sma_cross", "--data", "sp500"], {
             "--cash": ["abc", "-5", "0", "inf", "nan"],
@@ -85,7 +86,7 @@ def commands(tmp_path):
             "--sample-every": ["0", "-1s", "abc", "1y"],
             "--account": ["gold"],
             "--out": ["/proc/workbench-x"],
-            "--plot": ["run.svg", "run", "/proc/workbench-x/run.html"],
+            "--plot": ["run.svg", "run", "/proc/workbench-x/run.html", str(tmp_path)  + "/adir.html"],
         }),
         "paper": (["paper", "sma_cross", "--data", "sp500", "--out", str(tmp_path / "paper")], {
             "--speed": ["0", "-1", "inf", "nan", "abc"],
@@ -105,8 +106,8 @@ def commands(tmp_path):
         }),
         "synth": (["data", "synth", "--out", str(tmp_path / "q.parquet")], {
             "--freq": ["abc", "0s", "-1s", "1y"],
-            "--symbols": ["0", "abc"],
-            "--days": ["0"],
+            "--symbols": ["0", "abc", "99999999999"],  # a huge count once asked for 24 GB
+            "--days": ["0", "10000000"],
             "--out": [str(tmp_path / "q.txt"), "/proc/workbench-x/q.parquet"],
         }),
         "show": (["data", "show", "sp500"], {"--head": ["0", "x"], "--tz": ["Not/AZone"]}),
@@ -115,7 +116,7 @@ def commands(tmp_path):
         "status": (["monitor", "status", "--store", str(store)], {"--stale-after": ["abc"]}),
         "monitor serve": (["monitor", "serve", "--store", str(store)], {"--port": ["99999", "0", "abc"],
                                                                         "--store": [str(tmp_path / "none.sqlite")]}),
-        "serve": (["serve"], {"--port": ["99999", "-1", "abc"]}),
+        "serve": (["serve"], {"--port": ["99999", "-1", "abc"], "--runs": ["/proc/workbench-x", "/etc/hostname"]}),
         "analyze": (["analyze", "--data", "sp500"], {"--forecast": ["0", "x"], "--model": ["prophet"],
                                                      "--symbol": ["NOPE"], "--column": ["bogus"]}),
         "certify": (["certify"], {"-p": ["seed=-1", "nope=1", "threshold.nope=1", "crash_trials=x", "faults=nope"],

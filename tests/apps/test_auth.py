@@ -3,6 +3,7 @@ or malformed one; strangers (no cookie, a wrong or empty password, a foreign web
 Origin) get nothing; the cookie secret is kept, so a login outlives a restart."""
 
 import http.client
+import json
 import os
 import stat
 import urllib.parse
@@ -10,7 +11,14 @@ import urllib.request
 
 import pytest
 
-from workbench.apps.users import add_user, check_password, cookie_secret, hash_password, load_users
+from workbench.apps.users import (
+    add_user,
+    check_password,
+    cookie_secret,
+    hash_password,
+    load_users,
+    remove_user,
+)
 from workbench.errors import ConfigError
 
 from .conftest import start_server
@@ -40,6 +48,14 @@ def test_the_users_file_is_written_private_and_validated(tmp_path):
             load_users(file)
     with pytest.raises(ConfigError, match="no such file"):
         load_users(tmp_path / "none.json")
+    with pytest.raises(ConfigError, match="a directory"):
+        load_users(tmp_path)
+    for cost in ("scrypt$1$8$1$AAAAAAAAAAA=$" + "A" * 44, "scrypt$99999999999$8$1$AAAAAAAAAAA=$" + "A" * 44,
+                 "scrypt$16384$8$1$AA==$AA=="):  # costs scrypt refuses or a login cannot afford, short salts
+        file.write_text(json.dumps({"format": "workbench.users/1", "users": {"trader": cost}}))
+        with pytest.raises(ConfigError, match="not a scrypt hash"):
+            load_users(file)
+        assert check_password(cost, "anything") is False  # and a login against it is refused, not a 500
     with pytest.raises(ConfigError, match="at least 8"):
         add_user(tmp_path / "other.json", "x", "short")
 
@@ -141,6 +157,14 @@ def test_strangers_get_nothing_and_a_login_outlives_a_restart(tmp_path):
     try:
         assert request(url, headers={"Cookie": cookie})[0] == 200
         assert request(url, headers={"Cookie": "user=\"forged\""})[0] == 302
+        add_user(users, "other", "0ther-pass")  # another user changes nothing for this login
+        assert request(url, headers={"Cookie": cookie})[0] == 200
+        add_user(users, "trader", "n3w-password")  # a new password ends the logins made with the old one
+        assert request(url, headers={"Cookie": cookie})[0] == 302
+        cookie = user_cookie(login(url, "trader", "n3w-password")[1])
+        assert request(url, headers={"Cookie": cookie})[0] == 200
+        remove_user(users, "trader")  # and a removed user is out at the next request
+        assert request(url, headers={"Cookie": cookie})[0] == 302
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -45,7 +45,7 @@ def test_a_running_session_holds_its_journal(tmp_path):
     assert [r["state"] for r in run_folders(tmp_path)] == [f"running (pid {writer_pid(hub.journal('demo'))})"]
     hub.close()
     unlock_writer(lock_writer(hub.journal("demo")))
-    assert [r["state"] for r in run_folders(tmp_path)] == ["finished"]
+    assert [r["state"] for r in run_folders(tmp_path)] == ["stopped"]
 
 
 @pytest.mark.parametrize("text", ["../x", "a b", "X" * 40, "-lead", "a/b", "é"])
@@ -91,3 +91,43 @@ def test_the_certification_page_lists_failed_checks_first_with_their_bounds():
         {"title": "B", "checks": [{"name": "ok2", "passed": True, "measured": 2, "bounds": None, "unit": "", "detail": ""}]}]}
     frame = checks_frame(report)
     assert frame["check"].tolist() == ["bad", "ok1", "ok2"] and frame.loc[0, "bounds"] == "min 0.5"
+
+
+def test_a_server_opens_at_most_its_cap_of_sessions(tmp_path):
+    hub = SessionHub(tmp_path, tick_s=3600, max_sessions=2)
+    hub.get("a"), hub.get("b")
+    with pytest.raises(ConfigError, match="already runs 2 sessions"):
+        hub.get("c")
+    assert hub.get("a") is not None and not (tmp_path / "sessions" / "c").exists()
+    hub.close()
+
+
+def test_a_session_another_process_holds_is_named_not_a_traceback(tmp_path):
+
+    first = SessionHub(tmp_path, tick_s=3600)
+    first.get("held")
+    first_pid = writer_pid(first.journal("held"))
+    second = SessionHub(tmp_path, tick_s=3600)
+    assert second.state("held") == f"running in process {first_pid}"
+    with pytest.raises(JournalLocked):
+        second.get("held")
+    first.close()
+
+
+def test_a_page_never_shows_a_traceback(tmp_path, monkeypatch):
+    import panel as pn
+
+    import workbench.apps.app as app
+    from workbench.apps.runs import run_detail
+
+    for name in ("\x00", "../../etc", "x" * 5000):
+        alert = run_detail(tmp_path, name)
+        assert isinstance(alert, pn.pane.Alert) and "no run" in alert.object
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "runs_page", broken)
+    built = app.page("runs", SessionHub(tmp_path), tmp_path)
+    alerts = [o for o in built.main.objects if isinstance(o, pn.pane.Alert)]
+    assert alerts and "could not be built: RuntimeError: boom" in alerts[0].object

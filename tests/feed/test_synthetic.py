@@ -110,6 +110,7 @@ def test_stress_regime_raises_volatility_and_widens_spreads():
     "kwargs, words",
     [
         (dict(symbols=0), "symbols must be >= 1"),
+        (dict(symbols=10**11), "at most 10,000"),  # not a list of 10**11 names first
         (dict(symbols=["A", "A"]), "unique"),
         (dict(volatility=-0.1), "volatility must be finite and > 0"),
         (dict(correlation=1.0), "correlation"),

@@ -12,6 +12,7 @@ default, logins from a users file with ``--basic-auth``).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from workbench.apps.pages import (
     trading_page,
 )
 from workbench.apps.runs import runs_page, sessions_page
-from workbench.apps.users import cookie_secret, load_users
-from workbench.errors import ConfigError
+from workbench.apps.users import UsersFile, cookie_secret
+from workbench.errors import WorkbenchError
+
+log = logging.getLogger("workbench.apps")
 
 LOGIN_TEMPLATE = Path(__file__).with_name("templates") / "login.html"  # nothing from a CDN
 PAGES = ("sessions", "market", "trading", "monitoring", "analytics", "runs", "certification")
@@ -68,8 +71,12 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
         if name == "runs":
             return _frame(name, runs_page(runs, _arg("run")))
         return _frame(name, certification_page(runs))
-    except ConfigError as exc:  # a bad query string: said on the page, nothing built
+    except WorkbenchError as exc:  # a bad query string, a session another process holds: said on the page
         return _frame(name, pn.pane.Alert(f"{exc}", alert_type="danger"))
+    except Exception as exc:  # never a traceback in a browser: one line there, the traceback in the log
+        log.exception("page /%s failed", name)
+        return _frame(name, pn.pane.Alert(f"this page could not be built: {type(exc).__name__}: {exc}",
+                                          alert_type="danger"))
 
 
 def _live(name: str, hub: SessionHub, sid: str) -> pn.template.BaseTemplate:
@@ -126,7 +133,7 @@ def serve(address: str = "127.0.0.1", port: int = 5006, basic_auth: str | None =
     kwargs: dict = {"extra_patterns": [(r"/components/(.*)", ComponentResources, {}),
                                        (r"/healthz", Health, {"hub": hub})]}
     if basic_auth:
-        kwargs.update(auth_provider=LimitedLogins(load_users(basic_auth), login_template=str(LOGIN_TEMPLATE)),
+        kwargs.update(auth_provider=LimitedLogins(UsersFile(basic_auth), login_template=str(LOGIN_TEMPLATE)),
                       cookie_secret=cookie_secret(runs))
     try:
         return pn.serve(routes(hub, runs), address=address, port=port, websocket_origin=origins, liveness=True,

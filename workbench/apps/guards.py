@@ -13,6 +13,7 @@ nothing, and logins that cannot be guessed at speed.
 
 from __future__ import annotations
 
+import hmac
 import sys
 import time
 from collections import deque
@@ -22,7 +23,7 @@ from panel.auth import BasicAuthProvider, BasicLoginHandler
 from panel.io.server import ComponentResourceHandler
 from tornado.web import HTTPError
 
-from workbench.apps.users import check_password, hash_password
+from workbench.apps.users import UsersFile, check_password, fingerprint, hash_password
 
 ALLOWED_PACKAGES = ("panel", "bokeh", "workbench")
 MAX_FAILURES = 5  # failed logins per address ...
@@ -52,10 +53,25 @@ class LimitedLogins(BasicAuthProvider):
     """Logins checked against a users file of scrypt hashes (:mod:`workbench.apps.users`),
     rate-limited per client address (module docstring). ``users``: ``{name: hash}``."""
 
-    def __init__(self, users: dict[str, str], **options: Any) -> None:
-        self._credentials = dict(users)
+    def __init__(self, users: UsersFile, **options: Any) -> None:
+        self._credentials = users
         self._handler = None
         super().__init__(**options)
+
+    @property
+    def get_user(self):
+        """The login of a request: its cookie's ``name:fingerprint`` must match the users file
+        as it is now (a removed user or a changed password ends the login at once)."""
+        decode = super().get_user
+        users = self._credentials
+
+        def get_user(handler):
+            value = decode(handler)
+            name, _, mark = (value or "").rpartition(":")
+            stored = users.get(name) if name else None
+            return name if stored is not None and hmac.compare_digest(mark, fingerprint(stored)) else None
+
+        return get_user
 
     @property
     def login_handler(self):
@@ -68,13 +84,17 @@ class LimitedLogins(BasicAuthProvider):
 
 
 class _LimitedLoginHandler(BasicLoginHandler):
-    _credentials: dict[str, str]
+    _credentials: UsersFile
     _failures: dict[str, deque[float]]
 
     def _validate(self, username: str, password: str) -> bool:
         stored = self._credentials.get(username)
         # an unknown name costs a hash too, so timing does not tell which names exist
         return check_password(stored or _DECOY, password) and stored is not None and bool(password)
+
+    def set_current_user(self, user) -> None:
+        stored = self._credentials.get(user) if user else None
+        super().set_current_user(f"{user}:{fingerprint(stored)}" if stored else user)
 
     def post(self) -> None:
         address = self.request.remote_ip or "?"

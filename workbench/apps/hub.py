@@ -15,11 +15,13 @@ import threading
 from pathlib import Path
 
 from workbench.apps.session import PaperSession
+from workbench.broker.journal import writer_pid
 from workbench.errors import ConfigError
 
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 DEFAULT = "demo"
 TICK_S = 0.2  # the market clock: 2 quotes every 0.2 s
+MAX_SESSIONS = 8  # sessions one server runs at once (each a market clock and ~15 MB): a GET cannot open more
 
 
 def session_id(text: str | None) -> str:
@@ -33,9 +35,10 @@ def session_id(text: str | None) -> str:
 class SessionHub:
     """Paper sessions by id (module docstring); thread-safe."""
 
-    def __init__(self, runs: str | Path = "runs", tick_s: float = TICK_S) -> None:
+    def __init__(self, runs: str | Path = "runs", tick_s: float = TICK_S, max_sessions: int = MAX_SESSIONS) -> None:
         self.folder = Path(runs) / "sessions"
         self.tick_s = tick_s
+        self.max_sessions = max_sessions
         self._sessions: dict[str, PaperSession] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -49,6 +52,9 @@ class SessionHub:
         with self._lock:
             session = self._sessions.get(sid)
             if session is None:
+                if len(self._sessions) >= self.max_sessions:
+                    raise ConfigError(f"session {sid!r}: this server already runs {self.max_sessions} sessions "
+                                      f"(the most it opens; use one of them: {', '.join(sorted(self._sessions))})")
                 path = self.journal(sid)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 seed = sum(sid.encode())  # each session its own market, the same one after a restart
@@ -66,6 +72,14 @@ class SessionHub:
     def running(self, sid: str) -> bool:
         with self._lock:
             return sid in self._sessions
+
+    def state(self, sid: str) -> str:
+        """``running``, ``running in process N`` (another server or program holds its journal),
+        or ``stopped`` (journaled; opens where it stopped)."""
+        if self.running(sid):
+            return "running"
+        pid = writer_pid(self.journal(sid))
+        return f"running in process {pid}" if pid else "stopped (opens where it stopped)"
 
     def _clock(self, session: PaperSession) -> None:
         while not self._stop.wait(self.tick_s):

@@ -109,7 +109,7 @@ def sender() -> str:
     """Who sends a command from this page, as journaled: ``dashboard:<login>`` (``anonymous``
     when the server has no logins)."""
     user = pn.state.user if pn.state.curdoc is not None else None
-    return f"dashboard:{user or 'anonymous'}"
+    return f"dashboard:{(user or 'anonymous').split(':')[0]}"  # the cookie's name:fingerprint, by name
 
 
 def trading_page(session: PaperSession):
@@ -166,13 +166,16 @@ def trading_page(session: PaperSession):
     def refresh() -> None:
         with session.lock:  # one consistent state: an order shown filled has its fill shown too
             seq = session.broker.last_seq
-            if seq != shown["seq"]:  # tables change only when the journal does
-                frames = session.orders_frame(), session.fills_frame(), session.positions_frame()
+            if seq != shown["seq"]:  # orders and fills change only when the journal does
+                frames = session.orders_frame(), session.fills_frame()
             else:
                 frames = None
+            marked = session.positions_frame()  # positions move with the market
         if frames is not None:
             shown["seq"] = seq
-            blotter.value, fills.value, positions.value = frames
+            blotter.value, fills.value = frames
+        if not marked.equals(positions.value):
+            positions.value = marked
         a = session.broker.account()
         account.object = (f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
                           f"**{a.buying_power:,.2f}**  realized **{a.realized_pnl:,.2f}**")

@@ -33,7 +33,8 @@ def run_folders(runs: Path) -> list[dict]:
         pid = writer_pid(journal) if journal.is_file() else None
         modified = max(p.stat().st_mtime for p in (journal, report) if p.is_file())
         rows.append({"run": str(folder.relative_to(runs)), "kind": kind,
-                     "state": f"running (pid {pid})" if pid else "finished",
+                     "state": f"running (pid {pid})" if pid else
+                     "stopped" if kind == "dashboard session" else "finished",
                      "modified": dt.datetime.fromtimestamp(modified, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
     return rows
 
@@ -64,9 +65,13 @@ def run_detail(runs: Path, name: str):
     """The account, orders and fills a run's journal recovers to (read-only)."""
     from workbench.broker import SimulatedBroker
 
-    folder = (runs / name).resolve()
-    if runs.resolve() not in folder.parents or not folder.is_dir():
-        return pn.pane.Alert(f"no run {name!r} in {runs}", alert_type="danger")
+    try:
+        folder = (runs / name).resolve()
+        found = runs.resolve() in folder.parents and folder.is_dir()
+    except (ValueError, OSError):  # a NUL byte, a name too long
+        found = False
+    if not found:
+        return pn.pane.Alert(f"no run {name[:80]!r} in {runs}", alert_type="danger")
     report = folder / "report.json"
     if report.is_file():
         r = json.loads(report.read_text())
@@ -82,13 +87,14 @@ def run_detail(runs: Path, name: str):
                            for o in reversed(broker.orders())],
                           columns=["id", "symbol", "side", "type", "quantity", "status", "filled"])
     fills = pd.DataFrame([{"time": str(f.time), "order": f.order_id, "symbol": f.symbol, "side": f.side.value,
-                           "quantity": f.quantity, "price": f.price} for f in reversed(broker.fills())],
+                           "quantity": f.quantity, "price": round(f.price, 4)} for f in reversed(broker.fills())],
                          columns=["time", "order", "symbol", "side", "quantity", "price"])
     broker.close()
     return pn.Column(
-        pn.pane.Markdown(f"### {html.escape(name)}\ncash **{a.cash:,.2f}**, equity **{a.equity:,.2f}**, "
-                         f"realized **{a.realized_pnl:,.2f}**; {len(orders)} orders, {len(fills)} fills "
-                         f"(from the journal, journaled events up to sequence {broker.last_seq})",
+        pn.pane.Markdown(f"### {html.escape(name)}\ncash **{a.cash:,.2f}**, realized **{a.realized_pnl:,.2f}**; "
+                         f"{len(orders)} orders, {len(fills)} fills ("
+                         + (f"journaled events 0-{broker.last_seq}" if broker.last_seq >= 0 else "no events yet")
+                         + "; positions at their last fill price, as journaled)",
                          css_classes=["wb-run-account"]),
         "#### Orders", pn.widgets.Tabulator(orders, disabled=True, height=220, show_index=False,
                                             sizing_mode="stretch_width", css_classes=["wb-run-orders"]),
@@ -103,7 +109,7 @@ def sessions_page(hub: SessionHub, runs: Path) -> pn.Column:
     def listing() -> str:
         rows = []
         for sid in hub.ids():
-            state = "running" if hub.running(sid) else "journaled (opens where it stopped)"
+            state = hub.state(sid)
             pages = " · ".join(_link(p, f"./{p}?session={sid}") for p in ("market", "trading", "monitoring"))
             rows.append(f"<b>{html.escape(sid)}</b>: {state} &nbsp; {pages}")
         return "<h3>Paper sessions</h3>" + ("<br>".join(rows) or "none yet: open one below")

@@ -39,19 +39,31 @@ def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
 
 def _parts(stored: str) -> tuple[int, int, int, bytes, bytes]:
     kind, n, r, p, salt, digest = stored.split("$")
-    if kind != "scrypt":
-        raise ValueError(kind)
-    return int(n), int(r), int(p), base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
+    n, r, p = int(n), int(r), int(p)
+    # costs scrypt accepts and a login can afford (n a power of two up to 2**20, 128*n*r bytes <= 256 MB)
+    if kind != "scrypt" or not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16
+                                and 128 * n * r <= 256 * 1024 * 1024):
+        raise ValueError(f"{kind}: unsupported cost n={n} r={r} p={p}")
+    salt_b, digest_b = base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
+    if len(salt_b) < 8 or len(digest_b) < 16:
+        raise ValueError("salt or hash too short")
+    return n, r, p, salt_b, digest_b
+
+
+def fingerprint(stored: str) -> str:
+    """A short digest of a stored hash: part of a login's cookie, so a changed password (or a
+    removed user) ends the logins made with the old one."""
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]
 
 
 def check_password(stored: str, password: str) -> bool:
     """Whether ``password`` matches the hash ``stored`` (constant-time comparison)."""
     try:
         n, r, p, salt, digest = _parts(stored)
-    except (ValueError, TypeError):
+        candidate = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest),
+                                   maxmem=512 * 1024 * 1024)
+    except (ValueError, TypeError, MemoryError):
         return False
-    candidate = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest),
-                               maxmem=256 * 1024 * 1024)
     return hmac.compare_digest(candidate, digest)
 
 
@@ -59,6 +71,8 @@ def load_users(path: str | os.PathLike) -> dict[str, str]:
     """``{name: hash}`` from the users file at ``path`` (module docstring); ConfigError naming
     the file and what is wrong otherwise."""
     file = Path(path)
+    if file.is_dir():
+        raise ConfigError(f"users file {file}: a directory, not a file")
     if not file.is_file():
         raise ConfigError(f"users file {file}: no such file (create it with: workbench users add NAME --file {file})")
     try:
@@ -76,9 +90,61 @@ def load_users(path: str | os.PathLike) -> dict[str, str]:
         try:
             _parts(stored)
         except (ValueError, TypeError, AttributeError):
-            raise ConfigError(f"users file {file}: user {name!r}: not a scrypt hash (plain-text passwords are "
+            raise ConfigError(f"users file {file}: user {name!r}: not a scrypt hash this program wrote (plain-text passwords are "
                               f"refused; set it with: workbench users add {name} --file {file})") from None
     return dict(data["users"])
+
+
+class UsersFile:
+    """The users of a users file as they are now: read again whenever the file changes, so a
+    removed user or a changed password takes effect without a restart (a file that turns
+    malformed lets nobody in)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._stamp: tuple | None = None
+        self._users: dict[str, str] = load_users(self.path)  # refused at start: a clear error
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def current(self) -> dict[str, str]:
+        stamp = self._stat()
+        if stamp != self._stamp:
+            try:
+                self._users = load_users(self.path)
+            except ConfigError:
+                self._users = {}
+            self._stamp = stamp
+        return self._users
+
+    def get(self, name: str) -> str | None:
+        return self.current().get(name)
+
+
+def remove_user(path: str | os.PathLike, name: str) -> None:
+    """Remove ``name`` from the users file at ``path`` (its logins end at their next request)."""
+    file = Path(path)
+    users = load_users(file)
+    if name not in users:
+        raise ConfigError(f"users file {file}: no user {name!r} (users: {', '.join(sorted(users))})")
+    del users[name]
+    _write(file, users)
+
+
+def _write(file: Path, users: dict[str, str]) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"format": FORMAT, "users": users}, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, file)
 
 
 def add_user(path: str | os.PathLike, name: str, password: str) -> bool:
@@ -92,13 +158,7 @@ def add_user(path: str | os.PathLike, name: str, password: str) -> bool:
     users = load_users(file) if file.exists() else {}
     new = name not in users
     users[name] = hash_password(password)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"format": FORMAT, "users": users}, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, file)
+    _write(file, users)
     return new
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.cli.common import duration, interactive, positive_int, print_json, timezone, with_actions
-from workbench.errors import DataError
+from workbench.errors import ConfigError, DataError
 from workbench.feed import SyntheticMarket, catalog, load, write_frame
 from workbench.feed.sources import output_format
+from workbench.feed.synthetic import SESSION_SECONDS
 from workbench.paths import check_writable
 
 
@@ -80,7 +81,16 @@ def data_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+MAX_SYNTH_ROWS = 200_000_000  # ~10 GB of quotes in memory: a larger request is refused, not attempted
+
+
 def data_synth(args: argparse.Namespace) -> int:
+    per_day = max(1, int(SESSION_SECONDS // args.freq)) if args.freq < SESSION_SECONDS else 1
+    rows = args.symbols * args.days * per_day
+    if rows > MAX_SYNTH_ROWS:
+        raise ConfigError(f"data synth: {args.symbols:,} symbols x {args.days:,} days x {per_day:,} steps a day = "
+                          f"{rows:,} rows, over the {MAX_SYNTH_ROWS:,} this command makes at once (fewer "
+                          "--symbols or --days, or a longer --freq)")
     output_format(args.out)  # a bad name or folder is refused before the data is made
     check_writable(args.out.parent)
     market = SyntheticMarket(symbols=args.symbols, seed=args.seed)

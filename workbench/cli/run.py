@@ -52,6 +52,8 @@ def plot_file(text: str) -> Path:
 
 def run_strategy(args: argparse.Namespace) -> int:
     if args.plot is not None:
+        if args.plot.is_dir():
+            raise ConfigError(f"--plot {args.plot}: a directory (give a file name ending in .html or .png)")
         check_writable(args.plot.parent, "--plot")
     config = SessionConfig(
         strategy=args.strategy, data=tuple(args.data), params=key_values(args.param),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from workbench.cli.common import port
 from workbench.errors import ConfigError
+from workbench.paths import check_writable
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -27,6 +28,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from workbench.apps.app import serve  # imports Panel: only when serving
     from workbench.apps.users import load_users
 
+    check_writable(args.runs, "--runs")  # sessions, the cookie secret and certifications go there
     if args.basic_auth:
         try:
             load_users(args.basic_auth)  # refused here, before anything listens

@@ -19,6 +19,10 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input (for scripts)")
     add.set_defaults(func=add_command)
+    drop = actions.add_parser("remove", help="remove a user (their logins end at once)", parents=[common])
+    drop.add_argument("name", help="user name")
+    drop.add_argument("--file", type=Path, default=Path("users.json"), help="users file (users.json)")
+    drop.set_defaults(func=remove_command)
     show = actions.add_parser("list", help="the users of a users file", parents=[common])
     show.add_argument("--file", type=Path, default=Path("users.json"), help="users file (users.json)")
     show.set_defaults(func=list_command)
@@ -48,4 +52,12 @@ def list_command(args: argparse.Namespace) -> int:
 
     for name in sorted(load_users(args.file)):
         print(name)
+    return 0
+
+
+def remove_command(args: argparse.Namespace) -> int:
+    from workbench.apps.users import remove_user
+
+    remove_user(args.file, args.name)
+    print(f"removed {args.name} from {args.file}")
     return 0

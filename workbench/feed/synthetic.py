@@ -37,6 +37,7 @@ SESSION_OPEN = "09:30"
 SESSION_SECONDS = 6.5 * 3600
 EXCHANGE_TZ = "America/New_York"
 TRADING_DAYS = 252
+MAX_SYMBOLS = 10_000  # symbols of one market (its correlation matrix is symbols x symbols)
 CHUNK_VALUES = 1 << 20  # random values drawn per chunk and stream (fixes the draw order)
 
 
@@ -60,6 +61,8 @@ class SyntheticMarket:
     tick_size: float = 0.01
 
     def __post_init__(self) -> None:
+        if isinstance(self.symbols, (int, np.integer)) and self.symbols > MAX_SYMBOLS:
+            raise ValueError(f"symbols: at most {MAX_SYMBOLS:,}, got {self.symbols:,}")
         names = self.names
         if len(names) == 0:
             raise ValueError("symbols: need at least one symbol")
