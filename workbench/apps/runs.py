@@ -16,10 +16,7 @@ import panel as pn
 
 from workbench.apps.hub import SessionHub, session_id
 from workbench.broker.journal import JOURNAL_NAME, read_meta, writer_pid
-from workbench.errors import ConfigError, WorkbenchError
-
-RUN_COLUMNS = ["run", "kind", "state", "modified"]
-
+from workbench.errors import WorkbenchError
 
 def run_folders(runs: Path) -> list[dict]:
     """One row a run folder below ``runs`` (two levels: ``runs/NAME`` and ``runs/sessions/ID``)."""
@@ -123,7 +120,7 @@ def sessions_page(hub: SessionHub, runs: Path) -> pn.Column:
         try:
             sid = session_id(name.value)
             hub.get(sid)
-        except (ConfigError, WorkbenchError) as exc:
+        except WorkbenchError as exc:
             message.object = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
             return
         table.object = listing()

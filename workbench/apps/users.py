@@ -138,12 +138,16 @@ def remove_user(path: str | os.PathLike, name: str) -> None:
 
 
 def _write(file: Path, users: dict[str, str]) -> None:
+    _write_private(file, json.dumps({"format": FORMAT, "users": users}, indent=2) + "\n")
+
+
+def _write_private(file: Path, text: str) -> None:
+    """``text`` to ``file``, mode 0600, whole or not at all (a temporary file, then renamed)."""
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"format": FORMAT, "users": users}, f, indent=2)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, file)
 
 
@@ -170,9 +174,6 @@ def cookie_secret(folder: str | os.PathLike) -> str:
         secret = file.read_text().strip()
         if len(secret) >= 32:
             return secret
-    file.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret + "\n")
+    _write_private(file, secret + "\n")
     return secret

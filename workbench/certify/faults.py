@@ -708,15 +708,29 @@ def run_faults(params: dict[str, Any], thresholds: dict[str, dict], goldens: dic
             "rows": [r.row() for r in results]}
 
 
-def table_lines(faults: dict[str, Any]) -> list[str]:
-    """The detection table as Markdown lines."""
-    lines = ["| fault | category expected red | categories red | caught? |", "| --- | --- | --- | --- |"]
+TABLE_HEADER = ("fault", "category expected red", "categories red", "caught?")
+
+
+def table_cells(faults: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The detection table's rows as plain cells (the Markdown and the HTML tables' source)."""
+    cells = []
     for row in faults["rows"]:
         red = ", ".join(TITLES[c] for c in row["categories_red"]) or "none"
         if row["error"]:
             red += f" (error: {row['error'].splitlines()[-1][:80]})"
-        lines.append(f"| `{row['fault']}` | {TITLES[row['expected_red']]} | {red} | "
-                     f"{'yes' if row['caught'] else '**NO**'} |")
-    lines.append(f"\n{faults['caught']} of {faults['total']} faults caught by their own category "
-                 f"(detection rate {faults['rate']:.0%}).")
+        cells.append((row["fault"], TITLES[row["expected_red"]], red, "yes" if row["caught"] else "NO"))
+    return cells
+
+
+def table_summary(faults: dict[str, Any]) -> str:
+    return (f"{faults['caught']} of {faults['total']} faults caught by their own category "
+            f"(detection rate {faults['rate']:.0%}).")
+
+
+def table_lines(faults: dict[str, Any]) -> list[str]:
+    """The detection table as Markdown lines."""
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "| --- | --- | --- | --- |"]
+    for fault, expected, red, caught in table_cells(faults):
+        lines.append(f"| `{fault}` | {expected} | {red} | {caught if caught == 'yes' else '**NO**'} |")
+    lines.append("\n" + table_summary(faults))
     return lines

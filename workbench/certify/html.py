@@ -11,7 +11,7 @@ import html
 import json
 from typing import Any
 
-from workbench.certify.faults import table_lines
+from workbench.certify.faults import TABLE_HEADER, table_cells, table_summary
 from workbench.htmlpage import page
 
 def _e(value: Any) -> str:
@@ -94,15 +94,12 @@ def report_html(report: dict[str, Any]) -> str:
                      f"<td>{_e(ch.get('detail'))}</td></tr>")
     parts.append("</table>")
     if report.get("faults"):
-        lines = table_lines(report["faults"])
-        parts.append("<h2>Fault detection</h2><table>")
-        for i, line in enumerate(lines[:-1]):
-            if i == 1:
-                continue  # the Markdown separator row
-            cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
-            tag = "th" if i == 0 else "td"
-            parts.append("<tr>" + "".join(f"<{tag}>{_e(cell)}</{tag}>" for cell in cells) + "</tr>")
-        parts.append(f"</table><p>{_e(lines[-1].strip())}</p>")
+        faults = report["faults"]
+        parts.append("<h2>Fault detection</h2><table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in TABLE_HEADER)
+                     + "</tr>")
+        for cells in table_cells(faults):
+            parts.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+        parts.append(f"</table><p>{_e(table_summary(faults))}</p>")
     inputs = report.get("inputs") or {}
     if inputs:
         parts.append("<h2>Provenance</h2><pre>" + _e(json.dumps(

@@ -85,7 +85,7 @@ MAX_SYNTH_ROWS = 200_000_000  # ~10 GB of quotes in memory: a larger request is 
 
 
 def data_synth(args: argparse.Namespace) -> int:
-    per_day = max(1, int(SESSION_SECONDS // args.freq)) if args.freq < SESSION_SECONDS else 1
+    per_day = max(1, int(SESSION_SECONDS // args.freq))
     rows = args.symbols * args.days * per_day
     if rows > MAX_SYNTH_ROWS:
         raise ConfigError(f"data synth: {args.symbols:,} symbols x {args.days:,} days x {per_day:,} steps a day = "
