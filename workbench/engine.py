@@ -168,6 +168,7 @@ class Engine:
         duration: float | None = None,
         resume: bool = False,
         monitor: Any = None,
+        control: Any = None,
         progress: bool = False,
         clock: Callable[[], float] = _time.monotonic,
         sleep: Callable[[float], None] = _time.sleep,
@@ -191,6 +192,9 @@ class Engine:
         self.clock = clock
         self._stop = threading.Event()
         self.monitor = monitor
+        self.control = control  # a command channel (workbench.control), drained between slices
+        if control is not None:
+            sleep = control.sleeper(sleep, self._commands)  # commands run at once during paced waits
         if monitor is not None:
             sleep = monitor.sleeper(sleep)  # long paced waits keep the monitor sampling
         self.replay = Replay(*frames, speed=speed if mode == "paper" else None,
@@ -228,6 +232,8 @@ class Engine:
             if setup is not None:
                 broker.journal.write_meta({"engine": setup})
         self.broker = broker
+        if control is not None:
+            control.broker = broker
         self.now = None
         self.events = 0  # market events handled so far (the monitor reads it)
         self._bars = 0
@@ -285,6 +291,16 @@ class Engine:
             for sym, g in bars.groupby("symbol", sort=False)
         }
 
+    def _commands(self) -> bool:
+        """Run the command channel's queued commands now, between two slices, as one atomic
+        journal step; False while they cannot run yet (before the first slice, or while a
+        resumed run catches up: they wait for the live slices)."""
+        broker = self.broker
+        if self._warming or broker.time is None:
+            return False
+        self.control.execute(step=broker.journal.path is not None)
+        return True
+
     def stop(self) -> None:
         """Ask the run to stop after the current time slice (thread-safe)."""
         self._stop.set()
@@ -322,9 +338,12 @@ class Engine:
             perf = _time.perf_counter
             if monitor is not None:
                 monitor.session_started()
+            control = self.control
             for t_ns, events in self.replay.slices():
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
+                if control is not None and control.pending:
+                    self._commands()
                 step = atomic and not self._warming
                 if step:
                     broker.begin_slice()

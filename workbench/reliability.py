@@ -55,29 +55,29 @@ class ResumeTrial:
         return not self.error and self.fills_sha256 == self.expected_sha256
 
 
-def _cli(args: list[str]) -> tuple[int, str]:
-    """``workbench ARGS`` in this process: (exit status, stdout)."""
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    """``workbench ARGS`` in this process: (exit status, stdout, stderr)."""
     from workbench.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
-    return code, out.getvalue() + err.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
 def _child(args: list[str]) -> None:  # pragma: no cover (a child killed with SIGKILL)
     code = 1
     try:
-        code, _ = _cli(args)
+        code, _, _ = _cli(args)
     finally:
         os._exit(code)
 
 
 def paper_run(out: Path, extra: tuple[str, ...] = ()) -> str:
     """The fills' SHA-256 of ``workbench paper`` run to the end in ``out``."""
-    code, text = _cli(["paper", *PAPER, "--out", str(out), "--json", *extra])
+    code, text, err = _cli(["paper", *PAPER, "--out", str(out), "--json", *extra])
     if code != 0:
-        raise RuntimeError(f"workbench paper failed ({code}): {text.strip()}")
+        raise RuntimeError(f"workbench paper failed ({code}): {(text + err).strip()}")
     return json.loads(text.splitlines()[-1])["fills_sha256"]
 
 

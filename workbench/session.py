@@ -10,6 +10,7 @@ session's folder holds its journal; ``resume=True`` carries on from it.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +51,7 @@ class SessionConfig:
     metrics_port: int | None = None  # serve /metrics on 127.0.0.1
     sample_every: float = 1.0  # the monitor's interval (seconds)
     progress: bool = False
+    control: bool = True  # a paper session's command channel (workbench.control; loopback, token)
 
 
 def run_session(config: SessionConfig) -> Result:
@@ -94,14 +96,25 @@ def run_session(config: SessionConfig) -> Result:
         remove(journal)
     resume = start_as == "resume"
     monitor = _monitor(c)
+    control = None
+    if c.mode == "paper" and c.control:
+        from workbench.control import ControlChannel
+
+        control = ControlChannel(c.out)
     try:
         engine = Engine(strategy, *frames, cash=c.cash, commission=commission, slippage=slippage,
                         account_type=c.account, journal=journal, mode=c.mode, start=start, end=end,
-                        progress=c.progress, monitor=monitor, resume=resume, **options)
+                        progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
+        if control is not None:
+            control.open()
+            print(f"commands: {control.url} (token in {control.file}; see workbench.control)", file=sys.stderr,
+                  flush=True)
         result = engine.run()
     finally:
+        if control is not None:
+            control.close()
         if monitor is not None:
             monitor.close()
     if c.out is not None:

@@ -2,6 +2,9 @@
 rejects, basic auth keeps strangers out. Screenshots go to runs/screenshots/."""
 
 import re
+import signal
+import subprocess
+import sys
 import time
 
 from workbench.apps.users import add_user
@@ -108,6 +111,56 @@ def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_s
     message.get_by_text("Quantity must be a number").wait_for(timeout=10_000)
     assert errors == [] and other_errors == [] and runs_errors == [], (errors, other_errors, runs_errors)
     page.close()
+
+
+def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(browser, server, tmp_path):
+    """`workbench paper` in its own process: listed on /sessions, an order from /trading?run=
+    goes through its command channel, fills there, is in its journal with the sender, and a
+    reload shows it (read back from the journal)."""
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "paper", "sma_cross", "--data", "sp500",
+                             "--speed", "864000", "--out", str(runs / "cli"), "--duration", "10m"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (runs / "cli" / "control.json").exists():  # readiness: the channel is open
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-2000:]
+            time.sleep(0.1)
+        sessions, sessions_errors = open_page(browser, server + "sessions", live=False)
+        sessions.locator(".wb-sessions").get_by_text("workbench paper").wait_for(timeout=30_000)
+        sessions.close()
+        page, errors = open_page(browser, server + "trading?run=cli")
+        page.locator(".wb-ticket-quotes").get_by_text("SP500").wait_for(timeout=30_000)
+        page.locator(".wb-type select").select_option("market")
+        page.locator(".wb-quantity input").fill("7")
+        page.locator(".wb-place button").click()
+        message = page.locator(".wb-message")
+        message.get_by_text("Accepted").wait_for(timeout=30_000)
+        order_id = re.search(r"Accepted (O\d+)", text_of(message)).group(1)
+        deadline = time.monotonic() + 30  # a market order fills at the next bar (a tenth of a second)
+        while "filled" not in blotter_row(page, order_id):
+            assert time.monotonic() < deadline, f"not filled: {blotter_row(page, order_id)!r}"
+            page.wait_for_timeout(200)
+        assert "dashboard:anonymous" in blotter_row(page, order_id)
+        page.locator(".wb-fills .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "trading-run.png"), full_page=True)
+        page.reload()
+        page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
+        page.locator(".wb-blotter .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+        assert "filled" in blotter_row(page, order_id)
+        page.locator(".wb-kill button").click()
+        message.get_by_text("Kill switch ON").wait_for(timeout=30_000)
+        events = read_events(runs / "cli")  # the session's own journal, written by its process
+        accepted = next(e for e in events if e.kind == "accepted" and e.order_id == order_id)
+        assert accepted.payload["client_id"] == "dashboard:anonymous"
+        assert any(e.kind == "fill" and e.order_id == order_id for e in events)
+        assert any(e.kind == "kill_switch" and e.payload["reason"] == "dashboard:anonymous" for e in events)
+        assert errors == [] and sessions_errors == [], (errors, sessions_errors)
+        page.close()
+    finally:
+        proc.send_signal(signal.SIGINT)  # stops after the current slice, journal intact
+        proc.wait(timeout=60)
+    assert not (runs / "cli" / "control.json").exists()
 
 
 def test_basic_auth_keeps_an_unauthenticated_client_out(browser, tmp_path):

@@ -27,12 +27,13 @@ def test_a_session_outlives_its_hub(tmp_path):
     session = hub.get("desk-1")
     assert hub.get("desk-1") is session  # one session, whoever asks
     order = trade(session)
-    before = session.orders_frame(), session.fills_frame(), session.broker.account().cash
+    before = *session.frames(), session.broker.account().cash
     assert before[1]["order"].tolist() == [order]
     hub.close()
     assert writer_pid(hub.journal("desk-1")) is None  # the journal is released
     again = SessionHub(tmp_path, tick_s=3600).get("desk-1")  # a restarted server
-    assert again.orders_frame().equals(before[0]) and again.fills_frame().equals(before[1])
+    orders, fills = again.frames()
+    assert orders.equals(before[0]) and fills.equals(before[1])
     assert again.broker.account().cash == before[2]
     assert "desk-1" in SessionHub(tmp_path).ids()
 

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import panel as pn
 from tornado.web import RequestHandler
@@ -29,9 +30,10 @@ from workbench.apps.pages import (
     monitoring_page,
     trading_page,
 )
+from workbench.apps.remote import open_run
 from workbench.apps.runs import runs_page, sessions_page
 from workbench.apps.users import UsersFile, cookie_secret
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 
 log = logging.getLogger("workbench.apps")
 
@@ -45,16 +47,21 @@ def _arg(name: str) -> str | None:
     return values[0].decode(errors="replace") if values else None
 
 
-def _nav(current: str, sid: str | None) -> pn.pane.Markdown:
+def _nav(current: str, sid: str | None, run: str | None = None) -> pn.pane.Markdown:
     query = f"?session={sid}" if sid else ""
-    links = [f"**{name.title()}**" if name == current else
-             f"[{name.title()}](./{name}{query if name in LIVE else ''})" for name in PAGES]
+
+    def href(name: str) -> str:
+        if run and name in ("trading", "runs"):
+            return f"./{name}?run={quote(run)}"
+        return f"./{name}{query if name in LIVE else ''}"
+
+    links = [f"**{name.title()}**" if name == current else f"[{name.title()}]({href(name)})" for name in PAGES]
     return pn.pane.Markdown("\n\n".join(links), css_classes=["wb-nav"])
 
 
-def _frame(name: str, body, sid: str | None = None) -> pn.template.BaseTemplate:
-    title = f"workbench: {name}" + (f" ({sid})" if sid else "")
-    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid)])
+def _frame(name: str, body, sid: str | None = None, run: str | None = None) -> pn.template.BaseTemplate:
+    title = f"workbench: {name}" + (f" ({sid})" if sid else f" (run {run})" if run else "")
+    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid, run)])
 
 
 def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
@@ -62,8 +69,14 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
     pn.extension("tabulator")
     try:
         if name in LIVE:
+            run = _arg("run")
+            if run is not None:
+                if name != "trading":
+                    raise ConfigError(f"a paper run's live page is /trading?run={run}; /{name} shows the "
+                                      f"server's sessions (?session=ID)")
+                return _live(name, open_run(runs, run), run=run)
             sid = session_id(_arg("session"))
-            return _live(name, hub, sid)
+            return _live(name, hub.get(sid), sid=sid)
         if name == "sessions":
             return _frame(name, sessions_page(hub, runs))
         if name == "analytics":
@@ -79,8 +92,7 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
                                           alert_type="danger"))
 
 
-def _live(name: str, hub: SessionHub, sid: str) -> pn.template.BaseTemplate:
-    session = hub.get(sid)
+def _live(name: str, session, sid: str | None = None, run: str | None = None) -> pn.template.BaseTemplate:
     layout, refresh = LIVE[name](session)
     clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
     ticks = {"k": 0}  # this page's updates, numbered: a gap in what a browser sees is a lost update
@@ -92,7 +104,7 @@ def _live(name: str, hub: SessionHub, sid: str) -> pn.template.BaseTemplate:
                         f'data-n="{session.updates}"></span>')
 
     tick()
-    template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid)
+    template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid, run)
     if pn.state.curdoc is not None:
         callback = pn.state.add_periodic_callback(tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: callback.stop())

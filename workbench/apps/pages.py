@@ -8,6 +8,7 @@ types is evaluated as code (numbers are parsed as numbers, names looked up in li
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import math
@@ -18,6 +19,7 @@ import pandas as pd
 import panel as pn
 
 from workbench.apps.session import SYMBOLS, PaperSession
+from workbench.errors import WorkbenchError
 
 REFRESH_MS = 500  # a live page's updates: 2 a second
 
@@ -112,11 +114,15 @@ def sender() -> str:
     return f"dashboard:{(user or 'anonymous').split(':')[0]}"  # the cookie's name:fingerprint, by name
 
 
-def trading_page(session: PaperSession):
-    """Order ticket, live blotter of orders and fills, positions, and the kill switch."""
-    symbol = pn.widgets.Select(name="Symbol", options=list(SYMBOLS), value=SYMBOLS[0])
+def trading_page(session):
+    """Order ticket, live blotter of orders and fills, positions, and the kill switch, over a
+    :class:`PaperSession` of the server or a :class:`~workbench.apps.remote.RunSession` (a
+    ``workbench paper`` process: its orders go through its command channel, and what the page
+    shows is read back from its journal)."""
+    symbol = pn.widgets.Select(name="Symbol", options=list(session.symbols), value=session.symbols[0])
     side = pn.widgets.RadioButtonGroup(name="Side", options=["buy", "sell"], value="buy")
-    kind = pn.widgets.Select(name="Type", options=["market", "limit", "stop", "stop_limit"], value="limit")
+    kind = pn.widgets.Select(name="Type", options=["market", "limit", "stop", "stop_limit"], value="limit",
+                             css_classes=["wb-type"])
     quantity = pn.widgets.TextInput(name="Quantity", value="10", css_classes=["wb-quantity"])
     limit = pn.widgets.TextInput(name="Limit price", value="", css_classes=["wb-limit"])
     stop = pn.widgets.TextInput(name="Stop price", value="", css_classes=["wb-stop"])
@@ -125,15 +131,16 @@ def trading_page(session: PaperSession):
     kill = pn.widgets.Toggle(name="Kill switch", button_type="danger", css_classes=["wb-kill"])
     message = pn.pane.Alert("Ready.", alert_type="secondary", css_classes=["wb-message"])
     quotes = pn.pane.Markdown("", css_classes=["wb-ticket-quotes"])
-    blotter = pn.widgets.Tabulator(session.orders_frame(), name="Orders", disabled=True, height=260,
-                                   sizing_mode="stretch_width", show_index=False, css_classes=["wb-blotter"])
-    fills = pn.widgets.Tabulator(session.fills_frame(), name="Fills", disabled=True, height=200,
-                                 sizing_mode="stretch_width", show_index=False, css_classes=["wb-fills"])
-    positions = pn.widgets.Tabulator(session.positions_frame(), name="Positions", disabled=True, height=120,
-                                     sizing_mode="stretch_width", show_index=False, css_classes=["wb-positions"])
+    table = dict(disabled=True, sizing_mode="stretch_width", show_index=False)
+    orders_now, fills_now = session.frames()
+    blotter = pn.widgets.Tabulator(orders_now, name="Orders", height=260, css_classes=["wb-blotter"], **table)
+    fills = pn.widgets.Tabulator(fills_now, name="Fills", height=200, css_classes=["wb-fills"], **table)
+    # positions: a plain HTML table (a few rows), a fraction of a Tabulator's cost to build
+    positions = pn.pane.DataFrame(session.positions_frame(), index=False, sizing_mode="stretch_width",
+                                  css_classes=["wb-positions"])
     account = pn.pane.Markdown("", css_classes=["wb-account"])
 
-    def on_place(_event=None) -> None:
+    async def on_place(_event=None) -> None:
         try:
             qty = _number(quantity.value, "Quantity")
             lim = _number(limit.value, "Limit price", optional=True)
@@ -141,46 +148,48 @@ def trading_page(session: PaperSession):
         except ValueError as exc:
             message.object, message.alert_type = f"Invalid input: {exc}", "warning"
             return
-        with session.lock:
-            reply = session.broker.place_order(symbol.value, side.value, qty, kind.value, limit_price=lim,
-                                               stop_price=stp, tif=tif.value, client_id=sender())
-        if reply.accepted:
-            message.object, message.alert_type = f"Accepted {reply.order_id}", "success"
-        else:
-            message.object = f"Rejected: {reply.reason.value}: {reply.message}"
-            message.alert_type = "danger"
-        refresh()
+        place.disabled = True
+        try:  # a command to another process may wait for it: off the server's event loop
+            ok, text = await asyncio.to_thread(session.place, symbol.value, side.value, qty, kind.value, lim, stp,
+                                               tif.value, sender())
+        except WorkbenchError as exc:
+            ok, text = False, f"Not sent: {exc}"
+        finally:
+            place.disabled = False
+        message.object, message.alert_type = text, "success" if ok else "danger"
+        await asyncio.to_thread(session.poll)
+        refresh(poll=False)
 
-    def on_kill(event) -> None:
-        with session.lock:
-            if event.new:
-                n = session.broker.kill_switch(sender())
-                message.object, message.alert_type = f"Kill switch ON: {n} order(s) cancelled", "danger"
-            else:
-                session.broker.reset_kill_switch()
-                message.object, message.alert_type = "Kill switch reset", "secondary"
-        refresh()
+    async def on_kill(event) -> None:
+        try:
+            ok, text = await asyncio.to_thread(session.kill, bool(event.new), sender())
+        except WorkbenchError as exc:
+            ok, text = False, f"Not sent: {exc}"
+        message.object = text
+        message.alert_type = ("danger" if event.new else "secondary") if ok else "warning"
+        await asyncio.to_thread(session.poll)
+        refresh(poll=False)
 
     shown = {"seq": None}
 
-    def refresh() -> None:
+    def refresh(poll: bool = True) -> None:
+        if poll:
+            session.poll()
         with session.lock:  # one consistent state: an order shown filled has its fill shown too
-            seq = session.broker.last_seq
-            if seq != shown["seq"]:  # orders and fills change only when the journal does
-                frames = session.orders_frame(), session.fills_frame()
-            else:
-                frames = None
+            seq = session.seq()
+            frames = session.frames() if seq != shown["seq"] else None  # they change only with the journal
             marked = session.positions_frame()  # positions move with the market
+            a = session.account()
+            quotes.object = session.quote_line()
         if frames is not None:
             shown["seq"] = seq
             blotter.value, fills.value = frames
-        if not marked.equals(positions.value):
-            positions.value = marked
-        a = session.broker.account()
-        account.object = (f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
+        if not marked.equals(positions.object):
+            positions.object = marked
+        account.object = ("no account yet" if a is None else
+                          f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
                           f"**{a.buying_power:,.2f}**  realized **{a.realized_pnl:,.2f}**")
-        with session.lock:
-            quotes.object = "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(session.last.items()))
+        place.disabled = not session.running
 
     place.on_click(on_place)
     kill.param.watch(on_kill, "value")
@@ -273,12 +282,16 @@ def analytics_page():
     model = pn.widgets.Select(name="Forecast model", options=["arima", "ets", "theta", "naive"], value="ets")
     horizon = pn.widgets.IntSlider(name="Horizon (business days)", start=1, end=20, value=5)
 
-    def sheet(name: str):
-        returns = performance.simple_returns(load_dataset(name)["close"])
-        return pn.pane.HoloViews(tearsheet(returns, title=name), sizing_mode="stretch_width")
+    def sheet_of(name: str):
+        return tearsheet(performance.simple_returns(load_dataset(name)["close"]), title=name)
 
-    def predicted(name: str, model_name: str, h: int):
-        text, frame = forecast_summary(name, model_name, h)
+    # The statistics and fits run in a worker thread, off the server's event loop (other
+    # browsers' updates go on meanwhile); only the resulting page parts are built on it.
+    async def sheet(name: str):
+        return pn.pane.HoloViews(await asyncio.to_thread(sheet_of, name), sizing_mode="stretch_width")
+
+    async def predicted(name: str, model_name: str, h: int):
+        text, frame = await asyncio.to_thread(forecast_summary, name, model_name, h)
         return pn.Column(pn.pane.Markdown(text), pn.widgets.Tabulator(frame, disabled=True, height=220))
 
     # defer_load: the page is sent at once and the forecast and tear sheet follow when computed

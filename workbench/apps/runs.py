@@ -10,13 +10,16 @@ import datetime as dt
 import html
 import json
 from pathlib import Path
+from urllib.parse import quote
 
-import pandas as pd
 import panel as pn
 
 from workbench.apps.hub import SessionHub, session_id
+from workbench.apps.remote import run_folder
+from workbench.apps.session import fills_frame, orders_frame
 from workbench.broker.journal import JOURNAL_NAME, read_meta, writer_pid
-from workbench.errors import WorkbenchError
+from workbench.control import ControlClient
+from workbench.errors import ConfigError, WorkbenchError
 
 def run_folders(runs: Path) -> list[dict]:
     """One row a run folder below ``runs`` (two levels: ``runs/NAME`` and ``runs/sessions/ID``)."""
@@ -63,12 +66,9 @@ def run_detail(runs: Path, name: str):
     from workbench.broker import SimulatedBroker
 
     try:
-        folder = (runs / name).resolve()
-        found = runs.resolve() in folder.parents and folder.is_dir()
-    except (ValueError, OSError):  # a NUL byte, a name too long
-        found = False
-    if not found:
-        return pn.pane.Alert(f"no run {name[:80]!r} in {runs}", alert_type="danger")
+        folder = run_folder(runs, name)
+    except ConfigError as exc:
+        return pn.pane.Alert(str(exc), alert_type="danger")
     report = folder / "report.json"
     if report.is_file():
         r = json.loads(report.read_text())
@@ -79,19 +79,15 @@ def run_detail(runs: Path, name: str):
     except (WorkbenchError, OSError) as exc:
         return pn.pane.Alert(f"{name}: {exc}", alert_type="danger")
     a = broker.account()
-    orders = pd.DataFrame([{"id": o.id, "symbol": o.symbol, "side": o.side.value, "type": o.type.value,
-                            "quantity": o.quantity, "status": o.status.value, "filled": o.filled_quantity}
-                           for o in reversed(broker.orders())],
-                          columns=["id", "symbol", "side", "type", "quantity", "status", "filled"])
-    fills = pd.DataFrame([{"time": str(f.time), "order": f.order_id, "symbol": f.symbol, "side": f.side.value,
-                           "quantity": f.quantity, "price": round(f.price, 4)} for f in reversed(broker.fills())],
-                         columns=["time", "order", "symbol", "side", "quantity", "price"])
+    orders, fills = orders_frame(broker), fills_frame(broker, "%Y-%m-%d %H:%M:%S")
     broker.close()
+    live = (" This session is running: " + _link("trade in it", f"./trading?run={quote(name)}") + "."
+            if ControlClient.running(folder) else "")
     return pn.Column(
         pn.pane.Markdown(f"### {html.escape(name)}\ncash **{a.cash:,.2f}**, realized **{a.realized_pnl:,.2f}**; "
                          f"{len(orders)} orders, {len(fills)} fills ("
                          + (f"journaled events 0-{broker.last_seq}" if broker.last_seq >= 0 else "no events yet")
-                         + "; positions at their last fill price, as journaled)",
+                         + "; positions at their last fill price, as journaled)." + live,
                          css_classes=["wb-run-account"]),
         "#### Orders", pn.widgets.Tabulator(orders, disabled=True, height=220, show_index=False,
                                             sizing_mode="stretch_width", css_classes=["wb-run-orders"]),
@@ -109,6 +105,10 @@ def sessions_page(hub: SessionHub, runs: Path) -> pn.Column:
             state = hub.state(sid)
             pages = " · ".join(_link(p, f"./{p}?session={sid}") for p in ("market", "trading", "monitoring"))
             rows.append(f"<b>{html.escape(sid)}</b>: {state} &nbsp; {pages}")
+        for r in run_folders(runs):
+            if r["kind"] == "paper" and ControlClient.running(runs / r["run"]):
+                rows.append(f"<b>{html.escape(r['run'])}</b>: workbench paper, {html.escape(r['state'])} &nbsp; "
+                            + _link("trading", f"./trading?run={quote(r['run'])}"))
         return "<h3>Paper sessions</h3>" + ("<br>".join(rows) or "none yet: open one below")
 
     table = pn.pane.HTML(listing(), css_classes=["wb-sessions"])

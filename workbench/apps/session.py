@@ -78,30 +78,78 @@ class PaperSession:
             self.monitor.sample_if_due()
         return out
 
-    def orders_frame(self) -> pd.DataFrame:
-        with self.lock:
-            rows = [{"id": o.id, "symbol": o.symbol, "side": o.side.value, "type": o.type.value,
-                     "quantity": o.quantity, "limit": o.limit_price, "stop": o.stop_price, "tif": o.tif.value,
-                     "status": o.status.value, "filled": o.filled_quantity, "avg_price": round(o.avg_fill_price, 4),
-                     "by": o.client_id or ""}
-                    for o in reversed(self.broker.orders())]
-        return pd.DataFrame(rows, columns=["id", "symbol", "side", "type", "quantity", "limit", "stop", "tif",
-                                           "status", "filled", "avg_price", "by"])
+    # --- what a trading page reads and sends (RunSession answers the same) -------------------
 
-    def fills_frame(self) -> pd.DataFrame:
+    symbols = list(SYMBOLS)
+    running = True
+
+    def poll(self) -> None:
+        """Nothing to pull: this session lives in the server."""
+
+    def seq(self) -> int:
+        return self.broker.last_seq
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Orders and fills, read together (an order shown filled has its fill shown)."""
         with self.lock:
-            rows = [{"time": f.time.strftime("%H:%M:%S"), "order": f.order_id, "symbol": f.symbol,
-                     "side": f.side.value, "quantity": f.quantity, "price": f.price}
-                    for f in reversed(self.broker.fills())]
-        return pd.DataFrame(rows, columns=["time", "order", "symbol", "side", "quantity", "price"])
+            return orders_frame(self.broker), fills_frame(self.broker)
 
     def positions_frame(self) -> pd.DataFrame:
         with self.lock:
-            rows = [{"symbol": p.symbol, "quantity": p.quantity, "avg_cost": round(p.avg_cost, 4),
-                     "last": None if p.last_price is None else round(p.last_price, 4), "unrealized": round(p.unrealized_pnl, 2)}
-                    for p in self.broker.positions().values()]
-        return pd.DataFrame(rows, columns=["symbol", "quantity", "avg_cost", "last", "unrealized"])
+            return positions_frame(self.broker)
+
+    def account(self):
+        return self.broker.account()
+
+    def quote_line(self) -> str:
+        with self.lock:
+            return "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(self.last.items()))
+
+    def place(self, symbol, side, quantity, type, limit_price, stop_price, tif, by: str) -> tuple[bool, str]:
+        with self.lock:
+            reply = self.broker.place_order(symbol, side, quantity, type, limit_price=limit_price,
+                                            stop_price=stop_price, tif=tif, client_id=by)
+        return reply_text(reply.accepted, reply.order_id, reply.reason and reply.reason.value, reply.message)
+
+    def kill(self, on: bool, by: str) -> tuple[bool, str]:
+        with self.lock:
+            if on:
+                return True, f"Kill switch ON: {self.broker.kill_switch(by)} order(s) cancelled"
+            self.broker.reset_kill_switch(by)
+            return True, "Kill switch reset"
 
     def close(self) -> None:
         self.monitor.close()
         self.broker.close()
+
+
+def reply_text(accepted: bool, order_id: str | None, reason: str | None, message: str) -> tuple[bool, str]:
+    return (True, f"Accepted {order_id}") if accepted else (False, f"Rejected: {reason}: {message}")
+
+
+ORDER_COLUMNS = ["id", "symbol", "side", "type", "quantity", "limit", "stop", "tif", "status", "filled", "avg_price",
+                 "by"]
+FILL_COLUMNS = ["time", "order", "symbol", "side", "quantity", "price"]
+POSITION_COLUMNS = ["symbol", "quantity", "avg_cost", "last", "unrealized"]
+
+
+def orders_frame(broker) -> pd.DataFrame:
+    """A broker's orders, newest first (the caller holds its lock)."""
+    rows = [(o.id, o.symbol, o.side.value, o.type.value, o.quantity, o.limit_price, o.stop_price, o.tif.value,
+             o.status.value, o.filled_quantity, round(o.avg_fill_price, 4), o.client_id or "")
+            for o in reversed(broker.orders())]
+    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
+
+
+def fills_frame(broker, time_format: str = "%H:%M:%S") -> pd.DataFrame:
+    """A broker's fills, newest first (the caller holds its lock)."""
+    rows = [(f.time.strftime(time_format), f.order_id, f.symbol, f.side.value, f.quantity, round(f.price, 4))
+            for f in reversed(broker.fills())]
+    return pd.DataFrame(rows, columns=FILL_COLUMNS)
+
+
+def positions_frame(broker) -> pd.DataFrame:
+    """A broker's open positions at their last prices (the caller holds its lock)."""
+    rows = [(p.symbol, p.quantity, round(p.avg_cost, 4), None if p.last_price is None else round(p.last_price, 4),
+             round(p.unrealized_pnl, 2)) for p in broker.positions().values()]
+    return pd.DataFrame(rows, columns=POSITION_COLUMNS)

@@ -22,6 +22,7 @@ import secrets
 from pathlib import Path
 
 from workbench.errors import ConfigError
+from workbench.paths import write_private
 
 FORMAT = "workbench.users/1"
 N, R, P = 2**14, 8, 1  # scrypt cost: about 16 MB and some tens of ms a check
@@ -138,17 +139,7 @@ def remove_user(path: str | os.PathLike, name: str) -> None:
 
 
 def _write(file: Path, users: dict[str, str]) -> None:
-    _write_private(file, json.dumps({"format": FORMAT, "users": users}, indent=2) + "\n")
-
-
-def _write_private(file: Path, text: str) -> None:
-    """``text`` to ``file``, mode 0600, whole or not at all (a temporary file, then renamed)."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, file)
+    write_private(file, json.dumps({"format": FORMAT, "users": users}, indent=2) + "\n")
 
 
 def add_user(path: str | os.PathLike, name: str, password: str) -> bool:
@@ -175,5 +166,5 @@ def cookie_secret(folder: str | os.PathLike) -> str:
         if len(secret) >= 32:
             return secret
     secret = secrets.token_hex(32)
-    _write_private(file, secret + "\n")
+    write_private(file, secret + "\n")
     return secret

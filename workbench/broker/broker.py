@@ -378,8 +378,8 @@ class SimulatedBroker:
         self._latency_count += 1
         return reply
 
-    def cancel_order(self, order_id: str) -> Reply:
-        """Cancel a working order."""
+    def cancel_order(self, order_id: str, by: str | None = None) -> Reply:
+        """Cancel a working order (``by``: who asked, journaled with the cancel when given)."""
         with self._lock:
             order = self._orders.get(order_id)
             if order is None:
@@ -388,7 +388,8 @@ class SimulatedBroker:
                 return self._reject(
                     "cancel", R.ORDER_NOT_OPEN, f"order {order_id} is {order.status.value}", order_id, {}
                 )
-            event = self._emit("cancelled", order_id, {"reason": "requested"})
+            event = self._emit("cancelled", order_id,
+                               {"reason": "requested"} if by is None else {"reason": "requested", "by": str(by)})
             return Reply(True, order_id, event.seq)
 
     def replace_order(
@@ -445,11 +446,11 @@ class SimulatedBroker:
                 cancelled += 1
             return cancelled
 
-    def reset_kill_switch(self) -> None:
-        """Accept orders again."""
+    def reset_kill_switch(self, by: str | None = None) -> None:
+        """Accept orders again (``by``: who reset it, journaled when given)."""
         with self._lock:
             if self.killed:
-                self._emit("kill_switch", None, {"on": False, "reason": "reset"})
+                self._emit("kill_switch", None, {"on": False, "reason": "reset" if by is None else f"reset by {by}"})
 
     # --- market data ---------------------------------------------------------------------
 
@@ -496,6 +497,12 @@ class SimulatedBroker:
                 self._match_quote(order, quote)
             self._account.mark(quote.symbol, quote.mid)
             return self._fills[first:]
+
+    def mark(self, symbol: str, price: float) -> None:
+        """Value the position in ``symbol`` at ``price`` (a broker read from a journal shown
+        with prices from elsewhere); fills nothing, journals nothing."""
+        with self._lock:
+            self._account.mark(_symbol(symbol), float(price))
 
     def end_session(self, time: pd.Timestamp | None = None) -> int:
         """The session closed: every working DAY order expires. Returns how many."""

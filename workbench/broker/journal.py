@@ -474,6 +474,9 @@ def verify(path: str | os.PathLike, upto_seq: int | None = None) -> Verification
     head_seq = -1
     try:
         try:
+            # One read transaction: the meta, the head and the rows from one snapshot, even
+            # while the writer commits (a running session's journal is read live).
+            journal._db.execute("BEGIN")
             meta = journal.meta()
             head = journal.head()
             head_seq = -1 if head is None else int(head["seq"])

@@ -40,6 +40,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
             p.add_argument("--speed", type=float, default=60.0, help="data seconds per wall second (60)")
             p.add_argument("--duration", type=duration, help="stop after this wall time, e.g. 10m, 30s, 1d")
             p.add_argument("--resume", action="store_true", help="resume the run in --out from its journal")
+            p.add_argument("--no-control", dest="control", action="store_false",
+                           help="no command channel (orders from the dashboard or curl; see docs/paper.md)")
         p.set_defaults(func=run_strategy, mode=mode)
 
 
@@ -61,7 +63,8 @@ def run_strategy(args: argparse.Namespace) -> int:
         commission=args.commission, slippage=args.slippage, account=args.account, start=args.start, end=args.end,
         out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
-        metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive())
+        metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive(),
+        control=getattr(args, "control", False))
     result = run_session(config)
     if args.plot is not None:
         result.plot(args.plot)

@@ -1,0 +1,213 @@
+"""A paper session's command channel (workbench.control): commands from outside the process
+are journaled with their sender, answered after the commit, refused without the token, run
+between slices (so a resumed session still equals one that never stopped) and never run
+late once withdrawn."""
+
+import json
+import stat
+import threading
+import urllib.request
+
+import pytest
+
+from workbench.broker.journal import read_events
+from workbench.control import CONTROL_NAME, ControlChannel, ControlClient, ControlError
+from workbench.engine import Engine
+from workbench.feed import synthetic_bars
+from workbench.strategies import SmaCross, Strategy
+
+BARS = synthetic_bars(1, days=200, seed=3)
+SYMBOL = str(BARS["symbol"].iloc[0])
+
+
+def paper(tmp_path, name="run", strategy=None, resume=False, **options):
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    channel = ControlChannel(folder)
+    engine = Engine(strategy or SmaCross(fast=5, slow=20), BARS, mode="paper", speed=1e12,
+                    journal=folder / "journal.sqlite", control=channel, resume=resume, **options)
+    return folder, channel, engine
+
+
+def send_before_the_run(channel, folder, by, **order):
+    """Queue an order from another thread before the engine runs: it runs at the first
+    boundary between slices, the same one in every run. Returns the thread's reply box."""
+    box = {}
+    client = ControlClient(folder, by=by)
+
+    def send():
+        try:
+            box["reply"] = client.order(**order)
+        except ControlError as exc:
+            box["error"] = str(exc)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    while not channel.pending:
+        thread.join(0.01)
+    return thread, box
+
+
+def test_an_order_is_journaled_with_its_sender_and_answered_after_the_commit(tmp_path):
+    folder, channel, engine = paper(tmp_path)
+    channel.open()
+    info = json.loads((folder / CONTROL_NAME).read_text())
+    assert info["url"].startswith("http://127.0.0.1:") and stat.S_IMODE((folder / CONTROL_NAME).stat().st_mode) == 0o600
+    thread, box = send_before_the_run(channel, folder, "ops:alice", symbol=SYMBOL, side="buy", quantity=7)
+    result = engine.run()
+    thread.join(10)
+    channel.close()
+    reply = box["reply"]
+    assert reply["accepted"] and reply["order_id"]
+    events = read_events(folder)
+    accepted = next(e for e in events if e.kind == "accepted" and e.order_id == reply["order_id"])
+    assert accepted.payload["client_id"] == "ops:alice" and accepted.seq == reply["seq"]
+    assert any(f.order_id == reply["order_id"] and f.quantity == 7 for f in engine.broker.fills())
+    assert result.fills["order_id"].eq(reply["order_id"]).any()
+    assert not (folder / CONTROL_NAME).exists()  # removed when the session ended
+    with pytest.raises(ControlError, match="no session running"):
+        ControlClient(folder)
+
+
+def test_a_session_stopped_after_a_command_resumes_to_the_run_that_never_stopped(tmp_path):
+    """The command is one atomic journal step between slices: a resume carries on after it."""
+
+    class StopAt(SmaCross):
+        name = "sma_cross"
+        bars = 0
+
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            self.bars += 1
+            if self.bars == 120:
+                self.request_stop()
+
+    runs = {}
+    for name, strategy in (("whole", SmaCross(fast=5, slow=20)), ("cut", StopAt(fast=5, slow=20))):
+        folder, channel, engine = paper(tmp_path, name, strategy)
+        channel.open()
+        thread, box = send_before_the_run(channel, folder, "ops:bob", symbol=SYMBOL, side="buy", quantity=3)
+        result = engine.run()
+        thread.join(10)
+        channel.close()
+        runs[name] = result, engine.broker.state_digest()
+        engine.broker.close()
+        assert box["reply"]["accepted"]
+    assert runs["cut"][0].stopped_early and not runs["whole"][0].stopped_early
+    assert runs["cut"][0].fills_csv() != runs["whole"][0].fills_csv()  # the cut run did stop short
+    folder, channel, engine = paper(tmp_path, "cut", SmaCross(fast=5, slow=20), resume=True)
+    resumed = engine.run()
+    assert resumed.fills_csv() == runs["whole"][0].fills_csv()
+    assert engine.broker.state_digest() == runs["whole"][1]
+
+
+def test_the_channel_refuses_strangers_and_bad_bodies_naming_the_field(tmp_path):
+    folder, channel, engine = paper(tmp_path)
+    channel.open()
+    try:
+        with pytest.raises(ControlError, match="401"):
+            client = ControlClient(folder)
+            client.token = "wrong"
+            client.state()
+        request = urllib.request.Request(channel.url + "/state")  # no token at all
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=5)
+        assert info.value.code == 401
+        client = ControlClient(folder)
+        for body, field in (({"symbol": SYMBOL, "side": "buy"}, "quantity"),
+                            ({"symbol": SYMBOL, "side": "buy", "quantity": "ten"}, "quantity"),
+                            ({"symbol": SYMBOL, "side": "buy", "quantity": 1, "colour": "red"}, "colour"),
+                            ({"symbol": 5, "side": "buy", "quantity": 1}, "symbol")):
+            with pytest.raises(ControlError, match=f"400.*{field}"):
+                client._call("POST", "/orders", body)
+        with pytest.raises(ControlError, match="400.*on"):
+            client._call("POST", "/kill", {"on": "yes"})
+        with pytest.raises(ControlError, match="404"):
+            client._call("POST", "/shutdown", {})
+        with pytest.raises(ControlError, match="413"):
+            client._call("POST", "/orders", {"symbol": "x" * 5000, "side": "buy", "quantity": 1})
+        with pytest.raises(ControlError, match="400.*X-Workbench-By"):
+            ControlClient(folder, by="\x01bad").kill(True)
+        assert channel.pending is False  # nothing refused was queued
+    finally:
+        channel.close()
+
+
+def test_a_command_the_session_does_not_take_in_time_is_withdrawn_and_never_runs(tmp_path):
+    folder, channel, engine = paper(tmp_path)
+    channel.take_timeout = 0.3
+    channel.open()
+    try:
+        with pytest.raises(ControlError, match="503.*did not take"):
+            ControlClient(folder).order(SYMBOL, "buy", 1)
+        assert not channel.pending
+        engine.run()
+        assert engine.broker.orders() == [] or all(o.client_id != "api" for o in engine.broker.orders())
+    finally:
+        channel.close()
+    with pytest.raises(ControlError, match="503.*ended"):  # a channel closed while a command waits
+        closed = ControlChannel(tmp_path / "other", engine.broker)
+        closed.close()
+        from workbench.control import _Command
+
+        status, body = closed.submit(_Command("kill", {"on": True}, "api"))
+        raise ControlError(f"{status} {body['error']}")
+
+
+def test_the_kill_switch_from_outside_cancels_and_refuses_and_is_journaled(tmp_path):
+    class Rest(Strategy):
+        name = "rest"
+        bars = 0
+
+        def on_bar(self, bar):
+            self.bars += 1
+            if self.bars == 1:  # rests: far below the market
+                self.order(bar.symbol, "buy", 1, "limit", limit_price=round(bar.close * 0.5, 2), tif="gtc")
+
+    folder, channel, engine = paper(tmp_path, strategy=Rest())
+    channel.open()
+    box = {}
+    client = ControlClient(folder, by="ops:carol")
+    thread = threading.Thread(target=lambda: box.update(kill=client.kill(True)), daemon=True)
+
+    class Late(Rest):
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            if self.bars == 2:
+                thread.start()
+                while not channel.pending:
+                    thread.join(0.01)
+
+    engine.strategy = Late()
+    engine.run()
+    thread.join(10)
+    channel.close()
+    assert box["kill"]["killed"] and box["kill"]["cancelled"] == 1
+    events = read_events(folder)
+    assert any(e.kind == "kill_switch" and e.payload["reason"] == "ops:carol" for e in events)
+    assert engine.broker.killed and not engine.broker.open_orders()
+
+
+def test_a_command_whose_step_fails_is_refused_and_leaves_nothing_in_the_journal(tmp_path, monkeypatch):
+    """The reply follows the commit: when the step cannot be committed, the sender hears 503
+    and the journal holds nothing of the command."""
+    folder, channel, engine = paper(tmp_path)
+    channel.open()
+    thread, box = send_before_the_run(channel, folder, "ops:dave", symbol=SYMBOL, side="buy", quantity=2)
+    real_end = engine.broker.end_slice
+    calls = {"n": 0}
+
+    def end_slice():
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first slice commits; the command's step is the second
+            raise OSError("disk full")
+        real_end()
+
+    monkeypatch.setattr(engine.broker, "end_slice", end_slice)
+    with pytest.raises(OSError, match="disk full"):
+        engine.run()
+    thread.join(10)
+    channel.close()
+    assert "reply" not in box and "503" in box["error"]  # an error, not an acknowledgement
+    events = read_events(folder)
+    assert not any(e.kind == "accepted" for e in events)

@@ -1,0 +1,141 @@
+"""A ``workbench paper`` session seen from the dashboard (``/trading?run=NAME``).
+
+The session is another process; the page never holds its state. Orders, fills, positions
+and the account are read from the run's journal (re-read when an event other than a slice
+marker arrives, so a reload, a second browser or a restarted server shows the same thing);
+prices and the market time come from the session's command channel (:mod:`workbench.control`),
+and so do the ticket's orders and the kill switch, journaled there with who sent them. A
+finished run is shown read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.apps.session import fills_frame, orders_frame, positions_frame, reply_text
+from workbench.broker.journal import JOURNAL_NAME, read_meta, read_only
+from workbench.control import ControlClient, ControlError
+from workbench.errors import ConfigError
+
+STATE_TIMEOUT = 1.0  # seconds a page's poll waits for a session's prices
+
+
+def run_folder(runs: Path, name: str) -> Path:
+    """The run folder ``runs/NAME``; a :class:`ConfigError` when there is none (or the name
+    leaves ``runs``)."""
+    try:
+        folder = (runs / name).resolve()
+        found = runs.resolve() in folder.parents and folder.is_dir()
+    except (ValueError, OSError):  # a NUL byte, a name too long
+        found = False
+    if not found:
+        raise ConfigError(f"no run {name[:80]!r} in {runs}")
+    return folder
+
+
+class RunSession:
+    """What a trading page reads and sends, for the paper session in ``folder`` (module
+    docstring); the same methods as :class:`~workbench.apps.session.PaperSession`."""
+
+    def __init__(self, folder: str | Path, name: str | None = None) -> None:
+        self.folder = Path(folder)
+        self.name = name or self.folder.name
+        self.journal = self.folder / JOURNAL_NAME
+        if not self.journal.is_file():
+            raise ConfigError(f"run {self.name}: no journal (not a paper session or a backtest with --out)")
+        meta = read_meta(self.journal)
+        engine, config = meta.get("engine") or {}, meta.get("config") or {}
+        self.symbols = list(engine.get("symbols") or [i["symbol"] for i in config.get("instruments", [])]) or ["?"]
+        self.title = f"{engine.get('strategy', 'run')} {engine.get('params', '')}".strip()
+        self.lock = threading.RLock()
+        self.updates = 0
+        self.running = False
+        self.state: dict | None = None
+        self._broker = None
+        self._scanned = -1  # journal rows looked at
+        self._shown = -2  # the last non-slice event the broker was read up to
+        self.poll()
+
+    def _client(self, by: str = "dashboard", timeout: float | None = None) -> ControlClient:
+        client = ControlClient(self.folder, by=by)
+        if timeout is not None:
+            client.timeout = timeout
+        return client
+
+    def poll(self) -> None:
+        """Pull the session's prices and re-read the journal if it changed."""
+        state = None
+        if ControlClient.running(self.folder):
+            try:
+                state = self._client(timeout=STATE_TIMEOUT).state()
+            except ControlError:
+                state = None
+        latest = self._latest_event()
+        with self.lock:
+            self.running, self.state = state is not None, state
+            if latest != self._shown or self._broker is None:
+                from workbench.broker import SimulatedBroker
+
+                self._broker = SimulatedBroker.inspect(self.journal)
+                self._broker.close()
+                self._shown = latest
+            for symbol, price in ((state or {}).get("prices") or {}).items():
+                if price is not None:
+                    self._broker.mark(symbol, price)
+            self.updates += 1
+
+    def _latest_event(self) -> int:
+        """The sequence number of the journal's last event that is not a slice marker (only
+        rows added since the last look are read)."""
+        db = read_only(self.journal)
+        try:
+            last, latest = db.execute("SELECT MAX(seq), MAX(CASE WHEN kind != 'slice' THEN seq END) FROM events "
+                                      "WHERE seq > ?", (self._scanned,)).fetchone()
+        finally:
+            db.close()
+        if last is not None:
+            self._scanned = last
+        return self._shown if latest is None else latest
+
+    def seq(self) -> int:
+        return self._shown
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        with self.lock:
+            return orders_frame(self._broker), fills_frame(self._broker, "%Y-%m-%d %H:%M:%S")
+
+    def positions_frame(self) -> pd.DataFrame:
+        with self.lock:
+            return positions_frame(self._broker)
+
+    def account(self):
+        with self.lock:
+            return self._broker.account()
+
+    def quote_line(self) -> str:
+        with self.lock:
+            if not self.running:
+                return f"**{self.name}** is not running: read-only (from its journal)"
+            s = self.state or {}
+            prices = "  ".join(f"**{k}** {v:,.2f}" for k, v in sorted((s.get("prices") or {}).items())
+                               if v is not None)
+            return f"{prices}  (market time {str(s.get('time', ''))[:19]}, process {s.get('pid')})"
+
+    def place(self, symbol, side, quantity, type, limit_price, stop_price, tif, by: str) -> tuple[bool, str]:
+        r = self._client(by).order(symbol, side, quantity, type, limit_price, stop_price, tif)
+        return reply_text(r.get("accepted", False), r.get("order_id"), r.get("reason"), r.get("message", ""))
+
+    def kill(self, on: bool, by: str) -> tuple[bool, str]:
+        r = self._client(by).kill(on)
+        return True, (f"Kill switch ON: {r.get('cancelled', 0)} order(s) cancelled" if on else "Kill switch reset")
+
+    def close(self) -> None:
+        """Nothing to release: the broker read from the journal holds no file."""
+
+
+def open_run(runs: Path, name: str) -> RunSession:
+    """The :class:`RunSession` of ``runs/NAME`` (errors name the run)."""
+    return RunSession(run_folder(runs, name), name)
