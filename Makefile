@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lab bench serve clean help
+.PHONY: run test lab bench serve screenshots clean help
 
 help:
 	@echo "make run    the main job: a quick certification run (report in runs/)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lab    JupyterLab with a registered 'workbench' kernel"
 	@echo "make bench  all benchmarks in benchmarks/"
 	@echo "make serve  the Panel dashboards on http://127.0.0.1:5006/"
+	@echo "make screenshots  the README's page screenshots, taken by the browser tests"
 
 $(VENV)/.base: pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,6 +36,11 @@ test: $(VENV)/.base
 
 serve: $(VENV)/.base
 	$(VENV)/bin/workbench serve
+
+screenshots: $(VENV)/.base
+	$(PY) -m pytest -q tests/apps/test_browser.py
+	@mkdir -p docs/img/pages
+	cp runs/screenshots/*.png docs/img/pages/
 
 lab: $(VENV)/.lab
 	@mkdir -p notebooks

@@ -31,18 +31,29 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
          "--disable-backgrounding-occluded-windows"]
 WATCH = """() => {
+  // Record each update when the page's DOM changes (a MutationObserver on the shadow root
+  // that holds the stamp), not by polling: an observer that walks every page's DOM every few
+  // milliseconds would itself load the 2 cores it measures.
   window.__lat = []; window.__k = []; window.__last = null;
-  const find = (root) => {
-    const hit = root.querySelector('.wb-t'); if (hit) return hit;
-    for (const el of root.querySelectorAll('*')) { if (el.shadowRoot) { const f = find(el.shadowRoot); if (f) return f; } }
+  const rootOf = (root) => {
+    if (root.querySelector('.wb-t')) return root;
+    for (const el of root.querySelectorAll('*')) { if (el.shadowRoot) { const r = rootOf(el.shadowRoot); if (r) return r; } }
     return null;
   };
-  setInterval(() => {
-    const el = find(document); if (!el) return;
+  const record = (root) => {
+    const el = root.querySelector('.wb-t'); if (!el) return;
     const t = el.getAttribute('data-t');
     if (t && t !== window.__last) { window.__last = t; window.__lat.push(Date.now() / 1000 - parseFloat(t));
                                     window.__k.push(parseInt(el.getAttribute('data-k'))); }
-  }, 5);
+  };
+  const start = () => {
+    const root = rootOf(document);
+    if (!root) { setTimeout(start, 50); return; }
+    record(root);
+    new MutationObserver(() => record(root)).observe(root, {childList: true, subtree: true, attributes: true,
+                                                            characterData: true});
+  };
+  start();
 }"""
 
 

@@ -185,6 +185,32 @@ def test_paper_mode_is_paced_and_stops_cleanly(tmp_path):
     assert engine.broker.journal.durability == "sync"
 
 
+def test_a_paced_wait_ends_at_the_duration_and_at_a_stop_not_at_the_next_bar(tmp_path):
+    """Daily bars at one data second per second: the next bar is a day away. --duration and a
+    stop (Ctrl-C, engine.stop()) end the wait at once, and the bar that was not due is not
+    handled."""
+    import threading
+
+    bars = synthetic_bars(1, days=5, seed=2)
+
+    def run_within(engine, seconds=30):
+        box = {}
+        runner = threading.Thread(target=lambda: box.update(result=engine.run()), daemon=True)
+        runner.start()
+        runner.join(seconds)
+        assert not runner.is_alive(), "the run waited for the next bar (a day away)"
+        return box["result"]
+
+    engine = Engine(SmaCross(fast=2, slow=3), bars, mode="paper", speed=1.0, duration=0.3,
+                    journal=tmp_path / "a.sqlite")
+    result = run_within(engine)
+    assert result.stopped_early and result.bars == 1
+    engine = Engine(SmaCross(fast=2, slow=3), bars, mode="paper", speed=1.0, journal=tmp_path / "b.sqlite")
+    threading.Timer(0.3, engine.stop).start()
+    result = run_within(engine)
+    assert result.stopped_early and result.bars == 1
+
+
 def test_paper_run_stopped_then_resumed_equals_a_full_run(tmp_path):
     bars = load_dataset_bars("sp500").iloc[:800]
     full = backtest(SmaCross(), bars).summary()

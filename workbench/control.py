@@ -15,7 +15,7 @@ POST   ``/kill``    ``{"on": true}`` (cancel every working order, refuse new one
 =====  ===========  ================================================================
 
 A command is queued and executed by the engine's own thread between two time slices (at once
-during a paced wait), as one atomic journal step: a resumed session equals one that never
+during a paced wait: ``on_queue`` wakes it), as one atomic journal step: a resumed session equals one that never
 stopped, commands included. The reply is sent after that step is committed:
 ``{"accepted", "order_id", "seq", "reason", "message"}`` (an order the broker rejects is a
 reply with ``accepted: false`` and the reason code). Errors, each with ``{"error": ...}``:
@@ -41,7 +41,6 @@ import os
 import re
 import secrets
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -93,6 +92,7 @@ class ControlChannel:
         self._ready = threading.Event()
         self._closed = False
         self._server: ThreadingHTTPServer | None = None
+        self.on_queue: Callable[[], None] = lambda: None  # called when a command is queued (wakes the engine)
 
     def open(self) -> ControlChannel:
         """Listen on 127.0.0.1 and write ``control.json``."""
@@ -138,23 +138,6 @@ class ControlChannel:
         self.commands += len(commands)
         return len(commands)
 
-    def sleeper(self, sleep: Callable[[float], None], run: Callable[[], bool]) -> Callable[[float], None]:
-        """Wrap the paced replay's sleep: commands that arrive while it waits are run at once
-        by ``run`` (False when the engine cannot take them yet: the wait then goes on)."""
-
-        def wait(seconds: float) -> None:
-            end = time.monotonic() + seconds
-            while True:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return
-                if not self._ready.wait(left):
-                    return
-                if not run():
-                    sleep(max(end - time.monotonic(), 0.0))
-                    return
-        return wait
-
     def close(self) -> None:
         """Stop listening, refuse what is still queued (503) and remove ``control.json``."""
         with self._lock:
@@ -179,6 +162,7 @@ class ControlChannel:
                 return 503, {"error": "the session has ended; nothing done"}
             self._queue.append(command)
             self._ready.set()
+        self.on_queue()
         if command.done.wait(self.take_timeout):
             return command.reply  # type: ignore[return-value]
         with self._lock:

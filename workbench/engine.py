@@ -142,6 +142,10 @@ class Result:
         return out
 
 
+class _Stopped(Exception):
+    """A paced wait ended by a stop or the run's duration: the run ends before the next slice."""
+
+
 class Engine:
     """Runs one strategy over data frames against a simulated broker (module docstring)."""
 
@@ -191,10 +195,14 @@ class Engine:
         self.progress = progress
         self.clock = clock
         self._stop = threading.Event()
+        self._wake = threading.Event()  # ends a paced wait early: a stop, a command
+        self._deadline: float | None = None
+        self._sleep = sleep
         self.monitor = monitor
         self.control = control  # a command channel (workbench.control), drained between slices
         if control is not None:
-            sleep = control.sleeper(sleep, self._commands)  # commands run at once during paced waits
+            control.on_queue = self._wake.set  # a command ends a paced wait: it runs at once
+        sleep = self._paced
         if monitor is not None:
             sleep = monitor.sleeper(sleep)  # long paced waits keep the monitor sampling
         self.replay = Replay(*frames, speed=speed if mode == "paper" else None,
@@ -302,8 +310,35 @@ class Engine:
         return True
 
     def stop(self) -> None:
-        """Ask the run to stop after the current time slice (thread-safe)."""
+        """Ask the run to stop after the current time slice (thread-safe); a paced wait for
+        the next slice ends at once."""
         self._stop.set()
+        self._wake.set()
+
+    def _paced(self, seconds: float) -> None:
+        """The paced replay's wait for the next slice's time. It ends early, without that
+        slice, when the run is stopped or its ``duration`` is up (:class:`_Stopped`), and
+        runs commands that arrive meanwhile between the two slices."""
+        end = self.clock() + seconds
+        cut = self._deadline is not None and self._deadline < end
+        if cut:
+            end = self._deadline
+        real = self._sleep is _time.sleep
+        while True:
+            left = end - self.clock()
+            if left <= 0:
+                break
+            if real:
+                self._wake.wait(left)
+                self._wake.clear()
+            else:
+                self._sleep(left)
+            if self._stop.is_set():
+                raise _Stopped
+            if self.control is not None and self.control.pending:
+                self._commands()
+        if cut:
+            raise _Stopped
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -318,7 +353,7 @@ class Engine:
         by_date = self.session == "date"
         resume_ns = self._resume_after_ns
         wall0 = _time.perf_counter()
-        deadline = None if self.duration is None else self.clock() + self.duration
+        deadline = self._deadline = None if self.duration is None else self.clock() + self.duration
         bar = None
         if self.progress:
             bar = tqdm(total=len(self.replay), unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name}")
@@ -375,7 +410,7 @@ class Engine:
                     break
             if by_date and previous is not None and not stopped and not self._warming:
                 broker.end_session(previous.time)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Stopped):
             stopped = True
         finally:
             restore_sigint()

@@ -97,7 +97,7 @@ def market_page(session: PaperSession):
 
     return pn.Column(
         pn.Row(source, quote_text),
-        pn.bind(chart, source),
+        pn.panel(pn.bind(chart, source), defer_load=True),  # the page is sent first, the candles follow
         pn.pane.Bokeh(fig, sizing_mode="stretch_width"),
         name="Market",
         sizing_mode="stretch_width",
@@ -216,10 +216,11 @@ def monitoring_page(session: PaperSession, components: list | None = None):
     f2 = figure(x_axis_type="datetime", height=220, sizing_mode="stretch_width",
                 title="place_order latency (microseconds, each order)")
     f2.scatter("t", "v", source=latency_src, size=4)
-    alerts = pn.widgets.Tabulator(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), disabled=True,
-                                  height=160, sizing_mode="stretch_width", show_index=False)
-    stats = pn.widgets.Tabulator(pd.DataFrame(columns=["component", "figure", "value"]), disabled=True, height=300,
-                                 sizing_mode="stretch_width", show_index=False)
+    # plain HTML tables: a fraction of a Tabulator's cost to build, and redrawn only on change
+    alerts = pn.pane.DataFrame(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), index=False,
+                               sizing_mode="stretch_width", css_classes=["wb-alerts"])
+    stats = pn.pane.DataFrame(pd.DataFrame(columns=["component", "figure", "value"]), index=False,
+                              sizing_mode="stretch_width", css_classes=["wb-stats"])
     seen = {"eq": 0.0, "lat": 0.0}
     components = components or []
 
@@ -240,10 +241,14 @@ def monitoring_page(session: PaperSession, components: list | None = None):
             seen["lat"] = lat[-1][0]
             latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in lat], "v": [v * 1e6 for _, v in lat]},
                                rollover=2000)
-        alerts.value = pd.DataFrame([{"state": n["state"], "rule": n["rule"], "severity": n["severity"],
-                                      "summary": n["annotations"].get("summary", "")} for n in reversed(notes)],
-                                    columns=["state", "rule", "severity", "summary"])
-        stats.value = pd.DataFrame(table, columns=["component", "figure", "value"]).astype({"value": str})
+        new_alerts = pd.DataFrame([{"state": n["state"], "rule": n["rule"], "severity": n["severity"],
+                                    "summary": n["annotations"].get("summary", "")} for n in reversed(notes)],
+                                  columns=["state", "rule", "severity", "summary"])
+        new_stats = pd.DataFrame(table, columns=["component", "figure", "value"]).astype({"value": str})
+        if not new_alerts.equals(alerts.object):
+            alerts.object = new_alerts
+        if not new_stats.equals(stats.object):
+            stats.object = new_stats
 
     page = pn.Column(pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"), pn.pane.Bokeh(f2, sizing_mode="stretch_width")),
                      "### Alerts (firing and resolved)", alerts, "### Component stats()", stats,
