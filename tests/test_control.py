@@ -211,3 +211,91 @@ def test_a_command_whose_step_fails_is_refused_and_leaves_nothing_in_the_journal
     assert "reply" not in box and "503" in box["error"]  # an error, not an acknowledgement
     events = read_events(folder)
     assert not any(e.kind == "accepted" for e in events)
+
+
+def test_a_number_beyond_any_float_is_refused_and_the_session_runs_on(tmp_path):
+    folder, channel, engine = paper(tmp_path)
+    channel.open()
+    thread, box = send_before_the_run(channel, folder, "ops:eve", symbol=SYMBOL, side="buy", quantity=10 ** 400)
+    result = engine.run()
+    thread.join(10)
+    channel.close()
+    assert "400" in box["error"] and "too large" in box["error"]
+    assert not result.stopped_early and result.bars == len(BARS)
+
+
+def raw(channel, method, path, headers=None, body=b""):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", int(channel.url.rsplit(":", 1)[1]), timeout=10)
+    conn.putrequest(method, path)
+    for k, v in {"Authorization": f"Bearer {channel.token}", **(headers or {})}.items():
+        conn.putheader(k, v)
+    conn.endheaders(body)
+    response = conn.getresponse()
+    status, data = response.status, json.loads(response.read())
+    conn.close()
+    return status, data
+
+
+def test_requests_the_session_must_not_queue_are_answered_at_once(tmp_path):
+    folder, channel, engine = paper(tmp_path)
+    channel.open()
+    try:
+        order = json.dumps({"symbol": SYMBOL, "side": "buy", "quantity": 1}).encode()
+        status, body = raw(channel, "POST", "/orders", {"Content-Length": str(len(order)),
+                                                        "X-Workbench-Deadline": "1000"}, order)
+        assert status == 503 and "deadline passed" in body["error"]  # the client stopped waiting long ago
+        status, body = raw(channel, "POST", "/orders", {"Content-Length": "-1"})
+        assert status == 400 and "Content-Length" in body["error"]
+        status, body = raw(channel, "GET", "/orders")
+        assert status == 405 and "POST" in body["error"]
+        assert not channel.pending
+    finally:
+        channel.close()
+
+
+def test_a_control_file_left_by_a_killed_session_does_not_count_as_running(tmp_path):
+    import os
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / CONTROL_NAME).write_text(json.dumps({"url": "http://127.0.0.1:9", "token": "x", "pid": os.getpid()}))
+    assert not ControlClient.running(folder)  # a live pid, but not the journal's writer
+    folder2, channel, engine = paper(tmp_path, "live")
+    channel.open()
+    try:
+        assert ControlClient.running(folder2)  # the engine holds the journal: its writer is this pid
+    finally:
+        channel.close()
+        engine.broker.close()
+
+
+def test_a_burst_of_clients_is_served_and_every_acknowledged_order_is_journaled(tmp_path):
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    channel = ControlChannel(folder)
+    engine = Engine(Strategy(), BARS, mode="paper", speed=86400 * 40, journal=folder / "j2.sqlite",
+                    control=channel)
+    channel.open()
+    runner = threading.Thread(target=engine.run, daemon=True)
+    runner.start()
+    replies, errors = [], []
+
+    def send(i):
+        try:
+            replies.append(ControlClient(folder, by=f"burst:{i}").order(SYMBOL, "buy", 1))
+        except ControlError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    engine.stop()
+    runner.join(60)
+    channel.close()
+    assert errors == [] and len(replies) == 100
+    journaled = {e.order_id for e in read_events(folder / "j2.sqlite") if e.kind == "accepted"}
+    assert {r["order_id"] for r in replies if r["accepted"]} <= journaled and len(journaled) == 100

@@ -211,6 +211,37 @@ def test_a_paced_wait_ends_at_the_duration_and_at_a_stop_not_at_the_next_bar(tmp
     assert result.stopped_early and result.bars == 1
 
 
+def test_a_resumed_paper_run_catches_up_at_full_speed_then_paces(tmp_path):
+    """What the journal holds is replayed unpaced: the resume of a run stopped at 3/4 takes
+    about the last quarter's paced time, not the whole run's (a ratio of two timings in this
+    run, no absolute threshold)."""
+    import time
+
+    bars = synthetic_bars(1, days=120, seed=4)
+    speed = 86400 * 40  # 40 daily bars a second
+
+    class StopAt(SmaCross):
+        name = "sma_cross"
+        seen = 0
+
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            self.seen += 1
+            if self.seen == 90:
+                self.request_stop()
+
+    journal = tmp_path / "j.sqlite"
+    t0 = time.monotonic()
+    first = Engine(StopAt(), bars, mode="paper", speed=speed, journal=journal).run()
+    first_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    rest = Engine(SmaCross(), bars, mode="paper", speed=speed, journal=journal, resume=True).run()
+    rest_s = time.monotonic() - t0
+    assert first.stopped_early and not rest.stopped_early
+    assert rest_s < 0.7 * first_s, (rest_s, first_s)  # paced: ~30 bars against ~90
+    assert rest.fills_csv() == backtest(SmaCross(), bars).fills_csv()
+
+
 def test_paper_run_stopped_then_resumed_equals_a_full_run(tmp_path):
     bars = load_dataset_bars("sp500").iloc[:800]
     full = backtest(SmaCross(), bars).summary()

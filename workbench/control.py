@@ -19,13 +19,14 @@ during a paced wait: ``on_queue`` wakes it), as one atomic journal step: a resum
 stopped, commands included. The reply is sent after that step is committed:
 ``{"accepted", "order_id", "seq", "reason", "message"}`` (an order the broker rejects is a
 reply with ``accepted: false`` and the reason code). Errors, each with ``{"error": ...}``:
-400 (a bad body, naming the field), 401 (no or a wrong token), 404, 413 (a body over 4 KB),
-503 (the session ended, or did not take the command within 10 s: nothing was done).
+400 (a bad body, naming the field), 401 (no or a wrong token), 404, 405, 413 (a body over
+4 KB), 503 (the session ended, or did not take the command within 10 s or before the
+client's ``X-Workbench-Deadline``: nothing was done).
 
 Example::
 
-    TOKEN=$(python -c 'import json; print(json.load(open("runs/p1/control.json"))["token"])')
-    URL=$(python -c 'import json; print(json.load(open("runs/p1/control.json"))["url"])')
+    TOKEN=$(.venv/bin/python -c 'import json; print(json.load(open("runs/p1/control.json"))["token"])')
+    URL=$(.venv/bin/python -c 'import json; print(json.load(open("runs/p1/control.json"))["url"])')
     curl -s -H "Authorization: Bearer $TOKEN" -H "X-Workbench-By: ops:alice" \\
          -d '{"symbol": "SPX", "side": "buy", "quantity": 10}' $URL/orders
 
@@ -41,6 +42,7 @@ import os
 import re
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -98,8 +100,7 @@ class ControlChannel:
         """Listen on 127.0.0.1 and write ``control.json``."""
         if self.broker is None:
             raise RuntimeError("a command channel opens with its session's broker")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _handler(self))
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
@@ -156,22 +157,25 @@ class ControlChannel:
 
     # --- the server's side --------------------------------------------------------------
 
-    def submit(self, command: _Command) -> tuple[int, dict[str, Any]]:
+    def submit(self, command: _Command, patience: float | None = None) -> tuple[int, dict[str, Any]]:
+        """Queue ``command`` and wait for its reply; withdrawn (503, never run) when the
+        engine has not taken it within ``patience`` seconds (at most ``take_timeout``)."""
+        wait = self.take_timeout if patience is None else max(min(patience, self.take_timeout), 0.0)
         with self._lock:
             if self._closed:
                 return 503, {"error": "the session has ended; nothing done"}
             self._queue.append(command)
             self._ready.set()
         self.on_queue()
-        if command.done.wait(self.take_timeout):
+        if command.done.wait(wait):
             return command.reply  # type: ignore[return-value]
         with self._lock:
             if command in self._queue:  # never taken: withdrawn, so it never runs later
                 self._queue.remove(command)
                 if not self._queue:
                     self._ready.clear()
-                return 503, {"error": f"the session did not take the command within {self.take_timeout:g} s "
-                                      f"(busy or paused); nothing done"}
+                return 503, {"error": f"the session did not take the command within {wait:.3g} s "
+                                      f"(busy, or catching up after a resume); nothing done"}
         command.done.wait()  # taken and running now: its reply follows
         return command.reply  # type: ignore[return-value]
 
@@ -201,26 +205,39 @@ class ControlChannel:
                     return 200, {"accepted": True, "killed": True, "cancelled": n, "seq": b.last_seq}
                 b.reset_kill_switch(c.by)
                 return 200, {"accepted": True, "killed": False, "cancelled": 0, "seq": b.last_seq}
-        except (TypeError, ValueError) as exc:  # a value the broker refuses before journaling anything
+        except (TypeError, ValueError, OverflowError) as exc:  # refused before anything is journaled
             return 400, {"error": str(exc)}
         return 200, {"accepted": reply.accepted, "order_id": reply.order_id, "seq": reply.seq,
                      "reason": None if reply.reason is None else reply.reason.value, "message": reply.message}
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of clients queues instead of being reset
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a broken pipe, a reset, a timeout) is not the session's
+        problem: nothing on its stderr."""
+
+
 def _handler(channel: ControlChannel) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "workbench-control"
+        timeout = 30  # seconds a connection may sit idle (one that sends nothing is closed)
 
         def log_message(self, format: str, *args: Any) -> None:  # no request lines on the session's stderr
             return
 
         def _send(self, status: int, body: dict[str, Any]) -> None:
             data = (json.dumps(body) + "\n").encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client went away; what was done is in the journal
+                self.close_connection = True
 
         def _authorized(self) -> bool:
             given = self.headers.get("Authorization", "")
@@ -232,6 +249,8 @@ def _handler(channel: ControlChannel) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if not self._authorized():
                 return
+            if self.path in ("/orders", "/cancel", "/kill"):
+                return self._send(405, {"error": f"{self.path} takes POST (GET /state reads)"})
             if self.path != "/state":
                 return self._send(404, {"error": f"no {self.path[:80]!r}: GET /state, POST /orders /cancel /kill"})
             self._send(200, channel.state())
@@ -248,7 +267,18 @@ def _handler(channel: ControlChannel) -> type[BaseHTTPRequestHandler]:
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
-                return self._send(400, {"error": "Content-Length is not a number"})
+                length = -1
+            if length < 0:
+                return self._send(400, {"error": "Content-Length must be a whole number >= 0"})
+            patience = None
+            if self.headers.get("X-Workbench-Deadline"):  # the client's own wall-clock limit (unix seconds)
+                try:
+                    patience = float(self.headers["X-Workbench-Deadline"]) - time.time() - 0.5
+                except ValueError:
+                    return self._send(400, {"error": "X-Workbench-Deadline: unix time in seconds"})
+                if not patience > 0:
+                    return self._send(503, {"error": "the client's deadline passed before the command was read; "
+                                                     "nothing done"})
             if length > MAX_BODY:
                 return self._send(413, {"error": f"a body of {length} bytes (at most {MAX_BODY})"})
             try:
@@ -258,7 +288,7 @@ def _handler(channel: ControlChannel) -> type[BaseHTTPRequestHandler]:
             problem = _check(kind, body)
             if problem:
                 return self._send(400, {"error": problem})
-            self._send(*channel.submit(_Command(kind, body, by)))
+            self._send(*channel.submit(_Command(kind, body, by), patience))
 
     return Handler
 
@@ -308,19 +338,23 @@ class ControlClient:
 
     @staticmethod
     def running(folder: str | os.PathLike) -> bool:
-        """Whether a live process has a command channel open in ``folder``."""
-        import psutil
+        """Whether the process named in ``folder``'s ``control.json`` is alive and is the
+        one writing the run's journal (a file left by a killed session, whose pid another
+        process may have since, does not count)."""
+        from workbench.broker.journal import JOURNAL_NAME, writer_pid
 
         try:
             pid = int(json.loads((Path(folder) / CONTROL_NAME).read_text())["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return False
-        return psutil.pid_exists(pid)
+        return writer_pid(Path(folder) / JOURNAL_NAME) == pid
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
+        # The server never runs a command after this client stopped waiting for its answer.
         request = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "X-Workbench-By": self.by, "Content-Type": "application/json"})
+            "Authorization": f"Bearer {self.token}", "X-Workbench-By": self.by, "Content-Type": "application/json",
+            "X-Workbench-Deadline": f"{time.time() + self.timeout:.3f}"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())
@@ -332,7 +366,8 @@ class ControlClient:
             raise ControlError(f"the session refused it ({exc.code}): {message}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ControlError(f"the session in {self.folder} did not answer ({reason})") from None
+            raise ControlError(f"the session in {self.folder} did not answer ({reason}); a command it had "
+                               f"already taken is in its journal (workbench journal show {self.folder})") from None
 
     def state(self) -> dict[str, Any]:
         return self._call("GET", "/state")

@@ -231,6 +231,7 @@ class Engine:
             # Carry on after the last slice the journal holds complete: nothing of a slice
             # that was cut short is in it (slices are atomic steps).
             self._resume_after_ns = broker.last_slice_ns
+            self.replay.pace_after_ns = broker.last_slice_ns  # catch up at full speed, then paced
         elif broker is None:
             broker = SimulatedBroker(
                 cash=cash, instruments=self.symbols, account_type=account_type, commission=commission,

@@ -109,7 +109,7 @@ def run_session(config: SessionConfig) -> Result:
             raise ConfigError("no data left between --start and --end")
         if control is not None:
             control.open()
-            print(f"commands: {control.url} (token in {control.file}; see workbench.control)", file=sys.stderr,
+            print(f"commands: {control.url} (token in {control.file}; docs/paper.md)", file=sys.stderr,
                   flush=True)
         result = engine.run()
     finally:

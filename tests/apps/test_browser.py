@@ -9,6 +9,7 @@ import time
 
 from workbench.apps.users import add_user
 from workbench.broker.journal import read_events
+from workbench.control import ControlClient
 
 from .conftest import ARTIFACTS, start_server
 
@@ -62,6 +63,8 @@ def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_s
     quotes.get_by_text("AAA").wait_for()
     text = text_of(quotes)  # "AAA 99.12 / 99.15  BBB ..."
     bid = float(re.search(r"AAA\s+([\d.]+)\s*/", text).group(1))
+    page.locator(".wb-type select").select_option("limit")
+    page.locator(".wb-tif select").select_option("gtc")
     page.locator(".wb-limit input").fill(f"{bid - 0.02:.2f}")  # below the ask: it must rest
     page.locator(".wb-quantity input").fill("10")
     page.locator(".wb-place button").click()
@@ -118,7 +121,7 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
     goes through its command channel, fills there, is in its journal with the sender, and a
     reload shows it (read back from the journal)."""
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "workbench", "paper", "sma_cross", "--data", "sp500",
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "paper", "manual", "--data", "sp500",
                              "--speed", "864000", "--out", str(runs / "cli"), "--duration", "10m"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -148,13 +151,20 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
         page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
         page.locator(".wb-blotter .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
         assert "filled" in blotter_row(page, order_id)
+        page.locator(".wb-positions").get_by_text("SP500").wait_for(timeout=10_000)  # held: manual trades nothing
+        # The kill switch set from elsewhere (a script) shows on the page; the page resets it.
+        ControlClient(runs / "cli", by="ops:script").kill(True)
+        page.locator(".wb-kill").get_by_text("Kill switch: ON").wait_for(timeout=30_000)
+        page.locator(".wb-kill button").click()
+        message.get_by_text("Kill switch reset").wait_for(timeout=30_000)
         page.locator(".wb-kill button").click()
         message.get_by_text("Kill switch ON").wait_for(timeout=30_000)
         events = read_events(runs / "cli")  # the session's own journal, written by its process
         accepted = next(e for e in events if e.kind == "accepted" and e.order_id == order_id)
         assert accepted.payload["client_id"] == "dashboard:anonymous"
         assert any(e.kind == "fill" and e.order_id == order_id for e in events)
-        assert any(e.kind == "kill_switch" and e.payload["reason"] == "dashboard:anonymous" for e in events)
+        kills = [e.payload["reason"] for e in events if e.kind == "kill_switch"]
+        assert kills == ["ops:script", "reset by dashboard:anonymous", "dashboard:anonymous"], kills
         assert errors == [] and sessions_errors == [], (errors, sessions_errors)
         page.close()
     finally:

@@ -121,12 +121,13 @@ def trading_page(session):
     shows is read back from its journal)."""
     symbol = pn.widgets.Select(name="Symbol", options=list(session.symbols), value=session.symbols[0])
     side = pn.widgets.RadioButtonGroup(name="Side", options=["buy", "sell"], value="buy")
-    kind = pn.widgets.Select(name="Type", options=["market", "limit", "stop", "stop_limit"], value="limit",
+    kind = pn.widgets.Select(name="Type", options=["market", "limit", "stop", "stop_limit"], value="market",
                              css_classes=["wb-type"])
     quantity = pn.widgets.TextInput(name="Quantity", value="10", css_classes=["wb-quantity"])
     limit = pn.widgets.TextInput(name="Limit price", value="", css_classes=["wb-limit"])
     stop = pn.widgets.TextInput(name="Stop price", value="", css_classes=["wb-stop"])
-    tif = pn.widgets.Select(name="Time in force", options=["day", "gtc", "ioc", "fok"], value="gtc")
+    tif = pn.widgets.Select(name="Time in force", options=["day", "gtc", "ioc", "fok"], value="day",
+                            css_classes=["wb-tif"])
     place = pn.widgets.Button(name="Place order", button_type="primary", css_classes=["wb-place"])
     kill = pn.widgets.Toggle(name="Kill switch", button_type="danger", css_classes=["wb-kill"])
     message = pn.pane.Alert("Ready.", alert_type="secondary", css_classes=["wb-message"])
@@ -161,6 +162,8 @@ def trading_page(session):
         refresh(poll=False)
 
     async def on_kill(event) -> None:
+        if bool(event.new) == session.killed():  # the page showing the session's state (refresh)
+            return
         try:
             ok, text = await asyncio.to_thread(session.kill, bool(event.new), sender())
         except WorkbenchError as exc:
@@ -190,6 +193,10 @@ def trading_page(session):
                           f"cash **{a.cash:,.2f}**  equity **{a.equity:,.2f}**  buying power "
                           f"**{a.buying_power:,.2f}**  realized **{a.realized_pnl:,.2f}**")
         place.disabled = not session.running
+        killed = session.killed()  # set here too from another page, a script, curl
+        kill.name = "Kill switch: ON (click to reset)" if killed else "Kill switch"
+        if kill.value != killed:
+            kill.value = killed
 
     place.on_click(on_place)
     kill.param.watch(on_kill, "value")

@@ -115,6 +115,12 @@ class RunSession:
         with self.lock:
             return self._broker.account()
 
+    def killed(self) -> bool:
+        with self.lock:
+            if self.running and self.state is not None:
+                return bool(self.state.get("killed"))
+            return bool(self._broker.killed)
+
     def quote_line(self) -> str:
         with self.lock:
             if not self.running:

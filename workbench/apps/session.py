@@ -101,6 +101,9 @@ class PaperSession:
     def account(self):
         return self.broker.account()
 
+    def killed(self) -> bool:
+        return bool(self.broker.killed)
+
     def quote_line(self) -> str:
         with self.lock:
             return "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(self.last.items()))
@@ -127,29 +130,38 @@ def reply_text(accepted: bool, order_id: str | None, reason: str | None, message
     return (True, f"Accepted {order_id}") if accepted else (False, f"Rejected: {reason}: {message}")
 
 
-ORDER_COLUMNS = ["id", "symbol", "side", "type", "quantity", "limit", "stop", "tif", "status", "filled", "avg_price",
-                 "by"]
+ORDER_COLUMNS = ["id", "symbol", "side", "type", "quantity", "status", "filled", "avg_price", "by", "limit", "stop",
+                 "tif"]
 FILL_COLUMNS = ["time", "order", "symbol", "side", "quantity", "price"]
 POSITION_COLUMNS = ["symbol", "quantity", "avg_cost", "last", "unrealized"]
 
 
+def _units(x: float):
+    """A quantity as people write it: 10, not 10.0 (fractions kept)."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _price(x: float | None):
+    return None if x is None else round(x, 2)
+
+
 def orders_frame(broker) -> pd.DataFrame:
-    """A broker's orders, newest first (the caller holds its lock)."""
-    rows = [(o.id, o.symbol, o.side.value, o.type.value, o.quantity, o.limit_price, o.stop_price, o.tif.value,
-             o.status.value, o.filled_quantity, round(o.avg_fill_price, 4), o.client_id or "")
-            for o in reversed(broker.orders())]
+    """A broker's orders, newest first, for display (the caller holds its lock)."""
+    rows = [(o.id, o.symbol, o.side.value, o.type.value, _units(o.quantity), o.status.value, _units(o.filled_quantity),
+             _price(o.avg_fill_price) if o.filled_quantity else None, o.client_id or "", o.limit_price, o.stop_price,
+             o.tif.value) for o in reversed(broker.orders())]
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
 def fills_frame(broker, time_format: str = "%H:%M:%S") -> pd.DataFrame:
-    """A broker's fills, newest first (the caller holds its lock)."""
-    rows = [(f.time.strftime(time_format), f.order_id, f.symbol, f.side.value, f.quantity, round(f.price, 4))
+    """A broker's fills, newest first, for display (the caller holds its lock)."""
+    rows = [(f.time.strftime(time_format), f.order_id, f.symbol, f.side.value, _units(f.quantity), _price(f.price))
             for f in reversed(broker.fills())]
     return pd.DataFrame(rows, columns=FILL_COLUMNS)
 
 
 def positions_frame(broker) -> pd.DataFrame:
-    """A broker's open positions at their last prices (the caller holds its lock)."""
-    rows = [(p.symbol, p.quantity, round(p.avg_cost, 4), None if p.last_price is None else round(p.last_price, 4),
-             round(p.unrealized_pnl, 2)) for p in broker.positions().values()]
+    """A broker's open positions at their last prices, for display (the caller holds its lock)."""
+    rows = [(p.symbol, _units(p.quantity), _price(p.avg_cost), _price(p.last_price), round(p.unrealized_pnl, 2))
+            for p in broker.positions().values()]
     return pd.DataFrame(rows, columns=POSITION_COLUMNS)

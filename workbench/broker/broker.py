@@ -379,14 +379,16 @@ class SimulatedBroker:
         return reply
 
     def cancel_order(self, order_id: str, by: str | None = None) -> Reply:
-        """Cancel a working order (``by``: who asked, journaled with the cancel when given)."""
+        """Cancel a working order (``by``: who asked, journaled with the cancel or its
+        rejection when given)."""
+        who = {} if by is None else {"by": str(by)}
         with self._lock:
             order = self._orders.get(order_id)
             if order is None:
-                return self._reject("cancel", R.UNKNOWN_ORDER, f"no order {order_id!r}", order_id, {})
+                return self._reject("cancel", R.UNKNOWN_ORDER, f"no order {order_id!r}", order_id, who)
             if order.status.is_terminal:
                 return self._reject(
-                    "cancel", R.ORDER_NOT_OPEN, f"order {order_id} is {order.status.value}", order_id, {}
+                    "cancel", R.ORDER_NOT_OPEN, f"order {order_id} is {order.status.value}", order_id, who
                 )
             event = self._emit("cancelled", order_id,
                                {"reason": "requested"} if by is None else {"reason": "requested", "by": str(by)})
@@ -931,4 +933,7 @@ def _number(value, name, optional=False):
         raise TypeError(f"{name} is required")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        raise ValueError(f"{name} {str(value)[:20]}... is too large a number") from None

@@ -41,7 +41,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
             p.add_argument("--duration", type=duration, help="stop after this wall time, e.g. 10m, 30s, 1d")
             p.add_argument("--resume", action="store_true", help="resume the run in --out from its journal")
             p.add_argument("--no-control", dest="control", action="store_false",
-                           help="no command channel (orders from the dashboard or curl; see docs/paper.md)")
+                           help="do not open the command channel (what the dashboard's ticket and curl send orders "
+                                "through; docs/paper.md)")
         p.set_defaults(func=run_strategy, mode=mode)
 
 

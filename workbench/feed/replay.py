@@ -79,6 +79,9 @@ class Replay:
         self.speed = speed
         self.clock = clock
         self.sleep = sleep
+        # slices() paces nothing at or before this time (a resumed run catching up on what
+        # its journal already holds); the pacing starts with the first slice after it
+        self.pace_after_ns: int | None = None
         self.stats = ReplayStats()
         lo = _ns(start, "start")
         hi = _ns(end, "end")
@@ -167,6 +170,7 @@ class Replay:
         order; paced by each slice's time when ``speed`` is set. The engine's loop."""
         start_wall = self.clock()
         t_first = self._times[0] if len(self) else 0
+        catch_up = self.pace_after_ns
         pending: list | None = None
         pending_t = 0
         for lo, chunk in self._chunks():
@@ -179,12 +183,16 @@ class Replay:
                     if t == pending_t:  # a slice that spans two chunks
                         pending.extend(chunk[s:e])
                         continue
-                    self._pace(pending_t, t_first, start_wall)
+                    if catch_up is None:
+                        self._pace(pending_t, t_first, start_wall)
+                    elif pending_t > catch_up:  # caught up: the pacing starts from this slice
+                        catch_up, t_first, start_wall = None, pending_t, self.clock()
                     yield pending_t, pending
                 pending, pending_t = chunk[s:e], t
             self._count(len(chunk), t0)
         if pending is not None:
-            self._pace(pending_t, t_first, start_wall)
+            if catch_up is None:
+                self._pace(pending_t, t_first, start_wall)
             yield pending_t, pending
 
     async def __aiter__(self) -> AsyncIterator[Bar | Quote]:

@@ -6,12 +6,13 @@ from workbench.errors import ConfigError
 from workbench.strategies.base import Param, Rolling, Strategy
 from workbench.strategies.buy_and_hold import BuyAndHold
 from workbench.strategies.every_bar import EveryBar
+from workbench.strategies.manual import Manual
 from workbench.strategies.mean_reversion import MeanReversion
 from workbench.strategies.quote_taker import QuoteTaker
 from workbench.strategies.sma_cross import SmaCross
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SmaCross, BuyAndHold, MeanReversion, EveryBar)
+    cls.name: cls for cls in (SmaCross, BuyAndHold, MeanReversion, EveryBar, Manual)
 }
 
 
@@ -31,5 +32,5 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "MeanReversion", "Param", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
+__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "Manual", "MeanReversion", "Param", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
            "register", "strategy_class"]
