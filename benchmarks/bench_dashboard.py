@@ -46,14 +46,17 @@ WATCH = """() => {
     if (t && t !== window.__last) { window.__last = t; window.__lat.push(Date.now() / 1000 - parseFloat(t));
                                     window.__k.push(parseInt(el.getAttribute('data-k'))); }
   };
-  const start = () => {
-    const root = rootOf(document);
-    if (!root) { setTimeout(start, 50); return; }
+  let observer = null, root = null;
+  const start = () => {  // (again) when the pane holding the stamp was replaced
+    root = rootOf(document);
+    if (!root) return;
+    if (observer) observer.disconnect();
     record(root);
-    new MutationObserver(() => record(root)).observe(root, {childList: true, subtree: true, attributes: true,
-                                                            characterData: true});
+    observer = new MutationObserver(() => record(root));
+    observer.observe(root, {childList: true, subtree: true, attributes: true, characterData: true});
   };
   start();
+  setInterval(() => { if (!root || (root.host && !root.host.isConnected)) start(); }, 200);
 }"""
 
 
@@ -85,7 +88,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, patience: float = 120.0) -> dict:
+def _cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server and by every Chromium process (psutil)."""
+    out = {"server": 0.0, "chromium": 0.0}
+    for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        used = times.user + times.system
+        if proc.info["pid"] == server_pid:
+            out["server"] += used
+        elif "chrom" in (proc.info["name"] or "").lower():
+            out["chromium"] += used
+    return out
+
+
+def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, patience: float = 120.0,
+            page_name: str = "market") -> dict:
     """Stream for ``seconds``; with ``min_updates``, then go on (at most ``patience`` seconds
     more) until every session has received that many updates: a liveness check that does not
     depend on the machine's speed. ``seconds`` in the result is the window actually used."""
@@ -115,12 +134,13 @@ def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, pat
             pages = []
             for _ in range(sessions):
                 page = browser.new_page()
-                page.goto(url + "market?session=bench")  # every browser on one server session
+                page.goto(url + f"{page_name}?session=bench")  # every browser on one server session
                 page.wait_for_selector(".wb-t", state="attached", timeout=120_000)
                 pages.append(page)
             for page in pages:
                 page.evaluate(WATCH)
             busy_rss = psutil.Process(server.pid).memory_info().rss
+            cpu0 = _cpu_seconds(server.pid)
             start = time.monotonic()
             end, give_up = start + seconds, start + seconds + patience
             while True:  # the measurement window (the browsers stream meanwhile)
@@ -130,6 +150,7 @@ def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, pat
                                    min(page.evaluate("window.__lat.length") for page in pages) >= min_updates):
                     break
             seconds = time.monotonic() - start
+            cpu1 = _cpu_seconds(server.pid)
             latencies = [page.evaluate("window.__lat") for page in pages]
             ks = [page.evaluate("window.__k") for page in pages]
             browser.close()
@@ -147,6 +168,9 @@ def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, pat
         "updates_lost_per_session": lost,
         "ready_s": ready_s,
         "first_byte_ms": first_byte,
+        "server_cpu_cores": (cpu1["server"] - cpu0["server"]) / seconds,  # 1.0 = one core busy all the window
+        "chromium_cpu_cores": (cpu1["chromium"] - cpu0["chromium"]) / seconds,
+        "cores": psutil.cpu_count(),
         "server_rss_idle_mb": idle_rss / 1e6,
         "server_rss_mb": busy_rss / 1e6,
     }
@@ -156,9 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--page", default="market", choices=["market", "trading", "monitoring"],
+                        help="the live page every browser opens (market)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    f = measure(args.sessions, args.seconds)
+    f = measure(args.sessions, args.seconds, page_name=args.page)
     updates = f["updates_per_session"]
     verdict = lambda ok: "met" if ok else "NOT MET"  # noqa: E731
     print(f"workbench serve answers /healthz {f['ready_s']:.2f} s after it starts "
@@ -166,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     print("time to first byte, best of 3 (target <= 300 ms):")
     for page, ms in f["first_byte_ms"].items():
         print(f"  /{page:<28} {ms:8.1f} ms  {verdict(ms <= TARGETS['first_byte_ms'])}")
-    print(f"{f['sessions']} concurrent browser sessions on one server session, streaming for {f['seconds']:.0f} s "
+    print(f"{f['sessions']} concurrent browsers on /{args.page} of one server session, streaming for {f['seconds']:.0f} s "
           f"(2 updates a second sent to each):")
     print(f"  updates received per session  min {min(updates)}, max {max(updates)}; lost (gaps in the "
           f"numbered updates) {sum(f['updates_lost_per_session'])}")
@@ -174,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
           f"(target p95 <= 500 ms: {verdict(f['latency_p95_ms'] <= TARGETS['latency_p95_ms'])})")
     print(f"  server memory                 {f['server_rss_idle_mb']:.0f} MB idle, {f['server_rss_mb']:.0f} MB "
           f"with {f['sessions']} sessions")
+    print(f"  CPU over the window           server {f['server_cpu_cores']:.0%} of a core, the {f['sessions']} "
+          f"Chromium pages {f['chromium_cpu_cores']:.0%} (this machine has {f['cores']} cores: "
+          f"{f['cores']:.0%} in all)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(f, indent=2))

@@ -82,7 +82,7 @@ def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_s
         assert time.monotonic() < deadline, f"not filled: {blotter_row(page, order_id)}"
         page.wait_for_timeout(250)
     # The blotter and the fills table are two widgets the browser redraws one after the other.
-    fill_rows = page.locator(".wb-fills .tabulator-row", has_text=order_id)
+    fill_rows = page.locator(".wb-fills tr", has_text=order_id)
     fill_rows.first.wait_for(timeout=10_000)
     assert fill_rows.count() == 1
     page.screenshot(path=str(ARTIFACTS / "trading-filled.png"), full_page=True)
@@ -92,7 +92,7 @@ def test_an_order_fills_in_the_servers_session_and_a_reload_or_another_browser_s
     page.locator(".wb-blotter .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
     assert "filled" in blotter_row(page, order_id)
     other, other_errors = open_page(browser, url)
-    other.locator(".wb-fills .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+    other.locator(".wb-fills tr", has_text=order_id).first.wait_for(timeout=10_000)
     other.close()
     # ... and /runs reads it back from the session's journal.
     runs, runs_errors = open_page(browser, server + "runs?run=sessions/ticket", live=False)
@@ -145,7 +145,7 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
             assert time.monotonic() < deadline, f"not filled: {blotter_row(page, order_id)!r}"
             page.wait_for_timeout(200)
         assert "dashboard:anonymous" in blotter_row(page, order_id)
-        page.locator(".wb-fills .tabulator-row", has_text=order_id).first.wait_for(timeout=10_000)
+        page.locator(".wb-fills tr", has_text=order_id).first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "trading-run.png"), full_page=True)
         page.reload()
         page.wait_for_selector(".wb-t", state="attached", timeout=60_000)

@@ -22,6 +22,7 @@ from workbench.apps.session import SYMBOLS, PaperSession
 from workbench.errors import WorkbenchError
 
 REFRESH_MS = 500  # a live page's updates: 2 a second
+FILLS_SHOWN = 100  # the trading page's newest fills (/runs and the journal hold them all)
 
 
 def _number(text: str, name: str, *, optional: bool = False) -> float | None:
@@ -135,7 +136,8 @@ def trading_page(session):
     table = dict(disabled=True, sizing_mode="stretch_width", show_index=False)
     orders_now, fills_now = session.frames()
     blotter = pn.widgets.Tabulator(orders_now, name="Orders", height=260, css_classes=["wb-blotter"], **table)
-    fills = pn.widgets.Tabulator(fills_now, name="Fills", height=200, css_classes=["wb-fills"], **table)
+    fills = pn.pane.DataFrame(fills_now.head(FILLS_SHOWN), index=False, sizing_mode="stretch_width",
+                              css_classes=["wb-fills"], max_height=220)  # plain HTML: cheap to build
     # positions: a plain HTML table (a few rows), a fraction of a Tabulator's cost to build
     positions = pn.pane.DataFrame(session.positions_frame(), index=False, sizing_mode="stretch_width",
                                   css_classes=["wb-positions"])
@@ -186,7 +188,7 @@ def trading_page(session):
             quotes.object = session.quote_line()
         if frames is not None:
             shown["seq"] = seq
-            blotter.value, fills.value = frames
+            blotter.value, fills.object = frames[0], frames[1].head(FILLS_SHOWN)
         if not marked.equals(positions.object):
             positions.object = marked
         account.object = ("no account yet" if a is None else
@@ -202,7 +204,7 @@ def trading_page(session):
     kill.param.watch(on_kill, "value")
     ticket = pn.Column("### Order ticket", quotes, symbol, side, kind, quantity, limit, stop, tif,
                        pn.Row(place, kill), message, width=320)
-    page = pn.Row(ticket, pn.Column(account, "### Orders", blotter, "### Fills", fills, "### Positions", positions,
+    page = pn.Row(ticket, pn.Column(account, "### Orders", blotter, f"### Fills (newest {FILLS_SHOWN})", fills, "### Positions", positions,
                                     sizing_mode="stretch_width"), name="Trading", sizing_mode="stretch_width")
     refresh()
     return page, refresh
