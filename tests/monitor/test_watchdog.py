@@ -227,6 +227,8 @@ def test_an_alert_of_a_killed_session_is_shown_stale_not_firing(tmp_path):
                              "-p", "mode=hang", "--speed", str(SPEED), "--out", str(out), "--monitor", str(store),
                              "--rules", str(rules), "--sample-every", "0.1s"], stderr=subprocess.PIPE, text=True)
     try:
+        first = proc.stderr.readline()  # where the session takes commands
+        assert first.startswith("commands: "), first
         assert "FIRING critical FeedStalled" in proc.stderr.readline()  # logged when it fires
     finally:
         proc.send_signal(signal.SIGKILL)
