@@ -154,3 +154,15 @@ def test_paper_stop_and_resume(capsys, tmp_path):
     resumed = json.loads(out)
     code, out, _ = run(capsys, "backtest", "sma_cross", "--data", "sp500", "--json")
     assert resumed["fills_sha256"] == json.loads(out)["fills_sha256"]
+
+
+def test_serve_on_a_port_in_use_is_refused_in_one_line_before_it_says_serving(capsys, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port), "--runs", str(tmp_path / "runs"))
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "serving" not in out
+    assert len(err.strip().splitlines()) == 1

@@ -29,6 +29,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from workbench.apps.users import load_users
 
     check_writable(args.runs, "--runs")  # sessions, the cookie secret and certifications go there
+    _check_free(args.address, args.port)
     if args.basic_auth:
         try:
             load_users(args.basic_auth)  # refused here, before anything listens
@@ -41,6 +42,19 @@ def serve_command(args: argparse.Namespace) -> int:
     serve(args.address, args.port, basic_auth=args.basic_auth, allow_websocket_origin=args.allow_websocket_origin,
           runs=args.runs)
     return 0
+
+
+def _check_free(address: str, port: int) -> None:
+    """Refuse at once, in one line, an address this machine cannot listen on or a port in use."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
 
 
 def _loopback(address: str) -> bool:
