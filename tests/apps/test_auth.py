@@ -84,8 +84,11 @@ def test_serving_beyond_loopback_without_auth_warns(monkeypatch, capsys, tmp_pat
     import workbench.apps.app
     from workbench.cli import main
 
+    import workbench.cli.serve
+
     served = []
     monkeypatch.setattr(workbench.apps.app, "serve", lambda *a, **k: served.append(a))
+    monkeypatch.setattr(workbench.cli.serve, "_check_free", lambda address, port: None)  # 192.0.2.7 is not ours
     for address, warned in (("0.0.0.0", True), ("192.0.2.7", True), ("127.0.0.1", False), ("localhost", False),
                             ("::1", False)):
         assert main(["serve", "--address", address, "--runs", str(tmp_path)]) == 0

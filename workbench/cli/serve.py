@@ -29,13 +29,13 @@ def serve_command(args: argparse.Namespace) -> int:
     from workbench.apps.users import load_users
 
     check_writable(args.runs, "--runs")  # sessions, the cookie secret and certifications go there
-    _check_free(args.address, args.port)
     if args.basic_auth:
         try:
             load_users(args.basic_auth)  # refused here, before anything listens
         except ConfigError as exc:
             raise ConfigError(f"--basic-auth: {exc}") from None
-    elif not _loopback(args.address):
+    _check_free(args.address, args.port)
+    if not args.basic_auth and not _loopback(args.address):
         print(f"warning: serving on {args.address} without --basic-auth: anyone who can reach this port can "
               "place orders and run certifications", file=sys.stderr, flush=True)
     print(f"serving http://{args.address}:{args.port}/ (Ctrl-C stops)", flush=True)
