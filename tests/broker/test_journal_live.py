@@ -26,3 +26,24 @@ def test_a_journal_read_while_it_is_written_is_never_reported_damaged(tmp_path):
         broker.close()
     assert all(r.ok for r in reads), next(r.problem for r in reads if not r.ok)
     assert reads[-1].head_seq > reads[0].head_seq  # it was written while read
+
+
+def test_a_lock_file_left_by_a_killed_writer_names_no_writer_even_if_its_pid_is_reused(tmp_path):
+    """A SIGKILLed writer leaves its pid in the lock file; the kernel freed the lock. Another
+    process that later has that pid is not the journal's writer (/proc/locks says who holds it)."""
+    import os
+    import subprocess
+
+    from workbench.broker.journal import writer_pid
+
+    path = tmp_path / "journal.sqlite"
+    broker = SimulatedBroker(cash=1e6, instruments=["AAA"], journal=path)
+    assert writer_pid(path) == os.getpid()  # held: named
+    broker.close()
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        path.with_name("journal.sqlite.lock").write_text(f"{other.pid}\n")  # as if the dead writer's pid were reused
+        assert writer_pid(path) is None
+    finally:
+        other.kill()
+        other.wait()

@@ -582,7 +582,32 @@ def writer_pid(path: str | os.PathLike) -> int | None:
         pid = int(lock.read_text().strip() or 0)
     except (OSError, ValueError):
         return None
-    return pid if pid > 0 and psutil.pid_exists(pid) else None
+    if not (pid > 0 and psutil.pid_exists(pid)):
+        return None
+    held = _flock_holders(lock)  # a pid left by a killed writer may since belong to another process
+    return pid if held is None or pid in held else None
+
+
+def _flock_holders(lock: Path) -> set[int] | None:
+    """The pids holding a ``flock`` on the file ``lock``, from Linux's ``/proc/locks`` (the
+    lock is only looked at, never taken); None where the kernel does not say."""
+    try:
+        st = lock.stat()
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    holders = set()
+    for line in table.splitlines():
+        fields = line.split()
+        if "->" in fields:  # a waiter, not a holder
+            continue
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode:
+            try:
+                holders.add(int(fields[4]))
+            except ValueError:
+                pass
+    return holders
 
 
 def unlock_writer(fd: int) -> None:
