@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from workbench.apps.users import add_user
 from workbench.broker.journal import read_events
@@ -165,6 +166,21 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
         assert any(e.kind == "fill" and e.order_id == order_id for e in events)
         kills = [e.payload["reason"] for e in events if e.kind == "kill_switch"]
         assert kills == ["ops:script", "reset by dashboard:anonymous", "dashboard:anonymous"], kills
+        # A paused session (SIGSTOP) never answers the page's poll: the server stays responsive
+        # (the poll runs off its event loop) and the page says the session does not answer.
+        def healthz_s():
+            t0 = time.perf_counter()
+            urllib.request.urlopen(server + "healthz", timeout=30).close()
+            return time.perf_counter() - t0
+
+        before = sorted(healthz_s() for _ in range(9))[4]
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            page.locator(".wb-ticket-quotes").get_by_text("does not answer").wait_for(timeout=30_000)
+            paused = sorted(healthz_s() for _ in range(9))[4]
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert paused <= 10 * before + 0.05, (paused, before)  # blocked polls would add ~0.5 s each
         assert errors == [] and sessions_errors == [], (errors, sessions_errors)
         page.close()
     finally:

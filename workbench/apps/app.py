@@ -11,6 +11,7 @@ default, logins from a users file with ``--basic-auth``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -98,15 +99,33 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
     ticks = {"k": 0}  # this page's updates, numbered: a gap in what a browser sees is a lost update
 
     def tick() -> None:
-        refresh()
+        refresh(poll=False) if run else refresh()  # a run's page: its session polled when it opened
         ticks["k"] += 1
         clock.object = (f'<span class="wb-t" data-t="{time.time():.6f}" data-k="{ticks["k"]}" '
                         f'data-n="{session.updates}"></span>')
 
     tick()
     template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid, run)
+    busy = {"on": False}
+
+    async def remote_tick() -> None:
+        """A run in another process: its journal and prices are pulled in a worker thread, so
+        a session that is slow to answer (paused, loaded) never holds up the server's event
+        loop; a tick still pulling when the next is due makes that one skip."""
+        if busy["on"]:
+            return
+        busy["on"] = True
+        try:
+            await asyncio.to_thread(session.poll)
+        finally:
+            busy["on"] = False
+        refresh(poll=False)
+        ticks["k"] += 1
+        clock.object = (f'<span class="wb-t" data-t="{time.time():.6f}" data-k="{ticks["k"]}" '
+                        f'data-n="{session.updates}"></span>')
+
     if pn.state.curdoc is not None:
-        callback = pn.state.add_periodic_callback(tick, period=REFRESH_MS)
+        callback = pn.state.add_periodic_callback(remote_tick if run else tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: callback.stop())
     return template
 

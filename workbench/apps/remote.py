@@ -53,6 +53,7 @@ class RunSession:
         self.lock = threading.RLock()
         self.updates = 0
         self.running = False
+        self.silent = False  # its process is alive but did not answer (paused, overloaded)
         self.state: dict | None = None
         self._broker = None
         self._scanned = -1  # journal rows looked at
@@ -67,15 +68,15 @@ class RunSession:
 
     def poll(self) -> None:
         """Pull the session's prices and re-read the journal if it changed."""
-        state = None
-        if ControlClient.running(self.folder):
+        state, alive = None, ControlClient.running(self.folder)
+        if alive:
             try:
                 state = self._client(timeout=STATE_TIMEOUT).state()
             except ControlError:
                 state = None
         latest = self._latest_event()
         with self.lock:
-            self.running, self.state = state is not None, state
+            self.running, self.state, self.silent = state is not None, state, alive and state is None
             if latest != self._shown or self._broker is None:
                 from workbench.broker import SimulatedBroker
 
@@ -123,6 +124,9 @@ class RunSession:
 
     def quote_line(self) -> str:
         with self.lock:
+            if self.silent:
+                return f"**{self.name}**: its process is running but does not answer (paused or busy); " \
+                       f"shown from its journal"
             if not self.running:
                 return f"**{self.name}** is not running: read-only (from its journal)"
             s = self.state or {}
