@@ -98,11 +98,14 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
     clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
     ticks = {"k": 0}  # this page's updates, numbered: a gap in what a browser sees is a lost update
 
-    def tick() -> None:
-        refresh(poll=False) if run else refresh()  # a run's page: its session polled when it opened
+    def stamp() -> None:  # the update's number and server time, for the browser to check
         ticks["k"] += 1
         clock.object = (f'<span class="wb-t" data-t="{time.time():.6f}" data-k="{ticks["k"]}" '
                         f'data-n="{session.updates}"></span>')
+
+    def tick() -> None:
+        refresh(poll=False) if run else refresh()  # a run's page: its session polled when it opened
+        stamp()
 
     tick()
     template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid, run)
@@ -120,9 +123,7 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
         finally:
             busy["on"] = False
         refresh(poll=False)
-        ticks["k"] += 1
-        clock.object = (f'<span class="wb-t" data-t="{time.time():.6f}" data-k="{ticks["k"]}" '
-                        f'data-n="{session.updates}"></span>')
+        stamp()
 
     if pn.state.curdoc is not None:
         callback = pn.state.add_periodic_callback(remote_tick if run else tick, period=REFRESH_MS)
