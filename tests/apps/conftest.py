@@ -36,9 +36,12 @@ def free_port() -> int:
 
 def start_server(tmp_path, *extra) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    # its output goes to a file: a pipe nobody reads would stop the server once 64 KB of log filled it
+    log = open(tmp_path / f"serve-{port}.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--runs",
-                             str(tmp_path / "runs"), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                             str(tmp_path / "runs"), *extra], stdout=log, stderr=subprocess.STDOUT, text=True)
+    log.close()
+    proc.log = tmp_path / f"serve-{port}.log"
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:  # poll until it answers: readiness, not a fixed wait (/liveness builds no session)
@@ -48,9 +51,26 @@ def start_server(tmp_path, *extra) -> tuple[subprocess.Popen, str]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"server did not start: {proc.stdout.read()[-2000:]}")
+                raise RuntimeError(f"server did not start: {server_log(proc)}")
             time.sleep(0.2)
     return proc, url
+
+
+def server_log(proc, tail: int = 4000) -> str:
+    """The end of a server's output (for a failure's message)."""
+    try:
+        return proc.log.read_text(errors="replace")[-tail:]
+    except OSError as exc:
+        return f"(no log: {exc})"
+
+
+class ServerURL(str):
+    """A served app's address, with its process (for its log in a failure's message)."""
+
+    def __new__(cls, url: str, proc):
+        self = super().__new__(cls, url)
+        self.proc = proc
+        return self
 
 
 @pytest.fixture(scope="module")  # closed before other modules: Playwright's sync API holds an event loop
@@ -72,6 +92,6 @@ def server(tmp_path):
                                                   "passed": True, "results_sha256": "ab" * 32,
                                                   "dir": str(runs / "none")}) + "\n")
     proc, url = start_server(tmp_path)
-    yield url
+    yield ServerURL(url, proc)
     proc.terminate()
     proc.wait(timeout=20)

@@ -23,6 +23,7 @@ from workbench.errors import WorkbenchError
 
 REFRESH_MS = 500  # a live page's updates: 2 a second
 FILLS_SHOWN = 100  # the trading page's newest fills (/runs and the journal hold them all)
+ORDERS_SHOWN = 100  # and its newest orders
 
 
 def _number(text: str, name: str, *, optional: bool = False) -> float | None:
@@ -133,12 +134,15 @@ def trading_page(session):
     kill = pn.widgets.Toggle(name="Kill switch", button_type="danger", css_classes=["wb-kill"])
     message = pn.pane.Alert("Ready.", alert_type="secondary", css_classes=["wb-message"])
     quotes = pn.pane.Markdown("", css_classes=["wb-ticket-quotes"])
-    table = dict(disabled=True, sizing_mode="stretch_width", show_index=False)
     orders_now, fills_now = session.frames()
-    blotter = pn.widgets.Tabulator(orders_now, name="Orders", height=260, css_classes=["wb-blotter"], **table)
+    # Plain HTML tables, redrawn whole on each change: a Tabulator's rows in the browser could
+    # keep showing an order "accepted" for good after its data said "filled" (seen under CPU
+    # load: the model in the page held the new value, the drawn row the old), and they cost a
+    # fraction of a Tabulator to build.
+    blotter = pn.pane.DataFrame(orders_now.head(ORDERS_SHOWN), index=False, na_rep="", sizing_mode="stretch_width",
+                                css_classes=["wb-blotter"], max_height=260)
     fills = pn.pane.DataFrame(fills_now.head(FILLS_SHOWN), index=False, sizing_mode="stretch_width",
-                              css_classes=["wb-fills"], max_height=220)  # plain HTML: cheap to build
-    # positions: a plain HTML table (a few rows), a fraction of a Tabulator's cost to build
+                              css_classes=["wb-fills"], max_height=220)
     positions = pn.pane.DataFrame(session.positions_frame(), index=False, sizing_mode="stretch_width",
                                   css_classes=["wb-positions"])
     account = pn.pane.Markdown("", css_classes=["wb-account"])
@@ -188,7 +192,7 @@ def trading_page(session):
             quotes.object = session.quote_line()
         if frames is not None:
             shown["seq"] = seq
-            blotter.value, fills.object = frames[0], frames[1].head(FILLS_SHOWN)
+            blotter.object, fills.object = frames[0].head(ORDERS_SHOWN), frames[1].head(FILLS_SHOWN)
         if not marked.equals(positions.object):
             positions.object = marked
         account.object = ("no account yet" if a is None else
@@ -204,7 +208,8 @@ def trading_page(session):
     kill.param.watch(on_kill, "value")
     ticket = pn.Column("### Order ticket", quotes, symbol, side, kind, quantity, limit, stop, tif,
                        pn.Row(place, kill), message, width=320)
-    page = pn.Row(ticket, pn.Column(account, "### Orders", blotter, f"### Fills (newest {FILLS_SHOWN})", fills, "### Positions", positions,
+    page = pn.Row(ticket, pn.Column(account, f"### Orders (newest {ORDERS_SHOWN})", blotter,
+                                    f"### Fills (newest {FILLS_SHOWN})", fills, "### Positions", positions,
                                     sizing_mode="stretch_width"), name="Trading", sizing_mode="stretch_width")
     refresh()
     return page, refresh
