@@ -51,7 +51,10 @@ $(VENV)/.bench: $(VENV)/.base
 	@touch $@
 
 bench: $(VENV)/.bench
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@mkdir -p benchmarks/results
+	@run=$$(date -u +%Y%m%dT%H%M%SZ); for b in benchmarks/bench_*.py; do echo "== $$b"; \
+		WORKBENCH_BENCH_RUN=$$run $(PY) $$b --json benchmarks/results/$$(basename $$b .py).json || exit 1; done
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis runs

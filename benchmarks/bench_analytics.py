@@ -9,13 +9,15 @@ Run: ``make bench`` or ``python benchmarks/bench_analytics.py [--json FILE]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from workbench.analytics import forecast, performance, timeseries
-from workbench.feed import load_dataset
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import Targets  # noqa: E402
+
+from workbench.analytics import forecast, performance, timeseries  # noqa: E402
+from workbench.feed import load_dataset  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    figures: dict[str, dict] = {}
+    out = Targets("bench_analytics")
+    figures = out.figures
     for name in ("sp500", "nasdaq"):
         prices = load_dataset(name)["close"]
         returns = performance.simple_returns(prices)
@@ -50,9 +53,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {model:<6} 5-day MAE {acc['model_mae']:8.3f} vs naive {acc['naive_mae']:8.3f}"
                   f"  skill {acc['skill_vs_naive']:+.2%}  95% coverage {acc['model_coverage']:.0%}"
                   f" (naive {acc['naive_coverage']:.0%}) over {acc['origins']} origins")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    for name in figures:
+        secs = figures[name]["seconds"]
+        evals = {k: v for k, v in secs.items() if k.startswith("evaluate_")}
+        others = {k: v for k, v in secs.items() if k not in evals}
+        out.add(f"each analysis on {name}'s daily points (summary, drift test, anomalies, GARCH, forecasts)",
+                f"{min(others.values()):.3f}-{max(others.values()):.2f} s", "about 1 s", max(others.values()) <= 1.5)
+        out.add(f"rolling-origin evaluation (20 origins, 5 days) on {name}: ARIMA, ETS, Theta",
+                ", ".join(f"{k[9:]} {v:.2f} s" for k, v in evals.items()), "about 1 s", max(evals.values()) <= 1.5)
+        acc = figures[name]["accuracy"]
+        out.add(f"5-day forecast MAE vs naive on {name}, 20 origins",
+                ", ".join(f"{m} skill {a['skill_vs_naive']:+.1%} (95 % intervals cover {a['model_coverage']:.0%})"
+                          for m, a in acc.items()), "measured", None)
+    out.print()
+    out.write(args.json)
     return 0
 
 

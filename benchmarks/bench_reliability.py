@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from workbench.broker.journal import verify
-from workbench.reliability import corruption_trial, paper_run, resume_trial
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import Targets  # noqa: E402
+
+from workbench.broker.journal import verify  # noqa: E402
+from workbench.reliability import corruption_trial, paper_run, resume_trial  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corruption trials: {detected} of {len(damaged)} detected with the first bad sequence named "
               f"({', '.join(f'{k} {n}' for k, n in sorted(by_kind.items()))}; "
               f"{figures['corruption']['free_space_redraws']} byte damages that changed no event drawn again)")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    out = Targets("bench_reliability")
+    out.figures.update(figures)
+    out.add("SIGKILL `workbench paper every_bar` anywhere, then --resume",
+            f"{passed}/{len(trials)} resumed runs' fills identical to the uninterrupted run ({inside} killed inside "
+            f"the run, {before} before its first event)", "all", passed == len(trials))
+    out.add("damaged journals (edits, deletions, swaps, cut tails, random bytes, truncated files)",
+            f"{detected}/{len(damaged)} reported with the first bad sequence named", "all", detected == len(damaged))
+    out.print()
+    out.write(args.json)
     return 0 if passed == len(trials) and detected == len(damaged) else 1
 
 

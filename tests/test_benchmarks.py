@@ -1,83 +1,88 @@
-"""The benchmarks still run (tiny sizes; the figures themselves are printed by `make bench`)."""
+"""The benchmarks' own guards: the README's performance table is the one the committed
+results give, results from two runs are refused, a comparison between programs that did
+different work is refused, the interleaving warms and alternates both sides, and the bare
+loop that the engine is measured against trades exactly as the engine does."""
 
-import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import harness  # noqa: E402
+import report  # noqa: E402
 
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_report(*args):
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=60)
 
 
-def test_bench_feed_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "feed.json"
-    code = load("bench_feed").main(
-        ["--rows", "23400", "--event-rows", "5000", "--csv-rows", "20000", "--repeats", "1", "--json", str(out)]
-    )
-    assert code == 0
-    figures = json.loads(out.read_text())
-    assert figures["parquet_rows"] == 23_400  # one symbol, one session of 1 s quotes
-    for key in ("load_validate_rows_per_s", "replay_batches_events_per_s", "replay_objects_events_per_s"):
-        assert figures[key] > 0
-    assert figures["cache_speedup"] > 0
-    text = capsys.readouterr().out
-    assert "33,481" in text and "x bare" in text and "events/s" in text
+def test_the_readme_table_is_the_one_the_committed_results_give():
+    done = run_report("--check")
+    assert done.returncode == 0, done.stderr
 
 
-def test_bench_broker_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "broker.json"
-    code = load("bench_broker").main(["--orders", "500", "--sync-orders", "50", "--trials", "2", "--json", str(out)])
-    figures = json.loads(out.read_text())
-    assert code == 0 and figures["crash_trials_passed"] == 2
-    assert figures["batched"]["fills"] == 500 and figures["batched"]["p99_us"] > 0
-    text = capsys.readouterr().out
-    assert "15.5 ms" in text and "p99" in text and "fills/s" in text
+def test_a_figure_edited_by_hand_in_the_readme_is_caught(tmp_path):
+    readme = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text()
+    begin = text.index(report.BEGIN)
+    row = text.index("| `bench_", begin)  # the first row of figures
+    cell = text.index(" | ", text.index(" | ", text.index(" | ", row) + 3) + 3) + 3  # its "measured" cell
+    readme.write_text(text[:cell] + "9" + text[cell:])  # one digit added to a figure
+    done = run_report("--check", "--readme", readme)
+    assert done.returncode == 1 and "not the one" in done.stderr, done.stderr
 
 
-def test_bench_backtest_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "bt.json"
-    code = load("bench_backtest").main(["--bars", "2000", "--symbols", "2", "--quotes", "46800",
-                                        "--no-backtrader", "--json", str(out)])
-    figures = json.loads(out.read_text())
-    assert code == 0 and figures["bars"] == 2000 and figures["workbench_bars_per_s"] > 0
-    assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
-    assert "bars/s" in capsys.readouterr().out
+def test_results_from_two_runs_make_no_table(tmp_path):
+    for path in (ROOT / "benchmarks" / "results").glob("bench_*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    odd = sorted(tmp_path.glob("bench_*.json"))[0]
+    data = json.loads(odd.read_text())
+    data["machine"]["run"] = "another run"
+    odd.write_text(json.dumps(data))
+    with pytest.raises(report.ReportError, match=f"not one.*{odd.name}"):
+        report.load(tmp_path)
+    done = run_report("--results", tmp_path, "--readme", tmp_path / "README.md")
+    assert done.returncode == 2 and "2 runs" in done.stderr
 
 
-def test_bench_analytics_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "an.json"
-    assert load("bench_analytics").main(["--json", str(out)]) == 0
-    figures = json.loads(out.read_text())
-    assert set(figures) == {"sp500", "nasdaq"}
-    assert figures["sp500"]["accuracy"]["arima"]["naive_mae"] > 0
-    assert "skill" in capsys.readouterr().out
+def test_a_damaged_result_file_is_named(tmp_path):
+    (tmp_path / "bench_feed.json").write_text("{not json")
+    with pytest.raises(report.ReportError, match="bench_feed.json: not a benchmark result"):
+        report.load(tmp_path)
 
 
-def test_bench_monitor_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "mon.json"
-    assert load("bench_monitor").main(["--bars", "4000", "--repeats", "1", "--scrapers", "20", "--json", str(out)]) == 0
-    figures = json.loads(out.read_text())
-    assert figures["bars"] == 4000 and figures["samples_per_run"] >= 1
-    assert figures["metrics"]["workbench"]["answered"] == 60
-    assert "overhead" in capsys.readouterr().out
+def test_interleaved_warms_each_side_alike_and_rotates_the_order():
+    calls = []
+    timing, last = harness.interleaved({"a": lambda: calls.append("a") or 1, "b": lambda: calls.append("b") or 2},
+                                       repeats=3, warmup=1, progress=False)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]  # warm-up, then rounds in rotating order
+    assert last == {"a": 1, "b": 2}
+    for t in timing.values():
+        assert len(t["times"]) == 3 and t.best == min(t["times"]) and t.best <= t.median
 
 
-def test_bench_optimize_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "opt.json"
-    assert load("bench_optimize").main(["--jobs", "1", "--no-vectorbt", "--json", str(out)]) == 0
-    figures = json.loads(out.read_text())
-    assert figures["trials"] == 1000 and figures["workbench_trials_per_s"] > 0
-    assert "trials/s" in capsys.readouterr().out
+def test_same_refuses_a_ratio_between_different_work():
+    harness.same("fills", [(1.0, 100)], [(1.0, 100)])
+    with pytest.raises(harness.NotEquivalent, match="fills differ: 1 vs 2"):
+        harness.same("fills", [(1.0, 100)], [(1.0, 100), (2.0, -100)], "1 vs 2")
 
 
-def test_bench_reliability_runs_and_measures(tmp_path, capsys):
-    out = tmp_path / "rel.json"
-    assert load("bench_reliability").main(["--kills", "3", "--corruptions", "7", "--json", str(out)]) == 0
-    figures = json.loads(out.read_text())
-    assert figures["crash"]["identical"] == 3 and figures["corruption"]["detected_with_first_bad_seq"] == 7
-    assert "resumed runs identical" in capsys.readouterr().out
+def test_the_bare_loop_trades_as_the_engine_does_and_a_broken_one_is_caught(monkeypatch):
+    import bench_backtest as bb
+
+    from workbench.feed import synthetic_bars
+
+    bars = synthetic_bars(3, periods=600, freq="1D", seed=11, start="1900-01-01", drift=0.0, tick_size=1e-6)
+    ours = bb.run_workbench(bars)
+    assert sum(len(v) for v in ours.values()) > 20  # enough trades for the comparison to mean something
+    harness.same("fills", ours, bb.run_bare(bars))
+    monkeypatch.setattr(bb, "FAST", bb.FAST + 1)  # the floor computing a different average
+    with pytest.raises(harness.NotEquivalent):
+        harness.same("fills", ours, bb.run_bare(bars))

@@ -1,0 +1,149 @@
+"""What every benchmark here shares, so that none of them can flatter.
+
+* :func:`machine` states where and when: CPU model, cores (all and usable), memory, the load
+  average just before the run, Python, the commit.
+* :func:`interleaved` times two or more programs the fair way: each is warmed the same number
+  of times first, then the repeats alternate between them (the order rotating every round, so
+  neither always runs on a cooler or warmer machine), in the same process on the same cores.
+  It returns the best and the median of each, and each program's last result, for the
+  equivalence check the benchmark states (:func:`same`).
+* :class:`Targets` collects each figure beside its target, marked met or not, printed at the
+  end and written to the JSON the README's table is generated from (``report.py``).
+
+Written here rather than taken from ``pytest-benchmark``/``pyperf``: both time one program at
+a time; what the benchmarks need is two programs interleaved in one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def machine() -> dict[str, Any]:
+    """Where and when this run happens (read before it starts: the load average is the
+    machine's state before our work)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {
+        # `make bench` gives its benchmarks one run id: the README's table takes one run's figures
+        "run": os.environ.get("WORKBENCH_BENCH_RUN") or f"standalone {date}",
+        "date": date,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "commit": commit,
+    }
+
+
+def describe(m: dict[str, Any]) -> str:
+    return (f"{m['cpu']}, {m['usable_cores']} of {m['cores']} cores usable, {m['memory_gb']} GB, "
+            f"load average {' / '.join(f'{x:.2f}' for x in m['load_average'])} before the run, "
+            f"Python {m['python']}, commit {m['commit'] or '?'}, {m['date']}")
+
+
+class Timing(dict):
+    """``best``, ``median`` and every repeat's ``times`` (seconds) of one program."""
+
+    @property
+    def best(self) -> float:
+        return self["best"]
+
+    @property
+    def median(self) -> float:
+        return self["median"]
+
+
+def interleaved(programs: dict[str, Callable[[], Any]], repeats: int = 3, warmup: int = 1,
+                progress: bool = True) -> tuple[dict[str, Timing], dict[str, Any]]:
+    """Time ``programs`` (name -> callable) interleaved (module docstring): ``warmup`` untimed
+    calls of each, then ``repeats`` rounds, each calling every program once, the order
+    rotated by one each round. Returns ({name: Timing}, {name: its last result})."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    names = list(programs)
+    results: dict[str, Any] = {}
+    for _ in range(warmup):
+        for name in names:
+            results[name] = programs[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            results[name] = None  # the previous result freed before the next is built
+            gc.collect()
+            t0 = time.perf_counter()
+            results[name] = programs[name]()
+            times[name].append(time.perf_counter() - t0)
+        if progress:
+            print(f"  round {r + 1}/{repeats}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in names),
+                  file=sys.stderr, flush=True)
+    return {n: Timing(best=min(t), median=statistics.median(t), times=t) for n, t in times.items()}, results
+
+
+class NotEquivalent(AssertionError):
+    """Two programs compared for speed did not do the same work."""
+
+
+def same(what: str, ours: Any, theirs: Any, detail: str = "") -> None:
+    """Raise :class:`NotEquivalent` unless ``ours == theirs``: a speed ratio between programs
+    that did different work is not reported."""
+    if ours != theirs:
+        raise NotEquivalent(f"{what} differ{': ' + detail if detail else ''}")
+
+
+class Targets:
+    """Figures beside their targets; printed as a table and written as JSON."""
+
+    def __init__(self, bench: str) -> None:
+        self.bench = bench
+        self.machine = machine()
+        self.rows: list[dict[str, Any]] = []
+        self.figures: dict[str, Any] = {}
+
+    def add(self, figure: str, value: str, target: str, met: bool | None, ratio: float | None = None) -> None:
+        """One row: ``met`` None when the figure is measured without a target."""
+        self.rows.append({"figure": figure, "value": value, "target": target, "met": met,
+                          "ratio": None if ratio is None else round(ratio, 4)})
+
+    def print(self) -> None:
+        print(f"\n{self.bench}: {describe(self.machine)}")
+        width = max((len(r["figure"]) for r in self.rows), default=10)
+        for r in self.rows:
+            mark = {True: "met", False: "NOT MET", None: ""}[r["met"]]
+            verdict = f"[target {r['target']}: {mark}]" if r["met"] is not None else "[measured]"
+            print(f"  {r['figure']:<{width}}  {r['value']}  {verdict}")
+
+    def write(self, path: Path | None) -> None:
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"bench": self.bench, "machine": self.machine, "targets": self.rows,
+                                    "figures": self.figures}, indent=2, default=str) + "\n")
