@@ -73,6 +73,29 @@ def test_fast_path_reproduces_the_engine_exactly(seed, fast, extra, tick, option
     assert score["trades"] == len(engine.trades)
 
 
+def test_a_batch_converts_its_frame_once_and_a_frame_changed_outside_one_is_seen():
+    bars = SP500.copy()
+    strategy = SmaCross(fast=5, slow=20)
+    alone = fastpath.score(strategy, bars)
+    with fastpath.shared_frames():
+        first = fastpath.score(strategy, bars)
+        held = fastpath._arrays(bars)
+        assert fastpath._arrays(bars) is held  # converted once for the batch
+        assert not held[5].flags.writeable  # the shared closes cannot be changed by a trial
+        with pytest.raises(ValueError):
+            held[5][0] = 0.0
+    assert first == alone == {**alone}
+    assert fastpath._columns[0] is None  # the batch's frame is let go at its end
+    bars["open"] *= 1.01  # changed between two calls: a fresh conversion sees it (every fill 1 % dearer)
+    assert fastpath.score(strategy, bars)["final_equity"] != alone["final_equity"]
+    intraday = synthetic_bars(1, days=5, freq="1min", seed=3)
+    with fastpath.shared_frames():
+        many = fastpath.score(strategy, intraday)
+    assert not fastpath._arrays(intraday)[-1]  # many bars a day: statistics from the daily closes
+    assert many == fastpath.score(strategy, intraday)
+    assert many["sharpe"] == backtest(strategy, intraday).summary()["sharpe"]
+
+
 def test_fast_path_gives_way_to_the_engine_when_money_runs_out():
     strategy = SmaCross(fast=5, slow=20, quantity=1000)
     assert fastpath.run(strategy, SP500, cash=100_000.0) is None

@@ -177,10 +177,14 @@ def sortino(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR, target
     return _finite(empyrical.sortino_ratio(r, target, annualization=periods_per_year))
 
 
-def drawdown(returns: pd.Series) -> pd.Series:
+def drawdown(returns: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """Drawdown after each period, ``wealth / running peak - 1`` (<= 0), with wealth
     ``prod(1 + r_1..t)`` and the running peak taken from a starting wealth of 1 before the
-    first return. Computed by ``empyrical.stats.drawdown_series``."""
+    first return. Computed by ``empyrical.stats.drawdown_series``. A float array in (NaNs
+    left out) gives an array out: the optimizer's inner loop builds no Series."""
+    if isinstance(returns, np.ndarray):
+        r = _values(returns)
+        return empyrical.stats.drawdown_series(r) if r.size else np.empty(0)
     r = _clean(returns)
     dd = empyrical.stats.drawdown_series(r.to_numpy()) if len(r) else np.empty(0)
     return pd.Series(dd, index=r.index, name="drawdown")
@@ -390,9 +394,10 @@ def run_returns(equity: pd.Series, starting_cash: float) -> pd.Series:
     return pd.Series(_run_return_values(daily, starting_cash), index=daily.index, name="return")
 
 
-def _run_return_values(daily: pd.Series, starting_cash: float) -> np.ndarray:
-    values = np.concatenate([[float(starting_cash)], daily.to_numpy(dtype=float)])
-    return _values(simple_returns(pd.Series(values)))
+def _run_return_values(daily: pd.Series | np.ndarray, starting_cash: float) -> np.ndarray:
+    values = np.concatenate([[float(starting_cash)], np.asarray(daily, dtype=float)])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero equity: inf or NaN, as pct_change gives
+        return _values(values[1:] / values[:-1] - 1.0)  # simple_returns' arithmetic, without a Series
 
 
 def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, float]:
@@ -405,8 +410,14 @@ def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, floa
     index = pd.DatetimeIndex(equity.index)
     days = index.asi8 // 86_400_000_000_000
     daily = equity if bool(np.all(np.diff(days) > 0)) else daily_equity(equity)  # one per day already
-    returns = _run_return_values(daily, starting_cash)
     final = float(equity.iloc[-1]) if len(equity) else float(starting_cash)
+    return daily_statistics(daily.to_numpy(dtype=float), final, starting_cash)
+
+
+def daily_statistics(daily: np.ndarray, final: float, starting_cash: float) -> dict[str, float]:
+    """:func:`equity_statistics` from the daily equity closes as an array (and the last
+    equity): the optimizer's inner loop, which knows its bars are daily, starts here."""
+    returns = _run_return_values(daily, starting_cash)
     return {
         "final_equity": final,
         "total_return": final / float(starting_cash) - 1.0,

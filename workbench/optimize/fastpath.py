@@ -22,13 +22,14 @@ statistics (the optimizer's inner loop).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from workbench.analytics import round_trips
-from workbench.analytics.performance import equity_statistics
+from workbench.analytics.performance import daily_statistics, equity_statistics
 from workbench.broker.account import INITIAL_MARGIN, margin_buying_power
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
 from workbench.broker.risk import check_funds
@@ -72,14 +73,46 @@ class Simulation(NamedTuple):
     close: np.ndarray  # per bar
     fills: list[FastFill]
     orders: int  # orders placed, filled or not (one a target change)
+    one_a_day: bool = False  # at most one bar a UTC day (the equity curve is its own daily closes)
+
+
+_columns: list = [None, None, 0]  # [a frame, its arrays, open shared_frames() blocks]
+
+
+@contextmanager
+def shared_frames():
+    """Inside, the trials on one frame share its conversion to arrays (:func:`_arrays`), made
+    once: a batch of a sweep, whose frames nobody changes while it runs. Outside, every call
+    converts afresh (a frame changed in place between two calls is seen as changed)."""
+    _columns[2] += 1
+    try:
+        yield
+    finally:
+        _columns[2] -= 1
+        if not _columns[2]:
+            _columns[:2] = [None, None]
+
+
+def _arrays(bars: pd.DataFrame) -> tuple:
+    """``(symbol, UTC index, open, high, low, close, volume, one bar a day)`` of ``bars``
+    (converted once per frame inside :func:`shared_frames`)."""
+    if _columns[0] is not bars or not _columns[2]:
+        index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
+        arrays = tuple(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
+        for a in arrays:
+            a.setflags(write=False)  # shared by the trials: none may change it
+        one_a_day = bool(np.all(np.diff(index.asi8 // 86_400_000_000_000) > 0))
+        converted = (str(bars["symbol"].iloc[0]), index, *arrays, one_a_day)
+        if not _columns[2]:
+            return converted
+        _columns[:2] = [bars, converted]
+    return _columns[1]
 
 
 def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simulation | None:
     """The fills the engine would give, or ``None`` if it would have rejected an order."""
     commission, slippage = commission_from(commission), slippage_from(slippage)
-    symbol = str(bars["symbol"].iloc[0])
-    index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
-    o, h, lo, c, v = (bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
+    symbol, index, o, h, lo, c, v, one_a_day = _arrays(bars)
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
@@ -125,7 +158,7 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
         held += side.sign * qty
         closes = before != 0 and (abs(held) < EPS or (held > 0) != (before > 0))
         fills.append(FastFill(t + 1, side, side.sign, qty, price, fee, closes, rule))
-    return Simulation(index, symbol, c, fills, len(decisions))
+    return Simulation(index, symbol, c, fills, len(decisions), one_a_day)
 
 
 def run(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, commission: Any = None,
@@ -168,6 +201,10 @@ def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, 
         flows[f.bar] += -(f.sign * f.quantity * f.price) - f.commission
         moves[f.bar] += f.sign * f.quantity
     cash_curve = float(cash) + np.cumsum(flows)
-    equity = pd.Series(cash_curve + np.cumsum(moves) * c, index=sim.index)
-    return {**equity_statistics(equity, float(cash)), "orders": sim.orders, "fills": len(fills),
+    values = cash_curve + np.cumsum(moves) * c
+    if sim.one_a_day:  # daily bars: the curve is its own daily closes (what equity_statistics finds)
+        stats = daily_statistics(values, float(values[-1]) if n else float(cash), float(cash))
+    else:
+        stats = equity_statistics(pd.Series(values, index=sim.index), float(cash))
+    return {**stats, "orders": sim.orders, "fills": len(fills),
             "trades": int(sum(1 for f in fills if f.closes))}

@@ -118,4 +118,5 @@ def run_batch(spec: TrialSpec, frames, batch: list[dict[str, Any]]) -> list[dict
     """Trials of one batch (the unit an executor ships)."""
     if frames is None:
         frames = worker_frames()
-    return [run_trial(spec, frames, p) for p in batch]
+    with fastpath.shared_frames():  # the batch's trials convert the frame to arrays once
+        return [run_trial(spec, frames, p) for p in batch]
