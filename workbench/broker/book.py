@@ -81,6 +81,10 @@ class OpenOrders:
 
     # --- reads ---------------------------------------------------------------------------
 
+    def __bool__(self) -> bool:
+        """Whether any order works (of any symbol)."""
+        return bool(self._books)
+
     def has(self, symbol: str) -> bool:
         """True when ``symbol`` has working orders."""
         return symbol in self._books

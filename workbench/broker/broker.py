@@ -511,6 +511,8 @@ class SimulatedBroker:
         with self._lock:
             if time is not None:
                 self.advance_time(time)
+            if not self._open:  # nothing works (the common case, on every bar of a daily run)
+                return 0
             expired = 0
             for order in list(self._open):
                 if order.tif is TimeInForce.DAY:

@@ -215,7 +215,10 @@ class Strategy:
 
     def exposure(self, symbol: str) -> float:
         """Units held plus working buys less working sells: where the position is going."""
-        return self._bound().exposure(symbol)
+        host = self._host  # called on every bar by most strategies: one lookup, not three
+        if host is None:
+            self._bound()
+        return host.exposure(symbol)
 
     def working(self, symbol: str) -> float:
         """Units of this strategy's working orders in ``symbol``, buys less sells."""
