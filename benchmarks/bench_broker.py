@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=200, help="crash-recovery trials")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    out = Targets("bench_broker")
+    out = Targets("bench_broker", parser, args)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -143,17 +143,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name} {f['orders']:>8,} orders  p50 {f['p50_us']:8.1f} us  p99 {f['p99_us']:8.1f} us"
               f"  max {f['max_us']:9.1f} us  ({CLAIMED_MS * 1000 / f['p99_us']:,.0f}x under the claim at p99)")
     print(f"  raw SQLite     {raw['rows']:>8,} rows    p50 {raw['p50_us']:8.1f} us  p99 {raw['p99_us']:8.1f} us")
-    out.add("place_order -> ack, batched journal (best of the rounds)",
-            f"p50 {batched['p50_us']:.1f} us, p99 {batched['p99_us']:.1f} us", "p99 <= 30 us",
-            batched["p99_us"] <= 30)
+    median99 = {k: float(np.median([r["p99_us"] for r in rounds[k][1:]])) for k in rounds}
+    out.figures["median_round_p99_us"] = median99
+    out.add("place_order -> ack, batched journal (the best round; median of the rounds' p99 in brackets)",
+            f"p50 {batched['p50_us']:.1f} us, p99 {batched['p99_us']:.1f} us ({median99['batched']:.1f})",
+            "p99 <= 30 us",
+            batched["p99_us"], "<=", 30)
     r50, r99 = synced["p50_us"] / raw["p50_us"], synced["p99_us"] / raw["p99_us"]
-    out.add("place_order -> ack, synced journal, vs a raw SQLite INSERT + COMMIT (interleaved)",
+    out.add("place_order -> ack, synced journal, vs a raw SQLite INSERT + COMMIT (interleaved; best rounds)",
             f"p50 {synced['p50_us']:.0f} vs {raw['p50_us']:.0f} us ({r50:.2f}x), p99 {synced['p99_us']:.0f} vs "
-            f"{raw['p99_us']:.0f} us ({r99:.2f}x)", "<= 1.5x", max(r50, r99) <= 1.5, max(r50, r99))
+            f"{raw['p99_us']:.0f} us ({r99:.2f}x); median rounds' p99 {median99['sync']:.0f} vs {median99['raw']:.0f} us", "<= 1.5x (p50 and p99)", max(r50, r99), "<=", 1.5)
     out.add(f"fills/s, {batched['orders']:,} market orders against bars, batched journal",
-            f"{batched['fills_per_s']:,.0f}", "measured", None)
+            f"{batched['fills_per_s']:,.0f}", "measured")
     out.add("SIGKILL a paper-trading child, recover from the journal",
-            f"{passed}/{len(trials)} trials recovered every acknowledged event", "all", passed == len(trials))
+            f"{passed}/{len(trials)} trials recovered every acknowledged event", "all", passed, "==", len(trials))
     out.print()
     out.write(args.json)
     return 0 if passed == len(trials) else 1

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bars = synthetic_bars(10, periods=max(args.bars // 10, 40), freq="1D", seed=2, start="1900-01-01")
     n = len(bars)
-    out = Targets("bench_monitor")
+    out = Targets("bench_monitor", parser, args)
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         def monitored():
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  monitored  best {m:7.2f} s  median {times['monitored'].median:7.2f} s  {n / m:>10,.0f} bars/s"
           f"  ({samples[-1]} samples, SQLite store, default rules)")
     out.add(f"monitoring overhead, {n:,} bars bare vs monitored (best of {args.repeats}, interleaved)",
-            f"{overhead:+.1%}", "<= 3 %", overhead <= 0.03, overhead)
+            f"{overhead:+.1%}", "<= 3 %", overhead, "<=", 0.03)
     crowd(args.scrapers, out)
     out.print()
     out.write(args.json)
@@ -130,7 +130,9 @@ def crowd(clients: int, out: Targets, each: int = 3) -> dict:
     out.figures["metrics"] = found
     out.add(f"/metrics, {clients} clients at once x {each}", f"{w['answered']}/{w['requests']} answered, p99 "
             f"{w['p99_ms']:.0f} ms; prometheus-client's own server: {p['answered']}/{p['requests']}, p99 "
-            f"{p['p99_ms']:.0f} ms", "all answered, p99 < 100 ms", w["answered"] == w["requests"] and w["p99_ms"] < 100)
+            f"{p['p99_ms']:.0f} ms (one scrape crowd each, in sequence)", "p99 <= 100 ms", w["p99_ms"], "<=", 100)
+    out.add(f"/metrics requests answered, {clients} clients at once x {each}", f"{w['answered']}/{w['requests']}",
+            "all", w["answered"], "==", w["requests"])
     return found
 
 

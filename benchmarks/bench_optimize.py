@@ -9,9 +9,9 @@ same: daily returns from the starting cash, Sharpe = mean / std (ddof 1) x sqrt(
 (vectorbt's default year is 365 days; it is given 252 here).
 
 Equivalence is asserted, not printed: every one of the 1,000 Sharpe ratios agrees to 1e-9
-(relative), so the best pair is the same. Both sides get the same cores: workbench's
-sweep uses every usable core (local processes, a fresh pool each call, as a user's call
-would), vectorbt one thread (its design); the one-process figure is printed too.
+(relative), so the best pair is the same. The target is judged core for core: workbench
+in one process against vectorbt's one thread (its design); the sweep on every usable core
+(local processes, a fresh pool each call, as a user's call would) is printed beside it.
 
 Target (issue 17): >= 2x vectorbt's trials/s. Run: ``make bench`` or
 ``python benchmarks/bench_optimize.py [--repeats N] [--json FILE]``.
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     bars = load_dataset_bars("sp500")
     points = [{"fast": f, "slow": s} for f in FAST.values() for s in SLOW.values()]
     assert len(points) == len(grid({"fast": FAST, "slow": SLOW}))
-    out = Targets("bench_optimize")
+    out = Targets("bench_optimize", parser, args)
     print(f"sma_cross grid, {len(points):,} combinations on sp500 ({len(bars):,} bars), interleaved:", flush=True)
     programs = {"workbench": lambda: workbench_sweep(bars, points, args.jobs)}
     if args.jobs != 1:
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {k:<20} best {t.best:6.2f} s  median {t.median:6.2f} s  {rate[k]:8,.0f} trials/s")
     if args.no_vectorbt:
         out.add("1,000-combination sma_cross sweep on sp500 (no peer)", f"{rate['workbench']:,.0f} trials/s",
-                "measured", None)
+                "measured")
         out.print()
         out.write(args.json)
         return 0
@@ -108,14 +108,16 @@ def main(argv: list[str] | None = None) -> int:
                                                                             equal_nan=True)), True,
          f"largest difference {np.nanmax(np.abs(ours - theirs)):.3g}")
     same("the best pairs", int(np.nanargmax(ours)), int(np.nanargmax(theirs)))
-    ratio = times["vectorbt"].best / times["workbench"].best
+    one = times.get("workbench_1_process", times["workbench"])
+    ratio, ratio_all = times["vectorbt"].best / one.best, times["vectorbt"].best / times["workbench"].best
     print(f"  same Sharpe for all {n:,} pairs (to 1e-9); best {best} Sharpe {np.nanmax(ours):.4f} on both sides")
-    out.figures["ratio"] = ratio
-    out.add("1,000-combination sma_cross sweep on sp500, vs vectorbt (both warm, same cores, same best pair "
-            "asserted)", f"{rate['workbench']:,.0f} vs {rate['vectorbt']:,.0f} trials/s: {ratio:.2f}x "
-            f"(one process: {n / times.get('workbench_1_process', times['workbench']).best:,.0f}, "
-            f"{times['vectorbt'].best / times.get('workbench_1_process', times['workbench']).best:.2f}x)",
-            f">= {TARGET:g}x", ratio >= TARGET, ratio)
+    out.figures.update(ratio_one_process=ratio, ratio_every_core=ratio_all)
+    out.add("1,000-combination sma_cross sweep on sp500: workbench in one process vs vectorbt's one thread "
+            "(both warm, all 1,000 Sharpe ratios and the best pair asserted equal)",
+            f"{n / one.best:,.0f} vs {rate['vectorbt']:,.0f} trials/s: {ratio:.2f}x", f">= {TARGET:g}x", ratio, ">=",
+            TARGET)
+    out.add(f"same, workbench on every usable core ({out.machine['usable_cores']} processes, a fresh pool each "
+            f"sweep) vs vectorbt's one thread", f"{rate['workbench']:,.0f} trials/s: {ratio_all:.2f}x", "measured")
     out.print()
     out.write(args.json)
     return 0

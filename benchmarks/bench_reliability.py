@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corruptions", type=int, default=100, help="corrupted journals (100)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
+    out = Targets("bench_reliability", parser, args)  # the machine's state before the work
 
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-reliability-") as tmp:
@@ -75,13 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corruption trials: {detected} of {len(damaged)} detected with the first bad sequence named "
               f"({', '.join(f'{k} {n}' for k, n in sorted(by_kind.items()))}; "
               f"{figures['corruption']['free_space_redraws']} byte damages that changed no event drawn again)")
-    out = Targets("bench_reliability")
     out.figures.update(figures)
     out.add("SIGKILL `workbench paper every_bar` anywhere, then --resume",
             f"{passed}/{len(trials)} resumed runs' fills identical to the uninterrupted run ({inside} killed inside "
-            f"the run, {before} before its first event)", "all", passed == len(trials))
+            f"the run, {before} before its first event)", "all", passed, "==", len(trials))
     out.add("damaged journals (edits, deletions, swaps, cut tails, random bytes, truncated files)",
-            f"{detected}/{len(damaged)} reported with the first bad sequence named", "all", detected == len(damaged))
+            f"{detected}/{len(damaged)} reported with the first bad sequence named", "all", detected, "==", len(damaged))
     out.print()
     out.write(args.json)
     return 0 if passed == len(trials) and detected == len(damaged) else 1

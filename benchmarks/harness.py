@@ -43,11 +43,16 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    commit, dirty = None, None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
+        git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True,  # noqa: E731
+                                         cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD") or None
+        # changed tracked files, the benchmarks' own outputs left out: figures of code not committed
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                         ":(exclude)benchmarks/results", ":(exclude)README.md")) if commit else None
     except (OSError, subprocess.SubprocessError):
-        commit = None
+        pass
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return {
         # `make bench` gives its benchmarks one run id: the README's table takes one run's figures
@@ -60,13 +65,15 @@ def machine() -> dict[str, Any]:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "commit": commit,
+        "dirty": dirty,
     }
 
 
 def describe(m: dict[str, Any]) -> str:
     return (f"{m['cpu']}, {m['usable_cores']} of {m['cores']} cores usable, {m['memory_gb']} GB, "
             f"load average {' / '.join(f'{x:.2f}' for x in m['load_average'])} before the run, "
-            f"Python {m['python']}, commit {m['commit'] or '?'}, {m['date']}")
+            f"Python {m['python']}, commit {m['commit'] or '?'}{' with changes not committed' if m['dirty'] else ''}, "
+            f"{m['date']}")
 
 
 class Timing(dict):
@@ -119,31 +126,55 @@ def same(what: str, ours: Any, theirs: Any, detail: str = "") -> None:
         raise NotEquivalent(f"{what} differ{': ' + detail if detail else ''}")
 
 
-class Targets:
-    """Figures beside their targets; printed as a table and written as JSON."""
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b}
 
-    def __init__(self, bench: str) -> None:
+
+def verdict(measure: float | None, op: str | None, bound: float | None) -> bool | None:
+    """Whether ``measure op bound`` holds (None: measured without a target). ``report.py``
+    recomputes it from the JSON, so a verdict cannot be written in by hand."""
+    if op is None:
+        return None
+    if measure is None or measure != measure:  # not measured, or NaN: not met
+        return False
+    return bool(OPS[op](measure, bound))
+
+
+class Targets:
+    """Figures beside their targets; printed as a table and written as JSON. Created before
+    the benchmark's work, so that the load average it states is the machine's before it."""
+
+    def __init__(self, bench: str, parser=None, args=None) -> None:
         self.bench = bench
         self.machine = machine()
         self.rows: list[dict[str, Any]] = []
         self.figures: dict[str, Any] = {}
+        self.args: dict[str, Any] = {}
+        self.defaults = True  # run at the sizes the README's table states (make bench)
+        if parser is not None and args is not None:
+            self.args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "json"}
+            self.defaults = all(getattr(args, k) == parser.get_default(k) for k in self.args)
 
-    def add(self, figure: str, value: str, target: str, met: bool | None, ratio: float | None = None) -> None:
-        """One row: ``met`` None when the figure is measured without a target."""
-        self.rows.append({"figure": figure, "value": value, "target": target, "met": met,
-                          "ratio": None if ratio is None else round(ratio, 4)})
+    def add(self, figure: str, value: str, target: str, measure: float | None = None, op: str | None = None,
+            bound: float | None = None) -> None:
+        """One row: ``value`` as printed; met when ``measure op bound`` (``op`` None: measured
+        without a target)."""
+        if op is not None and op not in OPS:
+            raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
+        self.rows.append({"figure": figure, "value": value, "target": target, "met": verdict(measure, op, bound),
+                          "measure": measure, "op": op, "bound": bound})
 
     def print(self) -> None:
         print(f"\n{self.bench}: {describe(self.machine)}")
         width = max((len(r["figure"]) for r in self.rows), default=10)
         for r in self.rows:
             mark = {True: "met", False: "NOT MET", None: ""}[r["met"]]
-            verdict = f"[target {r['target']}: {mark}]" if r["met"] is not None else "[measured]"
-            print(f"  {r['figure']:<{width}}  {r['value']}  {verdict}")
+            verdict_text = f"[target {r['target']}: {mark}]" if r["met"] is not None else "[measured]"
+            print(f"  {r['figure']:<{width}}  {r['value']}  {verdict_text}")
 
     def write(self, path: Path | None) -> None:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"bench": self.bench, "machine": self.machine, "targets": self.rows,
-                                    "figures": self.figures}, indent=2, default=str) + "\n")
+        path.write_text(json.dumps({"bench": self.bench, "machine": self.machine, "args": self.args,
+                                    "defaults": self.defaults, "targets": self.rows, "figures": self.figures},
+                                   indent=2, default=str) + "\n")

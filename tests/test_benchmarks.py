@@ -52,6 +52,64 @@ def test_results_from_two_runs_make_no_table(tmp_path):
     assert done.returncode == 2 and "2 runs" in done.stderr
 
 
+def copied_results(tmp_path):
+    for path in (ROOT / "benchmarks" / "results").glob("bench_*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    report.load(tmp_path)  # the committed results themselves pass
+    return tmp_path
+
+
+def tamper(folder, bench, change):
+    path = folder / f"{bench}.json"
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("bench, change, reason", [
+    ("bench_feed", lambda d: d["targets"][0].update(met=not d["targets"][0]["met"]), "its measure gives"),
+    ("bench_broker", lambda d: d.update(defaults=False, args={"orders": 500}), "not the default sizes"),
+    ("bench_monitor", lambda d: d["machine"].update(dirty=True), "not committed"),
+    ("bench_optimize", lambda d: d["machine"].update(commit="0000000"), "2 commits"),
+])
+def test_results_that_do_not_make_one_honest_table_are_refused(tmp_path, bench, change, reason):
+    folder = copied_results(tmp_path)
+    path = tamper(folder, bench, change)
+    with pytest.raises(report.ReportError, match=reason) as caught:
+        report.load(folder)
+    assert path.name in str(caught.value) or "commits" in str(caught.value)
+
+
+def test_a_missing_benchmark_or_a_standalone_run_is_refused(tmp_path):
+    folder = copied_results(tmp_path)
+    (folder / "bench_dashboard.json").unlink()
+    with pytest.raises(report.ReportError, match="no results of bench_dashboard"):
+        report.load(folder)
+    for path in folder.glob("bench_*.json"):
+        tamper(folder, path.stem, lambda d: d["machine"].update(run="standalone 2026-12-03 12:00 UTC"))
+    with pytest.raises(report.ReportError, match="standalone"):
+        report.load(folder)
+
+
+def test_make_bench_runs_every_benchmark_the_table_needs():
+    makefile = (ROOT / "Makefile").read_text()
+    listed = makefile.split("BENCHES =", 1)[1].split("\n\n", 1)[0].replace("\\", " ").split()
+    assert listed == list(report.ORDER)
+    assert sorted(listed) == sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
+
+
+def test_a_verdict_is_its_measure_against_its_bound():
+    out = harness.Targets("bench_x")
+    out.add("a", "0.5x", ">= 2x", 0.5, ">=", 2)
+    out.add("b", "3/3", "all", 3, "==", 3)
+    out.add("c", "nan", "<= 1", float("nan"), "<=", 1)
+    out.add("d", "12 s", "measured")
+    assert [r["met"] for r in out.rows] == [False, True, False, None]
+    with pytest.raises(ValueError, match="op must be"):
+        out.add("e", "1", "?", 1, "<", 2)
+
+
 def test_a_damaged_result_file_is_named(tmp_path):
     (tmp_path / "bench_feed.json").write_text("{not json")
     with pytest.raises(report.ReportError, match="bench_feed.json: not a benchmark result"):
