@@ -45,7 +45,7 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     if not hasattr(type(strategy), "vectorized_targets") or len(frames) != 1:
         return False
     frame = frames[0]
-    if "open" not in frame.columns or frame["symbol"].nunique() != 1:
+    if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns) or not _arrays(frame)[-2]:
         return False
     allowed = {"cash", "commission", "slippage", "account_type"}
     return set(options) <= allowed
@@ -94,7 +94,7 @@ def shared_frames():
 
 
 def _arrays(bars: pd.DataFrame) -> tuple:
-    """``(symbol, UTC index, open, high, low, close, volume, one bar a day)`` of ``bars``
+    """``(symbol, UTC index, open, high, low, close, volume, one symbol, one bar a day)`` of ``bars``
     (converted once per frame inside :func:`shared_frames`)."""
     if _columns[0] is not bars or not _columns[2]:
         index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
@@ -102,7 +102,8 @@ def _arrays(bars: pd.DataFrame) -> tuple:
         for a in arrays:
             a.setflags(write=False)  # shared by the trials: none may change it
         one_a_day = bool(np.all(np.diff(index.asi8 // 86_400_000_000_000) > 0))
-        converted = (str(bars["symbol"].iloc[0]), index, *arrays, one_a_day)
+        one_symbol = bars["symbol"].nunique() == 1
+        converted = (str(bars["symbol"].iloc[0]), index, *arrays, one_symbol, one_a_day)
         if not _columns[2]:
             return converted
         _columns[:2] = [bars, converted]
@@ -112,7 +113,7 @@ def _arrays(bars: pd.DataFrame) -> tuple:
 def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simulation | None:
     """The fills the engine would give, or ``None`` if it would have rejected an order."""
     commission, slippage = commission_from(commission), slippage_from(slippage)
-    symbol, index, o, h, lo, c, v, one_a_day = _arrays(bars)
+    symbol, index, o, h, lo, c, v, _, one_a_day = _arrays(bars)
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
@@ -129,23 +130,26 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
         return INITIAL_MARGIN * margin_buying_power(cash_now + value, abs(value))
 
     fills = []
-    for n, t in enumerate(decisions.tolist()):
-        qty = float(abs(delta[t]))
-        side = Side.BUY if delta[t] > 0 else Side.SELL
-        last = float(c[t])
+    bars_n = len(c)
+    # the loop's inputs as Python floats, read once (numpy scalars cost more a read)
+    deltas, lasts = delta[decisions].tolist(), c[decisions].tolist()
+    rules = o[np.minimum(decisions + 1, bars_n - 1)].tolist() if bars_n else []
+    plain_slippage, plain_commission = type(slippage) is NoSlippage, type(commission) is NoCommission
+    for n, (t, d, last, rule) in enumerate(zip(decisions.tolist(), deltas, lasts, rules)):
+        qty = abs(d)
+        side, sign = (Side.BUY, 1) if d > 0 else (Side.SELL, -1)
         if check_funds(symbol, side, qty, last, held, 0.0, account_type, commission, free_cash,
                        free_margin) is not None:
             return None
-        if t + 1 >= len(c):
+        if t + 1 >= bars_n:
             continue  # decided on the last bar: never fills
-        rule = float(o[t + 1])
-        if type(slippage) is NoSlippage:
+        if plain_slippage:
             price = rule
         else:
             bar = unchecked_bar(index[t + 1], symbol, rule, float(h[t + 1]), float(lo[t + 1]), float(c[t + 1]),
                                 float(v[t + 1]))
             price = min(max(slippage.price(side, rule, qty, bar), bar.low), bar.high)
-        if type(commission) is NoCommission:
+        if plain_commission:
             fee = 0.0
         else:
             probe = Order(f"O{n + 1}", symbol, side, OrderType.MARKET, qty, None, None, TimeInForce.DAY,
@@ -153,11 +157,11 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
             fee = commission.commission(probe, qty, price)
         if account_type == "cash" and side is Side.BUY and qty * price + fee > cash_now + EPS:
             return None  # the broker fills such a buy only as far as the cash goes: the engine's case
-        cash_now -= side.sign * qty * price + fee
+        cash_now -= sign * qty * price + fee
         before = held
-        held += side.sign * qty
+        held += sign * qty
         closes = before != 0 and (abs(held) < EPS or (held > 0) != (before > 0))
-        fills.append(FastFill(t + 1, side, side.sign, qty, price, fee, closes, rule))
+        fills.append(FastFill(t + 1, side, sign, qty, price, fee, closes, rule))
     return Simulation(index, symbol, c, fills, len(decisions), one_a_day)
 
 
