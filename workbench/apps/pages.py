@@ -116,6 +116,11 @@ def sender() -> str:
     return f"dashboard:{(user or 'anonymous').split(':')[0]}"  # the cookie's name:fingerprint, by name
 
 
+def _shown_orders(frame: pd.DataFrame) -> pd.DataFrame:
+    """The newest orders for the blotter, a price not set (a market order's limit) blank."""
+    return frame.head(ORDERS_SHOWN).astype({"avg_price": "float64", "limit": "float64", "stop": "float64"})
+
+
 def trading_page(session):
     """Order ticket, live blotter of orders and fills, positions, and the kill switch, over a
     :class:`PaperSession` of the server or a :class:`~workbench.apps.remote.RunSession` (a
@@ -139,8 +144,8 @@ def trading_page(session):
     # keep showing an order "accepted" for good after its data said "filled" (seen under CPU
     # load: the model in the page held the new value, the drawn row the old), and they cost a
     # fraction of a Tabulator to build.
-    blotter = pn.pane.DataFrame(orders_now.head(ORDERS_SHOWN), index=False, na_rep="", sizing_mode="stretch_width",
-                                css_classes=["wb-blotter"], max_height=260)
+    blotter = pn.pane.DataFrame(_shown_orders(orders_now), index=False, na_rep="", css_classes=["wb-blotter"],
+                                max_height=260)  # as wide as its columns
     fills = pn.pane.DataFrame(fills_now.head(FILLS_SHOWN), index=False, sizing_mode="stretch_width",
                               css_classes=["wb-fills"], max_height=220)
     positions = pn.pane.DataFrame(session.positions_frame(), index=False, sizing_mode="stretch_width",
@@ -192,7 +197,7 @@ def trading_page(session):
             quotes.object = session.quote_line()
         if frames is not None:
             shown["seq"] = seq
-            blotter.object, fills.object = frames[0].head(ORDERS_SHOWN), frames[1].head(FILLS_SHOWN)
+            blotter.object, fills.object = _shown_orders(frames[0]), frames[1].head(FILLS_SHOWN)
         if not marked.equals(positions.object):
             positions.object = marked
         account.object = ("no account yet" if a is None else
