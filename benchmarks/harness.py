@@ -46,11 +46,12 @@ def machine() -> dict[str, Any]:
     commit, dirty = None, None
     try:
         git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True,  # noqa: E731
-                                         cwd=Path(__file__).parent, timeout=10).stdout.strip()
+                                         cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip()
         commit = git("rev-parse", "--short", "HEAD") or None
-        # changed tracked files, the benchmarks' own outputs left out: figures of code not committed
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                         ":(exclude)benchmarks/results", ":(exclude)README.md")) if commit else None
+        # any change to the repository, tracked or new (a new module shadows a committed one), but
+        # the benchmarks' own outputs: figures of code that is not the commit's
+        dirty = bool(git("status", "--porcelain", "--untracked-files=normal", "--", ":(top)",
+                         ":(top,exclude)benchmarks/results", ":(top,exclude)README.md")) if commit else None
     except (OSError, subprocess.SubprocessError):
         pass
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

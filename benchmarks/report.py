@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from typing import Any
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from harness import verdict  # noqa: E402
+from harness import OPS, verdict  # noqa: E402
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ORDER = ("bench_backtest", "bench_optimize", "bench_broker", "bench_feed", "bench_monitor", "bench_analytics",
          "bench_reliability", "bench_dashboard")  # every benchmark, in the table's order (and make bench's)
@@ -30,47 +32,92 @@ class ReportError(Exception):
     """Results that cannot make one table (named file and reason)."""
 
 
+def _row_problem(r: Any) -> str | None:
+    """Why a row of a result cannot go into the table (None: it can)."""
+    if not isinstance(r, dict):
+        return "a row is not an object"
+    for key in ("figure", "value", "target"):
+        text = r.get(key)
+        if not isinstance(text, str) or not text.strip():
+            return f"a row's {key!r} is not text"
+        if any(bad in text for bad in ("\n", "\r", "<!--", "-->")):
+            return f"{key} {text[:40]!r} holds a line break or a comment marker"
+    op, measure, bound, met = r.get("op"), r.get("measure"), r.get("bound"), r.get("met")
+    if op is None:
+        if met is not None or r["target"] != "measured":
+            return f"{r['figure']!r}: no op, yet a target {r['target']!r} or a verdict {met!r}"
+        return None
+    if op not in OPS:
+        return f"{r['figure']!r}: op {op!r} is not one of {', '.join(OPS)}"
+    for name, x in (("measure", measure), ("bound", bound)):
+        if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float))):
+            return f"{r['figure']!r}: {name} {x!r} is not a number"
+    if bound is None or not math.isfinite(bound):
+        return f"{r['figure']!r}: bound {bound!r} is not a finite number"
+    if met is not verdict(measure, op, bound):
+        return f"{r['figure']!r} says met={met}, its measure gives {verdict(measure, op, bound)}"
+    return None
+
+
+def _load_one(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda c: None if c != "NaN" else math.nan)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ReportError(f"{path}: not a benchmark result ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("machine"), dict):
+        raise ReportError(f"{path}: not a benchmark result (no machine)")
+    if data.get("bench") != path.stem or path.stem not in ORDER:
+        raise ReportError(f"{path}: its bench {str(data.get('bench'))[:40]!r} is not its file's name, one of "
+                          f"{', '.join(ORDER)}")
+    m = data["machine"]
+    kinds = {"run": str, "commit": str, "date": str, "cpu": str, "cores": int, "usable_cores": int,
+             "memory_gb": (int, float), "load_average": list}
+    for key, kind in kinds.items():
+        if not isinstance(m.get(key), kind):
+            raise ReportError(f"{path}: machine {key} {str(m.get(key))[:40]!r} is missing or malformed")
+    if len(m["load_average"]) != 3 or not all(isinstance(x, (int, float)) for x in m["load_average"]):
+        raise ReportError(f"{path}: machine load_average {m['load_average']!r} is not three numbers")
+    rows = data.get("targets")
+    if not isinstance(rows, list) or not rows:
+        raise ReportError(f"{path}: no figures")
+    for r in rows:
+        problem = _row_problem(r)
+        if problem:
+            raise ReportError(f"{path}: {problem}")
+    if data.get("defaults") is not True:
+        raise ReportError(f"{path}: run with {str(data.get('args'))[:200]}, not the default sizes the table states")
+    if m.get("dirty") is not False:
+        raise ReportError(f"{path}: measured on code with changes not committed (or outside git)")
+    return {"bench": path.stem, "machine": m, "rows": rows}
+
+
 def load(results: Path) -> list[dict]:
     """The results of one complete ``make bench`` run, in table order; a :class:`ReportError`
-    naming the file and the reason otherwise (a benchmark missing, results of two runs or of
-    a standalone run, sizes other than the defaults, code not committed, a verdict that its
-    own measure does not give)."""
+    naming the file and the reason otherwise (a benchmark missing or unknown, a malformed
+    file, results of two runs, machines or commits, of a standalone run, sizes other than the
+    defaults, code not committed, a verdict that its own measure does not give)."""
+    if not results.is_dir():
+        raise ReportError(f"no benchmark results folder {results} (make bench writes it)")
     files = sorted(results.glob("bench_*.json"))
     if not files:
         raise ReportError(f"no benchmark results in {results} (make bench writes them)")
-    runs: dict[str, list[str]] = {}
-    commits: dict[str, list[str]] = {}
-    out = []
-    for path in files:
-        try:
-            data = json.loads(path.read_text())
-            rows, machine = data["targets"], data["machine"]
-            checked = [(r["figure"], r["met"], verdict(r["measure"], r["op"], r["bound"])) for r in rows]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ReportError(f"{path}: not a benchmark result ({type(exc).__name__}: {exc})") from None
-        for figure, met, recomputed in checked:
-            if met != recomputed:
-                raise ReportError(f"{path}: {figure!r} says met={met}, its measure gives {recomputed}")
-        if not data.get("defaults", False):
-            raise ReportError(f"{path}: run with {data.get('args')}, not the default sizes the table states")
-        if machine.get("dirty") is not False:
-            raise ReportError(f"{path}: measured on code with changes not committed (or outside git)")
-        runs.setdefault(str(machine.get("run")), []).append(path.name)
-        commits.setdefault(str(machine.get("commit")), []).append(path.name)
-        out.append({"bench": data.get("bench", path.stem), "machine": machine, "rows": rows})
-    for what, seen in (("runs", runs), ("commits", commits)):
+    out = [_load_one(path) for path in files]
+    for what, key in (("runs", "run"), ("commits", "commit"), ("machines", "cpu")):
+        seen: dict[str, list[str]] = {}
+        for b in out:
+            seen.setdefault(str(b["machine"][key]), []).append(b["bench"])
         if len(seen) > 1:
-            detail = "; ".join(f"{key}: {', '.join(names)}" for key, names in sorted(seen.items()))
+            detail = "; ".join(f"{k}: {', '.join(names)}" for k, names in sorted(seen.items()))
             raise ReportError(f"{results}: the results come from {len(seen)} {what}, not one ({detail}); "
                               f"run make bench again")
-    run = next(iter(runs))
+    run = out[0]["machine"]["run"]
     if run.startswith("standalone"):
         raise ReportError(f"{results}: results of standalone runs ({run}), not of one make bench run")
     missing = sorted(set(ORDER) - {b["bench"] for b in out})
     if missing:
         raise ReportError(f"{results}: no results of {', '.join(missing)}: run make bench (all of them)")
     rank = {name: i for i, name in enumerate(ORDER)}
-    return sorted(out, key=lambda r: (rank.get(r["bench"], len(ORDER)), r["bench"]))
+    return sorted(out, key=lambda r: rank[r["bench"]])
 
 
 def render(benches: list[dict]) -> str:
@@ -99,6 +146,10 @@ def splice(readme: str, table: str) -> str:
         raise ReportError(f"the README needs one {BEGIN} ... {END} pair, in that order")
     head, rest = readme.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
+    for part in (head, tail):  # figures only in the generated table
+        if "| `bench_" in part:
+            raise ReportError("the README has a benchmark row outside the generated table: figures come only "
+                              "from benchmarks/results")
     return head + table + tail
 
 
@@ -110,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         table = render(load(args.results))
-        readme = args.readme.read_text()
+        readme = args.readme.read_text(encoding="utf-8")
         new = splice(readme, table)
-    except (ReportError, OSError) as exc:
+    except (ReportError, OSError, UnicodeDecodeError) as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 2
     if args.check:

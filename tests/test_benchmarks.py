@@ -46,7 +46,7 @@ def test_results_from_two_runs_make_no_table(tmp_path):
     data = json.loads(odd.read_text())
     data["machine"]["run"] = "another run"
     odd.write_text(json.dumps(data))
-    with pytest.raises(report.ReportError, match=f"not one.*{odd.name}"):
+    with pytest.raises(report.ReportError, match=f"not one.*{odd.stem}"):
         report.load(tmp_path)
     done = run_report("--results", tmp_path, "--readme", tmp_path / "README.md")
     assert done.returncode == 2 and "2 runs" in done.stderr
@@ -79,6 +79,76 @@ def test_results_that_do_not_make_one_honest_table_are_refused(tmp_path, bench, 
     with pytest.raises(report.ReportError, match=reason) as caught:
         report.load(folder)
     assert path.name in str(caught.value) or "commits" in str(caught.value)
+
+
+def first_row(d):
+    return d["targets"][0]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda d: first_row(d).update(op=None, met=None), "no op, yet a target"),  # a failing row made "measured"
+    (lambda d: first_row(d).update(bound=float("inf")), "not a finite number"),
+    (lambda d: first_row(d).update(measure="fast"), "is not a number"),
+    (lambda d: first_row(d).update(op="<"), "op '<' is not one of"),
+    (lambda d: first_row(d).update(value="0.9x\n\n<!--"), "comment marker"),
+    (lambda d: d.update(targets=[]), "no figures"),
+    (lambda d: d.update(bench="bench_monitor"), "not its file's name"),
+    (lambda d: d.update(defaults="no"), "not the default sizes"),
+    (lambda d: d["machine"].update(run=None), "machine run"),
+    (lambda d: d["machine"].update(load_average=[]), "not three numbers"),
+    (lambda d: d["machine"].update(cpu="another CPU"), "2 machines"),
+    (lambda d: d.update(machine=[1, 2]), "no machine"),
+])
+def test_malformed_or_misleading_results_are_refused_in_one_line(tmp_path, change, reason):
+    folder = copied_results(tmp_path)
+    tamper(folder, "bench_feed", change)
+    done = run_report("--results", folder, "--readme", ROOT / "README.md", "--check")
+    assert done.returncode == 2 and reason in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_unknown_or_unreadable_result_files_are_refused(tmp_path):
+    folder = copied_results(tmp_path)
+    (folder / "bench_vs_nautilus.json").write_text((folder / "bench_feed.json").read_text())
+    with pytest.raises(report.ReportError, match="bench_vs_nautilus.json: its bench"):
+        report.load(folder)
+    (folder / "bench_vs_nautilus.json").unlink()
+    (folder / "bench_feed.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(report.ReportError, match="bench_feed.json: not a benchmark result"):
+        report.load(folder)
+    (folder / "bench_feed.json").write_text("[" * 100_000)
+    with pytest.raises(report.ReportError, match="not a benchmark result"):
+        report.load(folder)
+
+
+def test_a_benchmark_row_outside_the_generated_table_is_refused(tmp_path):
+    readme = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text()
+    readme.write_text(text.replace(report.BEGIN, "| `bench_feed.py` | typed by hand | 9x | >= 0.8x | yes |\n\n"
+                                   + report.BEGIN))
+    done = run_report("--check", "--readme", readme)
+    assert done.returncode == 2 and "outside the generated table" in done.stderr
+
+
+def test_code_not_committed_is_seen_by_the_benchmarks(tmp_path):
+    """In a clone: clean, then a new module, a changed file, only the benchmarks' own outputs."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+
+    def dirty():
+        code = "import sys; sys.path.insert(0, 'benchmarks'); import harness; print(harness.machine()['dirty'])"
+        return subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True, text=True,
+                              timeout=60).stdout.strip()
+
+    assert dirty() == "False"
+    (clone / "benchmarks" / "results" / "bench_feed.json").write_text("{}")  # what make bench rewrites
+    (clone / "README.md").write_text("table")
+    assert dirty() == "False"
+    (clone / "workbench" / "optimize" / "shadow.py").write_text("")  # new, not committed
+    assert dirty() == "True"
+    (clone / "workbench" / "optimize" / "shadow.py").unlink()
+    with open(clone / "pyproject.toml", "a") as f:  # a tracked file outside benchmarks/
+        f.write("\n")
+    assert dirty() == "True"
 
 
 def test_a_missing_benchmark_or_a_standalone_run_is_refused(tmp_path):
