@@ -13,6 +13,7 @@ Run: ``make bench`` or ``python benchmarks/bench_dashboard.py [--sessions N] [--
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import subprocess
 import sys
@@ -186,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the live page every browser opens (market)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    # a SIGTERM (make interrupted, a killed run) unwinds, so the server it started is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = Targets("bench_dashboard", parser, args)  # the machine's state before the server and browsers
     f = measure(args.sessions, args.seconds, page_name=args.page)
     updates = f["updates_per_session"]
