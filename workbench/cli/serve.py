@@ -20,7 +20,9 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
                    help="users file of password hashes (workbench users add NAME --file FILE)")
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST:PORT",
                    help="origins allowed besides the serving address (repeat)")
-    p.add_argument("--runs", type=Path, default=Path("runs"), help="where certification runs are (runs)")
+    p.add_argument("--runs", type=Path, default=Path("runs"),
+                   help="the runs folder: the dashboard's sessions, paper runs, certifications and the login "
+                        "cookie secret; /sessions and /runs list it (runs)")
     p.set_defaults(func=serve_command)
 
 
