@@ -125,6 +125,24 @@ def ctx_for(tmp_path, goldens=None):
                    workdir=tmp_path, goldens=goldens, golden_source="the test")
 
 
+def test_the_order_latency_check_counts_the_journals_commits_whatever_the_timing(tmp_path):
+    """A journal committing every event is caught by the count even where the timing would let
+    it pass (a loaded machine narrows the timing's margin): the ratio's bound set to 0 here."""
+    from workbench.certify.performance import order_latency
+
+    ctx = ctx_for(tmp_path / "a")
+    ctx.thresholds["order_latency_vs_calibration"] = {**ctx.thresholds["order_latency_vs_calibration"], "min": 0.0}
+    healthy = run_check(order_latency, ctx)
+    assert healthy.passed, healthy.detail
+    assert healthy.figures["journal_commits"] <= healthy.figures["journal_commits_allowed"] < 10
+    ctx = ctx_for(tmp_path / "b")
+    ctx.thresholds["order_latency_vs_calibration"] = {**ctx.thresholds["order_latency_vs_calibration"], "min": 0.0}
+    with inject(fault_named("journal_commits_every_event")):
+        broken = run_check(order_latency, ctx)
+    assert not broken.passed and "more than the" in broken.detail, broken.detail
+    assert broken.figures["journal_commits"] == broken.figures["journal_events"]
+
+
 def test_a_check_is_a_plain_function_that_fails_when_its_component_breaks(tmp_path):
     assert run_check(bar_fill_rules_every_type_and_tif, ctx_for(tmp_path / "a")).passed
     with inject(fault_named("limit_fills_at_limit")):
