@@ -30,6 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import Targets, interleaved, same  # noqa: E402
 
+from workbench.certify.reference import sma_cross_loop  # noqa: E402
 from workbench.engine import backtest  # noqa: E402
 from workbench.feed import synthetic_bars, synthetic_quotes  # noqa: E402
 from workbench.strategies import SmaCross, Strategy  # noqa: E402
@@ -50,37 +51,12 @@ def run_workbench(bars: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
 
 
 def run_bare(bars: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
-    """The same rules in a plain loop per symbol (the strategy's own arithmetic)."""
+    """The same rules in a plain loop (the strategy's own arithmetic): the certification's
+    independent statement of sma_cross, ``workbench.certify.reference.sma_cross_loop``."""
     fills: dict[str, list] = {}
-    for symbol, frame in bars.groupby("symbol", observed=True, sort=True):
-        opens, closes = frame["open"].tolist(), frame["close"].tolist()
-        out = fills[str(symbol)] = []
-        ring, n, fast_sum, slow_sum, held, pending = [0.0] * SLOW, 0, 0.0, 0.0, 0.0, 0.0
-        for i, close in enumerate(closes):
-            if pending:
-                out.append((round(opens[i], 6), pending))
-                held += pending
-                pending = 0.0
-            if n >= SLOW:
-                slow_sum -= ring[n % SLOW]
-            if n >= FAST:
-                fast_sum -= ring[(n - FAST) % SLOW]
-            ring[n % SLOW] = close
-            n += 1
-            if n % SLOW == 0:
-                slow_sum = 0.0
-                for x in ring:
-                    slow_sum += x
-                fast_sum = 0.0
-                for j in range(FAST):
-                    fast_sum += ring[(n - FAST + j) % SLOW]
-            else:
-                slow_sum += close
-                fast_sum += close
-            if n >= SLOW:
-                want = QTY if fast_sum / FAST > slow_sum / SLOW else 0.0
-                if held != want:
-                    pending = want - held
+    for _, symbol, quantity, price in sma_cross_loop(bars["symbol"].astype(str).tolist(), bars["open"].tolist(),
+                                                     bars["close"].tolist(), FAST, SLOW, QTY):
+        fills.setdefault(symbol, []).append((round(price, 6), quantity))
     return fills
 
 
