@@ -3,6 +3,7 @@ walk-forward and the overfitting statistics (against worked examples)."""
 
 import json
 import math
+import threading
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,14 @@ def test_a_batch_converts_its_frame_once_and_a_frame_changed_outside_one_is_seen
         with pytest.raises(ValueError):
             held[5][0] = 0.0
     assert first == alone == {**alone}
-    assert fastpath._columns[0] is None  # the batch's frame is let go at its end
+    assert fastpath._shared.columns[0] is None  # the batch's frame is let go at its end
+    seen = []  # another thread has its own: a batch there neither uses nor clears this one's
+    with fastpath.shared_frames():
+        mine = fastpath._arrays(bars)
+        other = threading.Thread(target=lambda: seen.append(fastpath._shared.columns[:]))
+        other.start()
+        other.join()
+        assert fastpath._arrays(bars) is mine and seen == [[None, None, 0]]
     bars["open"] *= 1.01  # changed between two calls: a fresh conversion sees it (every fill 1 % dearer)
     assert fastpath.score(strategy, bars)["final_equity"] != alone["final_equity"]
     intraday = synthetic_bars(1, days=5, freq="1min", seed=3)

@@ -21,6 +21,7 @@ statistics (the optimizer's inner loop).
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -76,7 +77,15 @@ class Simulation(NamedTuple):
     one_a_day: bool = False  # at most one bar a UTC day (the equity curve is its own daily closes)
 
 
-_columns: list = [None, None, 0]  # [a frame, its arrays, open shared_frames() blocks]
+class _Shared(threading.local):
+    """Per thread (a Dask worker runs batches in threads): [a frame, its arrays, open
+    :func:`shared_frames` blocks]."""
+
+    def __init__(self) -> None:
+        self.columns: list = [None, None, 0]
+
+
+_shared = _Shared()
 
 
 @contextmanager
@@ -84,18 +93,20 @@ def shared_frames():
     """Inside, the trials on one frame share its conversion to arrays (:func:`_arrays`), made
     once: a batch of a sweep, whose frames nobody changes while it runs. Outside, every call
     converts afresh (a frame changed in place between two calls is seen as changed)."""
-    _columns[2] += 1
+    columns = _shared.columns
+    columns[2] += 1
     try:
         yield
     finally:
-        _columns[2] -= 1
-        if not _columns[2]:
-            _columns[:2] = [None, None]
+        columns[2] -= 1
+        if not columns[2]:
+            columns[:2] = [None, None]
 
 
 def _arrays(bars: pd.DataFrame) -> tuple:
     """``(symbol, UTC index, open, high, low, close, volume, one symbol, one bar a day)`` of ``bars``
     (converted once per frame inside :func:`shared_frames`)."""
+    _columns = _shared.columns
     if _columns[0] is not bars or not _columns[2]:
         index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
         arrays = tuple(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
