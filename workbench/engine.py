@@ -241,7 +241,6 @@ class Engine:
             if setup is not None:
                 broker.journal.write_meta({"engine": setup})
         self.broker = broker
-        self.exposure = broker.exposure  # the strategy asks on every bar: the broker's own, no hop
         if control is not None:
             control.broker = broker
         self.now = None

@@ -86,14 +86,14 @@ def test_a_batch_converts_its_frame_once_and_a_frame_changed_outside_one_is_seen
         with pytest.raises(ValueError):
             held[5][0] = 0.0
     assert first == alone == {**alone}
-    assert fastpath._shared.columns[0] is None  # the batch's frame is let go at its end
+    assert fastpath._shared.frame is None  # the batch's frame is let go at its end
     seen = []  # another thread has its own: a batch there neither uses nor clears this one's
     with fastpath.shared_frames():
         mine = fastpath._arrays(bars)
-        other = threading.Thread(target=lambda: seen.append(fastpath._shared.columns[:]))
+        other = threading.Thread(target=lambda: seen.append((fastpath._shared.frame, fastpath._shared.depth)))
         other.start()
         other.join()
-        assert fastpath._arrays(bars) is mine and seen == [[None, None, 0]]
+        assert fastpath._arrays(bars) is mine and seen == [(None, 0)]
     bars["open"] *= 1.01  # changed between two calls: a fresh conversion sees it (every fill 1 % dearer)
     assert fastpath.score(strategy, bars)["final_equity"] != alone["final_equity"]
     intraday = synthetic_bars(1, days=5, freq="1min", seed=3)

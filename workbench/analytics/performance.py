@@ -407,11 +407,15 @@ def equity_statistics(equity: pd.Series, starting_cash: float) -> dict[str, floa
     ``max_drawdown`` and ``calmar``. The one definition the backtest summary, the optimizer's
     fast path and its engine fallback share; it runs in the optimizer's inner loop, so the
     returns go to the statistics as one cleaned numpy array."""
-    index = pd.DatetimeIndex(equity.index)
-    days = index.asi8 // 86_400_000_000_000
-    daily = equity if bool(np.all(np.diff(days) > 0)) else daily_equity(equity)  # one per day already
+    daily = equity if one_per_day(pd.DatetimeIndex(equity.index)) else daily_equity(equity)
     final = float(equity.iloc[-1]) if len(equity) else float(starting_cash)
     return daily_statistics(daily.to_numpy(dtype=float), final, starting_cash)
+
+
+def one_per_day(index: pd.DatetimeIndex) -> bool:
+    """Whether ``index`` holds at most one time a UTC day, in order (a curve that is its own
+    daily closes)."""
+    return bool(np.all(np.diff(index.asi8 // 86_400_000_000_000) > 0))
 
 
 def daily_statistics(daily: np.ndarray, final: float, starting_cash: float) -> dict[str, float]:

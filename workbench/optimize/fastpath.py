@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.analytics import round_trips
-from workbench.analytics.performance import daily_statistics, equity_statistics
+from workbench.analytics.performance import daily_statistics, equity_statistics, one_per_day
 from workbench.broker.account import INITIAL_MARGIN, margin_buying_power
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
 from workbench.broker.risk import check_funds
@@ -46,7 +46,10 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     if not hasattr(type(strategy), "vectorized_targets") or len(frames) != 1:
         return False
     frame = frames[0]
-    if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns) or not _arrays(frame)[-2]:
+    if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns):
+        return False
+    shared = _shared.depth and _shared.frame is frame  # the batch's frame: its answer is known
+    if not (_arrays(frame)[-2] if shared else frame["symbol"].nunique() == 1):
         return False
     allowed = {"cash", "commission", "slippage", "account_type"}
     return set(options) <= allowed
@@ -78,11 +81,13 @@ class Simulation(NamedTuple):
 
 
 class _Shared(threading.local):
-    """Per thread (a Dask worker runs batches in threads): [a frame, its arrays, open
-    :func:`shared_frames` blocks]."""
+    """Per thread (a Dask worker runs batches in threads): the frame of the open
+    :func:`shared_frames` blocks (``depth`` of them) and its arrays."""
 
     def __init__(self) -> None:
-        self.columns: list = [None, None, 0]
+        self.frame: pd.DataFrame | None = None
+        self.arrays: tuple | None = None
+        self.depth = 0
 
 
 _shared = _Shared()
@@ -93,32 +98,28 @@ def shared_frames():
     """Inside, the trials on one frame share its conversion to arrays (:func:`_arrays`), made
     once: a batch of a sweep, whose frames nobody changes while it runs. Outside, every call
     converts afresh (a frame changed in place between two calls is seen as changed)."""
-    columns = _shared.columns
-    columns[2] += 1
+    _shared.depth += 1
     try:
         yield
     finally:
-        columns[2] -= 1
-        if not columns[2]:
-            columns[:2] = [None, None]
+        _shared.depth -= 1
+        if not _shared.depth:
+            _shared.frame = _shared.arrays = None
 
 
 def _arrays(bars: pd.DataFrame) -> tuple:
     """``(symbol, UTC index, open, high, low, close, volume, one symbol, one bar a day)`` of ``bars``
     (converted once per frame inside :func:`shared_frames`)."""
-    _columns = _shared.columns
-    if _columns[0] is not bars or not _columns[2]:
-        index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
-        arrays = tuple(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
-        for a in arrays:
-            a.setflags(write=False)  # shared by the trials: none may change it
-        one_a_day = bool(np.all(np.diff(index.asi8 // 86_400_000_000_000) > 0))
-        one_symbol = bars["symbol"].nunique() == 1
-        converted = (str(bars["symbol"].iloc[0]), index, *arrays, one_symbol, one_a_day)
-        if not _columns[2]:
-            return converted
-        _columns[:2] = [bars, converted]
-    return _columns[1]
+    if _shared.depth and _shared.frame is bars:
+        return _shared.arrays
+    index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
+    arrays = tuple(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
+    for a in arrays:
+        a.setflags(write=False)  # shared by the trials: none may change it
+    converted = (str(bars["symbol"].iloc[0]), index, *arrays, bars["symbol"].nunique() == 1, one_per_day(index))
+    if _shared.depth:
+        _shared.frame, _shared.arrays = bars, converted
+    return converted
 
 
 def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simulation | None:
