@@ -65,7 +65,20 @@ WATCH = """() => {
 
 PAGES = ("sessions", "market?session=fb", "trading?session=fb", "monitoring?session=fb", "analytics", "runs",
          "certification")
-TARGETS = {"first_byte_ms": 300.0, "ready_s": 5.0, "latency_p95_ms": 500.0}
+TARGETS = {"first_byte_ms": 300.0, "ready_s": 5.0, "latency_p95_ms": 500.0, "received_share_min": 0.9}
+
+
+def update_counts(ks: list[list[int]], seconds: float, period_ms: float) -> dict:
+    """What the pages received of the numbered updates sent every ``period_ms`` over a window
+    of ``seconds``: updates lost between two received (gaps), and, since gaps alone cannot see
+    a page that stopped receiving (a page stalled after its first update has no gap), each
+    page's count against those due in the window."""
+    due = seconds * 1000.0 / period_ms
+    received = [len(set(k)) for k in ks]
+    return {"updates_lost_per_session": [(k[-1] - k[0] + 1) - len(set(k)) if k else 0 for k in ks],
+            "updates_due_per_session": due,
+            "received_share_min": min(received) / due if received else 0.0,
+            "sessions_stalled": sum(n < due / 2 for n in received)}
 
 
 def first_byte_ms(port: int, path: str, repeats: int = 3) -> float:
@@ -161,14 +174,14 @@ def measure(sessions: int = 10, seconds: float = 10.0, min_updates: int = 0, pat
         server.terminate()
         server.wait(timeout=30)
     flat = np.array([x for lat in latencies for x in lat[1:]], dtype=float)  # the first may predate the watch
-    lost = [(k[-1] - k[0] + 1) - len(set(k)) if k else 0 for k in ks]
+    from workbench.apps.pages import REFRESH_MS
     return {
         "sessions": sessions,
         "seconds": seconds,
         "updates_per_session": [len(lat) for lat in latencies],
         "latency_p50_ms": float(np.percentile(flat, 50) * 1000) if flat.size else float("nan"),
         "latency_p95_ms": float(np.percentile(flat, 95) * 1000) if flat.size else float("nan"),
-        "updates_lost_per_session": lost,
+        **update_counts(ks, seconds, REFRESH_MS),
         "ready_s": ready_s,
         "first_byte_ms": first_byte,
         "server_cpu_cores": (cpu1["server"] - cpu0["server"]) / seconds,  # 1.0 = one core busy all the window
@@ -200,8 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  /{page:<28} {ms:8.1f} ms  {verdict(ms <= TARGETS['first_byte_ms'])}")
     print(f"{f['sessions']} concurrent browsers on /{args.page} of one server session, streaming for {f['seconds']:.0f} s "
           f"(2 updates a second sent to each):")
-    print(f"  updates received per session  min {min(updates)}, max {max(updates)}; lost (gaps in the "
-          f"numbered updates) {sum(f['updates_lost_per_session'])}")
+    print(f"  updates received per session  min {min(updates)}, max {max(updates)} of "
+          f"{f['updates_due_per_session']:.0f} due; lost (gaps in the numbered updates) "
+          f"{sum(f['updates_lost_per_session'])}; sessions that stopped updating (under half due) "
+          f"{f['sessions_stalled']}")
     print(f"  update latency                p50 {f['latency_p50_ms']:.1f} ms, p95 {f['latency_p95_ms']:.1f} ms "
           f"(target p95 <= 500 ms: {verdict(f['latency_p95_ms'] <= TARGETS['latency_p95_ms'])})")
     print(f"  server memory                 {f['server_rss_idle_mb']:.0f} MB idle, {f['server_rss_mb']:.0f} MB "
@@ -223,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['server_cpu_cores']:.0%} of a core, Chromium {f['chromium_cpu_cores']:.0%}",
             "p95 <= 500 ms", f["latency_p95_ms"], "<=", TARGETS["latency_p95_ms"])
     out.add("updates lost over the window (numbered updates, gaps counted)", f"{lost}", "none", lost, "==", 0)
+    out.add("updates each page received of those due in the window (2/s): the fewest; pages that stopped",
+            f"{f['received_share_min']:.0%}; {f['sessions_stalled']} of {f['sessions']} stopped",
+            ">= 90 % each", f["received_share_min"], ">=", TARGETS["received_share_min"])
     out.print()
     out.write(args.json)
     return 0

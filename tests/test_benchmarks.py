@@ -214,3 +214,21 @@ def test_the_bare_loop_trades_as_the_engine_does_and_a_broken_one_is_caught(monk
     monkeypatch.setattr(bb, "FAST", bb.FAST + 1)  # the floor computing a different average
     with pytest.raises(harness.NotEquivalent):
         harness.same("fills", ours, bb.run_bare(bars))
+
+
+def test_a_dashboard_page_that_stopped_updating_is_counted_though_it_has_no_gap():
+    import bench_dashboard
+
+    healthy = [list(range(100, 120)), list(range(7, 27))]  # 20 each: 2 a second over 10 s
+    counted = bench_dashboard.update_counts(healthy, 10.0, 500)
+    assert counted["sessions_stalled"] == 0 and counted["received_share_min"] == 1.0
+    assert counted["updates_lost_per_session"] == [0, 0]
+    # The second page stopped after two updates: no gap between the numbers it saw, so the
+    # gap count alone says nothing was lost; the count against those due catches it.
+    stalled = bench_dashboard.update_counts([list(range(100, 120)), [7, 8]], 10.0, 500)
+    assert stalled["updates_lost_per_session"] == [0, 0]
+    assert stalled["sessions_stalled"] == 1 and stalled["received_share_min"] == 0.1
+    # and a page that saw every other update has gaps, and is under the 90 % target
+    halved = bench_dashboard.update_counts([list(range(100, 140, 2))], 20.0, 500)
+    assert halved["updates_lost_per_session"] == [19] and halved["received_share_min"] == 0.5
+    assert bench_dashboard.TARGETS["received_share_min"] > halved["received_share_min"]
