@@ -9,6 +9,7 @@ session's folder holds its journal; ``resume=True`` carries on from it.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from workbench.paths import check_writable
 from workbench.units import utc_time
 
 JOURNAL = JOURNAL_NAME  # a run folder's journal
+MONITOR_LINK = "monitor.json"  # a run folder's pointer to its monitor store (--monitor), for the dashboard
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def run_session(config: SessionConfig) -> Result:
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
+        if c.out is not None and c.monitor is not None:  # where the dashboard finds the run's metrics
+            (Path(c.out) / MONITOR_LINK).write_text(json.dumps({"store": str(Path(c.monitor).resolve())}) + "\n")
         if control is not None:
             control.open()
             print(f"commands: {control.url} (token in {control.file}; docs/paper.md)", file=sys.stderr,

@@ -150,7 +150,8 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
     reload shows it (read back from the journal)."""
     runs = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "paper", "manual", "--data", "sp500",
-                             "--speed", "864000", "--out", str(runs / "cli"), "--duration", "10m"],
+                             "--speed", "864000", "--out", str(runs / "cli"), "--duration", "10m",
+                             "--monitor", str(runs / "cli" / "monitor.sqlite"), "--sample-every", "0.25"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -176,6 +177,18 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
         assert "dashboard:anonymous" in blotter_row(page, order_id)
         page.locator(".wb-fills tr", has_text=order_id).first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "trading-run.png"), full_page=True)
+        # the same process's prices and metrics, on their own pages (its monitor store)
+        market, market_errors = open_page(browser, server + "market?run=cli")
+        market.locator(".wb-quotes").get_by_text("market time").wait_for(timeout=30_000)
+        market.locator("canvas").first.wait_for(timeout=30_000)
+        market.screenshot(path=str(ARTIFACTS / "market-run.png"), full_page=True)
+        market.close()
+        monitoring, monitoring_errors = open_page(browser, server + "monitoring?run=cli")
+        monitoring.locator(".wb-monitor-note").get_by_text("monitor.sqlite").wait_for(timeout=30_000)
+        monitoring.locator(".wb-stats").get_by_text("workbench_session_equity").wait_for(timeout=30_000)
+        monitoring.screenshot(path=str(ARTIFACTS / "monitoring-run.png"), full_page=True)
+        monitoring.close()
+        assert market_errors == [] and monitoring_errors == [], (market_errors, monitoring_errors)
         page.reload()
         page.wait_for_selector(".wb-t", state="attached", timeout=60_000)
         page.locator(".wb-blotter tbody tr", has_text=order_id).first.wait_for(timeout=10_000)

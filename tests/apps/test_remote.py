@@ -68,7 +68,62 @@ def test_a_running_session_shows_its_prices_and_a_new_order_after_one_poll(tmp_p
         session.poll()  # the journal changed: read again
         orders, _ = session.frames()
         assert orders.loc[orders["id"] == order_id, "by"].tolist() == ["dashboard:t"]
+        # its market page plots the prices the session reported, by market time, each once
+        from workbench.apps.pages import run_market_page
+
+        page, refresh = run_market_page(session)
+        source = page.objects[1].object.renderers[0].data_source
+        while len(session.prices) < 3:
+            assert time.monotonic() < deadline + 30, "the session reported no new prices"
+            refresh(poll=True)
+        refresh(poll=False)
+        symbol = session.symbols[0]
+        times = [t for t, _ in session.prices]
+        assert len(source.data["t"]) == len(times) == len(set(times))
+        assert source.data[symbol] == [p[symbol] for _, p in session.prices]
     finally:
         engine.stop()
         runner.join(30)
         channel.close()
+
+
+def monitored_run(runs, name="m1"):
+    from workbench.session import SessionConfig, run_session
+
+    folder = runs / name
+    run_session(SessionConfig(strategy="sma_cross", data=("sp500",), mode="paper", out=folder, speed=1e12,
+                              start="2010-01-01", end="2010-12-31", monitor=folder / "monitor.sqlite",
+                              sample_every=0.05, control=False))
+    return folder
+
+
+def test_a_runs_monitoring_page_shows_the_metrics_and_alerts_of_its_monitor_store(tmp_path):
+    from workbench.apps.pages import run_monitoring_page
+    from workbench.monitor.store import MetricStore
+
+    runs = tmp_path / "runs"
+    folder = monitored_run(runs)
+    store = MetricStore.existing(folder / "monitor.sqlite")
+    equity = store.series("workbench_session_equity")
+    names = set(store.latest()["name"])
+    store.close()
+    assert len(equity) >= 1
+    session = open_run(runs, "m1")
+    assert session.store_path == (folder / "monitor.sqlite").resolve()
+    page, refresh = run_monitoring_page(session)
+    note, charts, _, alerts, _, latest = page.objects
+    assert "monitor.sqlite" in note.object
+    equity_src = charts.objects[0].object.renderers[0].data_source
+    assert equity_src.data["v"] == equity["value"].tolist()  # every sample, once
+    assert set(latest.object["metric"]) == names
+    refresh(poll=True)  # nothing new in a finished run's store: nothing drawn twice
+    assert equity_src.data["v"] == equity["value"].tolist()
+
+
+def test_a_runs_monitoring_page_without_a_store_says_how_to_get_one(tmp_path):
+    from workbench.apps.pages import run_monitoring_page
+
+    runs = tmp_path / "runs"
+    finished_run(runs)
+    page, _ = run_monitoring_page(open_run(runs, "p1"))
+    assert "has no monitor store" in page.objects[0].object and "--monitor" in page.objects[0].object

@@ -29,18 +29,21 @@ from workbench.apps.pages import (
     certification_page,
     market_page,
     monitoring_page,
+    run_market_page,
+    run_monitoring_page,
     trading_page,
 )
 from workbench.apps.remote import open_run
 from workbench.apps.runs import runs_page, sessions_page
 from workbench.apps.users import UsersFile, cookie_secret
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import WorkbenchError
 
 log = logging.getLogger("workbench.apps")
 
 LOGIN_TEMPLATE = Path(__file__).with_name("templates") / "login.html"  # nothing from a CDN
 PAGES = ("sessions", "market", "trading", "monitoring", "analytics", "runs", "certification")
 LIVE = {"market": market_page, "trading": trading_page, "monitoring": monitoring_page}
+LIVE_RUN = {"market": run_market_page, "trading": trading_page, "monitoring": run_monitoring_page}  # ?run=NAME
 
 
 def _arg(name: str) -> str | None:
@@ -52,7 +55,7 @@ def _nav(current: str, sid: str | None, run: str | None = None) -> pn.pane.Markd
     query = f"?session={sid}" if sid else ""
 
     def href(name: str) -> str:
-        if run and name in ("trading", "runs"):
+        if run and (name in LIVE or name == "runs"):
             return f"./{name}?run={quote(run)}"
         return f"./{name}{query if name in LIVE else ''}"
 
@@ -72,9 +75,6 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
         if name in LIVE:
             run = _arg("run")
             if run is not None:
-                if name != "trading":
-                    raise ConfigError(f"a paper run's live page is /trading?run={run}; /{name} shows the "
-                                      f"server's sessions (?session=ID)")
                 return _live(name, open_run(runs, run), run=run)
             sid = session_id(_arg("session"))
             return _live(name, hub.get(sid), sid=sid)
@@ -94,7 +94,7 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
 
 
 def _live(name: str, session, sid: str | None = None, run: str | None = None) -> pn.template.BaseTemplate:
-    layout, refresh = LIVE[name](session)
+    layout, refresh = (LIVE_RUN if run else LIVE)[name](session)
     clock = pn.pane.HTML("", css_classes=["wb-clock"], width=0, height=0, margin=0)
     ticks = {"k": 0}  # this page's updates, numbered: a gap in what a browser sees is a lost update
 

@@ -275,6 +275,102 @@ def monitoring_page(session: PaperSession, components: list | None = None):
     return page, refresh
 
 
+def _series_chart(title: str, height: int = 220):
+    """An empty datetime line chart and its source (columns ``t``, ``v``)."""
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    source = ColumnDataSource({"t": [], "v": []})
+    fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title)
+    fig.line("t", "v", source=source)
+    fig.scatter("t", "v", source=source, size=3)  # a single sample shows too
+    return fig, source
+
+
+def run_market_page(session):
+    """A ``workbench paper`` process's prices (a :class:`~workbench.apps.remote.RunSession`):
+    the last price of each symbol by market time, as its command channel reports them."""
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    symbols = list(session.symbols)
+    live = ColumnDataSource({"t": [], **{s: [] for s in symbols}})
+    fig = figure(x_axis_type="datetime", height=320, sizing_mode="stretch_width",
+                 title=f"{session.name}: last prices by market time")
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+    for i, symbol in enumerate(symbols):
+        fig.line("t", symbol, source=live, color=palette[i % len(palette)], legend_label=symbol)
+    quote_text = pn.pane.Markdown("", css_classes=["wb-quotes"])
+    seen = {"t": None}
+
+    def refresh(poll: bool = True) -> None:
+        if poll:
+            session.poll()
+        with session.lock:
+            rows = [(t, p) for t, p in session.prices if seen["t"] is None or t > seen["t"]]
+            quote_text.object = session.quote_line()
+        if rows:
+            seen["t"] = rows[-1][0]
+            times = [pd.Timestamp(t).tz_localize(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t)
+                     for t, _ in rows]
+            live.stream({"t": times, **{s: [p.get(s, float("nan")) for _, p in rows] for s in symbols}},
+                        rollover=600)
+
+    refresh()
+    return pn.Column(quote_text, pn.pane.Bokeh(fig, sizing_mode="stretch_width"), name="Market",
+                     sizing_mode="stretch_width"), refresh
+
+
+def run_monitoring_page(session):
+    """A ``workbench paper`` process's metrics and alerts, from the monitor store it was
+    started with (``--monitor``); says how to get one when it has none."""
+    session.watch_monitor = True
+    f1, equity_src = _series_chart("Session equity")
+    f2, latency_src = _series_chart("place_order latency, p99 of each sample (microseconds)")
+    note = pn.pane.Alert("", alert_type="secondary", css_classes=["wb-monitor-note"])
+    alerts = pn.pane.DataFrame(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), index=False,
+                               sizing_mode="stretch_width", css_classes=["wb-alerts"])
+    latest = pn.pane.DataFrame(pd.DataFrame(columns=["metric", "labels", "time", "value"]), index=False,
+                               sizing_mode="stretch_width", css_classes=["wb-stats"])
+
+    def refresh(poll: bool = True) -> None:
+        if poll:
+            session.poll()
+        if session.store_path is None:
+            note.object = (f"Run {session.name} has no monitor store: start it with `--monitor "
+                           f"runs/{session.name}/monitor.sqlite` to see its metrics and alerts here.")
+            return
+        m = session.take_metrics()
+        note.object = f"Metrics and alerts of run {session.name} from {session.store_path}"
+        if m["equity"]:
+            equity_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["equity"]],
+                               "v": [v for _, v in m["equity"]]}, rollover=3600)
+        if m["latency"]:
+            latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["latency"]],
+                                "v": [v * 1e6 for _, v in m["latency"]]}, rollover=3600)
+        if m["alerts"] is not None:
+            new_alerts = pd.DataFrame({"state": m["alerts"]["state"], "rule": m["alerts"]["rule"],
+                                       "severity": m["alerts"]["severity"],
+                                       "summary": [a.get("summary", "") for a in m["alerts"]["annotations"]]},
+                                      columns=["state", "rule", "severity", "summary"])
+            if not new_alerts.equals(alerts.object):
+                alerts.object = new_alerts
+        if m["latest"] is not None:
+            f = m["latest"]
+            new_latest = pd.DataFrame({"metric": f["name"], "labels": [json.dumps(x, sort_keys=True) for x in f["labels"]],
+                                       "time": f["time"].dt.strftime("%H:%M:%S"), "value": f["value"].map("{:,.6g}".format)},
+                                      columns=["metric", "labels", "time", "value"])
+            if not new_latest.equals(latest.object):
+                latest.object = new_latest
+
+    refresh()
+    page = pn.Column(note, pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"),
+                                  pn.pane.Bokeh(f2, sizing_mode="stretch_width")),
+                     "### Alerts (firing and resolved)", alerts, "### Newest value of every metric", latest,
+                     name="Monitoring", sizing_mode="stretch_width")
+    return page, refresh
+
+
 # --- analytics ---------------------------------------------------------------------------------
 
 

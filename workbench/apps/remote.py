@@ -5,14 +5,19 @@ and the account are read from the run's journal (re-read when an event other tha
 marker arrives, so a reload, a second browser or a restarted server shows the same thing);
 prices and the market time come from the session's command channel (:mod:`workbench.control`),
 and so do the ticket's orders and the kill switch, journaled there with who sent them. A
-finished run is shown read-only.
+finished run is shown read-only. ``/market?run=NAME`` plots the prices the session reports,
+``/monitoring?run=NAME`` reads the monitor store the run was started with (``--monitor``,
+found through ``monitor.json`` in its folder).
 """
 
 from __future__ import annotations
 
+import collections
+import json
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.apps.session import fills_frame, orders_frame, positions_frame, reply_text
@@ -21,6 +26,9 @@ from workbench.control import ControlClient, ControlError
 from workbench.errors import ConfigError
 
 STATE_TIMEOUT = 1.0  # seconds a page's poll waits for a session's prices
+PRICES_KEPT = 600  # the (market time, prices) a market page keeps
+EQUITY = "workbench_session_equity"
+LATENCY = "workbench_broker_place_order_latency_seconds"  # p99 of each sample interval is plotted
 
 
 def run_folder(runs: Path, name: str) -> Path:
@@ -58,7 +66,21 @@ class RunSession:
         self._broker = None
         self._scanned = -1  # journal rows looked at
         self._shown = -2  # the last non-slice event the broker was read up to
+        self.prices: collections.deque = collections.deque(maxlen=PRICES_KEPT)  # (market time, {symbol: price})
+        self.watch_monitor = False  # read the monitor store too (a monitoring page sets it)
+        self.store_path = self._store_path()
+        self.metrics: dict = {"equity": [], "latency": [], "alerts": None, "latest": None}
+        self._metrics_seen = {"equity": 0.0, "latency": 0.0}
         self.poll()
+
+    def _store_path(self) -> Path | None:
+        """The monitor store the run was started with (``monitor.json``), or None."""
+        from workbench.session import MONITOR_LINK
+
+        try:
+            return Path(json.loads((self.folder / MONITOR_LINK).read_text())["store"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _client(self, by: str = "dashboard", timeout: float | None = None) -> ControlClient:
         client = ControlClient(self.folder, by=by)
@@ -86,7 +108,43 @@ class RunSession:
             for symbol, price in ((state or {}).get("prices") or {}).items():
                 if price is not None:
                     self._broker.mark(symbol, price)
+            if state is not None and state.get("time") and (not self.prices or self.prices[-1][0] != state["time"]):
+                self.prices.append((state["time"], dict(state.get("prices") or {})))
             self.updates += 1
+        if self.watch_monitor:
+            self._read_metrics()
+
+    def _read_metrics(self) -> None:
+        """New samples of equity and place_order latency since the last read, the alerts and
+        the newest value of every series, from the run's monitor store (in the poll's thread)."""
+        from workbench.monitor.store import MetricStore
+
+        if self.store_path is None or not self.store_path.is_file():
+            return
+        store = MetricStore.existing(self.store_path)
+        try:
+            equity = store.series(EQUITY, since=self._metrics_seen["equity"])
+            latency = store.series(LATENCY, since=self._metrics_seen["latency"])
+            latency = latency.loc[np.array([labels.get("stat") == "p99" for labels in latency["labels"]], dtype=bool)]
+            alerts, latest = store.alerts(), store.latest()
+        finally:
+            store.close()
+        with self.lock:
+            for key, frame in (("equity", equity), ("latency", latency)):
+                seen = self._metrics_seen[key]
+                rows = [(t.timestamp(), v) for t, v in zip(frame["time"], frame["value"]) if t.timestamp() > seen]
+                if rows:
+                    self._metrics_seen[key] = rows[-1][0]
+                self.metrics[key].extend(rows)
+            self.metrics["alerts"], self.metrics["latest"] = alerts, latest
+
+    def take_metrics(self) -> dict:
+        """What :meth:`poll` read from the monitor store since the last take (series rows are
+        handed over once; the alerts and latest values are the newest)."""
+        with self.lock:
+            out = {k: (list(v) if isinstance(v, list) else v) for k, v in self.metrics.items()}
+            self.metrics["equity"], self.metrics["latency"] = [], []
+        return out
 
     def _latest_event(self) -> int:
         """The sequence number of the journal's last event that is not a slice marker (only

@@ -81,7 +81,9 @@ def run_detail(runs: Path, name: str):
     a = broker.account()
     orders, fills = orders_frame(broker), fills_frame(broker, "%Y-%m-%d %H:%M:%S")
     broker.close()
-    live = (" This session is running: " + _link("trade in it", f"./trading?run={quote(name)}") + "."
+    live = (" This session is running: " + _link("trade in it", f"./trading?run={quote(name)}") + ", "
+            + _link("its prices", f"./market?run={quote(name)}") + ", "
+            + _link("its metrics", f"./monitoring?run={quote(name)}") + "."
             if ControlClient.running(folder) else "")
     return pn.Column(
         pn.pane.Markdown(f"### {html.escape(name)}\ncash **{a.cash:,.2f}**, realized **{a.realized_pnl:,.2f}**; "
@@ -108,7 +110,8 @@ def sessions_page(hub: SessionHub, runs: Path) -> pn.Column:
         for r in run_folders(runs):
             if r["kind"] == "paper" and ControlClient.running(runs / r["run"]):
                 rows.append(f"<b>{html.escape(r['run'])}</b>: workbench paper, {html.escape(r['state'])} &nbsp; "
-                            + _link("trading", f"./trading?run={quote(r['run'])}"))
+                            + " · ".join(_link(p, f"./{p}?run={quote(r['run'])}")
+                                         for p in ("market", "trading", "monitoring")))
         return "<h3>Paper sessions</h3>" + ("<br>".join(rows) or "none yet: open one below")
 
     table = pn.pane.HTML(listing(), css_classes=["wb-sessions"])
