@@ -160,6 +160,7 @@ def test_a_cli_paper_session_appears_in_the_app_and_trades_from_its_ticket(brows
             time.sleep(0.1)
         sessions, sessions_errors = open_page(browser, server + "sessions", live=False)
         sessions.locator(".wb-sessions").get_by_text("workbench paper").wait_for(timeout=30_000)
+        sessions.screenshot(path=str(ARTIFACTS / "sessions-run.png"), full_page=True)
         sessions.close()
         page, errors = open_page(browser, server + "trading?run=cli")
         page.locator(".wb-ticket-quotes").get_by_text("SP500").wait_for(timeout=30_000)
