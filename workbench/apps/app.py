@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import panel as pn
+from panel.io.state import set_curdoc
 from tornado.web import RequestHandler
 
 from workbench.apps.guards import ComponentResources, LimitedLogins
@@ -65,7 +66,14 @@ def _nav(current: str, sid: str | None, run: str | None = None) -> pn.pane.Markd
 
 def _frame(name: str, body, sid: str | None = None, run: str | None = None) -> pn.template.BaseTemplate:
     title = f"workbench: {name}" + (f" ({sid})" if sid else f" (run {run})" if run else "")
-    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid, run)])
+    # No busy indicator: Panel's busy state is one flag for the whole server (pn.state.busy), and
+    # every template's indicator is synced to it, so each page's refresh tick (which flags busy
+    # while it runs) sent a locked update to every other open page: with N pages, ~4 N^2 websocket
+    # patches a second, queued on each page's document lock ahead of that page's own tick. On 2
+    # cores with 20 pages the queues of the last pages opened grew without bound and their ticks
+    # never ran again (benchmarks/bench_dashboard.py).
+    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid, run)],
+                                         busy_indicator=None)
 
 
 def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
@@ -111,23 +119,48 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
     template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid, run)
     busy = {"on": False}
 
-    async def remote_tick() -> None:
-        """A run in another process: its journal and prices are pulled in a worker thread, so
-        a session that is slow to answer (paused, loaded) never holds up the server's event
-        loop; a tick still pulling when the next is due makes that one skip."""
-        if busy["on"]:
+    doc = pn.state.curdoc
+    alive = {"on": True}
+    pulls: set = set()  # the pulls under way (a reference keeps a task alive)
+
+    def remote_tick() -> None:
+        """A run in another process: its journal, prices and metrics are pulled in a worker
+        thread, and the page is updated when the pull is done. The tick itself returns at once:
+        a callback awaiting the pull would hold the page's document lock meanwhile, and a page
+        whose pulls are slow (a paused session, a large store) would then never be let go
+        when its browser leaves. A tick while a pull is under way skips."""
+        if busy["on"] or not alive["on"]:
             return
         busy["on"] = True
-        try:
-            await asyncio.to_thread(session.poll)
-        finally:
-            busy["on"] = False
-        refresh(poll=False)
-        stamp()
 
-    if pn.state.curdoc is not None:
+        async def pull() -> None:
+            try:
+                await asyncio.to_thread(session.poll)
+            except Exception:  # said once in the log; the next tick tries again
+                log.exception("polling run %s failed", run)
+            finally:
+                busy["on"] = False
+            if alive["on"]:
+                doc.add_next_tick_callback(show)
+
+        task = asyncio.ensure_future(pull())
+        pulls.add(task)
+        task.add_done_callback(pulls.discard)
+
+    def show() -> None:
+        if alive["on"]:
+            with set_curdoc(doc):
+                refresh(poll=False)
+                stamp()
+
+    if doc is not None:
         callback = pn.state.add_periodic_callback(remote_tick if run else tick, period=REFRESH_MS)
-        pn.state.on_session_destroyed(lambda ctx: callback.stop())
+
+        def destroyed(ctx) -> None:
+            alive["on"] = False
+            callback.stop()
+
+        pn.state.on_session_destroyed(destroyed)
     return template
 
 
