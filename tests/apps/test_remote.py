@@ -1,6 +1,7 @@
 """A `workbench paper` run seen from the app (workbench.apps.remote): read back from its
 journal, traded through its command channel while it runs, read-only once it ended."""
 
+import json
 import threading
 import time
 
@@ -80,7 +81,7 @@ def test_a_running_session_shows_its_prices_and_a_new_order_after_one_poll(tmp_p
         symbol = session.symbols[0]
         times = [t for t, _ in session.prices]
         assert len(source.data["t"]) == len(times) == len(set(times))
-        assert source.data[symbol] == [p[symbol] for _, p in session.prices]
+        assert source.data["p0"] == [p[symbol] for _, p in session.prices]
     finally:
         engine.stop()
         runner.join(30)
@@ -108,16 +109,20 @@ def test_a_runs_monitoring_page_shows_the_metrics_and_alerts_of_its_monitor_stor
     names = set(store.latest()["name"])
     store.close()
     assert len(equity) >= 1
+    before = (folder / "monitor.sqlite").read_bytes()
     session = open_run(runs, "m1")
     assert session.store_path == (folder / "monitor.sqlite").resolve()
     page, refresh = run_monitoring_page(session)
+    refresh(poll=True)  # the app's first tick
     note, charts, _, alerts, _, latest = page.objects
-    assert "monitor.sqlite" in note.object
+    assert "monitor.sqlite" in note.object and "shared" not in note.object
     equity_src = charts.objects[0].object.renderers[0].data_source
     assert equity_src.data["v"] == equity["value"].tolist()  # every sample, once
     assert set(latest.object["metric"]) == names
     refresh(poll=True)  # nothing new in a finished run's store: nothing drawn twice
     assert equity_src.data["v"] == equity["value"].tolist()
+    assert "stale" not in note.object  # the run ended a moment ago
+    assert (folder / "monitor.sqlite").read_bytes() == before  # read, never written
 
 
 def test_a_runs_monitoring_page_without_a_store_says_how_to_get_one(tmp_path):
@@ -127,3 +132,104 @@ def test_a_runs_monitoring_page_without_a_store_says_how_to_get_one(tmp_path):
     finished_run(runs)
     page, _ = run_monitoring_page(open_run(runs, "p1"))
     assert "has no monitor store" in page.objects[0].object and "--monitor" in page.objects[0].object
+
+
+def store_link(folder, store):
+    (folder / "monitor.json").write_text(json.dumps({"store": str(store)}))
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "not sqlite", "empty", "journal"])
+def test_a_store_link_to_what_is_not_a_monitor_store_is_said_and_changes_nothing(tmp_path, kind):
+    from workbench.apps.pages import run_monitoring_page
+
+    runs = tmp_path / "runs"
+    folder = finished_run(runs)
+    target = {"missing": tmp_path / "none.sqlite", "directory": tmp_path, "not sqlite": tmp_path / "x.txt",
+              "empty": tmp_path / "empty.sqlite", "journal": folder / "journal.sqlite"}[kind]
+    if kind == "not sqlite":
+        target.write_text("hello\n" * 100)
+    if kind == "empty":
+        target.write_bytes(b"")
+    before = target.read_bytes() if target.is_file() else None
+    store_link(folder, target)
+    page, refresh = run_monitoring_page(open_run(runs, "p1"))
+    refresh(poll=True)
+    assert "cannot be read" in page.objects[0].object, page.objects[0].object
+    assert page.objects[0].alert_type == "danger"
+    if kind == "journal":  # read by the page anyway (a checkpoint may touch it): no store tables added
+        import sqlite3
+
+        db = sqlite3.connect(target)
+        assert "samples" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        db.close()
+    elif before is not None:
+        assert target.read_bytes() == before  # not turned into a monitor store
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_store_broken_while_its_page_is_open_is_said_on_the_page(tmp_path):
+    from workbench.apps.pages import run_monitoring_page
+
+    runs = tmp_path / "runs"
+    folder = monitored_run(runs)
+    page, refresh = run_monitoring_page(open_run(runs, "m1"))
+    refresh(poll=True)
+    assert page.objects[0].alert_type == "secondary"
+    (folder / "monitor.sqlite").write_bytes(bytes(range(256)) * 64)  # overwritten with garbage
+    refresh(poll=True)  # no exception: the page says so
+    assert "cannot be read" in page.objects[0].object and page.objects[0].alert_type == "danger"
+
+
+def test_samples_are_read_once_each_even_with_equal_times_and_a_stopped_run_is_stale(tmp_path):
+    from workbench.apps.pages import run_monitoring_page
+    from workbench.monitor.store import MetricStore
+
+    runs = tmp_path / "runs"
+    folder = finished_run(runs)
+    store = MetricStore(tmp_path / "m.sqlite")
+    t = time.time() - 3600  # an hour ago: the run has stopped
+    store.write([(t, "workbench_session_equity", "{}", 1.0)])
+    store_link(folder, tmp_path / "m.sqlite")
+    page, refresh = run_monitoring_page(open_run(runs, "p1"))
+    refresh(poll=True)
+    source = page.objects[1].objects[0].object.renderers[0].data_source
+    assert source.data["v"] == [1.0]
+    store.write([(t, "workbench_session_equity", "{}", 2.0)])  # the same time, another transaction
+    store.write([(t + 1e-7, "workbench_session_equity", "{}", 3.0)])
+    store.save_alert({"id": "a1", "rule": "R", "labels": {}, "state": "firing", "severity": "critical",
+                      "value": 1.0, "active_since": t, "fired_at": t, "resolved_at": None, "updated": t,
+                      "annotations": {"summary": "s"}})
+    store.close()
+    refresh(poll=True)
+    assert source.data["v"] == [1.0, 2.0, 3.0]
+    assert "no sample for" in page.objects[0].object
+    assert page.objects[3].object["state"].tolist() == ["firing (stale)"]
+
+
+def test_a_store_shared_with_another_run_is_said(tmp_path):
+    from workbench.apps.pages import run_monitoring_page
+
+    runs = tmp_path / "runs"
+    folder = monitored_run(runs, "m1")
+    other = runs / "m2"
+    other.mkdir()
+    store_link(other, folder / "monitor.sqlite")
+    page, refresh = run_monitoring_page(open_run(runs, "m1"))
+    refresh(poll=True)
+    assert "shared with run(s) m2" in page.objects[0].object
+
+
+def test_the_market_page_orders_prices_by_utc_time_whatever_their_offset_and_any_symbol_name(tmp_path):
+    from workbench.apps.pages import run_market_page
+
+    runs = tmp_path / "runs"
+    session = open_run(runs if finished_run(runs) else runs, "p1")
+    session.symbols = ["t", "X"]
+    page, refresh = run_market_page(session)
+    session.prices.extend([("2026-01-02T14:45:00+00:00", {"t": 1.0, "X": None}),
+                           ("2026-01-02T15:00:00+01:00", {"t": 2.0, "X": 5.0}),  # 14:00 UTC: earlier
+                           ("2026-01-02T15:10:00+00:00", {"t": 3.0, "X": 6.0})])
+    refresh(poll=False)
+    source = page.objects[1].object.renderers[0].data_source
+    assert [str(t) for t in source.data["t"]] == ["2026-01-02 14:45:00", "2026-01-02 15:10:00"]
+    assert source.data["p0"] == [1.0, 3.0] and source.data["p1"][1] == 6.0

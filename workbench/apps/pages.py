@@ -22,6 +22,7 @@ from workbench.apps.session import SYMBOLS, PaperSession
 from workbench.errors import WorkbenchError
 
 REFRESH_MS = 500  # a live page's updates: 2 a second
+STALE_AFTER = 30.0  # seconds without a sample after which a run's alerts are shown as stale
 FILLS_SHOWN = 100  # the trading page's newest fills (/runs and the journal hold them all)
 ORDERS_SHOWN = 100  # and its newest orders
 
@@ -216,7 +217,7 @@ def trading_page(session):
     page = pn.Row(ticket, pn.Column(account, f"### Orders (newest {ORDERS_SHOWN})", blotter,
                                     f"### Fills (newest {FILLS_SHOWN})", fills, "### Positions", positions,
                                     sizing_mode="stretch_width"), name="Trading", sizing_mode="stretch_width")
-    refresh()
+    refresh(poll=False)  # a run was polled when it was opened; the app polls off its event loop
     return page, refresh
 
 
@@ -289,17 +290,18 @@ def _series_chart(title: str, height: int = 220):
 
 def run_market_page(session):
     """A ``workbench paper`` process's prices (a :class:`~workbench.apps.remote.RunSession`):
-    the last price of each symbol by market time, as its command channel reports them."""
+    the last price of each symbol by market time (UTC), as its command channel reports them."""
     from bokeh.models import ColumnDataSource
     from bokeh.plotting import figure
 
     symbols = list(session.symbols)
-    live = ColumnDataSource({"t": [], **{s: [] for s in symbols}})
+    columns = {f"p{i}": s for i, s in enumerate(symbols)}  # a symbol may be called anything, "t" too
+    live = ColumnDataSource({"t": [], **{c: [] for c in columns}})
     fig = figure(x_axis_type="datetime", height=320, sizing_mode="stretch_width",
-                 title=f"{session.name}: last prices by market time")
+                 title=f"{session.name}: last prices by market time (UTC)")
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-    for i, symbol in enumerate(symbols):
-        fig.line("t", symbol, source=live, color=palette[i % len(palette)], legend_label=symbol)
+    for i, (column, symbol) in enumerate(columns.items()):
+        fig.line("t", column, source=live, color=palette[i % len(palette)], legend_label=symbol)
     quote_text = pn.pane.Markdown("", css_classes=["wb-quotes"])
     seen = {"t": None}
 
@@ -307,23 +309,39 @@ def run_market_page(session):
         if poll:
             session.poll()
         with session.lock:
-            rows = [(t, p) for t, p in session.prices if seen["t"] is None or t > seen["t"]]
+            reported = list(session.prices)
             quote_text.object = session.quote_line()
-        if rows:
-            seen["t"] = rows[-1][0]
-            times = [pd.Timestamp(t).tz_localize(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t)
-                     for t, _ in rows]
-            live.stream({"t": times, **{s: [p.get(s, float("nan")) for _, p in rows] for s in symbols}},
+        times, prices = [], []
+        for text, p in reported:
+            try:
+                t = pd.Timestamp(text)
+                t = (t.tz_convert("UTC") if t.tzinfo else t.tz_localize("UTC")).tz_localize(None)
+            except (ValueError, TypeError):
+                continue
+            if seen["t"] is None or t > seen["t"]:  # by time, not by text; a time going back is not redrawn
+                times.append(t)
+                prices.append(p)
+                seen["t"] = t
+        if times:
+            live.stream({"t": times, **{c: [_price(p.get(s)) for p in prices] for c, s in columns.items()}},
                         rollover=600)
 
-    refresh()
+    refresh(poll=False)  # the app polls off its event loop
     return pn.Column(quote_text, pn.pane.Bokeh(fig, sizing_mode="stretch_width"), name="Market",
                      sizing_mode="stretch_width"), refresh
 
 
+def _price(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def run_monitoring_page(session):
     """A ``workbench paper`` process's metrics and alerts, from the monitor store it was
-    started with (``--monitor``); says how to get one when it has none."""
+    started with (``--monitor``), read-only; says how to get one when it has none, and when
+    the store cannot be read, is shared with other runs or has had no sample for a while."""
     session.watch_monitor = True
     f1, equity_src = _series_chart("Session equity")
     f2, latency_src = _series_chart("place_order latency, p99 of each sample (microseconds)")
@@ -332,6 +350,7 @@ def run_monitoring_page(session):
                                sizing_mode="stretch_width", css_classes=["wb-alerts"])
     latest = pn.pane.DataFrame(pd.DataFrame(columns=["metric", "labels", "time", "value"]), index=False,
                                sizing_mode="stretch_width", css_classes=["wb-stats"])
+    shared = session.sharing_store()
 
     def refresh(poll: bool = True) -> None:
         if poll:
@@ -341,7 +360,16 @@ def run_monitoring_page(session):
                            f"runs/{session.name}/monitor.sqlite` to see its metrics and alerts here.")
             return
         m = session.take_metrics()
-        note.object = f"Metrics and alerts of run {session.name} from {session.store_path}"
+        stale = m["silent"] is not None and m["silent"] > STALE_AFTER
+        if m["error"]:
+            note.object, note.alert_type = f"Run {session.name}: {m['error']}", "danger"
+            return
+        text = f"Metrics and alerts of run {session.name} from its monitor store ({session.store_path.name})"
+        if shared:
+            text += f"; the store is shared with run(s) {', '.join(shared[:5])}: their samples are mixed in"
+        if stale:
+            text += f"; no sample for {m['silent']:,.0f} s (the session has stopped): alerts shown as stale"
+        note.object, note.alert_type = text, "warning" if (shared or stale) else "secondary"
         if m["equity"]:
             equity_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["equity"]],
                                "v": [v for _, v in m["equity"]]}, rollover=3600)
@@ -349,21 +377,27 @@ def run_monitoring_page(session):
             latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["latency"]],
                                 "v": [v * 1e6 for _, v in m["latency"]]}, rollover=3600)
         if m["alerts"] is not None:
-            new_alerts = pd.DataFrame({"state": m["alerts"]["state"], "rule": m["alerts"]["rule"],
-                                       "severity": m["alerts"]["severity"],
-                                       "summary": [a.get("summary", "") for a in m["alerts"]["annotations"]]},
+            a = m["alerts"]
+            summaries = []
+            for text in a["annotations"]:
+                try:
+                    summaries.append(str(json.loads(text).get("summary", "")))
+                except (ValueError, AttributeError):
+                    summaries.append("")
+            new_alerts = pd.DataFrame({"state": [f"{s} (stale)" if stale and s == "firing" else s for s in a["state"]],
+                                       "rule": a["rule"], "severity": a["severity"], "summary": summaries},
                                       columns=["state", "rule", "severity", "summary"])
             if not new_alerts.equals(alerts.object):
                 alerts.object = new_alerts
-        if m["latest"] is not None:
-            f = m["latest"]
-            new_latest = pd.DataFrame({"metric": f["name"], "labels": [json.dumps(x, sort_keys=True) for x in f["labels"]],
-                                       "time": f["time"].dt.strftime("%H:%M:%S"), "value": f["value"].map("{:,.6g}".format)},
-                                      columns=["metric", "labels", "time", "value"])
-            if not new_latest.equals(latest.object):
-                latest.object = new_latest
+        newest = sorted(m["newest"].items())
+        new_latest = pd.DataFrame({"metric": [k[0] for k, _ in newest], "labels": [k[1] for k, _ in newest],
+                                   "time": [pd.Timestamp(v[0], unit="s").strftime("%H:%M:%S") for _, v in newest],
+                                   "value": [f"{v[1]:,.6g}" for _, v in newest]},
+                                  columns=["metric", "labels", "time", "value"])
+        if not new_latest.equals(latest.object):
+            latest.object = new_latest
 
-    refresh()
+    refresh(poll=False)  # the store is read by the app's poll, off its event loop
     page = pn.Column(note, pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"),
                                   pn.pane.Bokeh(f2, sizing_mode="stretch_width")),
                      "### Alerts (firing and resolved)", alerts, "### Newest value of every metric", latest,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import collections
 import json
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from workbench.apps.session import fills_frame, orders_frame, positions_frame, reply_text
@@ -29,6 +30,8 @@ STATE_TIMEOUT = 1.0  # seconds a page's poll waits for a session's prices
 PRICES_KEPT = 600  # the (market time, prices) a market page keeps
 EQUITY = "workbench_session_equity"
 LATENCY = "workbench_broker_place_order_latency_seconds"  # p99 of each sample interval is plotted
+P99 = '{"stat":"p99"}'  # its label set, as the store writes it (label_key)
+SAMPLES_KEPT = 3600  # equity and latency samples a monitoring page plots
 
 
 def run_folder(runs: Path, name: str) -> Path:
@@ -69,18 +72,18 @@ class RunSession:
         self.prices: collections.deque = collections.deque(maxlen=PRICES_KEPT)  # (market time, {symbol: price})
         self.watch_monitor = False  # read the monitor store too (a monitoring page sets it)
         self.store_path = self._store_path()
-        self.metrics: dict = {"equity": [], "latency": [], "alerts": None, "latest": None}
-        self._metrics_seen = {"equity": 0.0, "latency": 0.0}
+        self.metrics: dict = {"equity": [], "latency": [], "alerts": None, "error": None}
+        self._metrics_row = -1  # the store's last row read
+        self._newest: dict = {}  # (name, labels) -> (ts, value)
+        self._last_sample = -1.0
         self.poll()
 
     def _store_path(self) -> Path | None:
-        """The monitor store the run was started with (``monitor.json``), or None."""
+        """The monitor store the run was started with (``monitor.json``; a relative path is
+        taken from the run folder), or None."""
         from workbench.session import MONITOR_LINK
 
-        try:
-            return Path(json.loads((self.folder / MONITOR_LINK).read_text())["store"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return RunSession._link_target(self.folder / MONITOR_LINK)  # folder / an absolute path is that path
 
     def _client(self, by: str = "dashboard", timeout: float | None = None) -> ControlClient:
         client = ControlClient(self.folder, by=by)
@@ -115,36 +118,90 @@ class RunSession:
             self._read_metrics()
 
     def _read_metrics(self) -> None:
-        """New samples of equity and place_order latency since the last read, the alerts and
-        the newest value of every series, from the run's monitor store (in the poll's thread)."""
-        from workbench.monitor.store import MetricStore
-
-        if self.store_path is None or not self.store_path.is_file():
+        """New samples since the last read (by row: each once, whatever their times), the
+        alerts and the newest value of every series, from the run's monitor store, read-only
+        (it is never changed, and a file that is not a monitor store is said to be one). A
+        store that cannot be read is a message on the page (``metrics["error"]``), not an
+        exception; runs in the poll's thread."""
+        path = self.store_path = self.store_path or self._store_path()
+        if path is None:
             return
-        store = MetricStore.existing(self.store_path)
         try:
-            equity = store.series(EQUITY, since=self._metrics_seen["equity"])
-            latency = store.series(LATENCY, since=self._metrics_seen["latency"])
-            latency = latency.loc[np.array([labels.get("stat") == "p99" for labels in latency["labels"]], dtype=bool)]
-            alerts, latest = store.alerts(), store.latest()
-        finally:
-            store.close()
+            rows, alerts = self._store_rows(path)
+            error = None
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            rows, alerts, error = [], None, f"the monitor store {path.name} cannot be read: {exc}"
         with self.lock:
-            for key, frame in (("equity", equity), ("latency", latency)):
-                seen = self._metrics_seen[key]
-                rows = [(t.timestamp(), v) for t, v in zip(frame["time"], frame["value"]) if t.timestamp() > seen]
-                if rows:
-                    self._metrics_seen[key] = rows[-1][0]
-                self.metrics[key].extend(rows)
-            self.metrics["alerts"], self.metrics["latest"] = alerts, latest
+            self.metrics["error"] = error
+            for rowid, ts, name, labels, value in rows:
+                self._last_sample = max(self._last_sample, ts)
+                self._newest[(name, labels)] = (ts, value)
+                if name == EQUITY:
+                    self.metrics["equity"].append((ts, value))
+                elif name == LATENCY and labels == P99:
+                    self.metrics["latency"].append((ts, value))
+            if rows:
+                self._metrics_row = rows[-1][0]
+            if alerts is not None:
+                self.metrics["alerts"] = alerts
+
+    def _store_rows(self, path: Path) -> tuple[list, pd.DataFrame]:
+        if not path.is_file():
+            raise ValueError("no such file")
+        db = read_only(path)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"samples", "alerts"} <= tables:
+                raise ValueError("not a monitor store (no samples and alerts tables)")
+            if self._metrics_row < 0:  # first read: the newest of every series, the last samples plotted
+                newest = db.execute("SELECT MAX(rowid), ts, name, labels, value FROM samples "
+                                    "GROUP BY name, labels").fetchall()
+                recent = db.execute("SELECT rowid, ts, name, labels, value FROM samples WHERE name IN (?, ?) "
+                                    "ORDER BY rowid DESC LIMIT ?", (EQUITY, LATENCY, 2 * SAMPLES_KEPT)).fetchall()
+                rows = sorted({r[0]: r for r in newest + recent}.values())
+            else:
+                rows = db.execute("SELECT rowid, ts, name, labels, value FROM samples WHERE rowid > ? ORDER BY rowid "
+                                  "LIMIT 100000", (self._metrics_row,)).fetchall()
+            alerts = pd.read_sql_query("SELECT state, rule, severity, annotations FROM alerts ORDER BY updated DESC "
+                                       "LIMIT 200", db)
+        finally:
+            db.close()
+        return rows, alerts
 
     def take_metrics(self) -> dict:
-        """What :meth:`poll` read from the monitor store since the last take (series rows are
-        handed over once; the alerts and latest values are the newest)."""
+        """What :meth:`poll` read from the monitor store since the last take: the new equity
+        and latency samples (each handed over once), the alerts, the newest value of every
+        series, the seconds since the last sample, and an error when the store cannot be read."""
         with self.lock:
-            out = {k: (list(v) if isinstance(v, list) else v) for k, v in self.metrics.items()}
+            out = {"equity": self.metrics["equity"], "latency": self.metrics["latency"],
+                   "alerts": self.metrics["alerts"], "error": self.metrics["error"],
+                   "newest": dict(self._newest),
+                   "silent": None if self._last_sample < 0 else time.time() - self._last_sample}
             self.metrics["equity"], self.metrics["latency"] = [], []
         return out
+
+    def sharing_store(self) -> list[str]:
+        """Other runs in the same runs folder whose ``monitor.json`` names this run's store:
+        their samples are mixed with this run's in it."""
+        if self.store_path is None:
+            return []
+        from workbench.session import MONITOR_LINK
+
+        mine, others = self.store_path.resolve(), []
+        for link in sorted(self.folder.parent.glob(f"*/{MONITOR_LINK}"))[:1000]:
+            if link.parent != self.folder:
+                other = RunSession._link_target(link)
+                if other is not None and other.resolve() == mine:
+                    others.append(link.parent.name)
+        return others
+
+    @staticmethod
+    def _link_target(link: Path) -> Path | None:
+        try:
+            store = json.loads(link.read_text(encoding="utf-8-sig"))["store"]
+            return link.parent / store if isinstance(store, str) and store else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _latest_event(self) -> int:
         """The sequence number of the journal's last event that is not a slice marker (only
