@@ -136,12 +136,15 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
         async def pull() -> None:
             try:
                 await asyncio.to_thread(session.poll)
-            except Exception:  # said once in the log; the next tick tries again
+            except Exception:  # in the server's log; the page keeps what it showed, the next tick tries again
                 log.exception("polling run %s failed", run)
             finally:
                 busy["on"] = False
             if alive["on"]:
-                doc.add_next_tick_callback(show)
+                try:
+                    doc.add_next_tick_callback(show)
+                except Exception:  # the page went while the pull ran: nothing to show it on
+                    alive["on"] = False
 
         task = asyncio.ensure_future(pull())
         pulls.add(task)
