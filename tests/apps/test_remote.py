@@ -233,3 +233,58 @@ def test_the_market_page_orders_prices_by_utc_time_whatever_their_offset_and_any
     source = page.objects[1].object.renderers[0].data_source
     assert [str(t) for t in source.data["t"]] == ["2026-01-02 14:45:00", "2026-01-02 15:10:00"]
     assert source.data["p0"] == [1.0, 3.0] and source.data["p1"][1] == 6.0
+
+
+def test_the_page_of_a_run_that_is_slow_to_poll_is_let_go_when_its_browser_leaves(tmp_path, monkeypatch):
+    """A page's tick must not hold its document while a slow pull (a paused session, a large
+    store) waits: a page whose tick always did was never discarded after its browser left,
+    and the server went on polling for it. (Red on the previous code: 5 polls after leaving.)"""
+    import socket
+
+    import panel as pn
+    from bokeh.client import pull_session
+
+    from workbench.apps import remote
+    from workbench.apps.app import routes
+    from workbench.apps.hub import SessionHub
+
+    runs = tmp_path / "runs"
+    finished_run(runs)
+    polls = []
+    real = remote.RunSession.poll
+
+    def slow_poll(self):
+        polls.append(time.monotonic())
+        real(self)
+        time.sleep(0.7)  # longer than a tick (500 ms)
+
+    monkeypatch.setattr(remote.RunSession, "poll", slow_poll)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    hub = SessionHub(runs)
+    server = pn.serve(routes(hub, runs), port=port, address="127.0.0.1", show=False, threaded=True,
+                      websocket_origin=[f"127.0.0.1:{port}"], unused_session_lifetime_milliseconds=1000,
+                      check_unused_sessions_milliseconds=250)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the server's thread is starting
+            try:
+                session = pull_session(url=f"http://127.0.0.1:{port}/trading", arguments={"run": "p1"})
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+        opened = len(polls)
+        while len(polls) < opened + 3:  # the page polls
+            assert time.monotonic() < deadline, "the page never polled"
+            time.sleep(0.1)
+        session.close()
+        left = time.monotonic()
+        while time.monotonic() < left + 8:  # discarded after 1 s unused, checked every 0.25 s
+            time.sleep(0.2)
+        late = [t for t in polls if t > left + 4]
+        assert late == [], f"{len(late)} polls for a page whose browser left 4+ s before"
+    finally:
+        server.stop()
+        hub.close()
