@@ -224,23 +224,47 @@ def trading_page(session):
 # --- monitoring --------------------------------------------------------------------------------
 
 
-def monitoring_page(session: PaperSession, components: list | None = None):
-    """Live metric charts, alerts, and every component's stats()."""
+ALERT_COLUMNS = ["state", "rule", "severity", "summary"]
+
+
+def _table(columns: list[str], css: str) -> pn.pane.DataFrame:
+    """An empty plain HTML table (a fraction of a Tabulator's cost to build)."""
+    return pn.pane.DataFrame(pd.DataFrame(columns=columns), index=False, sizing_mode="stretch_width",
+                             css_classes=[css])
+
+
+def _redraw(pane: pn.pane.DataFrame, frame: pd.DataFrame) -> None:
+    """Send ``frame`` to the browser only when it changed."""
+    if not frame.equals(pane.object):
+        pane.object = frame
+
+
+def _series_chart(title: str, height: int = 220, line: bool = True):
+    """An empty datetime chart of points (joined by a line) and its source (columns ``t``, ``v``)."""
     from bokeh.models import ColumnDataSource
     from bokeh.plotting import figure
 
-    equity_src = ColumnDataSource({"t": [], "v": []})
-    latency_src = ColumnDataSource({"t": [], "v": []})
-    f1 = figure(x_axis_type="datetime", height=220, sizing_mode="stretch_width", title="Session equity")
-    f1.line("t", "v", source=equity_src)
-    f2 = figure(x_axis_type="datetime", height=220, sizing_mode="stretch_width",
-                title="place_order latency (microseconds, each order)")
-    f2.scatter("t", "v", source=latency_src, size=4)
-    # plain HTML tables: a fraction of a Tabulator's cost to build, and redrawn only on change
-    alerts = pn.pane.DataFrame(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), index=False,
-                               sizing_mode="stretch_width", css_classes=["wb-alerts"])
-    stats = pn.pane.DataFrame(pd.DataFrame(columns=["component", "figure", "value"]), index=False,
-                              sizing_mode="stretch_width", css_classes=["wb-stats"])
+    source = ColumnDataSource({"t": [], "v": []})
+    fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title)
+    if line:
+        fig.line("t", "v", source=source)
+    fig.scatter("t", "v", source=source, size=3 if line else 4)  # a single sample shows too
+    return fig, source
+
+
+def _stream(source, rows: list[tuple[float, float]], scale: float = 1.0, keep: int = 3600) -> None:
+    """Append ``(unix seconds, value)`` rows to a :func:`_series_chart` source, values times ``scale``."""
+    if rows:
+        source.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in rows], "v": [v * scale for _, v in rows]},
+                      rollover=keep)
+
+
+def monitoring_page(session: PaperSession, components: list | None = None):
+    """Live metric charts, alerts, and every component's stats()."""
+    f1, equity_src = _series_chart("Session equity")
+    f2, latency_src = _series_chart("place_order latency (microseconds, each order)", line=False)
+    alerts = _table(ALERT_COLUMNS, "wb-alerts")
+    stats = _table(["component", "figure", "value"], "wb-stats")
     seen = {"eq": 0.0, "lat": 0.0}
     components = components or []
 
@@ -255,37 +279,19 @@ def monitoring_page(session: PaperSession, components: list | None = None):
                      for c in comps for k, v in c.stats().items()]
         if eq:
             seen["eq"] = eq[-1][0]
-            equity_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in eq], "v": [v for _, v in eq]},
-                              rollover=3600)
         if lat:
             seen["lat"] = lat[-1][0]
-            latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in lat], "v": [v * 1e6 for _, v in lat]},
-                               rollover=2000)
-        new_alerts = pd.DataFrame([{"state": n["state"], "rule": n["rule"], "severity": n["severity"],
-                                    "summary": n["annotations"].get("summary", "")} for n in reversed(notes)],
-                                  columns=["state", "rule", "severity", "summary"])
-        new_stats = pd.DataFrame(table, columns=["component", "figure", "value"]).astype({"value": str})
-        if not new_alerts.equals(alerts.object):
-            alerts.object = new_alerts
-        if not new_stats.equals(stats.object):
-            stats.object = new_stats
+        _stream(equity_src, eq)
+        _stream(latency_src, lat, scale=1e6, keep=2000)
+        _redraw(alerts, pd.DataFrame([{"state": n["state"], "rule": n["rule"], "severity": n["severity"],
+                                       "summary": n["annotations"].get("summary", "")} for n in reversed(notes)],
+                                     columns=ALERT_COLUMNS))
+        _redraw(stats, pd.DataFrame(table, columns=["component", "figure", "value"]).astype({"value": str}))
 
     page = pn.Column(pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"), pn.pane.Bokeh(f2, sizing_mode="stretch_width")),
                      "### Alerts (firing and resolved)", alerts, "### Component stats()", stats,
                      name="Monitoring", sizing_mode="stretch_width")
     return page, refresh
-
-
-def _series_chart(title: str, height: int = 220):
-    """An empty datetime line chart and its source (columns ``t``, ``v``)."""
-    from bokeh.models import ColumnDataSource
-    from bokeh.plotting import figure
-
-    source = ColumnDataSource({"t": [], "v": []})
-    fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title)
-    fig.line("t", "v", source=source)
-    fig.scatter("t", "v", source=source, size=3)  # a single sample shows too
-    return fig, source
 
 
 def run_market_page(session):
@@ -346,10 +352,8 @@ def run_monitoring_page(session):
     f1, equity_src = _series_chart("Session equity")
     f2, latency_src = _series_chart("place_order latency, p99 of each sample (microseconds)")
     note = pn.pane.Alert("", alert_type="secondary", css_classes=["wb-monitor-note"])
-    alerts = pn.pane.DataFrame(pd.DataFrame(columns=["state", "rule", "severity", "summary"]), index=False,
-                               sizing_mode="stretch_width", css_classes=["wb-alerts"])
-    latest = pn.pane.DataFrame(pd.DataFrame(columns=["metric", "labels", "time", "value"]), index=False,
-                               sizing_mode="stretch_width", css_classes=["wb-stats"])
+    alerts = _table(ALERT_COLUMNS, "wb-alerts")
+    latest = _table(["metric", "labels", "time", "value"], "wb-stats")
     shared = session.sharing_store()
 
     def refresh(poll: bool = True) -> None:
@@ -370,12 +374,8 @@ def run_monitoring_page(session):
         if stale:
             text += f"; no sample for {m['silent']:,.0f} s (the session has stopped): alerts shown as stale"
         note.object, note.alert_type = text, "warning" if (shared or stale) else "secondary"
-        if m["equity"]:
-            equity_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["equity"]],
-                               "v": [v for _, v in m["equity"]]}, rollover=3600)
-        if m["latency"]:
-            latency_src.stream({"t": [pd.Timestamp(t, unit="s") for t, _ in m["latency"]],
-                                "v": [v * 1e6 for _, v in m["latency"]]}, rollover=3600)
+        _stream(equity_src, m["equity"])
+        _stream(latency_src, m["latency"], scale=1e6)
         if m["alerts"] is not None:
             a = m["alerts"]
             summaries = []
@@ -384,18 +384,14 @@ def run_monitoring_page(session):
                     summaries.append(str(json.loads(text).get("summary", "")))
                 except (ValueError, AttributeError):
                     summaries.append("")
-            new_alerts = pd.DataFrame({"state": [f"{s} (stale)" if stale and s == "firing" else s for s in a["state"]],
-                                       "rule": a["rule"], "severity": a["severity"], "summary": summaries},
-                                      columns=["state", "rule", "severity", "summary"])
-            if not new_alerts.equals(alerts.object):
-                alerts.object = new_alerts
+            _redraw(alerts, pd.DataFrame({"state": [f"{s} (stale)" if stale and s == "firing" else s for s in a["state"]],
+                                          "rule": a["rule"], "severity": a["severity"], "summary": summaries},
+                                         columns=ALERT_COLUMNS))
         newest = sorted(m["newest"].items())
-        new_latest = pd.DataFrame({"metric": [k[0] for k, _ in newest], "labels": [k[1] for k, _ in newest],
-                                   "time": [pd.Timestamp(v[0], unit="s").strftime("%H:%M:%S") for _, v in newest],
-                                   "value": [f"{v[1]:,.6g}" for _, v in newest]},
-                                  columns=["metric", "labels", "time", "value"])
-        if not new_latest.equals(latest.object):
-            latest.object = new_latest
+        _redraw(latest, pd.DataFrame({"metric": [k[0] for k, _ in newest], "labels": [k[1] for k, _ in newest],
+                                      "time": [pd.Timestamp(v[0], unit="s").strftime("%H:%M:%S") for _, v in newest],
+                                      "value": [f"{v[1]:,.6g}" for _, v in newest]},
+                                     columns=["metric", "labels", "time", "value"]))
 
     refresh(poll=False)  # the store is read by the app's poll, off its event loop
     page = pn.Column(note, pn.Row(pn.pane.Bokeh(f1, sizing_mode="stretch_width"),

@@ -25,6 +25,7 @@ from workbench.apps.session import fills_frame, orders_frame, positions_frame, r
 from workbench.broker.journal import JOURNAL_NAME, read_meta, read_only
 from workbench.control import ControlClient, ControlError
 from workbench.errors import ConfigError
+from workbench.session import MONITOR_LINK
 
 STATE_TIMEOUT = 1.0  # seconds a page's poll waits for a session's prices
 PRICES_KEPT = 600  # the (market time, prices) a market page keeps
@@ -71,19 +72,12 @@ class RunSession:
         self._shown = -2  # the last non-slice event the broker was read up to
         self.prices: collections.deque = collections.deque(maxlen=PRICES_KEPT)  # (market time, {symbol: price})
         self.watch_monitor = False  # read the monitor store too (a monitoring page sets it)
-        self.store_path = self._store_path()
+        self.store_path = _link_target(self.folder / MONITOR_LINK)  # the store it was started with, or None
         self.metrics: dict = {"equity": [], "latency": [], "alerts": None, "error": None}
         self._metrics_row = -1  # the store's last row read
         self._newest: dict = {}  # (name, labels) -> (ts, value)
         self._last_sample = -1.0
         self.poll()
-
-    def _store_path(self) -> Path | None:
-        """The monitor store the run was started with (``monitor.json``; a relative path is
-        taken from the run folder), or None."""
-        from workbench.session import MONITOR_LINK
-
-        return RunSession._link_target(self.folder / MONITOR_LINK)  # folder / an absolute path is that path
 
     def _client(self, by: str = "dashboard", timeout: float | None = None) -> ControlClient:
         client = ControlClient(self.folder, by=by)
@@ -123,7 +117,7 @@ class RunSession:
         (it is never changed, and a file that is not a monitor store is said to be one). A
         store that cannot be read is a message on the page (``metrics["error"]``), not an
         exception; runs in the poll's thread."""
-        path = self.store_path = self.store_path or self._store_path()
+        path = self.store_path = self.store_path or _link_target(self.folder / MONITOR_LINK)
         if path is None:
             return
         try:
@@ -185,23 +179,13 @@ class RunSession:
         their samples are mixed with this run's in it."""
         if self.store_path is None:
             return []
-        from workbench.session import MONITOR_LINK
-
         mine, others = self.store_path.resolve(), []
         for link in sorted(self.folder.parent.glob(f"*/{MONITOR_LINK}"))[:1000]:
             if link.parent != self.folder:
-                other = RunSession._link_target(link)
+                other = _link_target(link)
                 if other is not None and other.resolve() == mine:
                     others.append(link.parent.name)
         return others
-
-    @staticmethod
-    def _link_target(link: Path) -> Path | None:
-        try:
-            store = json.loads(link.read_text(encoding="utf-8-sig"))["store"]
-            return link.parent / store if isinstance(store, str) and store else None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
     def _latest_event(self) -> int:
         """The sequence number of the journal's last event that is not a slice marker (only
@@ -259,6 +243,16 @@ class RunSession:
 
     def close(self) -> None:
         """Nothing to release: the broker read from the journal holds no file."""
+
+
+def _link_target(link: Path) -> Path | None:
+    """The monitor store a run's ``monitor.json`` names (a relative path from the run folder;
+    the folder joined with an absolute path is that path), or None when it names none."""
+    try:
+        store = json.loads(link.read_text(encoding="utf-8-sig"))["store"]
+        return link.parent / store if isinstance(store, str) and store else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def open_run(runs: Path, name: str) -> RunSession:
