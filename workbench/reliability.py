@@ -65,12 +65,33 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _child(args: list[str]) -> None:  # pragma: no cover (a child killed with SIGKILL)
+def _child(args: list[str], at_event: tuple[str, int] | None = None) -> None:  # pragma: no cover (killed)
     code = 1
+    if at_event is not None:
+        _die_after(*at_event)
     try:
         code, _, _ = _cli(args)
     finally:
         os._exit(code)
+
+
+def _die_after(kind: str, n: int) -> None:  # pragma: no cover (runs in the killed child)
+    """In this (forked) process only: SIGKILL it right after the journal commits its
+    ``n``-th event of ``kind``."""
+    from workbench.broker.journal import Journal
+
+    flush = Journal.flush
+    seen = [0]
+
+    def flush_then_die(self: Journal) -> None:
+        pending = self._buffer if self._step is None else self._buffer[: self._step]
+        kinds = [row[2] for row in pending]
+        flush(self)
+        seen[0] += kinds.count(kind)
+        if seen[0] >= n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    Journal.flush = flush_then_die  # type: ignore[method-assign]
 
 
 def paper_run(out: Path, extra: tuple[str, ...] = ()) -> str:
@@ -81,20 +102,25 @@ def paper_run(out: Path, extra: tuple[str, ...] = ()) -> str:
     return json.loads(text.splitlines()[-1])["fills_sha256"]
 
 
-def resume_trial(directory: str | os.PathLike, seed: int, expected_sha256: str, longest_s: float) -> ResumeTrial:
+def resume_trial(directory: str | os.PathLike, seed: int, expected_sha256: str, longest_s: float,
+                 at_event: tuple[str, int] | None = None) -> ResumeTrial:
     """Kill a paper session after a random delay of up to ``longest_s`` seconds, then
-    resume it (or start it, when it was killed before its journal held an event)."""
+    resume it (or start it, when it was killed before its journal held an event).
+
+    ``at_event=(kind, n)`` kills it instead right after its journal commits the ``n``-th
+    event of that kind (a place chosen exactly, whatever the machine's load)."""
     from workbench.broker.journal import started
 
     rng = random.Random(seed)
     out = Path(directory) / f"run-{seed}"
     shutil.rmtree(out, ignore_errors=True)
-    delay = rng.uniform(0.0, longest_s)
+    delay = rng.uniform(0.0, longest_s) if at_event is None else 0.0
     proc = multiprocessing.get_context("fork").Process(
-        target=_child, args=(["paper", *PAPER, "--out", str(out), "--json"],), daemon=True)
+        target=_child, args=(["paper", *PAPER, "--out", str(out), "--json"], at_event), daemon=True)
     proc.start()
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
+    if at_event is None:
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
     proc.join()
     journal = out / JOURNAL_NAME
     events = _committed(journal)
