@@ -109,8 +109,12 @@ def run_session(config: SessionConfig) -> Result:
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
-        if c.out is not None and c.monitor is not None:  # where the dashboard finds the run's metrics
-            (Path(c.out) / MONITOR_LINK).write_text(json.dumps({"store": str(Path(c.monitor).resolve())}) + "\n")
+        if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
+            link = Path(c.out) / MONITOR_LINK
+            if c.monitor is not None:
+                link.write_text(json.dumps({"store": str(Path(c.monitor).resolve())}) + "\n")
+            else:
+                link.unlink(missing_ok=True)
         if control is not None:
             control.open()
             print(f"commands: {control.url} (token in {control.file}; docs/paper.md)", file=sys.stderr,

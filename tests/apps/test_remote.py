@@ -288,3 +288,20 @@ def test_the_page_of_a_run_that_is_slow_to_poll_is_let_go_when_its_browser_leave
     finally:
         server.stop()
         hub.close()
+
+
+def test_a_run_resumed_without_monitor_drops_its_old_store_link(tmp_path):
+    """The link names the store of the session that wrote it: a resume without --monitor
+    records nothing there, so the page says the run has no store instead of showing the old one."""
+    from workbench.apps.pages import run_monitoring_page
+    from workbench.cli import main
+    from workbench.reliability import PAPER
+
+    runs = tmp_path / "runs"
+    out = runs / "p"
+    assert main(["paper", *PAPER, "--out", str(out), "--monitor", str(tmp_path / "m.sqlite")]) == 0
+    assert json.loads((out / "monitor.json").read_text())["store"] == str(tmp_path / "m.sqlite")
+    assert main(["paper", *PAPER, "--out", str(out), "--resume"]) == 0
+    assert not (out / "monitor.json").exists()
+    page, _ = run_monitoring_page(open_run(runs, "p"))
+    assert "has no monitor store" in page.objects[0].object
