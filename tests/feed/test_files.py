@@ -194,3 +194,37 @@ def test_the_cache_keys_the_symbol_a_file_name_gives(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache2"))
     files.load_file(tmp_path / "spy.csv")
     assert files.load_file(tmp_path / "qqq.csv").frame["symbol"].unique().tolist() == ["SPY"]
+
+
+def _load_in_child(path, queue):  # pragma: no cover (runs in a forked child)
+    queue.put(len(load_file(path).frame))
+
+
+def test_a_large_file_is_checked_on_two_threads_and_a_forked_child_still_loads(tmp_path, monkeypatch):
+    """The value rules' reductions run on a thread pool on large files; a child forked after
+    the pool exists has none of its threads and must make its own (else it waits forever)."""
+    import multiprocessing
+
+    from workbench.feed import files
+
+    monkeypatch.setattr(files, "_POOL_FROM", 10)  # a small file counts as large
+    quotes = synthetic_quotes(2, days=1, freq="1min", seed=3)
+    path = tmp_path / "q.parquet"
+    quotes.to_parquet(path)
+    assert len(load_file(path).frame) == len(quotes)
+    assert files._POOL is not None and files._POOL[0] == os.getpid()  # the pool ran
+    bad = quotes.copy()
+    bad.iloc[5, bad.columns.get_loc("ask_size")] = -1.0
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(DataError, match="ask_size"):  # its bounds still catch a bad value
+        load_file(tmp_path / "bad.parquet")
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_load_in_child, args=(path, queue))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "a forked child's load hung on its parent's thread pool"
+    assert queue.get(timeout=5) == len(quotes)

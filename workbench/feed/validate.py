@@ -195,12 +195,15 @@ class Findings:
         return out
 
 
-def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.ndarray) -> None:
+def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.ndarray,
+                 bounds: dict[str, tuple[float, float]] | None = None) -> None:
     """Value rules on a frame whose data columns are float64 (NaN where unparseable).
 
     ``skip`` marks rows already flagged as missing or unparseable, so a row is not
-    counted twice for one bad cell.
+    counted twice for one bad cell. ``bounds`` holds columns' (min, max) where already
+    known (NaN where a value is NaN).
     """
+    bounds = bounds or {}
     if kind == "bars":
         prices = ("open", "high", "low", "close")
         sizes: tuple[str, ...] = ("volume",)
@@ -215,14 +218,16 @@ def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.n
     with np.errstate(invalid="ignore"):
         for c in prices:
             a = arrays[c]
-            if a.size == 0 or (a.min() > 0 and a.max() < np.inf):  # NaN fails both
+            lo, hi = bounds.get(c) or ((a.min(), a.max()) if a.size else (1.0, 1.0))
+            if a.size == 0 or (lo > 0 and hi < np.inf):  # NaN fails both
                 continue
             finite = np.isfinite(a)
             findings.add("price_finite", c, ~finite & ~skip)
             findings.add("price_positive", c, finite & (a <= 0))
         for c in sizes:
             a = arrays[c]
-            if a.size == 0 or (a.min() >= 0 and a.max() < np.inf):
+            lo, hi = bounds.get(c) or ((a.min(), a.max()) if a.size else (0.0, 0.0))
+            if a.size == 0 or (lo >= 0 and hi < np.inf):
                 continue
             ok = (a >= 0) & (a < np.inf)  # NaN compares False
             findings.add(size_rule, c, ~ok & ~skip)
