@@ -165,3 +165,30 @@ def test_journal_write_errors_are_counted_and_nothing_is_acknowledged(tmp_path):
     assert b.state() == before and b.journal.write_errors == 1
     m.sample()
     assert m.series("workbench_journal_write_errors_total")[-1][1] == 1
+
+
+def test_the_bulk_histogram_exposes_what_prometheus_clients_histogram_would():
+    """Observations fed at once give the same /metrics lines as prometheus-client's own
+    Histogram fed one by one, values exactly on a bucket's bound included (le is inclusive)."""
+    import numpy as np
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from workbench.monitor.monitor import LATENCY_BUCKETS, BulkHistogram
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.lognormal(-9, 2, 5_000), np.asarray(LATENCY_BUCKETS), [0.0, 99.0]])
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    bulk = BulkHistogram("x_seconds", "doc", LATENCY_BUCKETS, ours)
+    bulk.observe_many(values[:100])
+    bulk.observe_many(values[100:])
+    bulk.observe_many(np.asarray([]))
+    one = Histogram("x_seconds", "doc", buckets=LATENCY_BUCKETS, registry=theirs)
+    for v in values:
+        one.observe(v)
+
+    def lines(registry):
+        return [ln for ln in generate_latest(registry).decode().splitlines() if "_created" not in ln]
+
+    got, want = lines(ours), lines(theirs)
+    assert [ln for ln in got if "_sum" not in ln] == [ln for ln in want if "_sum" not in ln]
+    assert ours.get_sample_value("x_seconds_sum") == pytest.approx(theirs.get_sample_value("x_seconds_sum"), rel=1e-12)

@@ -58,7 +58,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 import workbench
 from workbench.component import CheckResult, run_check
@@ -72,6 +76,42 @@ LATENCY_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1
 KEEP_SECONDS = 3600.0  # samples kept in memory for rule windows
 L0 = label_key({})  # the key of a series without labels
 HISTOGRAMS = ("workbench_broker_place_order_latency_seconds", "workbench_journal_write_seconds")
+
+
+class BulkHistogram(Collector):
+    """A Prometheus histogram fed a whole interval's observations at once: bucket counts
+    by ``numpy.searchsorted`` (an observation counts in each bucket whose ``le`` it does not
+    exceed), exposed through prometheus-client's public collector API. Written because
+    prometheus-client's ``Histogram.observe`` takes one value a call (2-3 us each: 60,000
+    place_order latencies a second cost the engine 15 % of a core)."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...],
+                 registry: CollectorRegistry) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = np.asarray(buckets, dtype=float)
+        self._counts = np.zeros(len(buckets) + 1, dtype=np.int64)  # the last: above every bound (+Inf)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, values: np.ndarray) -> None:
+        if values.size == 0:
+            return
+        counts = np.bincount(np.searchsorted(self.bounds, values, side="left"), minlength=self._counts.size)
+        with self._lock:
+            self._counts += counts
+            self._sum += float(values.sum())
+
+    def collect(self):
+        with self._lock:
+            cumulative, total = np.cumsum(self._counts).tolist(), self._sum
+        les = [floatToGoString(b) for b in self.bounds.tolist()] + ["+Inf"]  # as Histogram writes them
+        family = HistogramMetricFamily(self.name, self.documentation, buckets=list(zip(les, cumulative)),
+                                       sum_value=total)
+        yield family
+
+    def describe(self):
+        return [HistogramMetricFamily(self.name, self.documentation)]
 
 
 class Monitor:
@@ -114,15 +154,15 @@ class Monitor:
             "feed_age": Gauge("workbench_feed_last_event_age_seconds", "Seconds since the last market event", registry=r),
             "engine_rate": Gauge("workbench_engine_events_per_second", "Events handled per second", registry=r),
             "engine_busy": Gauge("workbench_engine_busy_seconds_per_event", "Engine loop time per event", registry=r),
-            "latency": Histogram("workbench_broker_place_order_latency_seconds", "place_order to reply",
-                                 buckets=LATENCY_BUCKETS, registry=r),
+            "latency": BulkHistogram("workbench_broker_place_order_latency_seconds", "place_order to reply",
+                                     LATENCY_BUCKETS, r),
             "fills": Counter("workbench_broker_fills", "Fills", registry=r),
             "rejections": Counter("workbench_broker_rejections", "Rejected requests", ["reason"], registry=r),
             "open_orders": Gauge("workbench_broker_open_orders", "Working orders", registry=r),
             "latency_max": Gauge("workbench_broker_place_order_latency_max_seconds",
                                  "Longest place_order of the interval, or the one under way", registry=r),
-            "journal": Histogram("workbench_journal_write_seconds", "Journal transaction time",
-                                 buckets=LATENCY_BUCKETS, registry=r),
+            "journal": BulkHistogram("workbench_journal_write_seconds", "Journal transaction time",
+                                     LATENCY_BUCKETS, r),
             "journal_errors": Counter("workbench_journal_write_errors", "Failed journal writes", registry=r),
             "equity": Gauge("workbench_session_equity", "Account equity", registry=r),
             "drawdown": Gauge("workbench_session_drawdown", "Equity / peak equity - 1", registry=r),
@@ -297,7 +337,7 @@ class Monitor:
             broker.lock.release()
 
     def _read_broker(self, broker, seen: _Seen, now: float, values: dict[str, float], in_flight: float) -> None:
-        stats = broker.stats()
+        stats = broker.stats(latency=False)
         timed, latencies = broker.latencies_since(seen.latencies)
         self._observe("latency", "workbench_broker_place_order_latency_seconds", latencies, now)
         seen.latencies = timed
@@ -325,17 +365,17 @@ class Monitor:
         values["workbench_session_drawdown"] = equity / self._peak_equity - 1 if self._peak_equity > 0 else 0.0
 
     def _observe(self, metric: str, name: str, observations: list[float], now: float) -> None:
-        """Histogram observations: each into Prometheus and the rule windows; their count,
-        p50, p99 and max over the interval into the store."""
-        hist = self.metrics[metric]
-        for x in observations:
-            hist.observe(x)
+        """Histogram observations: all at once into Prometheus, into the rule windows as one
+        array for this sample's time; their count, p50, p99 and max over the interval into
+        the store."""
+        values = np.asarray(observations, dtype=float)
+        self.metrics[metric].observe_many(values)
         series = self._recent.setdefault(name, {})
         if L0 not in series:
             series[L0] = ({}, deque())
-        series[L0][1].extend((now, x) for x in observations)
-        if observations:
-            ordered = sorted(observations)
+        if values.size:
+            series[L0][1].append((now, values))
+            ordered = np.sort(values)
             n = len(ordered)
             for stat, value in (("count", n), ("p50", ordered[(n - 1) // 2]),
                                 ("p99", ordered[min(n - 1, math.ceil(0.99 * n) - 1)]), ("max", ordered[-1])):
@@ -354,8 +394,15 @@ class Monitor:
             per = values.setdefault(rule.name, {})
             for key, (labels, samples) in self._recent.get(rule.metric, {}).items():
                 window = [s for s in samples if s[0] > now - rule.window]
-                if window:
+                if not window:
+                    continue
+                if rule.metric not in HISTOGRAMS:
                     per[key] = (labels, rulebook.aggregate(rule.aggregation, window))
+                elif rule.aggregation in ("last", "rate"):  # per observation, with its sample's time
+                    per[key] = (labels, rulebook.aggregate(rule.aggregation, _pairs(window)))
+                else:  # (time, array of the interval's observations) per sample
+                    per[key] = (labels, rulebook.aggregate_values(rule.aggregation,
+                                                                  np.concatenate([v for _, v in window])))
         self._record_alerts(self.alerts.evaluate(now, values, notify=False))
 
     def _record_alerts(self, changed: list[dict]) -> None:
@@ -370,7 +417,9 @@ class Monitor:
     def series(self, name: str, labels: dict[str, str] | None = None) -> list[tuple[float, float]]:
         """In-memory samples of one series (the last hour)."""
         entry = self._recent.get(name, {}).get(label_key(labels))
-        return list(entry[1]) if entry else []
+        if not entry:
+            return []
+        return _pairs(entry[1]) if name in HISTOGRAMS else list(entry[1])
 
     def status(self) -> dict[str, Any]:
         """Current values of every series and the firing alerts."""
@@ -463,3 +512,8 @@ def _check_lifecycle() -> str:
     if states != want:
         raise AssertionError(f"states {states}, expected {want}")
     return "inactive -> pending -> firing after 'for' -> resolved"
+
+
+def _pairs(chunks) -> list[tuple[float, float]]:
+    """A histogram's window, (time, array) per sample, as one (time, value) per observation."""
+    return [(t, v) for t, values in chunks for v in values.tolist()]

@@ -93,7 +93,15 @@ def aggregate(aggregation: str, samples: list[tuple[float, float]]) -> float:
         if t1 <= t0:
             return math.nan
         return (v1 - v0 if v1 >= v0 else v1) / (t1 - t0)
-    values = np.fromiter((v for _, v in samples), dtype=float, count=len(samples))
+    return aggregate_values(aggregation, np.fromiter((v for _, v in samples), dtype=float, count=len(samples)))
+
+
+def aggregate_values(aggregation: str, values: np.ndarray) -> float:
+    """``avg``, ``min``, ``max`` or ``pNN`` of a window's values (NaN when there are none)."""
+    if aggregation in ("last", "rate"):
+        raise ValueError(f"{aggregation!r} needs the samples' times: use aggregate()")
+    if values.size == 0:
+        return math.nan
     if aggregation == "avg":
         return float(values.mean())
     if aggregation == "min":
