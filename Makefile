@@ -50,15 +50,22 @@ $(VENV)/.bench: $(VENV)/.base
 	$(PIP) install -c $(CONSTRAINTS) -e '.[test,bench]'
 	@touch $@
 
+# NautilusTrader, a peer of bench_backtest, needs pandas < 3: it gets an environment of its own
+NAUTILUS := .venv-nautilus
+$(NAUTILUS)/.base: benchmarks/peers/nautilus-constraints.txt
+	@test -x $(NAUTILUS)/bin/python || $(PYTHON) -m venv $(NAUTILUS)
+	$(NAUTILUS)/bin/python -m pip --disable-pip-version-check -q install -c $< nautilus_trader
+	@touch $@
+
 # every benchmark, the dashboard's 20 browsers last (they leave the machine loaded for a while)
 BENCHES = bench_backtest bench_optimize bench_broker bench_feed bench_monitor bench_analytics bench_reliability \
 	bench_dashboard
 
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench $(NAUTILUS)/.base
 	@mkdir -p benchmarks/results
 	@run=$$(date -u +%Y%m%dT%H%M%SZ); for b in $(BENCHES); do echo "== benchmarks/$$b.py"; \
 		WORKBENCH_BENCH_RUN=$$run $(PY) benchmarks/$$b.py --json benchmarks/results/$$b.json || exit 1; done
 	$(PY) benchmarks/report.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis runs
+	rm -rf $(VENV) $(NAUTILUS) .pytest_cache .hypothesis runs

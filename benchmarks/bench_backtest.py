@@ -10,25 +10,39 @@ from the frame (workbench its replay, backtrader its data feeds, the loop its li
 its results (workbench's result frames). The bare loop is the floor: per symbol, plain lists,
 no engine, no broker, no journal; what the event-driven engine costs above the necessary.
 
+NautilusTrader runs the same rules with the same arithmetic (``benchmarks/peers/nautilus_sma.py``)
+in an environment of its own (it requires pandas < 3), one process kept alive across the
+rounds so that it is warmed like the others; its time is what it measures around one whole
+backtest (building its instruments and bars from the frame, the run, its fills), without the
+round trip to it. Nautilus fills a market order at the close of the bar it was placed on (it
+has no next-open fill on bars), so its fills are checked as decisions: the same symbols, bars
+and quantities as the bare loop's orders, each at that bar's close.
+
 Interleaved in one process (``harness.interleaved``: each warmed once, then ``--repeats``
 rounds, best and median), for 1 and for 5 symbols. Targets (issue 17): >= 0.33x the bare
-loop's bars/s, >= 100x backtrader's. Also: events/s of a quote-driven run (measured).
+loop's bars/s, >= 100x backtrader's, ahead of NautilusTrader. Also: events/s of a
+quote-driven run (measured).
 
 Run: ``make bench`` or ``python benchmarks/bench_backtest.py [--bars N] [--repeats N]``
-(backtrader comes with the ``bench`` extra).
+(backtrader comes with the ``bench`` extra; ``make bench`` makes NautilusTrader's environment,
+``.venv-nautilus``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Targets, interleaved, same  # noqa: E402
+from harness import Targets, Timing, interleaved, same  # noqa: E402
 
 from workbench.certify.reference import sma_cross_loop  # noqa: E402
 from workbench.engine import backtest  # noqa: E402
@@ -96,6 +110,61 @@ def run_backtrader(bars: pd.DataFrame) -> tuple[float, dict[str, list[tuple[floa
     return fills
 
 
+NAUTILUS_PYTHON = Path(__file__).resolve().parents[1] / ".venv-nautilus" / "bin" / "python"
+NAUTILUS_PEER = Path(__file__).resolve().parent / "peers" / "nautilus_sma.py"
+
+
+class Nautilus:
+    """The NautilusTrader peer, one process for all rounds: each call runs one backtest there
+    and returns its decisions; ``seconds`` keeps what it measured of each."""
+
+    def __init__(self, bars: pd.DataFrame, folder: Path) -> None:
+        path = folder / "bars.parquet"
+        bars.to_parquet(path)
+        self.seconds: list[float] = []
+        self.proc = subprocess.Popen([str(NAUTILUS_PYTHON), str(NAUTILUS_PEER), str(path), str(FAST), str(SLOW),
+                                      str(QTY)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self) -> list[tuple]:
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the NautilusTrader peer stopped (exit code {self.proc.wait()})")
+        answer = json.loads(line)
+        self.seconds.append(answer["seconds"])
+        return sorted(tuple(f) for f in answer["fills"])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def decisions(bars: pd.DataFrame) -> list[tuple]:
+    """The bare loop's orders as decisions: (symbol, index of the bar it was decided on among
+    the symbol's bars, signed quantity, that bar's close), sorted; a decision on a symbol's
+    last bar has no next open and no fill on the other sides, so it is not among them."""
+    symbols = bars["symbol"].astype(str).tolist()
+    closes = bars["close"].tolist()
+    index, rows_of = [], {}
+    for row, s in enumerate(symbols):
+        index.append(len(rows_of.setdefault(s, [])))
+        rows_of[s].append(row)
+    out = []
+    for row, s, quantity, _ in sma_cross_loop(symbols, bars["open"].tolist(), closes, FAST, SLOW, QTY):
+        decided = rows_of[s][index[row] - 1]
+        out.append((s, index[row] - 1, quantity, round(closes[decided], 6)))
+    return sorted(out)
+
+
+def filled_decisions(theirs: list[tuple], bars: pd.DataFrame) -> list[tuple]:
+    """Nautilus's fills without those decided on a symbol's last bar (see :func:`decisions`)."""
+    last = bars.groupby("symbol", observed=True).size().to_dict()
+    return [f for f in theirs if f[1] < last[f[0]] - 1]
+
+
 class QuoteTaker(Strategy):
     """Buys at the ask when flat, offers out five cents above the ask when long."""
 
@@ -115,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--quotes", type=int, default=468_000, help="quotes in the quote-driven run")
     parser.add_argument("--no-backtrader", action="store_true", help="leave the peer out (the bare loop stays)")
+    parser.add_argument("--no-nautilus", action="store_true", help="leave NautilusTrader out")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if not args.no_backtrader:
@@ -123,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("backtrader is not installed (make bench installs the bench extra; --no-backtrader leaves it out)")
             return 1
+    if not args.no_nautilus and not NAUTILUS_PYTHON.exists():
+        print(f"NautilusTrader's environment {NAUTILUS_PYTHON.parents[1]} is missing (make bench makes it; "
+              "--no-nautilus leaves it out)")
+        return 1
     out = Targets("bench_backtest", parser, args)
+    folder = Path(tempfile.mkdtemp(prefix="bench-backtest-"))
     for k in args.symbols:
         per_symbol = max(args.bars // k, SLOW + 2)
         # No drift: over centuries of daily bars prices stay within a few orders of magnitude.
@@ -136,15 +211,28 @@ def main(argv: list[str] | None = None) -> int:
         programs = {"workbench": lambda: run_workbench(bars), "bare_loop": lambda: run_bare(bars)}
         if not args.no_backtrader:
             programs["backtrader"] = lambda: run_backtrader(bars)
-        times, fills = interleaved(programs, repeats=args.repeats)
+        nautilus = None
+        if not args.no_nautilus:
+            nautilus = programs["nautilus"] = Nautilus(bars, folder)
+        try:
+            times, fills = interleaved(programs, repeats=args.repeats)
+        finally:
+            if nautilus is not None:
+                nautilus.close()
         count = sum(len(v) for v in fills["workbench"].values())
         same(f"fills ({k} symbols) of workbench and the bare loop", fills["workbench"], fills["bare_loop"])
         if not args.no_backtrader:
             same(f"fills ({k} symbols) of workbench and backtrader", fills["workbench"], fills["backtrader"])
         rate = {name: n / t.best for name, t in times.items()}
+        if nautilus is not None:
+            same(f"decisions ({k} symbols) of the bare loop and NautilusTrader, each at its bar's close",
+                 decisions(bars), filled_decisions(fills["nautilus"], bars))
+            seconds = nautilus.seconds[1:]  # the warm-up's left out, as for the others
+            times["nautilus"] = Timing(best=min(seconds), median=statistics.median(seconds), times=seconds)
+            rate["nautilus"] = n / times["nautilus"].best
         for name, t in times.items():
             print(f"  {name:<11} best {t.best:7.3f} s  median {t.median:7.3f} s  {rate[name]:>12,.0f} bars/s")
-        print(f"  same fills: {count:,} on each side")
+        print(f"  same fills: {count:,} on each side" + ("; NautilusTrader: the same decisions" if nautilus else ""))
         vs_bare = rate["workbench"] / rate["bare_loop"]
         out.figures[f"symbols_{k}"] = {"bars": n, "fills": count, **{name: dict(t) for name, t in times.items()}}
         out.add(f"event-driven sma_cross, {k} symbol(s), vs the bare Python loop of the same rules (same fills)",
@@ -155,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             out.add(f"event-driven sma_cross, {k} symbol(s), vs backtrader (same fills)",
                     f"{rate['workbench']:,.0f} vs {rate['backtrader']:,.0f} bars/s: {vs_bt:.1f}x", ">= 100x",
                     vs_bt, ">=", 100)
-    out.add("same, vs NautilusTrader", "not measured: nautilus-trader is not in the bench extra yet", "ahead", None, ">=", 1)
+        if nautilus is not None:
+            vs_nt = rate["workbench"] / rate["nautilus"]
+            out.add(f"event-driven sma_cross, {k} symbol(s), vs NautilusTrader (same decisions; its own timing)",
+                    f"{rate['workbench']:,.0f} vs {rate['nautilus']:,.0f} bars/s: {vs_nt:.1f}x", "ahead (> 1x)",
+                    vs_nt, ">=", 1)
     days = max(1, args.quotes // (2 * 23_400))
     quotes = synthetic_quotes(2, days=days, freq="1s", seed=5)
     t0 = time.perf_counter()

@@ -216,6 +216,34 @@ def test_the_bare_loop_trades_as_the_engine_does_and_a_broken_one_is_caught(monk
         harness.same("fills", ours, bb.run_bare(bars))
 
 
+def test_nautilus_decisions_are_the_engines_orders_and_a_moved_one_is_caught():
+    """NautilusTrader's fills are compared as decisions (it fills at the deciding bar's close):
+    derived from the engine's own fills here, they equal the bare loop's; one moved by a bar,
+    one with another price, or one missing is caught; one on a symbol's last bar is left out."""
+    import bench_backtest as bb
+
+    from workbench.feed import synthetic_bars
+
+    bars = synthetic_bars(2, periods=400, freq="1D", seed=11, start="1900-01-01", drift=0.0, tick_size=1e-6)
+    result = bb.backtest(bb.SmaCross(fast=bb.FAST, slow=bb.SLOW, quantity=bb.QTY), bars, cash=bb.CASH)
+    per_symbol = {s: frame.reset_index(drop=True) for s, frame in bars.groupby("symbol", observed=True)}
+    peer = []  # what a peer filling at the deciding bar's close reports
+    for f in result.fills.itertuples():
+        rows = per_symbol[f.symbol]
+        at = rows.index[rows["open"] == f.price][0] - 1  # the bar before the one whose open filled it
+        peer.append((f.symbol, int(at), f.quantity if f.side == "buy" else -f.quantity, round(rows["close"][at], 6)))
+    last = max(per_symbol)
+    peer.append((last, len(per_symbol[last]) - 1, bb.QTY, 1.0))  # decided on the last bar: no fill elsewhere
+    want = bb.decisions(bars)
+    assert len(want) > 10
+    harness.same("decisions", want, bb.filled_decisions(sorted(peer), bars))
+    for broken in ([(s, i + 1, q, p) if k == 3 else (s, i, q, p) for k, (s, i, q, p) in enumerate(sorted(peer))],
+                   [(s, i, q, p + 0.01) if k == 3 else (s, i, q, p) for k, (s, i, q, p) in enumerate(sorted(peer))],
+                   sorted(peer)[1:]):
+        with pytest.raises(harness.NotEquivalent):
+            harness.same("decisions", want, bb.filled_decisions(sorted(broken), bars))
+
+
 def test_a_dashboard_page_that_stopped_updating_is_counted_though_it_has_no_gap():
     import bench_dashboard
 
