@@ -81,12 +81,12 @@ class _Working:
     def __init__(self, oid: str, p: dict[str, Any], created_ns: int) -> None:
         self.id = oid
         self.symbol: str = p["symbol"]
-        self.side = Side(p["side"])
-        self.type = OrderType(p["type"])
+        self.side = _member(Side, p["side"])
+        self.type = _member(OrderType, p["type"])
         self.quantity: float = p["quantity"]
         self.limit: float | None = p["limit_price"]
         self.stop: float | None = p["stop_price"]
-        self.tif = TimeInForce(p["tif"])
+        self.tif = _member(TimeInForce, p["tif"])
         self.client_id: str | None = p.get("client_id")
         self.status = S.ACCEPTED
         self.created_ns = created_ns
@@ -355,12 +355,12 @@ class SimulatedBroker:
     def _place(self, t0, symbol, side, quantity, type, limit_price, stop_price, tif, client_id) -> Reply:
         request = {
             "symbol": _symbol(symbol),
-            "side": _enum(Side, side, "side").value,
-            "type": _enum(OrderType, type, "type").value,
+            "side": _VALUES[_enum(Side, side, "side")],
+            "type": _VALUES[_enum(OrderType, type, "type")],
             "quantity": _number(quantity, "quantity"),
             "limit_price": _number(limit_price, "limit_price", optional=True),
             "stop_price": _number(stop_price, "stop_price", optional=True),
-            "tif": _enum(TimeInForce, tif, "tif").value,
+            "tif": _VALUES[_enum(TimeInForce, tif, "tif")],
             "client_id": None if client_id is None else str(client_id),
         }
         with self._lock:
@@ -683,9 +683,10 @@ class SimulatedBroker:
     def _check_new(self, r: dict[str, Any], replacing: _Working | None = None) -> Rejection | None:
         """The first reason to reject request ``r`` (or a replacement), else ``None``: the
         pre-trade checks of :mod:`workbench.broker.risk` over this account's state."""
-        symbol, side = r["symbol"], Side(r["side"])
+        symbol, side = r["symbol"], _member(Side, r["side"])
         acct = self._account
-        ticket = OrderTicket(symbol, side, OrderType(r["type"]), r["quantity"], r["limit_price"], r["stop_price"])
+        ticket = OrderTicket(symbol, side, _member(OrderType, r["type"]), r["quantity"], r["limit_price"],
+                             r["stop_price"])
         return first_problem(
             ticket, limits=self.risk, instruments=self.instruments, killed=self.killed,
             last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
@@ -919,15 +920,28 @@ def _symbol(value: object) -> str:
     return value
 
 
+# Members by value: a dict lookup instead of an Enum call (0.1 us, not 0.7: six an order).
+_MEMBERS = {cls: {m.value: m for m in cls} for cls in (Side, OrderType, TimeInForce)}
+_VALUES = {m: m.value for table in _MEMBERS.values() for m in table.values()}  # (.value is a descriptor call)
+
+
 def _enum(cls, value, name):
     if isinstance(value, cls):
         return value
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a {cls.__name__} or str, got {type(value).__name__}")
+    member = _MEMBERS[cls].get(value) or _MEMBERS[cls].get(value.lower())
+    if member is None:
+        raise ValueError(f"{name} must be one of {', '.join(m.value for m in cls)}; got {value!r}")
+    return member
+
+
+def _member(cls, value):
+    """``cls(value)``, by a dict lookup when ``value`` is a member's value (the same error otherwise)."""
     try:
-        return cls(value.lower())
-    except ValueError:
-        raise ValueError(f"{name} must be one of {', '.join(m.value for m in cls)}; got {value!r}") from None
+        return _MEMBERS[cls][value]
+    except (KeyError, TypeError):
+        return cls(value)
 
 
 def _number(value, name, optional=False):

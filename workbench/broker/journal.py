@@ -111,9 +111,12 @@ def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str)
             f'"order_id":{json.dumps(order_id)},"payload":{payload}}}\n')
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)  # one, not one a call
+
+
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(payload)
 
 
 def genesis(meta: dict[str, Any]) -> str:
