@@ -58,8 +58,8 @@ $(NAUTILUS)/.base: benchmarks/peers/nautilus-constraints.txt
 	@touch $@
 
 # every benchmark, the dashboard's 20 browsers last (they leave the machine loaded for a while)
-BENCHES = bench_backtest bench_optimize bench_broker bench_feed bench_monitor bench_analytics bench_reliability \
-	bench_dashboard
+BENCHES = bench_backtest bench_optimize bench_broker bench_feed bench_monitor bench_analytics bench_options \
+	bench_reliability bench_dashboard
 
 bench: $(VENV)/.bench $(NAUTILUS)/.base
 	@mkdir -p benchmarks/results

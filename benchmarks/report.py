@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from harness import OPS, verdict  # noqa: E402
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ORDER = ("bench_backtest", "bench_optimize", "bench_broker", "bench_feed", "bench_monitor", "bench_analytics",
-         "bench_reliability", "bench_dashboard")  # every benchmark, in the table's order (and make bench's)
+         "bench_options", "bench_reliability", "bench_dashboard")  # every benchmark, in the table's order (and make bench's)
 
 
 class ReportError(Exception):
