@@ -87,7 +87,7 @@ def _die_after(kind: str, n: int) -> None:  # pragma: no cover (runs in the kill
         pending = self._buffer if self._step is None else self._buffer[: self._step]
         kinds = [row[2] for row in pending]
         flush(self)
-        seen[0] += kinds.count(kind)
+        seen[0] += len(kinds) if kind == "any" else kinds.count(kind)
         if seen[0] >= n:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -108,7 +108,8 @@ def resume_trial(directory: str | os.PathLike, seed: int, expected_sha256: str, 
     resume it (or start it, when it was killed before its journal held an event).
 
     ``at_event=(kind, n)`` kills it instead right after its journal commits the ``n``-th
-    event of that kind (a place chosen exactly, whatever the machine's load)."""
+    event of that kind (``"any"``: of any kind; a place chosen exactly, whatever the
+    machine's load)."""
     from workbench.broker.journal import started
 
     rng = random.Random(seed)
