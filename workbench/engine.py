@@ -156,6 +156,7 @@ class Engine:
         strategy: Strategy,
         *frames: pd.DataFrame,
         broker: SimulatedBroker | None = None,
+        instruments: Any = None,
         cash: float = 1_000_000.0,
         commission: Any = None,
         slippage: Any = None,
@@ -234,7 +235,8 @@ class Engine:
             self.replay.pace_after_ns = broker.last_slice_ns  # catch up at full speed, then paced
         elif broker is None:
             broker = SimulatedBroker(
-                cash=cash, instruments=self.symbols, account_type=account_type, commission=commission,
+                cash=cash, instruments=_instruments(self.symbols, instruments), account_type=account_type,
+                commission=commission,
                 slippage=slippage, participation=participation, risk=risk, journal=journal,
                 durability=durability or ("sync" if mode == "paper" else "batched"),
             )
@@ -526,7 +528,7 @@ class Engine:
             fills=fills,
             equity=equity,
             positions=positions,
-            trades=analytics.round_trips(fills),
+            trades=analytics.round_trips(fills, self.broker.multipliers),
             starting_cash=broker.account().starting_cash,
             journal=broker.journal.path,
             seconds=self._loop_seconds,
@@ -539,7 +541,8 @@ class Engine:
         frame = self.replay.frame()
         if self.now is not None:
             frame = frame[frame.index <= pd.Timestamp(self.now)]
-        return equity_curve(marks_of(frame), fills, self.broker.account().starting_cash)
+        return equity_curve(marks_of(frame), fills, self.broker.account().starting_cash,
+                            self.broker.multipliers)
 
     @staticmethod
     def _session_kind(session: Session, frames) -> str:
@@ -625,6 +628,26 @@ def _check_next_open() -> str:
     return f"{len(result.fills)} fills, each at the next bar's open; equity matches the broker"
 
 
+def _instruments(symbols: list[str], given: Any) -> list:
+    """The broker's instruments: ``given`` (Instrument objects, a dict by symbol, or None) for
+    the symbols they name, plain ones (tick 0.01, lot 1, multiplier 1) for the rest; an
+    instrument for a symbol not in the data is refused."""
+    from workbench.model import Instrument
+
+    if given is None:
+        return list(symbols)
+    items = list(given.values()) if isinstance(given, dict) else list(given)
+    for i in items:
+        if not isinstance(i, Instrument):
+            raise ConfigError(f"instruments: expected Instrument objects, got {type(i).__name__}")
+    by_symbol = {i.symbol: i for i in items}
+    unknown = sorted(set(by_symbol) - set(symbols))
+    if unknown:
+        raise ConfigError(f"instruments for symbols not in the data: {', '.join(unknown)} (the data has "
+                          f"{', '.join(symbols)})")
+    return [by_symbol.get(s, s) for s in symbols]
+
+
 def marks_of(frame: pd.DataFrame) -> pd.DataFrame:
     """The price each symbol is marked at after each time (bar close, quote mid), forward
     filled: a time x symbol frame, from a merged replay frame."""
@@ -639,10 +662,13 @@ def marks_of(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float) -> tuple[pd.Series, pd.DataFrame]:
-    """Equity at each time of ``marks``: cash + sum(position x mark), with cash and
-    positions folded from ``fills`` (``time, symbol, side, quantity, price, commission``).
-    Vectorized; shared by the engine and the optimizer's fast path, so both agree exactly."""
+def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float,
+                 multipliers: dict[str, float] | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Equity at each time of ``marks``: cash + sum(position x mark x multiplier), with cash
+    and positions folded from ``fills`` (``time, symbol, side, quantity, price, commission``);
+    ``multipliers``: contract sizes by symbol where not 1. Vectorized; shared by the engine
+    and the optimizer's fast path, so both agree exactly."""
+    multipliers = multipliers or {}
     times = marks.index
     if not len(times):
         empty = pd.Series(dtype=float, name="equity", index=times)
@@ -654,15 +680,20 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float)
                               index=ft)
         pos = signed.groupby([pd.Grouper(level=0), "symbol"])["q"].sum().unstack("symbol")
         pos = pos.reindex(times.union(pos.index)).fillna(0.0).cumsum().reindex(times).ffill().fillna(0.0)
-        flows = pd.Series(-(sign * fills["quantity"].to_numpy() * fills["price"].to_numpy())
-                          - fills["commission"].to_numpy(), index=ft)
+        trade = sign * fills["quantity"].to_numpy() * fills["price"].to_numpy()
+        if multipliers:
+            trade = trade * fills["symbol"].astype(str).map(multipliers).fillna(1.0).to_numpy()
+        flows = pd.Series(-trade - fills["commission"].to_numpy(), index=ft)
         per_time = flows.groupby(level=0).sum()
         cash = starting_cash + per_time.reindex(times.union(per_time.index)).fillna(0.0).cumsum().reindex(times)
     else:
         pos = pd.DataFrame(0.0, index=times, columns=marks.columns)
         cash = pd.Series(starting_cash, index=times)
     pos = pos.reindex(columns=marks.columns, fill_value=0.0)
-    equity = cash + (pos * marks.fillna(0.0)).sum(axis=1)
+    values = marks.fillna(0.0)
+    if multipliers:
+        values = values * pd.Series([multipliers.get(str(c), 1.0) for c in values.columns], index=values.columns)
+    equity = cash + (pos * values).sum(axis=1)
     equity.name = "equity"
     equity.index.name = "time"
     pos.index.name = "time"

@@ -112,13 +112,16 @@ def _check_number(cls: str, name: str, value: object, *, positive: bool) -> None
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A tradable instrument: tick size in price units, lot size in units."""
+    """A tradable instrument: tick size in price units, lot size in units. ``multiplier``:
+    units of the underlying one unit stands for (a contract's size: 100 for a US equity
+    option, 50 for an E-mini S&P future); cash moves by quantity x price x multiplier."""
 
     symbol: str
     asset_class: AssetClass = AssetClass.EQUITY
     currency: str = "USD"
     tick_size: float = 0.01
     lot_size: float = 1.0
+    multiplier: float = 1.0
 
     def __post_init__(self) -> None:
         _check_symbol("Instrument", self.symbol)
@@ -128,6 +131,7 @@ class Instrument:
             raise ValueError(f"Instrument.currency must be a 3-letter code, got {self.currency!r}")
         _check_number("Instrument", "tick_size", self.tick_size, positive=True)
         _check_number("Instrument", "lot_size", self.lot_size, positive=True)
+        _check_number("Instrument", "multiplier", self.multiplier, positive=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,30 +243,33 @@ class Fill:
 
     @property
     def value(self) -> float:
-        """quantity x price, in currency."""
+        """quantity x price (times the instrument's multiplier for currency)."""
         return self.quantity * self.price
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
     """Signed quantity (negative = short), average cost per unit, realized P&L (gross of
-    costs, average-cost method) and the last price it was marked at."""
+    costs, average-cost method, currency) and the last price it was marked at; values are
+    times the instrument's ``multiplier``."""
 
     symbol: str
     quantity: float
     avg_cost: float
     realized_pnl: float = 0.0
     last_price: float | None = None
+    multiplier: float = 1.0
 
     @property
     def market_value(self) -> float:
-        """quantity x last price (0 when no price is known)."""
-        return 0.0 if self.last_price is None else self.quantity * self.last_price
+        """quantity x last price x multiplier (0 when no price is known)."""
+        return 0.0 if self.last_price is None else self.quantity * self.last_price * self.multiplier
 
     @property
     def unrealized_pnl(self) -> float:
-        """quantity x (last price - average cost)."""
-        return 0.0 if self.last_price is None else self.quantity * (self.last_price - self.avg_cost)
+        """quantity x (last price - average cost) x multiplier."""
+        return 0.0 if self.last_price is None else \
+            self.quantity * (self.last_price - self.avg_cost) * self.multiplier
 
 
 def _unchecked_constructor(cls: type) -> Callable[..., Any]:

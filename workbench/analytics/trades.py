@@ -10,7 +10,7 @@ COLUMNS = [
 ]
 
 
-def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
+def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per closed round trip: from the fill that opens a position out of flat to
     the fill that brings it back to flat (a fill that crosses zero closes one trip and
     opens the next with the rest).
@@ -19,8 +19,10 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
     optionally ``commission``. ``quantity`` is the largest absolute position of the trip;
     prices are quantity-weighted averages of the opening and closing fills; ``pnl`` is
     the price P&L less the trip's commissions (currency); ``return`` is ``pnl`` over the
-    entry value. Open positions at the end are not trips and are left out.
+    entry value. Open positions at the end are not trips and are left out. ``multipliers``:
+    contract sizes by symbol where not 1 (P&L is in currency: price change x quantity x size).
     """
+    multipliers = multipliers or {}
     rows = []
     state: dict[str, dict] = {}
     for f in fills.itertuples(index=False):
@@ -52,12 +54,15 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
                 exit_ = trip["close_value"] / trip["close_qty"]
                 sign = 1.0 if trip["direction"] == "long" else -1.0
                 gross = sign * (trip["close_value"] - trip["close_qty"] * entry)
+                m = multipliers.get(f.symbol, 1.0)
+                if m != 1.0:
+                    gross *= m
                 pnl = gross - trip["commission"]
                 rows.append({
                     "symbol": f.symbol, "direction": trip["direction"],
                     "entry_time": trip["entry_time"], "exit_time": f.time, "quantity": trip["max"],
                     "entry_price": entry, "exit_price": exit_, "pnl": pnl,
-                    "commission": trip["commission"], "return": pnl / trip["open_value"],
+                    "commission": trip["commission"], "return": pnl / (trip["open_value"] * m),
                 })
                 del state[f.symbol]
     return pd.DataFrame(rows, columns=COLUMNS)

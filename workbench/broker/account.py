@@ -72,7 +72,8 @@ class _Book:
 class Account:
     """Cash and positions; changed only by :meth:`apply_fill` (and marks)."""
 
-    def __init__(self, cash: float, type: AccountType = AccountType.CASH) -> None:
+    def __init__(self, cash: float, type: AccountType = AccountType.CASH,
+                 multipliers: dict[str, float] | None = None) -> None:
         if not (isinstance(cash, (int, float)) and math.isfinite(cash) and cash >= 0):
             raise ValueError(f"cash must be a finite number >= 0, got {cash!r}")
         self.type = AccountType(type)
@@ -80,6 +81,10 @@ class Account:
         self.cash = float(cash)
         self.commissions = 0.0
         self._books: dict[str, _Book] = {}
+        self.multipliers = dict(multipliers or {})  # symbol -> contract size, where not 1
+
+    def multiplier(self, symbol: str) -> float:
+        return self.multipliers.get(symbol, 1.0)
 
     # --- changes -------------------------------------------------------------------------
 
@@ -89,7 +94,8 @@ class Account:
         if book is None:
             book = self._books[symbol] = _Book()
         signed = side.sign * quantity
-        self.cash -= signed * price + commission
+        m = self.multipliers.get(symbol, 1.0)
+        self.cash -= signed * price * m + commission
         self.commissions += commission
         old = book.quantity
         new = old + signed
@@ -97,7 +103,7 @@ class Account:
             book.avg_cost = (old * book.avg_cost + signed * price) / new
         else:
             closed = min(abs(signed), abs(old))
-            book.realized += closed * (price - book.avg_cost) * (1 if old > 0 else -1)
+            book.realized += closed * (price - book.avg_cost) * (1 if old > 0 else -1) * m
             if abs(new) <= EPS:
                 new, book.avg_cost = 0.0, 0.0
             elif (new > 0) != (old > 0):  # crossed zero: the rest opens at the fill price
@@ -126,7 +132,7 @@ class Account:
     def positions(self) -> dict[str, Position]:
         """Open positions (non-zero quantity), by symbol."""
         return {
-            s: Position(s, b.quantity, b.avg_cost, b.realized, b.last)
+            s: Position(s, b.quantity, b.avg_cost, b.realized, b.last, self.multipliers.get(s, 1.0))
             for s, b in sorted(self._books.items())
             if b.quantity != 0
         }
@@ -137,9 +143,9 @@ class Account:
     def exposure(self) -> tuple[float, float]:
         """(long value, short value >= 0) at the last prices."""
         long = short = 0.0
-        for b in self._books.values():
+        for s, b in self._books.items():
             if b.quantity and b.last is not None:
-                value = b.quantity * b.last
+                value = b.quantity * b.last * self.multipliers.get(s, 1.0)
                 if value > 0:
                     long += value
                 else:
@@ -160,8 +166,8 @@ class Account:
     def snapshot(self) -> AccountSnapshot:
         long, short = self.exposure()
         unrealized = sum(
-            b.quantity * (b.last - b.avg_cost)
-            for b in self._books.values()
+            b.quantity * (b.last - b.avg_cost) * self.multipliers.get(s, 1.0)
+            for s, b in self._books.items()
             if b.quantity and b.last is not None
         )
         return AccountSnapshot(

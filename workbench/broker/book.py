@@ -107,17 +107,22 @@ class OpenOrders:
         book = self._books.get(symbol)
         return 0.0 if book is None else book.qty[BUY if side is Side.BUY else SELL]
 
-    def committed(self, last: Callable[[str], float | None], sides: tuple[Side, ...]) -> float:
-        """Currency the working orders on ``sides`` may need at the reference prices."""
+    def committed(self, last: Callable[[str], float | None], sides: tuple[Side, ...],
+                  multiplier: Callable[[str], float] = lambda symbol: 1.0) -> float:
+        """Currency the working orders on ``sides`` may need at the reference prices (times
+        each symbol's ``multiplier``)."""
         total = 0.0
         for symbol, book in self._books.items():
             price = last(symbol) or 0.0
+            m = multiplier(symbol)
+            part = 0.0 if m != 1.0 else total  # (summed into the total directly when 1, as it always was)
             for side in sides:
                 i = BUY if side is Side.BUY else SELL
-                total += book.at_last[i] * price + book.fixed[i]
+                part += book.at_last[i] * price + book.fixed[i]
             for o in book.stops.values():
                 if o.side in sides:
-                    total += o.remaining * stop_reference(o.side, o.stop, last(symbol))
+                    part += o.remaining * stop_reference(o.side, o.stop, last(symbol))
+            total = part if m == 1.0 else total + part * m
         return total
 
     def value(self, o: WorkingOrder, last: float | None) -> float:

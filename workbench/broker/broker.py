@@ -26,7 +26,7 @@ import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from dataclasses import asdict
+from dataclasses import asdict, replace as _replace
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +135,14 @@ class SimulatedBroker:
         batch_size: int = 1000,
         _recovering: bool = False,
     ) -> None:
-        self._account = Account(cash, AccountType(account_type))
         self.instruments: dict[str, Instrument] = {}
         for inst in instruments:
             inst = Instrument(inst) if isinstance(inst, str) else inst
             if not isinstance(inst, Instrument):
                 raise TypeError(f"instruments: expected Instrument or str, got {type(inst).__name__}")
             self.instruments[inst.symbol] = inst
+        self._account = Account(cash, AccountType(account_type),
+                                {s: i.multiplier for s, i in self.instruments.items() if i.multiplier != 1.0})
         self.commission = commission_from(commission)
         self.slippage = slippage_from(slippage)
         if participation is not None and not (
@@ -188,8 +189,9 @@ class SimulatedBroker:
         return {
             "cash": self._account.starting_cash,
             "account_type": self._account.type.value,
-            "instruments": [
-                {**asdict(i), "asset_class": i.asset_class.value} for i in self.instruments.values()
+            "instruments": [  # a multiplier of 1 left out: journals of equities read as before it existed
+                {k: v for k, v in {**asdict(i), "asset_class": i.asset_class.value}.items()
+                 if not (k == "multiplier" and v == 1.0)} for i in self.instruments.values()
             ],
             "commission": self.commission.to_dict(),
             "slippage": self.slippage.to_dict(),
@@ -293,7 +295,8 @@ class SimulatedBroker:
                 if low is not None and not low - EPS <= p["price"] <= high + EPS:
                     raise JournalCorrupted(path, event.seq, f"a fill at {p['price']} outside its bar's range "
                                                             f"[{low}, {high}]")
-                spent += order.side.sign * p["quantity"] * p["price"] + p["commission"]
+                spent += order.side.sign * p["quantity"] * p["price"] * self._account.multiplier(order.symbol) \
+                    + p["commission"]
         expected = starting - spent
         if abs(self._account.cash - expected) > 1e-6 * max(1.0, abs(starting)):
             raise JournalCorrupted(path, events[-1].seq if events else 0,
@@ -539,6 +542,11 @@ class SimulatedBroker:
     def fills(self) -> list[Fill]:
         return list(self._fills)
 
+    @property
+    def multipliers(self) -> dict[str, float]:
+        """Contract sizes by symbol, where not 1 (:attr:`Instrument.multiplier`)."""
+        return dict(self._account.multipliers)
+
     def positions(self) -> dict[str, Position]:
         return self._account.positions()
 
@@ -705,17 +713,19 @@ class SimulatedBroker:
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
         """What open buy orders may cost (cash account)."""
         last = self._account.last_price
-        total = self._open.committed(last, (Side.BUY,))
+        m = self._account.multiplier
+        total = self._open.committed(last, (Side.BUY,), m)
         if exclude is not None and exclude.side is Side.BUY:
-            total -= self._open.value(exclude, last(exclude.symbol))
+            total -= self._open.value(exclude, last(exclude.symbol)) * m(exclude.symbol)
         return total
 
     def _reserved_margin(self, exclude: _Working | None = None) -> float:
         """Initial margin open orders may need (margin account)."""
         last = self._account.last_price
-        total = self._open.committed(last, (Side.BUY, Side.SELL))
+        m = self._account.multiplier
+        total = self._open.committed(last, (Side.BUY, Side.SELL), m)
         if exclude is not None:
-            total -= self._open.value(exclude, last(exclude.symbol))
+            total -= self._open.value(exclude, last(exclude.symbol)) * m(exclude.symbol)
         return INITIAL_MARGIN * total
 
     # --- matching ------------------------------------------------------------------------
@@ -790,20 +800,31 @@ class SimulatedBroker:
         if self._account.type is not AccountType.CASH or order.side is Side.SELL:
             return qty
         cash, snapshot = self._account.cash, order.snapshot()
-        if qty * price + self.commission.commission(snapshot, qty, price) <= cash + EPS:
+        price = price * self._account.multiplier(order.symbol)  # a contract's price
+        fee = self._commission
+        if qty * price + fee(snapshot, qty, price) <= cash + EPS:
             return qty
         lot = self.instruments[order.symbol].lot_size
         q = min(qty, max(cash, 0.0) / price)
-        q = _floor_lot(max(cash - self.commission.commission(snapshot, q, price), 0.0) / price, lot)
-        while q > EPS and q * price + self.commission.commission(snapshot, q, price) > cash + EPS:
+        q = _floor_lot(max(cash - fee(snapshot, q, price), 0.0) / price, lot)
+        while q > EPS and q * price + fee(snapshot, q, price) > cash + EPS:
             q = _floor_lot(q - lot, lot) if q - lot > EPS else 0.0
         return q
+
+    def _commission(self, order: Order, qty: float, contract_price: float) -> float:
+        """The commission model's charge, the model seeing prices per contract (price x
+        multiplier: what a trade's value is), the order's average price included."""
+        m = self._account.multiplier(order.symbol)
+        if m != 1.0:
+            order = _replace(order, avg_fill_price=order.avg_fill_price * m)
+        return self.commission.commission(order, qty, contract_price)
 
     def _fill(self, order: _Working, qty: float, price: float, rule_price: float, bar: Bar | None = None) -> None:
         """Journal a fill; a bar's fill records the bar's range (recovery checks the price
         lies in it)."""
-        commission = self.commission.commission(order.snapshot(), qty, price)
-        slippage = (price - rule_price) * qty * order.side.sign
+        m = self._account.multiplier(order.symbol)
+        commission = self._commission(order.snapshot(), qty, price * m)
+        slippage = (price - rule_price) * qty * order.side.sign * m
         payload = {"quantity": qty, "price": price, "commission": commission, "slippage": slippage}
         if bar is not None:
             payload["low"], payload["high"] = bar.low, bar.high

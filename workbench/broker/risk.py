@@ -169,14 +169,16 @@ def first_problem(
     if problem:
         return problem
     ref = reference_price(kind, side, limit, stop, last)
+    m = instruments[symbol].multiplier
+    contract = ref if m == 1.0 or ref is None else ref * m  # the money checks value a contract
     return (
         check_market_data(symbol, kind, ref)
         or check_open_orders(open_orders, limits.max_open_orders)
         or check_order_quantity(qty, limits.max_order_quantity)
-        or check_notional(qty, ref, limits.max_order_notional)
+        or check_notional(qty, contract, limits.max_order_notional)
         or check_position(symbol, side, qty, position, pending, limits.max_position)
         or check_collar(symbol, limit, last, limits.price_collar)
-        or check_funds(symbol, side, qty, ref, position, pending, account_type, commission, free_cash,
+        or check_funds(symbol, side, qty, contract, position, pending, account_type, commission, free_cash,
                        free_margin)
     )
 
