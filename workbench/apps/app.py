@@ -115,6 +115,13 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
         refresh(poll=False) if run else refresh()  # a run's page: its session polled when it opened
         stamp()
 
+    def held_tick() -> None:
+        # One websocket message an update: the page's changes (a chart's new point, the quotes,
+        # the stamp) held and sent together, so the browser handles and draws them once, not
+        # one message and one repaint each. (Not while the page is built: nothing to send yet.)
+        with pn.io.hold():
+            tick()
+
     tick()
     template = _frame(name, pn.Column(layout, clock, sizing_mode="stretch_width"), sid, run)
     busy = {"on": False}
@@ -157,7 +164,7 @@ def _live(name: str, session, sid: str | None = None, run: str | None = None) ->
                 stamp()
 
     if doc is not None:
-        callback = pn.state.add_periodic_callback(remote_tick if run else tick, period=REFRESH_MS)
+        callback = pn.state.add_periodic_callback(remote_tick if run else held_tick, period=REFRESH_MS)
 
         def destroyed(ctx) -> None:
             alive["on"] = False

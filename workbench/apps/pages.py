@@ -65,7 +65,7 @@ def candlesticks(bars: pd.DataFrame, title: str = ""):
 
 def market_page(session: PaperSession):
     """Candlesticks of a dataset or synthetic data, and the session's live quotes."""
-    from bokeh.models import ColumnDataSource
+    from bokeh.models import ColumnDataSource, Range1d
     from bokeh.plotting import figure
 
     from workbench.feed import load_dataset_bars, synthetic_bars
@@ -80,9 +80,29 @@ def market_page(session: PaperSession):
         return pn.pane.Bokeh(candlesticks(bars, f"{choice}: daily bars"), sizing_mode="stretch_width")
 
     live = ColumnDataSource({"t": [], **{s: [] for s in SYMBOLS}})
-    fig = figure(x_axis_type="datetime", height=260, sizing_mode="stretch_width", title="Live mid prices (paced replay)")
+    # The live chart's ranges are set here, with each point streamed, not found by the browser
+    # (DataRange1d): a browser's auto-ranging painted the chart twice an update (the stream, then
+    # the ranges it found) and sent both ranges back to the server, two more messages an update.
+    # With 20 pages on 2 cores that Chromium work (~1.5 cores) held the updates seconds late
+    # (benchmarks/bench_dashboard.py). No toolbar: a pan or zoom would be undone by the next update.
+    fig = figure(x_axis_type="datetime", height=260, sizing_mode="stretch_width", title="Live mid prices (paced replay)",
+                 x_range=Range1d(0, 1), y_range=Range1d(0, 1), toolbar_location=None)
     for symbol, color in zip(SYMBOLS, ("#1f77b4", "#ff7f0e")):
         fig.line("t", symbol, source=live, color=color, legend_label=symbol)
+
+    def fit_ranges() -> None:
+        """The chart's ranges over the points it holds, padded as a DataRange1d pads them (5 % each side)."""
+        t = live.data["t"]
+        if not t:
+            return
+        t0, t1 = pd.Timestamp(t[0]), pd.Timestamp(t[-1])
+        pad_t = (t1 - t0) * 0.05 if t1 > t0 else pd.Timedelta(seconds=1)
+        fig.x_range.update(start=t0 - pad_t, end=t1 + pad_t)
+        mids = [v for s in SYMBOLS for v in live.data[s] if v == v]  # NaN (no quote yet) left out
+        if mids:
+            lo, hi = min(mids), max(mids)
+            pad = (hi - lo) * 0.05 if hi > lo else max(abs(hi) * 0.01, 0.01)
+            fig.y_range.update(start=lo - pad, end=hi + pad)
     quote_text = pn.pane.Markdown("", css_classes=["wb-quotes"])
     seen = {"n": None}  # quotes this page has drawn (None: none yet)
 
@@ -96,6 +116,7 @@ def market_page(session: PaperSession):
             t = rows[-1]["time"].tz_localize(None)
             live.stream({"t": [t], **{s: [quotes[s].mid if s in quotes else float("nan")] for s in SYMBOLS}},
                         rollover=600)
+            fit_ranges()
         quote_text.object = "  ".join(f"**{s}** {q.bid:.2f} / {q.ask:.2f}" for s, q in sorted(quotes.items()))
 
     return pn.Column(
