@@ -228,3 +228,13 @@ def test_a_large_file_is_checked_on_two_threads_and_a_forked_child_still_loads(t
         child.kill()
     assert not alive, "a forked child's load hung on its parent's thread pool"
     assert queue.get(timeout=5) == len(quotes)
+
+
+def test_duplicate_columns_beside_a_time_index_are_named(tmp_path):
+    """Found by a break-it review: a regression gave a raw ValueError here."""
+    t = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC", name="time")
+    frame = pd.DataFrame({"symbol": "SPY", "open": 1.0, "high": 1.0, "low": 1.0, "Close": 1.0, "close": 1.0,
+                          "volume": 1.0}, index=t)
+    frame.to_parquet(tmp_path / "x.parquet")
+    with pytest.raises(DataError, match=r"duplicate column\(s\) \['close'\]"):
+        load_file(tmp_path / "x.parquet")

@@ -192,3 +192,16 @@ def test_the_bulk_histogram_exposes_what_prometheus_clients_histogram_would():
     got, want = lines(ours), lines(theirs)
     assert [ln for ln in got if "_sum" not in ln] == [ln for ln in want if "_sum" not in ln]
     assert ours.get_sample_value("x_seconds_sum") == pytest.approx(theirs.get_sample_value("x_seconds_sum"), rel=1e-12)
+
+
+def test_a_single_latency_recorded_by_hand_still_fires_a_histogram_rule():
+    """Found by a break-it review: record() on a histogram name broke every later sample."""
+    from workbench.monitor import Monitor
+    from workbench.monitor.rules import Rule
+
+    name = "workbench_broker_place_order_latency_seconds"
+    m = Monitor(rules=[Rule("slow", name, "p99", 60.0, ">", 0.01)], clock=lambda: 100.0, log=False, watchdog=False)
+    m.record(name, 0.5, store=False)
+    assert m.series(name) == [(100.0, 0.5)]
+    m.sample()
+    assert [a.rule.name for a in m.alerts.firing()] == ["slow"]

@@ -185,3 +185,24 @@ def test_occ_symbols_round_trip_and_malformed_ones_are_refused():
     with pytest.raises(OptionError, match="right must be"):
         OptionContract("SPY", c.expiry, 450, "Put")
     assert OptionContract("SPY", c.expiry, 450, "put").intrinsic(430) == 20.0
+
+
+def test_american_theta_is_the_days_change_at_fractional_and_short_expiries():
+    """Found by a break-it review: theta at 0.5 and 1.5 days was off by the clock's scale."""
+    for days in (0.5, 1.5, 2.0, 10.5):
+        g = price_option(100, 100, days, 0.05, 0.0, 0.3, "put", "american")
+        d = min(0.1, days / 10)
+        fd = (price_option(100, 100, days - d, 0.05, 0.0, 0.3, "put", "american").price
+              - price_option(100, 100, days + d, 0.05, 0.0, 0.3, "put", "american").price) / (2 * d)
+        assert g.theta == pytest.approx(fd, rel=0.05), days
+
+
+def test_a_chain_of_timedeltas_or_infinities_and_numpy_integers_are_handled():
+    chain = random_chain(2).assign(spot=100.0, strike=100.0, days=pd.to_timedelta([30, 30], unit="D"))
+    with pytest.raises(OptionError, match="days must hold plain numbers.*dt.days"):
+        price_chain(chain)
+    with pytest.raises(OptionError, match="spot inf is not valid"):
+        price_chain(random_chain(2).assign(spot=[float("inf"), 100.0]))
+    assert implied_volatility(2.5, 100, np.int64(100), 30, 0.05, 0, "call") > 0
+    with pytest.raises(OptionError, match="price must be a number"):
+        implied_volatility(True, 100, 100, 30, 0.05, 0, "call")

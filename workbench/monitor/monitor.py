@@ -279,7 +279,8 @@ class Monitor:
         series = self._recent.setdefault(name, {})
         if key not in series:
             series[key] = (dict(labels or {}), deque())
-        series[key][1].append((now, float(value)))
+        # a histogram's window holds one array a sample (see _observe)
+        series[key][1].append((now, np.array([float(value)]) if name in HISTOGRAMS else float(value)))
         if store:
             self._pending_rows.append((now, name, key, float(value)))
 

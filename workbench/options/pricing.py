@@ -112,8 +112,6 @@ def _american_option(spot, strike, days, rate, dividend, vol, right):
 def _american(spot, strike, days, rate, dividend, vol, right) -> Greeks:
     option, scale = _american_option(spot, strike, days, rate, dividend, vol, right)
     price, delta, gamma = option.NPV(), option.delta(), option.gamma()
-    theta = option.theta() * scale / DAYS_A_YEAR  # per year of the scaled clock -> per calendar day
-
     def at(**change) -> float:
         args = {"spot": spot, "strike": strike, "days": days, "rate": rate, "dividend": dividend, "vol": vol,
                 "right": right, **change}
@@ -122,6 +120,9 @@ def _american(spot, strike, days, rate, dividend, vol, right) -> Greeks:
     dv, dr = min(0.01, vol / 2), 1e-4
     vega = (at(vol=vol + dv) - at(vol=vol - dv)) / (2 * dv) / 100.0
     rho = (at(rate=rate + dr) - at(rate=rate - dr)) / (2 * dr) / 100.0
+    # theta by a central difference in days (the engine's own is poor at a few days to expiry)
+    dd = min(0.25, days / 4)
+    theta = (at(days=days - dd) - at(days=days + dd)) / (2 * dd)
     return Greeks(price, delta, gamma, vega, theta, rho)
 
 
@@ -133,12 +134,18 @@ def price_chain(chain: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise OptionError(f"the chain lacks column(s) {', '.join(missing)}; it needs {', '.join(CHAIN_INPUTS)}")
     n = len(chain)
+    for c in ("spot", "strike", "days", "rate", "dividend", "vol"):
+        kind = chain[c].dtype.kind
+        if kind in "mMbc":  # a timedelta would read as nanoseconds, a bool as 0/1
+            raise OptionError(f"chain column {c} must hold plain numbers, got {chain[c].dtype} "
+                              + ("(use .dt.days for days)" if kind == "m" else ""))
     cols = {c: pd.to_numeric(chain[c], errors="coerce").to_numpy(dtype=float)
             for c in ("spot", "strike", "days", "rate", "dividend", "vol")}
     right = chain["right"].astype(str).to_numpy()
     style = chain["style"].astype(str).to_numpy() if "style" in chain.columns else np.full(n, "european")
-    for name, ok in (("spot", cols["spot"] > 0), ("strike", cols["strike"] > 0), ("days", cols["days"] > 0),
-                     ("vol", cols["vol"] > 0), ("rate", np.abs(cols["rate"]) <= 1),
+    finite = {c: np.isfinite(v) for c, v in cols.items()}
+    for name, ok in (("spot", (cols["spot"] > 0) & finite["spot"]), ("strike", (cols["strike"] > 0) & finite["strike"]),
+                     ("days", (cols["days"] > 0) & finite["days"]), ("vol", (cols["vol"] > 0) & finite["vol"]), ("rate", np.abs(cols["rate"]) <= 1),
                      ("dividend", np.abs(cols["dividend"]) <= 1), ("right", np.isin(right, RIGHTS)),
                      ("style", np.isin(style, STYLES))):
         bad = np.flatnonzero(~ok)  # NaN fails every comparison
@@ -200,8 +207,10 @@ def implied_volatility(price: float, spot: float, strike: float, days: float, ra
     """The volatility at which the model gives ``price``; a price outside the no-arbitrage
     bounds (no volatility gives it) is refused, the bounds named."""
     _check(spot, strike, days, rate, dividend, 0.2, right, style)
-    if not isinstance(price, (int, float, np.floating, np.integer)) or not math.isfinite(price):
+    if isinstance(price, bool) or not isinstance(price, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(price):
         raise OptionError(f"price must be a number, got {price!r}")
+    price, spot, strike, days, rate, dividend = map(float, (price, spot, strike, days, rate, dividend))
     low, high = bounds(spot, strike, days, rate, dividend, right, style)
     if not low < price < high:
         raise OptionError(f"price {price:g} is outside the no-arbitrage bounds of this {style} {right} "
