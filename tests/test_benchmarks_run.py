@@ -51,7 +51,7 @@ def test_bench_broker_runs_and_measures(tmp_path, capsys):
 def test_bench_backtest_runs_and_measures(tmp_path, capsys):
     out = tmp_path / "bt.json"
     code = load("bench_backtest").main(["--bars", "2000", "--symbols", "2", "--repeats", "1", "--quotes", "46800",
-                                        "--no-backtrader", "--json", str(out)])
+                                        "--no-backtrader", "--no-nautilus", "--json", str(out)])  # (make test makes no .venv-nautilus)
     figures, rows = result(out)
     assert code == 0 and figures["symbols_2"]["bars"] == 2000 and figures["symbols_2"]["fills"] > 0
     assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
