@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -198,11 +198,6 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
     chain["underlying"] = chain["underlying"].astype("category")
     chain["right"] = chain["right"].astype("category")
     return chain
-
-
-def describe_surface(surface: VolSurface | None = None) -> dict:
-    """The surface's parameters, as used (for reports)."""
-    return asdict(surface or VolSurface())
 
 
 # --- loading ------------------------------------------------------------------------------------
