@@ -72,8 +72,23 @@ def _frame(name: str, body, sid: str | None = None, run: str | None = None) -> p
     # patches a second, queued on each page's document lock ahead of that page's own tick. On 2
     # cores with 20 pages the queues of the last pages opened grew without bound and their ticks
     # never ran again (benchmarks/bench_dashboard.py).
-    return pn.template.BootstrapTemplate(title=title, main=[body], sidebar=[_nav(name, sid, run)],
-                                         busy_indicator=None)
+    return _Template(title=title, main=[body], sidebar=[_nav(name, sid, run)], busy_indicator=None)
+
+
+class _Template(pn.template.BootstrapTemplate):
+    """Bootstrap, with the document's model index rebuilt once when the page is put on it.
+
+    Bokeh re-walks every model of a document each time a root is added (``doc.models.recompute``);
+    the template adds about eight, so a page's models were walked eight times: about 40 % of the
+    time to build ``/monitoring`` (benchmarks/bench_dashboard.py, its time to first byte).
+    ``doc.models.freeze()`` is Bokeh's own way to defer that walk to the end."""
+
+    def server_doc(self, doc=None, title=None, location=True):
+        doc = doc or pn.state.curdoc
+        if doc is None:
+            return super().server_doc(doc, title, location)
+        with doc.models.freeze():
+            return super().server_doc(doc, title, location)
 
 
 def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
