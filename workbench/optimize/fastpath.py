@@ -9,7 +9,9 @@ decided at the close of bar t is a market order that fills at the open of bar t+
 the slippage model's price (clamped to the bar), with the commission model's charge.
 
 The fast path covers one symbol of bars with no volume-participation cap and no risk
-limits. Every order passes the broker's own money check
+limits, in per-bar sessions (every bar at midnight UTC: daily bars). With intraday bars the
+engine's DAY orders expire at the UTC date change, so an order decided on a day's last bar
+never fills; the fast path does not model that, and gives way to the engine. Every order passes the broker's own money check
 (:func:`workbench.broker.risk.check_funds`); if the engine would have rejected one, the
 fast path gives up (``None``) and the caller runs the engine. A differential test runs
 both on random parameters and data and compares every figure.
@@ -49,7 +51,11 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns):
         return False
     shared = _shared.depth and _shared.frame is frame  # the batch's frame: its answer is known
-    if not (_arrays(frame)[-2] if shared else frame["symbol"].nunique() == 1):
+    if shared:
+        one_symbol, per_bar = _arrays(frame)[-3], _arrays(frame)[-1]
+    else:
+        one_symbol, per_bar = frame["symbol"].nunique() == 1, _per_bar(frame.index)
+    if not (one_symbol and per_bar):
         return False
     allowed = {"cash", "commission", "slippage", "account_type"}
     return set(options) <= allowed
@@ -107,16 +113,24 @@ def shared_frames():
             _shared.frame = _shared.arrays = None
 
 
+def _per_bar(index) -> bool:
+    """Whether the engine runs ``index``'s bars in per-bar sessions (``Engine._session_kind``:
+    every time at midnight UTC), the only sessions the fast path models."""
+    idx = pd.DatetimeIndex(index).tz_convert("UTC")
+    return bool((idx.normalize() == idx).all())
+
+
 def _arrays(bars: pd.DataFrame) -> tuple:
-    """``(symbol, UTC index, open, high, low, close, volume, one symbol, one bar a day)`` of ``bars``
-    (converted once per frame inside :func:`shared_frames`)."""
+    """``(symbol, UTC index, open, high, low, close, volume, one symbol, one bar a day, per-bar
+    sessions)`` of ``bars`` (converted once per frame inside :func:`shared_frames`)."""
     if _shared.depth and _shared.frame is bars:
         return _shared.arrays
     index = pd.DatetimeIndex(bars.index).tz_convert("UTC").as_unit("ns")
     arrays = tuple(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close", "volume"))
     for a in arrays:
         a.setflags(write=False)  # shared by the trials: none may change it
-    converted = (str(bars["symbol"].iloc[0]), index, *arrays, bars["symbol"].nunique() == 1, one_per_day(index))
+    converted = (str(bars["symbol"].iloc[0]), index, *arrays, bars["symbol"].nunique() == 1, one_per_day(index),
+                 _per_bar(index))
     if _shared.depth:
         _shared.frame, _shared.arrays = bars, converted
     return converted
@@ -125,7 +139,7 @@ def _arrays(bars: pd.DataFrame) -> tuple:
 def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simulation | None:
     """The fills the engine would give, or ``None`` if it would have rejected an order."""
     commission, slippage = commission_from(commission), slippage_from(slippage)
-    symbol, index, o, h, lo, c, v, _, one_a_day = _arrays(bars)
+    symbol, index, o, h, lo, c, v, _, one_a_day, _ = _arrays(bars)
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
