@@ -20,6 +20,15 @@ and the run carries on after the last journaled time.
 
 The strategy never gets the data frames; it sees only the events handed to it, so it
 cannot look ahead.
+
+**The sparse route.** A backtest in memory of one symbol's daily bars, by a strategy whose
+class gives ``vectorized_targets`` (the same arithmetic as its ``on_bar``: ``sma_cross``,
+``buy_and_hold``), does not visit every bar: the targets say where the strategy trades, and
+the same broker is shown only those bars and the next ones, taking the same orders
+(:meth:`Engine._run_sparse`). The result is the loop's, figure for figure and journal event
+for journal event (a differential test compares them); where an order would be rejected, the
+loop runs instead. ``Engine(..., fast_path=False)`` always runs the loop; ``Engine.routed``
+says which ran.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ Mode = Literal["backtest", "paper"]
 Session = Literal["auto", "bar", "date"]
 PROGRESS_EVERY = 10_000  # events between progress-bar updates
 _DAY_NS = 86_400 * 1_000_000_000
+FIELD_CLOSE = 3  # position of the close in a bar source's columns (open, high, low, close, volume)
 
 
 @dataclass
@@ -175,6 +185,7 @@ class Engine:
         monitor: Any = None,
         control: Any = None,
         progress: bool = False,
+        fast_path: bool = True,
         clock: Callable[[], float] = _time.monotonic,
         sleep: Callable[[float], None] = _time.sleep,
     ) -> None:
@@ -194,6 +205,8 @@ class Engine:
         self.mode = mode
         self.duration = duration
         self.progress = progress
+        self.fast_path = fast_path
+        self.routed = False  # whether run() took the sparse route (:meth:`_run_sparse`)
         self.clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()  # ends a paced wait early: a stop, a command
@@ -221,6 +234,7 @@ class Engine:
             "strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
             "data": fingerprint(frames), "start": None if start is None else str(start),
             "end": None if end is None else str(end), "session": self.session}
+        self._broker_options: dict[str, Any] | None = None  # set when the engine makes its broker
         if resume:
             if journal is None:
                 raise ConfigError("resume needs the journal of the run to resume")
@@ -234,14 +248,17 @@ class Engine:
             self._resume_after_ns = broker.last_slice_ns
             self.replay.pace_after_ns = broker.last_slice_ns  # catch up at full speed, then paced
         elif broker is None:
-            broker = SimulatedBroker(
+            self._broker_options = dict(
                 cash=cash, instruments=_instruments(self.symbols, instruments), account_type=account_type,
                 commission=commission,
                 slippage=slippage, participation=participation, risk=risk, journal=journal,
                 durability=durability or ("sync" if mode == "paper" else "batched"),
             )
+            broker = SimulatedBroker(**self._broker_options)
             if setup is not None:
                 broker.journal.write_meta({"engine": setup})
+        self._sparse_ok = (self._broker_options is not None and journal is None and participation is None and risk is None and monitor is None
+                           and control is None and duration is None and mode == "backtest")
         self.broker = broker
         if control is not None:
             control.broker = broker
@@ -350,6 +367,14 @@ class Engine:
         if self._ran:
             raise RuntimeError("an Engine runs once; make a new one")
         self._ran = True
+        if self.fast_path and self._sparse_eligible():
+            result = self._run_sparse()
+            if result is not None:
+                return result
+            # an order the vectorized targets did not foresee (a rejection, an order that did
+            # not fill at the next open): the whole run again, event by event, on a new broker
+            self.broker = SimulatedBroker(**self._broker_options)
+            self.now, self.events, self._bars, self._seen = None, 0, 0, {}
         strategy, broker = self.strategy, self.broker
         strategy.bind(self)
         per_bar = self.session == "bar"
@@ -490,6 +515,76 @@ class Engine:
                 on_quote(e)
                 for f in broker.fills_since(n):  # matched at once against the current quote
                     strategy.on_fill(f)
+
+    # --- the sparse route ------------------------------------------------------------------
+
+    def _sparse_eligible(self) -> bool:
+        """Whether :meth:`_run_sparse` gives this run's result: a backtest in memory (no journal
+        file, monitor, command channel or duration) of one symbol's bars in per-bar sessions,
+        with no participation cap or risk limits and every instrument of multiplier 1, by a
+        strategy whose class gives ``vectorized_targets`` and whose event hooks are those of
+        that class (a subclass that changes ``on_bar`` or ``on_fill`` is run event by event)."""
+        if not self._sparse_ok or self.session != "bar" or self.broker.multipliers:
+            return False
+        sources = self.replay._sources
+        if len(sources) != 1 or sources[0].kind != "bars" or not len(self.replay):
+            return False
+        cls = type(self.strategy)
+        owner = next((k for k in cls.__mro__ if "vectorized_targets" in vars(k)), None)
+        if owner is None:
+            return False
+        hooks = ("on_start", "on_bar", "on_quote", "on_fill", "on_stop", "bind", "target_position", "order")
+        if any(getattr(cls, h) is not getattr(owner, h) for h in hooks):
+            return False
+        symbols = sources[0].symbols
+        return bool((symbols == symbols[0]).all())
+
+    def _run_sparse(self) -> Result | None:
+        """The run without visiting every bar: the strategy's ``vectorized_targets`` (the same
+        arithmetic as its ``on_bar``, the optimizer's fast path) say where its target changes;
+        the same broker is then shown only the bars where something happens (a decision, the
+        next bar's open that fills it, the last bar) and takes the same orders through
+        ``place_order``, with its own money checks, fills, costs and journal. On bars where
+        nothing changes the event loop would only mark the position, which the equity curve
+        (built from the data, as the loop's is) already does. Returns ``None``, having changed
+        only this engine's broker, when an order is rejected or does not fill at the next bar:
+        the caller then runs the loop on a fresh broker. ``Engine.routed`` says which ran."""
+        from workbench.feed.replay import _build
+
+        t0 = _time.perf_counter()
+        strategy, broker, replay = self.strategy, self.broker, self.replay
+        source = replay._sources[0]
+        rows = replay._rows
+        n = rows.size
+        close = source.columns[FIELD_CLOSE][rows]
+        target = np.asarray(type(strategy).vectorized_targets(close, strategy.params), dtype=float)
+        if target.shape != (n,) or not np.isfinite(target).all():
+            return None
+        changes = np.flatnonzero(np.abs(np.diff(np.concatenate([[0.0], target]))) > 1e-9)
+        visit = np.union1d(np.union1d(changes, np.minimum(changes + 1, n - 1)), [n - 1])
+        decide = set(changes.tolist())
+        symbol = str(source.symbols[0])
+        strategy.bind(self)
+        strategy.on_start()
+        for i, bar in zip(visit.tolist(), _build(source, rows[visit])):
+            self.now = bar.time
+            broker.on_bar(bar)
+            broker.end_session(bar.time)
+            if broker.working(symbol):
+                return None  # an order that did not fill at this open: the loop would re-decide
+            if i in decide:
+                delta = float(target[i]) - broker.exposure(symbol)
+                if abs(delta) >= 1e-9 and not broker.place_order(symbol, "buy" if delta > 0 else "sell", abs(delta)):
+                    return None
+        strategy.on_stop()
+        self.events = self._bars = n
+        self._seen = {symbol: n}
+        self.routed = True
+        if self.progress:
+            with tqdm(total=n, unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name} (sparse)") as bar:
+                bar.update(n)
+        self._loop_seconds = _time.perf_counter() - t0
+        return self._result(False)
 
     # --- results -------------------------------------------------------------------------
 
