@@ -192,7 +192,7 @@ def slippage_against_the_trader(ctx: Context) -> Check:
     from workbench.strategies import SmaCross
 
     bars = load_dataset_bars("sp500")
-    result = backtest(SmaCross(), bars, slippage="bps:5")
+    result = backtest(SmaCross(), bars, slippage="bps:5", fast_path=False)  # the event loop's fills
     items = []
     for f in result.fills.itertuples():
         bar = bars.loc[f.time]
