@@ -40,6 +40,7 @@ class AssetClass(str, Enum):
     FX = "fx"
     FUTURE = "future"
     CRYPTO = "crypto"
+    OPTION = "option"  # its symbol is an OCC symbol (workbench.options.parse_occ): the contract's terms
 
 
 class Side(str, Enum):

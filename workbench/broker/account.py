@@ -121,6 +121,10 @@ class Account:
 
     # --- reads ---------------------------------------------------------------------------
 
+    def held(self) -> list[str]:
+        """The symbols with a position (long or short), sorted."""
+        return sorted(s for s, b in self._books.items() if b.quantity != 0)
+
     def quantity(self, symbol: str) -> float:
         book = self._books.get(symbol)
         return 0.0 if book is None else book.quantity

@@ -15,6 +15,13 @@ working orders, marks positions), then the strategy places orders, and at each s
 close ``end_session()`` (DAY orders expire). An order placed after a bar is eligible from
 the next bar; an order placed while the symbol has a current quote is matched against it
 at once. Fill rules: :mod:`workbench.broker.fills`.
+
+Options: an instrument of ``AssetClass.OPTION`` is an option contract whose terms its OCC
+symbol gives. Its orders are the same orders; a sell that opens short contracts must be
+covered (:meth:`SimulatedBroker._check_cover`: shares or cash in a cash account, the Reg-T
+margin in a margin account), and at a session's close the contracts held that expire are
+settled (:meth:`SimulatedBroker._settle_expiries`: exercised, assigned or worthless; an
+``expiry`` event). ``docs/options.md`` states the rules.
 """
 
 from __future__ import annotations
@@ -47,11 +54,13 @@ from workbench.broker.costs import (
 from workbench.broker.journal import FORMAT as JOURNAL_FORMAT
 from workbench.broker.journal import Durability, Event, Journal, JournalCorrupted, MemoryJournal, read_meta, verify
 from workbench.broker.orders import RejectReason, Reply, check_transition
+from workbench.broker import risk as risk_rules
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
 from workbench.component import CheckResult
 from workbench.errors import ConfigError
 from workbench.hashing import sha256_json
 from workbench.model import (
+    AssetClass,
     Bar,
     Fill,
     Instrument,
@@ -65,6 +74,7 @@ from workbench.model import (
 )
 
 EPS = 1e-9
+ITM = 0.01  # an option at least this far in the money (per unit) at expiry is exercised or assigned
 LATENCY_SAMPLES = 100_000  # place_order latencies kept for percentiles
 R = RejectReason
 S = OrderStatus
@@ -143,6 +153,11 @@ class SimulatedBroker:
             self.instruments[inst.symbol] = inst
         self._account = Account(cash, AccountType(account_type),
                                 {s: i.multiplier for s, i in self.instruments.items() if i.multiplier != 1.0})
+        self._contracts = _option_contracts(self.instruments)  # option symbol -> its terms
+        self._calls_on: dict[str, list[str]] = {}  # underlying -> its call symbols (covered-call shares)
+        for sym, c in self._contracts.items():
+            if c.right == "call":
+                self._calls_on.setdefault(c.underlying, []).append(sym)
         self.commission = commission_from(commission)
         self.slippage = slippage_from(slippage)
         if participation is not None and not (
@@ -297,6 +312,9 @@ class SimulatedBroker:
                                                             f"[{low}, {high}]")
                 spent += order.side.sign * p["quantity"] * p["price"] * self._account.multiplier(order.symbol) \
                     + p["commission"]
+            elif event.kind == "expiry":  # shares delivered at the strike (the contracts leave at 0)
+                spent += (event.payload["shares"] * event.payload["strike"]
+                          * self._account.multiplier(event.payload["underlying"]))
         expected = starting - spent
         if abs(self._account.cash - expected) > 1e-6 * max(1.0, abs(starting)):
             raise JournalCorrupted(path, events[-1].seq if events else 0,
@@ -514,6 +532,8 @@ class SimulatedBroker:
         with self._lock:
             if time is not None:
                 self.advance_time(time)
+            if self._contracts:
+                self._settle_expiries()
             if not self._open:  # nothing works (the common case, on every bar of a daily run)
                 return 0
             expired = 0
@@ -671,6 +691,9 @@ class SimulatedBroker:
             "events": self._seq + 1,
             "journal_writes": self.journal.writes,
         }
+        if self._contracts:  # option contracts settled at their expiry
+            for outcome in ("exercised", "assigned", "expired"):
+                out[f"options_{outcome}"] = self._counts.get(f"options_{outcome}", 0)
         if latency:
             lat = np.array(tuple(self._latency), dtype=float) * 1e6
             out["latency_samples"] = int(lat.size)
@@ -695,7 +718,7 @@ class SimulatedBroker:
         acct = self._account
         ticket = OrderTicket(symbol, side, _member(OrderType, r["type"]), r["quantity"], r["limit_price"],
                              r["stop_price"])
-        return first_problem(
+        problem = first_problem(
             ticket, limits=self.risk, instruments=self.instruments, killed=self.killed,
             last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
             position=acct.quantity(symbol), pending=self._pending(symbol, side, exclude=replacing),
@@ -703,6 +726,103 @@ class SimulatedBroker:
             free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing),
             free_margin=lambda: INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing),
         )
+        if problem is None and self._contracts and side is Side.SELL:
+            problem = self._check_cover(symbol, r["quantity"], r["limit_price"], replacing)
+        return problem
+
+    # --- options: what covers a short option ----------------------------------------------
+
+    def _check_cover(self, symbol: str, qty: float, limit: float | None,
+                     replacing: _Working | None) -> Rejection | None:
+        """A sell's option rules (:func:`~workbench.broker.risk.check_option_cover`): the part
+        of an option sell that opens short contracts needs cover; a cash account's sell of
+        shares must leave those that cover its short calls."""
+        acct = self._account
+        contract = self._contracts.get(symbol)
+        if contract is None:  # shares: a cash account keeps those its short calls need
+            if acct.type is not AccountType.CASH or symbol not in self._calls_on:
+                return None
+            covering = self._call_shares(symbol, exclude=replacing)
+            available = acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing) - covering
+            if covering > EPS and qty > available + EPS:
+                return Rejection(RejectReason.UNCOVERED_OPTION, (
+                    f"selling {qty:g} {symbol} would leave short calls uncovered: {covering:g} shares cover "
+                    f"them, {max(available, 0.0):g} are free to sell"))
+            return None
+        held = acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing)
+        opening = qty - max(held, 0.0) if held > 0 else qty
+        u = contract.underlying
+        m = self.instruments[symbol].multiplier
+        premium = limit if limit is not None else acct.last_price(symbol)
+        return risk_rules.check_option_cover(
+            symbol, contract.right, contract.strike, m, opening, acct.type, underlying=u,
+            shares_free=acct.quantity(u) - self._pending(u, Side.SELL) - self._call_shares(u, exclude=replacing),
+            cash_free=acct.cash - self._reserved_cash(exclude=replacing),
+            underlying_price=acct.last_price(u), premium=premium,
+            margin_free=INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing)
+            - self._naked_margin(exclude=replacing))
+
+    def _settle_expiries(self) -> None:
+        """At a session's close, each option held that expires on or before the session's
+        date (UTC) is settled at the underlying's last price S (one journaled ``expiry``
+        event): a call at least :data:`ITM` in the money (S - K >= 0.01), or a put (K - S >=
+        0.01), is exercised (long) or assigned (short): ``multiplier`` shares a contract
+        change hands at the strike (a call: the holder buys; a put: the holder sells);
+        otherwise it expires worthless. Either way the contracts leave the account at a price
+        of 0. Without a price of the underlying it expires worthless (``underlying_price``
+        null in the event). Working orders in an expired contract expire with the DAY
+        orders, or are cancelled if GTC. American early exercise is not modelled."""
+        if self._now is None:
+            return
+        today = self._now.date()
+        for symbol in self._account.held():
+            c = self._contracts.get(symbol)
+            if c is None or c.expiry > today:
+                continue
+            q = self._account.quantity(symbol)
+            s = self._account.last_price(c.underlying)
+            itm = s is not None and (s - c.strike if c.right == "call" else c.strike - s) >= ITM - EPS
+            shares = 0.0
+            if itm:  # a call delivers shares to its holder, a put takes them from its holder
+                shares = q * c.multiplier * (1 if c.right == "call" else -1)
+            outcome = "expired" if not itm else ("exercised" if q > 0 else "assigned")
+            self._emit("expiry", None, {"symbol": symbol, "quantity": q, "underlying": c.underlying,
+                                        "strike": c.strike, "right": c.right, "underlying_price": s,
+                                        "outcome": outcome, "shares": shares})
+        for order in sorted(self._open, key=lambda o: int(o.id[1:])):
+            c = self._contracts.get(order.symbol)
+            if c is not None and c.expiry <= today and order.tif is not TimeInForce.DAY:
+                self._emit("cancelled", order.id, {"reason": "contract_expired"})
+
+    def _short_contracts(self, symbol: str, exclude: _Working | None = None) -> float:
+        """Contracts of ``symbol`` short, and that working sells would make short."""
+        held = self._account.quantity(symbol)
+        pending = self._pending(symbol, Side.SELL, exclude=exclude)
+        return max(pending - max(held, 0.0), 0.0) + max(-held, 0.0)
+
+    def _call_shares(self, underlying: str, exclude: _Working | None = None) -> float:
+        """Shares of ``underlying`` that short calls on it (held or working) need as cover."""
+        return sum(self._short_contracts(c, exclude) * self.instruments[c].multiplier
+                   for c in self._calls_on.get(underlying, ()))
+
+    def _secured_cash(self, exclude: _Working | None = None) -> float:
+        """Cash securing short puts, held or working (strike x multiplier a contract)."""
+        return sum(self._short_contracts(s, exclude) * c.strike * self.instruments[s].multiplier
+                   for s, c in self._contracts.items() if c.right == "put")
+
+    def _naked_margin(self, exclude: _Working | None = None) -> float:
+        """Reg-T margin of the short options held or working (a margin account), at the
+        last prices; an option or underlying without a price counts its strike."""
+        acct = self._account
+        total = 0.0
+        for s, c in self._contracts.items():
+            n = self._short_contracts(s, exclude)
+            if n > EPS:
+                u = acct.last_price(c.underlying)
+                p = acct.last_price(s)
+                total += n * risk_rules.reg_t_requirement(c.right, c.strike, c.strike if u is None else u,
+                                                          0.0 if p is None else p, self.instruments[s].multiplier)
+        return total
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
         pending = self._open.pending(symbol, side)
@@ -711,12 +831,14 @@ class SimulatedBroker:
         return pending
 
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
-        """What open buy orders may cost (cash account)."""
+        """What open buy orders may cost (cash account), and the cash securing short puts."""
         last = self._account.last_price
         m = self._account.multiplier
         total = self._open.committed(last, (Side.BUY,), m)
         if exclude is not None and exclude.side is Side.BUY:
             total -= self._open.value(exclude, last(exclude.symbol)) * m(exclude.symbol)
+        if self._contracts and self._account.type is AccountType.CASH:
+            total += self._secured_cash(exclude)
         return total
 
     def _reserved_margin(self, exclude: _Working | None = None) -> float:
@@ -903,6 +1025,18 @@ class SimulatedBroker:
             self.killed = bool(p["on"])
         elif kind == "slice":
             self._last_slice_ns = e.time_ns
+        elif kind == "expiry":
+            # the contracts leave at 0; exercised or assigned, the shares change hands at the strike
+            time, q, shares = _ts(e.time_ns), p["quantity"], p["shares"]
+            legs = [(p["symbol"], Side.SELL if q > 0 else Side.BUY, abs(q), 0.0)]
+            if shares:
+                legs.append((p["underlying"], Side.BUY if shares > 0 else Side.SELL, abs(shares), p["strike"]))
+            for symbol, side, qty, price in legs:
+                self._account.apply_fill(symbol, side, qty, price, 0.0)
+                self._fills.append(Fill(e.seq, f"E{e.seq}", time, symbol, side, qty, price, 0.0, 0.0))
+                self._counts["fills"] += 1
+            key = "options_" + p["outcome"]
+            self._counts[key] = self._counts.get(key, 0) + 1
         else:
             raise ConfigError(f"journal event {e.seq}: unknown kind {kind!r}")
 
@@ -976,3 +1110,21 @@ def _number(value, name, optional=False):
         return float(value)
     except OverflowError:  # an integer beyond any float
         raise ValueError(f"{name} {str(value)[:20]}... is too large a number") from None
+
+
+def _option_contracts(instruments: dict[str, Instrument]) -> dict[str, Any]:
+    """The terms of each option instrument (``AssetClass.OPTION``), read from its OCC symbol
+    (:func:`workbench.options.parse_occ`), with the instrument's multiplier."""
+    options = [i for i in instruments.values() if i.asset_class is AssetClass.OPTION]
+    if not options:
+        return {}
+    from workbench.options.contracts import OptionError, parse_occ
+
+    out = {}
+    for inst in options:
+        try:
+            contract = parse_occ(inst.symbol)
+        except OptionError as exc:
+            raise ConfigError(f"instruments: option {inst.symbol!r} is not an OCC symbol: {exc}") from None
+        out[inst.symbol] = _replace(contract, multiplier=inst.multiplier)
+    return out

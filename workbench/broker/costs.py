@@ -83,6 +83,25 @@ class PerShare(CommissionModel):
 
 
 @dataclass(frozen=True)
+class PerContract(CommissionModel):
+    """Per contract (a unit of the order), with a per-order minimum: Interactive Brokers'
+    US equity option schedule at its top tier, 0.65 USD a contract and at least 1.00 USD an
+    order. The order's total after this fill is ``max(rate x contracts, minimum)``; the fill
+    pays the difference from what the order already paid, so partial fills add up to it.
+    Exercise and assignment are not orders and pay nothing here."""
+
+    rate: float = 0.65
+    minimum: float = 1.0
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "rate", "minimum")
+
+    def commission(self, order: Order, quantity: float, price: float) -> float:
+        total = max(self.rate * (order.filled_quantity + quantity), self.minimum)
+        return max(total - order.commission, 0.0)
+
+
+@dataclass(frozen=True)
 class Percentage(CommissionModel):
     """A fraction of the fill's value: ``bps / 10,000 x quantity x price``."""
 
@@ -168,6 +187,7 @@ COMMISSIONS: dict[str, type[CommissionModel]] = {
     "none": NoCommission,
     "per_share": PerShare,
     "percentage": Percentage,
+    "per_contract": PerContract,
 }
 SLIPPAGES: dict[str, type[SlippageModel]] = {
     "none": NoSlippage,
@@ -184,6 +204,7 @@ COMMISSION_FORMS: dict[str, tuple[str, Callable[..., CommissionModel]]] = {
     "none": ("free", NoCommission),
     "ibkr-fixed": ("IBKR's fixed US schedule (per share, min, max)", PerShare),
     "bps:N": ("N basis points of the trade value", Percentage),
+    "ibkr-options": ("IBKR's US option schedule (0.65 a contract, min 1.00 an order)", PerContract),
 }
 SLIPPAGE_FORMS: dict[str, tuple[str, Callable[..., SlippageModel]]] = {
     "none": ("fills at the rule price", NoSlippage),

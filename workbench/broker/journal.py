@@ -60,7 +60,7 @@ Durability = Literal["sync", "batched"]
 FORMAT = 2
 JOURNAL_NAME = "journal.sqlite"  # a run folder's journal
 KINDS = frozenset({"accepted", "fill", "cancelled", "expired", "triggered", "replaced", "rejected", "kill_switch",
-                   "slice"})
+                   "slice", "expiry"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

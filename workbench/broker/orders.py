@@ -64,6 +64,7 @@ class RejectReason(str, Enum):
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"  # cancel or replace of a finished order
     FOK_NOT_FILLABLE = "FOK_NOT_FILLABLE"  # used in the cancel event of a fill-or-kill
     CASH_SHORT_AT_FILL = "CASH_SHORT_AT_FILL"  # a cash buy's rest, cancelled when its fill price outran the cash
+    UNCOVERED_OPTION = "UNCOVERED_OPTION"  # a short option without the cash, shares or margin to cover it
 
 
 class OrderRejected(WorkbenchError):

@@ -44,6 +44,12 @@ check_funds               SHORT_NEEDS_MARGIN,          the account cannot pay fo
                                                        grows its position (:func:`check_margin`)
 ========================= ============================ ========================================
 
+Options: after these, the broker runs :func:`check_option_cover` on a sell that opens short
+contracts (``UNCOVERED_OPTION``, or ``NO_MARKET_DATA`` without the prices a margin needs):
+shares (a covered call) or cash (a cash-secured put) in a cash account, the Reg-T margin
+(:func:`reg_t_requirement`) in a margin account. A cash account's option sells skip
+:func:`check_cash_sell` (which would refuse any short) for that check.
+
 The limits (:class:`RiskLimits`) are configuration, never constants in code; each is off
 when ``None``. The money checks are shared with the optimizer's fast path
 (:mod:`workbench.optimize.fastpath`), so the two cannot disagree about what is affordable.
@@ -61,7 +67,7 @@ from workbench.broker.book import stop_reference
 from workbench.broker.costs import CommissionModel
 from workbench.broker.orders import RejectReason
 from workbench.errors import ConfigError
-from workbench.model import Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
+from workbench.model import AssetClass, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
 
 EPS = 1e-9  # float tolerance of the position and money checks (units, currency)
 MAX_PRICE = 1e12  # the largest limit or stop price accepted (per unit): beyond it nothing is a price
@@ -169,8 +175,13 @@ def first_problem(
     if problem:
         return problem
     ref = reference_price(kind, side, limit, stop, last)
-    m = instruments[symbol].multiplier
+    inst = instruments[symbol]
+    m = inst.multiplier
     contract = ref if m == 1.0 or ref is None else ref * m  # the money checks value a contract
+    if inst.asset_class is AssetClass.OPTION and side is Side.SELL and account_type == AccountType.CASH:
+        # a cash account may write options it can cover: the broker's cover check
+        # (check_option_cover) decides, with the account's shares and cash
+        account_type = "cover"
     return (
         check_market_data(symbol, kind, ref)
         or check_open_orders(open_orders, limits.max_open_orders)
@@ -320,7 +331,62 @@ def check_funds(symbol: str, side: Side, quantity: float, price: float, position
         if side is Side.SELL:
             return check_cash_sell(symbol, quantity, position, pending)
         return check_cash_buy(symbol, quantity, price, free_cash(), commission)
+    if account_type == "cover":  # an option sold in a cash account: check_option_cover decides
+        return None
     return check_margin(symbol, side, quantity, price, position, pending, free_margin())
+
+
+def reg_t_requirement(right: str, strike: float, underlying: float, premium: float, multiplier: float) -> float:
+    """The initial margin of one naked short option contract, the Reg-T/CBOE rule for equity
+    options: the premium plus 20 % of the underlying's price less the amount the option is
+    out of the money, at least the premium plus 10 % of the underlying's price (calls) or of
+    the strike (puts); times the multiplier. In currency."""
+    if right == "call":
+        out = max(strike - underlying, 0.0)
+        floor = 0.10 * underlying
+    else:
+        out = max(underlying - strike, 0.0)
+        floor = 0.10 * strike
+    return (premium + max(0.20 * underlying - out, floor)) * multiplier
+
+
+def check_option_cover(symbol: str, right: str, strike: float, multiplier: float, opening: float,
+                       account_type: AccountType | str, *, underlying: str, shares_free: float,
+                       cash_free: float, underlying_price: float | None, premium: float | None,
+                       margin_free: float) -> Rejection | None:
+    """``UNCOVERED_OPTION`` when ``opening`` short contracts (those sold beyond the long ones
+    held, less working sells) lack cover. A cash account: a call needs ``multiplier`` shares of
+    the underlying a contract, free of other short calls and working sells (``shares_free``,
+    a covered call); a put needs ``strike x multiplier`` a contract of cash free of open buys
+    and other short puts (``cash_free``, a cash-secured put). A margin account: the Reg-T
+    requirement (:func:`reg_t_requirement`) of the contracts must be free in margin
+    (``margin_free``, less what its other short options need); ``NO_MARKET_DATA`` without
+    the underlying's price or the option's."""
+    if opening <= EPS:
+        return None
+    if account_type == AccountType.CASH:
+        if right == "call":
+            need = opening * multiplier
+            if need > shares_free + EPS:
+                return Rejection(R.UNCOVERED_OPTION, (
+                    f"selling {opening:g} {symbol} calls needs {need:g} shares of {underlying} to cover them; "
+                    f"{max(shares_free, 0.0):g} are free (naked calls need a margin account)"))
+            return None
+        need = opening * strike * multiplier
+        if need > cash_free + EPS:
+            return Rejection(R.UNCOVERED_OPTION, (
+                f"selling {opening:g} {symbol} puts needs {need:,.2f} cash to secure them (strike x "
+                f"{multiplier:g} a contract); {max(cash_free, 0.0):,.2f} is free (naked puts need a margin account)"))
+        return None
+    if underlying_price is None or premium is None:
+        return Rejection(R.NO_MARKET_DATA, f"no price of {underlying if underlying_price is None else symbol} "
+                                           f"to work out the margin of a short {symbol}")
+    need = opening * reg_t_requirement(right, strike, underlying_price, premium, multiplier)
+    if need > margin_free + EPS:
+        return Rejection(R.UNCOVERED_OPTION, (
+            f"selling {opening:g} {symbol} naked needs {need:,.2f} margin (Reg-T: premium + 20 % of the underlying "
+            f"less the out-of-the-money amount, at least premium + 10 %); {max(margin_free, 0.0):,.2f} is free"))
+    return None
 
 
 def check_cash_sell(symbol: str, quantity: float, position: float, pending: float) -> Rejection | None:

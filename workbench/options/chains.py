@@ -297,3 +297,47 @@ def _monotonic_breaks(frame: pd.DataFrame, right: str) -> np.ndarray:
     breaks = same_group & (sub["bid"].to_numpy() > best_ask.to_numpy() + 1e-12)
     out[frame.index.get_indexer(sub.index[breaks])] = True
     return out
+
+
+# --- to the broker ------------------------------------------------------------------------------
+
+
+def contract_symbols(chain: pd.DataFrame, multiplier: float = 100.0) -> pd.Series:
+    """The OCC symbol of each row of ``chain`` (its index), each distinct contract built once
+    as an :class:`~workbench.options.contracts.OptionContract` (whose rules it must pass)."""
+    from workbench.options.contracts import OptionContract
+
+    keys = pd.DataFrame({"u": chain["underlying"].astype(str).to_numpy(),
+                         "e": pd.DatetimeIndex(chain["expiry"]).normalize(),
+                         "k": chain["strike"].to_numpy(dtype=float), "r": chain["right"].astype(str).to_numpy()})
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    symbols = np.array([OptionContract(u, e.date(), k, r, multiplier=multiplier).symbol for u, e, k, r in uniques],
+                       dtype=object)
+    return pd.Series(symbols[codes], index=chain.index, name="symbol")
+
+
+def chain_quotes(chain: pd.DataFrame, multiplier: float = 100.0) -> pd.DataFrame:
+    """The chain as the feed's quote frame, for the engine and the broker: a UTC ``time``
+    index and ``symbol`` (the contract's OCC symbol), ``bid``, ``ask``, ``bid_size``,
+    ``ask_size`` (contracts). A row with no bid (0: a contract nobody buys) is left out, as
+    is one with no ask: a quote needs both sides. Sorted by time, stable."""
+    keep = (chain["bid"].to_numpy(dtype=float) > 0) & (chain["ask"].to_numpy(dtype=float) > 0)
+    rows = chain[keep]
+    out = pd.DataFrame({"symbol": contract_symbols(rows, multiplier).to_numpy(),
+                        **{c: rows[c].to_numpy(dtype=float) for c in ("bid", "ask", "bid_size", "ask_size")}},
+                       index=pd.DatetimeIndex(rows["time"], name="time").tz_convert("UTC"))
+    return out.sort_index(kind="stable")
+
+
+def option_instruments(symbols, multiplier: float = 100.0, tick_size: float = 0.01) -> list:
+    """Broker instruments (``AssetClass.OPTION``, ``multiplier`` units a contract) for OCC
+    ``symbols`` (any iterable, e.g. a :func:`chain_quotes` frame's ``symbol`` column), each
+    checked by :func:`~workbench.options.contracts.parse_occ`."""
+    from workbench.model import AssetClass, Instrument
+    from workbench.options.contracts import parse_occ
+
+    out = []
+    for s in pd.unique(pd.Series(list(symbols), dtype=object)):
+        parse_occ(str(s))
+        out.append(Instrument(str(s), AssetClass.OPTION, tick_size=tick_size, multiplier=multiplier))
+    return out
