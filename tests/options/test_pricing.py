@@ -185,6 +185,15 @@ def test_occ_symbols_round_trip_and_malformed_ones_are_refused():
     with pytest.raises(OptionError, match="right must be"):
         OptionContract("SPY", c.expiry, 450, "Put")
     assert OptionContract("SPY", c.expiry, 450, "put").intrinsic(430) == 20.0
+    # the two-digit year, pivoted at 70: the bundled S&P 500's 1999 options have symbols
+    import datetime as dt
+
+    for year, text in ((1999, "990108"), (2000, "000107"), (2069, "690118"), (1970, "700116")):
+        old = OptionContract("SPX", dt.date(year, int(text[2:4]), int(text[4:])), 1250, "call")
+        assert old.symbol == f"SPX   {text}C01250000" and parse_occ(old.symbol) == old
+    for year in (1969, 2070):
+        with pytest.raises(OptionError, match="years 1970 to 2069"):
+            OptionContract("SPX", dt.date(year, 1, 16), 1250, "call").symbol
 
 
 def test_american_theta_is_the_days_change_at_fractional_and_short_expiries():

@@ -3,7 +3,9 @@
 An OCC (Options Clearing Corporation) symbol is 21 characters: the root symbol padded with
 spaces to 6, the expiry as ``YYMMDD``, ``C`` or ``P``, and the strike times 1,000 as 8
 digits: ``SPY   261218P00450000`` is the SPY put of 450.00 expiring 2026-12-18. The format
-holds strikes from 0.001 to 99,999.999 and years 2000 to 2099.
+holds strikes from 0.001 to 99,999.999; its two-digit year is read with a pivot, 70-99 as
+1970-1999 and 00-69 as 2000-2069 (:data:`YEARS`), so historical data from 1970 has symbols
+(the bundled S&P 500 starts in 1999).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from workbench.errors import WorkbenchError
 
 RIGHTS = ("call", "put")
+YEARS = (1970, 2069)  # the expiry years an OCC symbol's two digits stand for (pivot at 70)
 STYLES = ("european", "american")
 _OCC = re.compile(r"^(?P<root>[A-Z0-9.]{1,6}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 
@@ -57,8 +60,8 @@ class OptionContract:
         thousandths = round(self.strike * 1000)
         if abs(thousandths - self.strike * 1000) > 1e-6 * max(1.0, self.strike) or not 0 < thousandths < 10**8:
             raise OptionError(f"strike {self.strike} has no OCC form (0.001 to 99,999.999 in steps of 0.001)")
-        if not 2000 <= self.expiry.year <= 2099:
-            raise OptionError(f"expiry {self.expiry} has no OCC form (years 2000 to 2099)")
+        if not YEARS[0] <= self.expiry.year <= YEARS[1]:
+            raise OptionError(f"expiry {self.expiry} has no OCC form (years {YEARS[0]} to {YEARS[1]})")
         return f"{self.underlying:<6}{self.expiry:%y%m%d}{self.right[0].upper()}{thousandths:08d}"
 
     def intrinsic(self, spot: float) -> float:
@@ -79,7 +82,8 @@ def parse_occ(symbol: str, *, style: str = "american", multiplier: float = 100.0
                           "in 8 digits: 'SPY   261218P00450000')")
     date = m["date"]
     try:
-        expiry = dt.date(2000 + int(date[:2]), int(date[2:4]), int(date[4:]))
+        yy = int(date[:2])
+        expiry = dt.date((1900 if yy >= YEARS[0] % 100 else 2000) + yy, int(date[2:4]), int(date[4:]))
     except ValueError:
         raise OptionError(f"{symbol!r}: {date} is not a date (YYMMDD)") from None
     strike = int(m["strike"]) / 1000
