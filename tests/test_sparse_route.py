@@ -118,3 +118,36 @@ def test_the_comparison_sees_targets_that_are_off_by_one_bar(monkeypatch):
     assert sparse.routed
     with pytest.raises(AssertionError):
         assert_same(a, b)
+
+
+def test_a_buy_filled_in_part_sends_the_run_to_the_loop():
+    """Found by a break-it review: a cash buy that gaps up fills as far as the cash goes and
+    its rest is cancelled; the loop's strategy then orders again, the sparse route did not."""
+    import numpy as np
+
+    closes = [50, 50, 50, 50, 100, 90, 90, 90, 90, 90]
+    opens = [50, 50, 50, 50, 100, 101, 90, 90, 90, 90]
+    bars = pd.DataFrame({"symbol": "X", "open": np.array(opens, float), "high": np.maximum(opens, closes) * 1.0,
+                         "low": np.minimum(opens, closes) * 1.0, "close": np.array(closes, float), "volume": 1e6},
+                        index=pd.date_range("2020-01-01", periods=10, freq="D", tz="UTC", name="time"))
+    sparse, a, _, b = both(lambda: SmaCross(fast=2, slow=4, quantity=10), bars, cash=1000.0)
+    assert not sparse.routed
+    assert_same(a, b)
+
+
+def test_a_hook_set_on_the_instance_sends_the_run_to_the_loop():
+    def make():
+        s = SmaCross(fast=5, slow=20)
+        plain = s.on_bar
+
+        def louder(bar):
+            plain(bar)
+            if s.exposure(bar.symbol) == 0 and bar.close > bar.open * 1.01:
+                s.target_position(bar.symbol, 1.0)
+
+        s.on_bar = louder
+        return s
+
+    sparse, a, _, b = both(make, SP500)
+    assert not sparse.routed
+    assert_same(a, b)

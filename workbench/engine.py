@@ -536,6 +536,8 @@ class Engine:
         hooks = ("on_start", "on_bar", "on_quote", "on_fill", "on_stop", "bind", "target_position", "order")
         if any(getattr(cls, h) is not getattr(owner, h) for h in hooks):
             return False
+        if any(h in getattr(self.strategy, "__dict__", {}) for h in hooks):  # a hook set on the instance
+            return False
         symbols = sources[0].symbols
         return bool((symbols == symbols[0]).all())
 
@@ -566,12 +568,13 @@ class Engine:
         symbol = str(source.symbols[0])
         strategy.bind(self)
         strategy.on_start()
+        held = np.concatenate([[0.0], target[:-1]])  # the position the loop holds at bar i: target[i - 1]
         for i, bar in zip(visit.tolist(), _build(source, rows[visit])):
             self.now = bar.time
             broker.on_bar(bar)
             broker.end_session(bar.time)
-            if broker.working(symbol):
-                return None  # an order that did not fill at this open: the loop would re-decide
+            if broker.working(symbol) or abs(broker.position(symbol) - held[i]) > 1e-9:
+                return None  # an order not filled (or filled in part) at this open: the loop would re-decide
             if i in decide:
                 delta = float(target[i]) - broker.exposure(symbol)
                 if abs(delta) >= 1e-9 and not broker.place_order(symbol, "buy" if delta > 0 else "sell", abs(delta)):

@@ -254,3 +254,93 @@ def test_a_backtest_through_an_expiry_keeps_the_equity_curve_and_the_broker_in_s
     assert stats["options_assigned"] + stats["options_expired"] >= 1
     assert result.broker.position(symbol) == 0  # settled
     assert result.equity.iloc[-1] == pytest.approx(result.broker.account().equity, rel=1e-12)
+
+
+# --- found by a break-it review -------------------------------------------------------------
+
+CALL_JAN = OptionContract("SPY", pd.Timestamp("2027-01-15").date(), 480.0, "call").symbol
+
+
+def test_an_order_in_an_expired_contract_is_refused():
+    b = broker()
+    close_at(b, EXPIRY, 470.0)
+    later = pd.Timestamp("2026-12-21", tz="UTC")
+    b.on_bar(Bar(later, "SPY", 520.0, 521.0, 519.0, 520.0, 1e7))
+    cash = b.account().cash
+    message = refused(b.place_order(CALL, "buy", 10), RejectReason.CONTRACT_EXPIRED)
+    assert "expired on 2026-12-18" in message
+    assert b.account().cash == cash and b.position(CALL) == 0
+    b.end_session(later)
+    assert b.account().cash == cash and b.position("SPY") == 0
+
+
+def test_a_cash_account_cash_settles_a_long_option_it_cannot_exercise():
+    b = broker(cash=2_000.0)
+    assert b.place_order(CALL, "buy", 10).accepted  # 1,506.50 with the commission
+    cash = b.account().cash
+    close_at(b, EXPIRY, 500.0)  # 48,000 to exercise: not there
+    assert b.account().cash == pytest.approx(cash + 10 * 20.0 * 100)  # left at its intrinsic value
+    assert b.position("SPY") == 0 and b.position(CALL) == 0 and b.stats()["options_cash_settled"] == 1
+    b = broker()
+    assert b.place_order(PUT, "buy", 1).accepted
+    cash = b.account().cash
+    close_at(b, EXPIRY, 400.0)  # no shares to deliver: not short stock in a cash account
+    assert b.position("SPY") == 0 and b.account().cash == pytest.approx(cash + 50.0 * 100)
+
+
+def test_a_put_exercise_does_not_deliver_the_shares_covering_a_later_call():
+    b = SimulatedBroker(cash=100_000.0, instruments=[Instrument("SPY"), *option_instruments([PUT, CALL_JAN])],
+                        commission="ibkr-options")
+    b.on_bar(Bar(T0, "SPY", 460.0, 461.0, 459.0, 460.0, 1e7))
+    assert b.place_order("SPY", "buy", 100).accepted
+    b.on_bar(Bar(T0 + pd.Timedelta(minutes=1), "SPY", 460.0, 461.0, 459.0, 460.0, 1e7))
+    b.on_quote(Quote(T0 + pd.Timedelta(minutes=1), PUT, 2.00, 2.10, 50.0, 50.0))
+    b.on_quote(Quote(T0 + pd.Timedelta(minutes=1), CALL_JAN, 5.00, 5.20, 50.0, 50.0))
+    assert b.place_order(CALL_JAN, "sell", 1).accepted and b.place_order(PUT, "buy", 1).accepted
+    close_at(b, EXPIRY, 400.0)
+    assert b.position("SPY") == 100 and b.position(CALL_JAN) == -1  # the call stays covered
+    assert b.stats()["options_cash_settled"] == 1
+
+
+def test_the_cash_securing_a_put_is_not_spent_by_a_fill_above_the_checked_price():
+    b = broker(cash=50_000.0)
+    assert b.place_order(PUT, "sell", 1).accepted  # 45,000 secured, 5,199 free
+    reply = b.place_order(CALL, "buy", 35)  # checked at the last price (the mid, 1.45), fills at the ask
+    assert reply.accepted
+    assert b.position(CALL) < 35 and b.order(reply.order_id).status.value == "cancelled"  # as far as the free cash
+    close_at(b, EXPIRY, 440.0)  # the put is assigned: its 45,000 is still there
+    assert b.account().cash >= 0 and b.position("SPY") == 100
+
+
+def test_a_partly_filled_short_sale_can_be_repriced():
+    b = broker()
+    b.on_quote(Quote(T0, PUT, 2.00, 2.10, 1.0, 50.0))  # one contract bid
+    reply = b.place_order(PUT, "sell", 2, "limit", limit_price=2.00, tif="gtc")
+    assert reply.accepted and b.position(PUT) == -1
+    assert b.replace_order(reply.order_id, limit_price=1.99).accepted  # its second contract: 45,000 of 54,xxx free
+    assert not b.replace_order(reply.order_id, quantity=3).accepted  # two more: 90,000
+
+
+def test_a_margin_accounts_short_options_hold_their_margin_back_from_other_buys():
+    b = broker(cash=20_000.0, account_type="margin")
+    assert b.place_order(PUT, "sell", 2).accepted
+    # 2 x Reg-T at 460 (10 out, premium ~2.05): ~16,810 held; the rest is not enough for 80 shares
+    refused(b.place_order("SPY", "buy", 80), RejectReason.INSUFFICIENT_BUYING_POWER)
+    assert b.place_order("SPY", "buy", 5).accepted
+
+
+def test_the_option_schedule_charges_shares_by_the_share():
+    b = broker()
+    b.on_bar(Bar(T0 + pd.Timedelta(minutes=1), "SPY", 460.0, 461.0, 459.0, 460.0, 1e7))
+    assert b.place_order("SPY", "buy", 200).accepted
+    b.on_bar(Bar(T0 + pd.Timedelta(minutes=2), "SPY", 460.0, 461.0, 459.0, 460.0, 1e7))
+    assert b.fills()[-1].commission == pytest.approx(1.0)  # 200 x 0.005 = 1.00, not 200 x 0.65
+
+
+def test_chain_quotes_refuse_times_without_a_zone():
+    from workbench.errors import DataError
+
+    chain = synthetic_chains(load_dataset_bars("sp500").iloc[-25:], seed=1)
+    chain["time"] = chain["time"].dt.tz_localize(None)
+    with pytest.raises(DataError, match="UTC timestamps"):
+        chain_quotes(chain)

@@ -81,6 +81,7 @@ class Account:
         self.cash = float(cash)
         self.commissions = 0.0
         self._books: dict[str, _Book] = {}
+        self._held: set[str] = set()  # symbols with a position (a book exists for every symbol marked)
         self.multipliers = dict(multipliers or {})  # symbol -> contract size, where not 1
 
     def multiplier(self, symbol: str) -> float:
@@ -109,6 +110,10 @@ class Account:
             elif (new > 0) != (old > 0):  # crossed zero: the rest opens at the fill price
                 book.avg_cost = price
         book.quantity = new
+        if new != 0:
+            self._held.add(symbol)
+        else:
+            self._held.discard(symbol)
         if book.last is None:  # market data marks it; until then, the fill price
             book.last = price
 
@@ -123,7 +128,7 @@ class Account:
 
     def held(self) -> list[str]:
         """The symbols with a position (long or short), sorted."""
-        return sorted(s for s, b in self._books.items() if b.quantity != 0)
+        return sorted(self._held)
 
     def quantity(self, symbol: str) -> float:
         book = self._books.get(symbol)

@@ -312,9 +312,10 @@ class SimulatedBroker:
                                                             f"[{low}, {high}]")
                 spent += order.side.sign * p["quantity"] * p["price"] * self._account.multiplier(order.symbol) \
                     + p["commission"]
-            elif event.kind == "expiry":  # shares delivered at the strike (the contracts leave at 0)
-                spent += (event.payload["shares"] * event.payload["strike"]
-                          * self._account.multiplier(event.payload["underlying"]))
+            elif event.kind == "expiry":  # shares at the strike; the contracts leave at their price (0, or cash-settled)
+                p = event.payload
+                spent += p["shares"] * p["strike"] * self._account.multiplier(p["underlying"]) \
+                    - p["quantity"] * p.get("price", 0.0) * self._account.multiplier(p["symbol"])
         expected = starting - spent
         if abs(self._account.cash - expected) > 1e-6 * max(1.0, abs(starting)):
             raise JournalCorrupted(path, events[-1].seq if events else 0,
@@ -692,7 +693,7 @@ class SimulatedBroker:
             "journal_writes": self.journal.writes,
         }
         if self._contracts:  # option contracts settled at their expiry
-            for outcome in ("exercised", "assigned", "expired"):
+            for outcome in ("exercised", "assigned", "cash_settled", "expired"):
                 out[f"options_{outcome}"] = self._counts.get(f"options_{outcome}", 0)
         if latency:
             lat = np.array(tuple(self._latency), dtype=float) * 1e6
@@ -726,8 +727,13 @@ class SimulatedBroker:
             free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing),
             free_margin=lambda: INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing),
         )
-        if problem is None and self._contracts and side is Side.SELL:
-            problem = self._check_cover(symbol, r["quantity"], r["limit_price"], replacing)
+        if problem is None and self._contracts:
+            contract = self._contracts.get(symbol)
+            if contract is not None and self._now is not None and contract.expiry < self._now.date():
+                return Rejection(RejectReason.CONTRACT_EXPIRED,
+                                 f"{symbol} expired on {contract.expiry} (market time {self._now.date()})")
+            if side is Side.SELL:
+                problem = self._check_cover(symbol, r["quantity"], r["limit_price"], replacing)
         return problem
 
     # --- options: what covers a short option ----------------------------------------------
@@ -749,8 +755,10 @@ class SimulatedBroker:
                     f"selling {qty:g} {symbol} would leave short calls uncovered: {covering:g} shares cover "
                     f"them, {max(available, 0.0):g} are free to sell"))
             return None
+        if replacing is not None:  # a replacement's filled part is already held (short)
+            qty -= replacing.filled
         held = acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing)
-        opening = qty - max(held, 0.0) if held > 0 else qty
+        opening = qty - max(held, 0.0)
         u = contract.underlying
         m = self.instruments[symbol].multiplier
         premium = limit if limit is not None else acct.last_price(symbol)
@@ -759,40 +767,56 @@ class SimulatedBroker:
             shares_free=acct.quantity(u) - self._pending(u, Side.SELL) - self._call_shares(u, exclude=replacing),
             cash_free=acct.cash - self._reserved_cash(exclude=replacing),
             underlying_price=acct.last_price(u), premium=premium,
-            margin_free=INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing)
-            - self._naked_margin(exclude=replacing))
+            margin_free=INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing))
 
     def _settle_expiries(self) -> None:
         """At a session's close, each option held that expires on or before the session's
         date (UTC) is settled at the underlying's last price S (one journaled ``expiry``
-        event): a call at least :data:`ITM` in the money (S - K >= 0.01), or a put (K - S >=
-        0.01), is exercised (long) or assigned (short): ``multiplier`` shares a contract
-        change hands at the strike (a call: the holder buys; a put: the holder sells);
-        otherwise it expires worthless. Either way the contracts leave the account at a price
-        of 0. Without a price of the underlying it expires worthless (``underlying_price``
-        null in the event). Working orders in an expired contract expire with the DAY
-        orders, or are cancelled if GTC. American early exercise is not modelled."""
+        event), short positions first: a call at least :data:`ITM` in the money (S - K >=
+        0.01), or a put (K - S >= 0.01), is exercised (long) or assigned (short):
+        ``multiplier`` shares a contract change hands at the strike (a call: the holder buys;
+        a put: the holder sells), and the contracts leave the account at a price of 0. A cash
+        account exercises a long option only if it can settle it (a call: the strike's cash,
+        free of open buys and secured puts; a put: the shares, free of those covering short
+        calls); otherwise the option is cash-settled: it leaves at its intrinsic value (S - K
+        or K - S), as if sold at that price at the close. Out of the money, or without a
+        price of the underlying (``underlying_price`` null), it expires worthless. Working
+        orders in an expired contract expire with the DAY orders, or are cancelled if GTC.
+        American early exercise is not modelled."""
         if self._now is None:
             return
         today = self._now.date()
-        for symbol in self._account.held():
-            c = self._contracts.get(symbol)
-            if c is None or c.expiry > today:
-                continue
-            q = self._account.quantity(symbol)
-            s = self._account.last_price(c.underlying)
-            itm = s is not None and (s - c.strike if c.right == "call" else c.strike - s) >= ITM - EPS
-            shares = 0.0
+        acct = self._account
+        due = [s for s in acct.held() if s in self._contracts and self._contracts[s].expiry <= today]
+        for symbol in sorted(due, key=lambda s: (acct.quantity(s) > 0, s)):  # assignments first
+            c = self._contracts[symbol]
+            q = acct.quantity(symbol)
+            s = acct.last_price(c.underlying)
+            value = 0.0 if s is None else max(s - c.strike if c.right == "call" else c.strike - s, 0.0)
+            itm = s is not None and value >= ITM - EPS
+            shares, price, outcome = 0.0, 0.0, "expired"
             if itm:  # a call delivers shares to its holder, a put takes them from its holder
                 shares = q * c.multiplier * (1 if c.right == "call" else -1)
-            outcome = "expired" if not itm else ("exercised" if q > 0 else "assigned")
+                outcome = "exercised" if q > 0 else "assigned"
+                if q > 0 and acct.type is AccountType.CASH and not self._can_settle(c, shares):
+                    shares, price, outcome = 0.0, value, "cash_settled"
             self._emit("expiry", None, {"symbol": symbol, "quantity": q, "underlying": c.underlying,
                                         "strike": c.strike, "right": c.right, "underlying_price": s,
-                                        "outcome": outcome, "shares": shares})
+                                        "outcome": outcome, "shares": shares, "price": price})
         for order in sorted(self._open, key=lambda o: int(o.id[1:])):
             c = self._contracts.get(order.symbol)
             if c is not None and c.expiry <= today and order.tif is not TimeInForce.DAY:
                 self._emit("cancelled", order.id, {"reason": "contract_expired"})
+
+    def _can_settle(self, c, shares: float) -> bool:
+        """Whether a cash account can take (``shares`` > 0, paying the strike) or deliver
+        (``shares`` < 0) the shares of an exercise."""
+        acct = self._account
+        if shares > 0:
+            cost = shares * c.strike * acct.multiplier(c.underlying)
+            return cost <= acct.cash - self._reserved_cash() + EPS
+        free = acct.quantity(c.underlying) - self._pending(c.underlying, Side.SELL) - self._call_shares(c.underlying)
+        return -shares <= free + EPS
 
     def _short_contracts(self, symbol: str, exclude: _Working | None = None) -> float:
         """Contracts of ``symbol`` short, and that working sells would make short."""
@@ -800,28 +824,45 @@ class SimulatedBroker:
         pending = self._pending(symbol, Side.SELL, exclude=exclude)
         return max(pending - max(held, 0.0), 0.0) + max(-held, 0.0)
 
+    def _shorts(self, exclude: _Working | None = None) -> list[tuple[str, float]]:
+        """``(option symbol, contracts short held or that working sells would make short)``
+        for the options held or with working orders (never a scan of every instrument)."""
+        symbols = {s for s in self._account.held() if s in self._contracts}
+        symbols.update(o.symbol for o in self._open if o.symbol in self._contracts)
+        out = []
+        for s in sorted(symbols):
+            n = self._short_contracts(s, exclude)
+            if n > EPS:
+                out.append((s, n))
+        return out
+
     def _call_shares(self, underlying: str, exclude: _Working | None = None) -> float:
         """Shares of ``underlying`` that short calls on it (held or working) need as cover."""
-        return sum(self._short_contracts(c, exclude) * self.instruments[c].multiplier
-                   for c in self._calls_on.get(underlying, ()))
+        if underlying not in self._calls_on:
+            return 0.0
+        total = 0.0
+        for s, n in self._shorts(exclude):
+            c = self._contracts[s]
+            if c.right == "call" and c.underlying == underlying:
+                total += n * self.instruments[s].multiplier
+        return total
 
     def _secured_cash(self, exclude: _Working | None = None) -> float:
         """Cash securing short puts, held or working (strike x multiplier a contract)."""
-        return sum(self._short_contracts(s, exclude) * c.strike * self.instruments[s].multiplier
-                   for s, c in self._contracts.items() if c.right == "put")
+        return sum(n * self._contracts[s].strike * self.instruments[s].multiplier
+                   for s, n in self._shorts(exclude) if self._contracts[s].right == "put")
 
     def _naked_margin(self, exclude: _Working | None = None) -> float:
         """Reg-T margin of the short options held or working (a margin account), at the
         last prices; an option or underlying without a price counts its strike."""
         acct = self._account
         total = 0.0
-        for s, c in self._contracts.items():
-            n = self._short_contracts(s, exclude)
-            if n > EPS:
-                u = acct.last_price(c.underlying)
-                p = acct.last_price(s)
-                total += n * risk_rules.reg_t_requirement(c.right, c.strike, c.strike if u is None else u,
-                                                          0.0 if p is None else p, self.instruments[s].multiplier)
+        for s, n in self._shorts(exclude):
+            c = self._contracts[s]
+            u = acct.last_price(c.underlying)
+            p = acct.last_price(s)
+            total += n * risk_rules.reg_t_requirement(c.right, c.strike, c.strike if u is None else u,
+                                                      0.0 if p is None else p, self.instruments[s].multiplier)
         return total
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
@@ -848,7 +889,8 @@ class SimulatedBroker:
         total = self._open.committed(last, (Side.BUY, Side.SELL), m)
         if exclude is not None:
             total -= self._open.value(exclude, last(exclude.symbol)) * m(exclude.symbol)
-        return INITIAL_MARGIN * total
+        naked = self._naked_margin(exclude) if self._contracts else 0.0  # short options' Reg-T margin
+        return INITIAL_MARGIN * total + naked
 
     # --- matching ------------------------------------------------------------------------
 
@@ -922,6 +964,8 @@ class SimulatedBroker:
         if self._account.type is not AccountType.CASH or order.side is Side.SELL:
             return qty
         cash, snapshot = self._account.cash, order.snapshot()
+        if self._contracts:  # the cash securing short puts pays for nothing else
+            cash -= self._secured_cash()
         price = price * self._account.multiplier(order.symbol)  # a contract's price
         fee = self._commission
         if qty * price + fee(snapshot, qty, price) <= cash + EPS:
@@ -1028,7 +1072,7 @@ class SimulatedBroker:
         elif kind == "expiry":
             # the contracts leave at 0; exercised or assigned, the shares change hands at the strike
             time, q, shares = _ts(e.time_ns), p["quantity"], p["shares"]
-            legs = [(p["symbol"], Side.SELL if q > 0 else Side.BUY, abs(q), 0.0)]
+            legs = [(p["symbol"], Side.SELL if q > 0 else Side.BUY, abs(q), p.get("price", 0.0))]
             if shares:
                 legs.append((p["underlying"], Side.BUY if shares > 0 else Side.SELL, abs(shares), p["strike"]))
             for symbol, side, qty, price in legs:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, is_dataclass
 from collections.abc import Callable
@@ -84,21 +85,33 @@ class PerShare(CommissionModel):
 
 @dataclass(frozen=True)
 class PerContract(CommissionModel):
-    """Per contract (a unit of the order), with a per-order minimum: Interactive Brokers'
-    US equity option schedule at its top tier, 0.65 USD a contract and at least 1.00 USD an
-    order. The order's total after this fill is ``max(rate x contracts, minimum)``; the fill
-    pays the difference from what the order already paid, so partial fills add up to it.
-    Exercise and assignment are not orders and pay nothing here."""
+    """Options per contract, shares per share: Interactive Brokers' US schedules. An order
+    in an option (an OCC symbol, ``SPY   261218P00450000``) pays ``rate`` a contract, at least
+    ``minimum`` an order (0.65 and 1.00 USD: the option schedule's top tier); any other order
+    pays by :class:`PerShare` (``share_rate`` a share, at least ``share_minimum``, at most
+    ``share_max_fraction`` of the value: 0.005, 1.00, 1 %), so the shares an option strategy
+    trades are not charged 0.65 each. The order's total after each fill is the schedule's;
+    the fill pays the difference from what the order already paid, so partial fills add up to
+    it. Exercise and assignment are not orders and pay nothing here."""
 
     rate: float = 0.65
     minimum: float = 1.0
+    share_rate: float = 0.005
+    share_minimum: float = 1.0
+    share_max_fraction: float = 0.01
 
     def __post_init__(self) -> None:
-        _non_negative(self, "rate", "minimum")
+        _non_negative(self, "rate", "minimum", "share_rate", "share_minimum", "share_max_fraction")
 
     def commission(self, order: Order, quantity: float, price: float) -> float:
+        if _OCC_SYMBOL.match(order.symbol) is None:
+            return PerShare(self.share_rate, self.share_minimum, self.share_max_fraction).commission(
+                order, quantity, price)
         total = max(self.rate * (order.filled_quantity + quantity), self.minimum)
         return max(total - order.commission, 0.0)
+
+
+_OCC_SYMBOL = re.compile(r"^[A-Z0-9.]{1,6} *\d{6}[CP]\d{8}$")  # as workbench.options.contracts reads them
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class RejectReason(str, Enum):
     FOK_NOT_FILLABLE = "FOK_NOT_FILLABLE"  # used in the cancel event of a fill-or-kill
     CASH_SHORT_AT_FILL = "CASH_SHORT_AT_FILL"  # a cash buy's rest, cancelled when its fill price outran the cash
     UNCOVERED_OPTION = "UNCOVERED_OPTION"  # a short option without the cash, shares or margin to cover it
+    CONTRACT_EXPIRED = "CONTRACT_EXPIRED"  # an order in an option contract past its expiry date
 
 
 class OrderRejected(WorkbenchError):

@@ -320,7 +320,15 @@ def chain_quotes(chain: pd.DataFrame, multiplier: float = 100.0) -> pd.DataFrame
     """The chain as the feed's quote frame, for the engine and the broker: a UTC ``time``
     index and ``symbol`` (the contract's OCC symbol), ``bid``, ``ask``, ``bid_size``,
     ``ask_size`` (contracts). A row with no bid (0: a contract nobody buys) is left out, as
-    is one with no ask: a quote needs both sides. Sorted by time, stable."""
+    is one with no ask: a quote needs both sides. Sorted by time, stable. The engine checks
+    the rest as it checks any quotes (crossed, negative, non-finite: the feed's rules)."""
+    missing = [c for c in ("time", "underlying", "expiry", "strike", "right", "bid", "ask", "bid_size", "ask_size")
+               if c not in chain.columns]
+    if missing:
+        raise DataError(f"a chain needs the column(s) {', '.join(missing)}", column=missing[0], rule="columns")
+    if not isinstance(chain["time"].dtype, pd.DatetimeTZDtype):
+        raise DataError(f"chain times must be UTC timestamps (tz-aware), got dtype {chain['time'].dtype}; "
+                        "load_chain and synthetic_chains give them", column="time", rule="time_parse")
     keep = (chain["bid"].to_numpy(dtype=float) > 0) & (chain["ask"].to_numpy(dtype=float) > 0)
     rows = chain[keep]
     out = pd.DataFrame({"symbol": contract_symbols(rows, multiplier).to_numpy(),
