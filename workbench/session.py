@@ -90,6 +90,14 @@ def run_session(config: SessionConfig) -> Result:
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols)
+    instruments = None
+    if getattr(strategy, "option_chains", False):  # an option strategy: the underlying's synthetic chains
+        from workbench.strategies.options import option_frames
+
+        if len(frames) != 1:
+            raise ConfigError(f"{c.strategy} trades the options of one underlying; give one --data set")
+        quotes, instruments = option_frames(frames[0])
+        frames = (quotes, *frames)  # the day's quotes before its bar: the strategy decides at the bar
     if c.out is not None:
         check_writable(Path(c.out))  # the last check: a refused run leaves no folder behind
     if start_as == "afresh":  # every check passed: only now is the half-created journal removed
@@ -104,7 +112,8 @@ def run_session(config: SessionConfig) -> Result:
 
         control = ControlChannel(c.out)
     try:
-        engine = Engine(strategy, *frames, cash=c.cash, commission=commission, slippage=slippage,
+        engine = Engine(strategy, *frames, instruments=instruments, cash=c.cash, commission=commission,
+                        slippage=slippage,
                         account_type=c.account, journal=journal, mode=c.mode, start=start, end=end,
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:

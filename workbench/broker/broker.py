@@ -33,7 +33,7 @@ import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from dataclasses import asdict, replace as _replace
+from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +204,7 @@ class SimulatedBroker:
         return {
             "cash": self._account.starting_cash,
             "account_type": self._account.type.value,
-            "instruments": [  # a multiplier of 1 left out: journals of equities read as before it existed
-                {k: v for k, v in {**asdict(i), "asset_class": i.asset_class.value}.items()
-                 if not (k == "multiplier" and v == 1.0)} for i in self.instruments.values()
-            ],
+            "instruments": [_instrument_config(i) for i in self.instruments.values()],
             "commission": self.commission.to_dict(),
             "slippage": self.slippage.to_dict(),
             "participation": self.participation,
@@ -1171,4 +1168,16 @@ def _option_contracts(instruments: dict[str, Instrument]) -> dict[str, Any]:
         except OptionError as exc:
             raise ConfigError(f"instruments: option {inst.symbol!r} is not an OCC symbol: {exc}") from None
         out[inst.symbol] = _replace(contract, multiplier=inst.multiplier)
+    return out
+
+
+def _instrument_config(i: Instrument) -> dict[str, Any]:
+    """An instrument as the journal records it: its fields, the asset class by value, a
+    multiplier of 1 left out (journals of equities read as before it existed). Written out
+    field by field: ``asdict`` cost a second for the tens of thousands of option contracts of
+    a chain's history."""
+    out = {"symbol": i.symbol, "asset_class": i.asset_class.value, "currency": i.currency,
+           "tick_size": i.tick_size, "lot_size": i.lot_size}
+    if i.multiplier != 1.0:
+        out["multiplier"] = i.multiplier
     return out

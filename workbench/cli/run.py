@@ -82,8 +82,13 @@ def print_summary(result, out: Path | None) -> None:
     """The summary of a run as an aligned table."""
     s = result.summary()
     pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
-    print(f"{s['strategy']} {s['params']} on {', '.join(s['symbols'])}"
-          f" ({result.mode}{', stopped early' if result.stopped_early else ''})")
+    from workbench.broker.costs import _OCC_SYMBOL
+
+    shown = [x for x in s["symbols"] if not _OCC_SYMBOL.match(x)]
+    contracts = s.get("option_contracts", 0)
+    print(f"{s['strategy']} {s['params']} on {', '.join(shown)}"
+          + (f" and {contracts:,} option contracts" if contracts else "")
+          + f" ({result.mode}{', stopped early' if result.stopped_early else ''})")
     rows = [
         ("bars", f"{s['bars']:,}"),
         ("orders / fills", f"{s['orders']:,} / {s['fills']:,}"),
@@ -99,5 +104,35 @@ def print_summary(result, out: Path | None) -> None:
     ]
     for name, value in rows:
         print(f"  {name:<15} {value}")
+    options = option_figures(result)
+    if options:
+        for name, value in options:
+            print(f"  {name:<15} {value}")
     if out is not None:
         print(f"  {'results in':<15} {out}/")
+
+
+def option_figures(result) -> list[tuple[str, str]]:
+    """A run's option figures (none without options): contracts sold and bought back, the
+    premium collected (sales less buy-backs, x 100 a contract), and how the contracts ended."""
+    stats = result.broker.stats(latency=False) if result.broker is not None else {}
+    if "options_expired" not in stats:
+        return []
+    from workbench.broker.costs import _OCC_SYMBOL
+
+    fills = result.fills
+    opt = fills[fills["symbol"].astype(str).str.match(_OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
+    sold = opt[opt["side"] == "sell"]
+    bought = opt[opt["side"] == "buy"]
+    multipliers = result.broker.multipliers
+    def value(f) -> float:
+        m = [multipliers.get(str(x), 1.0) for x in f["symbol"]]
+        return float((f["quantity"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float) * m).sum())
+
+    return [
+        ("options sold", f"{sold['quantity'].sum():,.0f} contracts in {len(sold):,} sales; "
+                         f"{bought['quantity'].sum():,.0f} bought back or bought"),
+        ("premium", f"{value(sold) - value(bought):,.2f} collected (sales less purchases)"),
+        ("at expiry", f"{stats['options_assigned']:,} assigned, {stats['options_exercised']:,} exercised, "
+                      f"{stats['options_cash_settled']:,} cash-settled, {stats['options_expired']:,} worthless"),
+    ]

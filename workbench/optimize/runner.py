@@ -118,6 +118,9 @@ def sweep(strategy: str, frames: tuple[pd.DataFrame, ...] | list, points: list[d
     from workbench.strategies import strategy_class
 
     cls = strategy_class(strategy)
+    if getattr(cls, "option_chains", False):
+        raise ConfigError(f"{strategy} trades options, which the optimizer does not build chains for yet; "
+                          "run it with workbench backtest")
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     names = sorted({k for p in points for k in p})
