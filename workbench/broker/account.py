@@ -140,10 +140,11 @@ class Account:
 
     def positions(self) -> dict[str, Position]:
         """Open positions (non-zero quantity), by symbol."""
+        books = self._books
         return {
-            s: Position(s, b.quantity, b.avg_cost, b.realized, b.last, self.multipliers.get(s, 1.0))
-            for s, b in sorted(self._books.items())
-            if b.quantity != 0
+            s: Position(s, books[s].quantity, books[s].avg_cost, books[s].realized, books[s].last,
+                        self.multipliers.get(s, 1.0))
+            for s in sorted(self._held)
         }
 
     def realized_pnl(self) -> float:

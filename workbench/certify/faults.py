@@ -387,6 +387,18 @@ def _high_against_close_only(original):
     return check_values
 
 
+def _expiries_ignored(original):
+    def settle(self):
+        return None
+    return settle
+
+
+def _options_uncovered(original):
+    def check_cover(self, symbol, qty, limit, replacing):
+        return None
+    return check_cover
+
+
 def _day_orders_kept(original):
     def end_session(self, time=None):
         if time is not None:
@@ -505,6 +517,14 @@ FAULTS: tuple[Fault, ...] = (
     Fault("sell_stop_limit_tested_as_a_buy", "trading_execution",
           "a sell stop-limit on its trigger bar is held to the buy's limit test", "workbench.broker.fills:bar_fill",
           _sell_stop_limit_buy_test),
+    Fault("option_expiries_ignored", "trading_execution",
+          "options are never settled at their expiry (no assignment, exercise or worthless expiry)",
+          "workbench.broker.broker:SimulatedBroker._settle_expiries", _expiries_ignored,
+          only=("options_round_trip_assignment_and_expiry",)),
+    Fault("short_options_uncovered", "trading_execution",
+          "a short option is accepted without its cover (shares, cash or margin)",
+          "workbench.broker.broker:SimulatedBroker._check_cover", _options_uncovered,
+          only=("options_round_trip_assignment_and_expiry",)),
     Fault("day_orders_never_expire", "trading_execution", "DAY orders survive the session close",
           "workbench.broker.broker:SimulatedBroker.end_session", _day_orders_kept),
     Fault("volume_cap_per_order", "trading_execution",

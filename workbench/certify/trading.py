@@ -1,5 +1,6 @@
 """2. Trading execution workflow: every order type and time-in-force through the broker,
-against the documented fill rules; costs against their schedules; the journal round trip."""
+against the documented fill rules; costs against their schedules; the journal round trip;
+an option round trip, an assignment and an expiry."""
 
 from __future__ import annotations
 
@@ -259,6 +260,69 @@ def journal_round_trip(ctx: Context) -> Check:
     return check
 
 
+def options_round_trip_assignment_and_expiry(ctx: Context) -> Check:
+    """Options through the broker, against the rules of docs/options.md worked by hand: a call
+    bought at the ask and sold at the bid (x 100 a contract, 0.65 a contract and at least 1.00
+    an order); a naked call refused in a cash account, changing nothing; a cash-secured put
+    assigned at expiry (100 shares bought at the strike); a covered call that expires out of
+    the money (worthless, the shares kept); the journal recovered to the same cash and
+    positions."""
+    import datetime as dt
+
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Bar, Instrument, Quote
+    from workbench.options import OptionContract, option_instruments
+
+    week1, week2 = dt.date(2024, 1, 19), dt.date(2024, 1, 26)
+    put = OptionContract("SPY", week1, 470.0, "put").symbol
+    call = OptionContract("SPY", week1, 490.0, "call").symbol
+    later = OptionContract("SPY", week2, 480.0, "call").symbol
+    path = ctx.subdir("options") / "journal.sqlite"
+    b = SimulatedBroker(cash=100_000.0, instruments=[Instrument("SPY"), *option_instruments([put, call, later])],
+                        commission="ibkr-options", journal=path)
+    b.on_bar(Bar(T0, "SPY", 475.0, 476.0, 474.0, 475.0, 1e7))
+    b.on_quote(Quote(T0, call, 1.20, 1.30, 50.0, 50.0))
+    b.on_quote(Quote(T0, put, 3.00, 3.20, 50.0, 50.0))
+    items, facts = [], []
+    cash = 100_000.0
+    b.place_order(call, "buy", 2)
+    b.place_order(call, "sell", 2)
+    cash += -2 * 1.30 * 100 - 1.30 + 2 * 1.20 * 100 - 1.30
+    items.append(("cash after a 2-contract call round trip", b.account().cash, cash))
+    naked = b.place_order(call, "sell", 1)
+    facts.append(("naked call", naked.accepted, getattr(naked.reason, "value", None), b.position(call)))
+    items.append(("cash after the refused naked call", b.account().cash, cash))
+    b.place_order(put, "sell", 1)
+    cash += 3.00 * 100 - 1.00
+    day1 = pd.Timestamp(week1, tz="UTC")
+    b.on_bar(Bar(day1, "SPY", 466.0, 467.0, 464.0, 465.0, 1e7))  # 5 below the put's strike at its expiry
+    b.end_session(day1)
+    cash -= 100 * 470.0
+    facts.append(("put at its expiry", b.position(put), b.position("SPY")))
+    items.append(("cash after the put's assignment", b.account().cash, cash))
+    t2 = day1 + pd.Timedelta(days=3)
+    b.on_bar(Bar(t2, "SPY", 466.0, 467.0, 464.0, 466.0, 1e7))
+    b.on_quote(Quote(t2, later, 2.00, 2.10, 50.0, 50.0))
+    b.place_order(later, "sell", 1)  # covered by the assigned shares
+    cash += 2.00 * 100 - 1.00
+    day2 = pd.Timestamp(week2, tz="UTC")
+    b.on_bar(Bar(day2, "SPY", 478.0, 479.5, 477.0, 479.0, 1e7))  # 1 below the call's strike
+    b.end_session(day2)
+    facts.append(("covered call at its expiry", b.position(later), b.position("SPY")))
+    items.append(("cash after the covered call expired", b.account().cash, cash))
+    state = (b.account().cash, b.position("SPY"), b.position(later))
+    b.close()
+    again = SimulatedBroker.recover(path)
+    facts.append(("recovered", (again.account().cash, again.position("SPY"), again.position(later)) == state))
+    again.close()
+    check = same(facts, [("naked call", False, "UNCOVERED_OPTION", 0.0), ("put at its expiry", 0.0, 100.0),
+                         ("covered call at its expiry", 0.0, 100.0), ("recovered", True)],
+                 what="(outcome) of a naked call, an assigned put, an expired covered call, the recovery")
+    if not check.passed:
+        return check
+    return all_near(items, rel=1e-12, what="the account's cash after each step, against the rules worked by hand")
+
+
 CHECKS = [bar_fill_rules_every_type_and_tif, quote_fill_rules, volume_sessions_and_the_kill_switch,
           round_trips_book_their_pnl, commissions_follow_the_schedule, slippage_against_the_trader,
-          engine_fills_follow_the_rules, journal_round_trip]
+          engine_fills_follow_the_rules, journal_round_trip, options_round_trip_assignment_and_expiry]

@@ -14,8 +14,9 @@ from workbench.options.chains import (
     synthetic_chains,
 )
 from workbench.options.contracts import OptionContract, OptionError, parse_occ
+from workbench.options.greeks import position_greeks
 from workbench.options.pricing import Greeks, bounds, implied_volatility, price_chain, price_option
 
 __all__ = ["Greeks", "OptionContract", "OptionError", "VolSurface", "bounds", "chain_quotes", "contract_symbols",
-           "implied_volatility", "load_chain", "option_instruments", "parse_occ", "price_chain", "price_option",
-           "synthetic_chains"]
+           "implied_volatility", "load_chain", "option_instruments", "parse_occ", "position_greeks", "price_chain",
+           "price_option", "synthetic_chains"]
