@@ -129,7 +129,14 @@ def option_figures(result) -> list[tuple[str, str]]:
         m = [multipliers.get(str(x), 1.0) for x in f["symbol"]]
         return float((f["quantity"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float) * m).sum())
 
+    from workbench.options.attribution import pnl_attribution
+
+    a = pnl_attribution(result).iloc[1:]
+    moved = a["total"].abs().sum()
+    parts = ", ".join(f"{k} {a[k].sum():,.0f}" for k in ("delta", "gamma", "theta", "vega", "residual"))
+    share = f" ({a['residual'].abs().sum() / moved:.1%} of the daily P&L unexplained)" if moved else ""
     return [
+        ("P&L parts", parts + share),
         ("options sold", f"{sold['quantity'].sum():,.0f} contracts in {len(sold):,} sales; "
                          f"{bought['quantity'].sum():,.0f} bought back or bought"),
         ("premium", f"{value(sold) - value(bought):,.2f} collected (sales less purchases)"),

@@ -1,0 +1,117 @@
+"""Daily P&L attribution of a run's positions into delta, gamma, theta and vega, and what they
+leave unexplained.
+
+For each step of the run's time line (one bar to the next), each position held at the first
+time earns ``size x (V1 - V0)``, size = quantity x multiplier, V the mark: a quote's mid for
+an option (its intrinsic value at the underlying's price once it reaches its expiry date), a
+bar's close for shares. The parts, from the greeks at the first time (European
+Black-Scholes-Merton at the implied volatility of the first mark, ``rate``, no dividend:
+:func:`workbench.options.implied_volatility`, :func:`workbench.options.price_option`):
+
+========== =================================================================
+delta      size x delta x dS (shares: size x dS, and nothing else)
+gamma      size x gamma x dS^2 / 2
+theta      size x theta x (calendar days between the two times)
+vega       size x vega x (iv1 - iv0) x 100 (vega is per volatility point)
+residual   the P&L less the four parts: what a second-order expansion misses
+           (large moves, vanna and volga, the jump to intrinsic value at expiry)
+========== =================================================================
+
+The residual is reported, not hidden: it is the honesty check of the expansion. Trades
+are not P&L here (the positions are those held over the step), so on a step without fills
+``total`` equals the change of the run's equity curve.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+PARTS = ("delta", "gamma", "theta", "vega", "residual", "total")
+
+
+def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
+    """Per time of ``result`` (a :class:`~workbench.engine.Result` with option positions, or
+    any), from the second on: the P&L of the positions held since the previous time, and its
+    parts (module docstring). Columns :data:`PARTS`."""
+    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.options.contracts import OptionError, parse_occ
+    from workbench.options.pricing import implied_volatility, price_option
+
+    positions = result.positions
+    times = positions.index
+    symbols = [str(s) for s in positions.columns]
+    marks = _marks(result.frames, symbols, times)
+    multipliers = result.broker.multipliers if result.broker is not None else {}
+    out = np.zeros((len(times), len(PARTS)))
+    out[0] = np.nan
+    cache: dict[tuple[str, int], tuple[float, object] | None] = {}  # (symbol, time) -> (iv, greeks)
+
+    def greeks_at(symbol, c, i):
+        key = (symbol, i)
+        if key not in cache:
+            cache[key] = None
+            spot, price = marks.at[times[i], c.underlying], marks.at[times[i], symbol]
+            days = float((c.expiry - times[i].date()).days)
+            if days > 0 and np.isfinite(spot) and np.isfinite(price):
+                try:
+                    vol = implied_volatility(float(price), float(spot), c.strike, days, rate, 0.0, c.right)
+                except OptionError:
+                    pass
+                else:
+                    cache[key] = (vol, price_option(float(spot), c.strike, days, rate, 0.0, vol, c.right))
+        return cache[key]
+
+    held = positions.to_numpy()
+    for i in range(1, len(times)):
+        row = np.zeros(len(PARTS))
+        days = (times[i] - times[i - 1]) / pd.Timedelta(days=1)
+        for j in np.flatnonzero(held[i - 1]):
+            symbol, q = symbols[j], held[i - 1, j]
+            size = q * multipliers.get(symbol, 1.0)
+            if _OCC_SYMBOL.match(symbol) is None:
+                move = marks.at[times[i], symbol] - marks.at[times[i - 1], symbol]
+                row[0] += size * move
+                row[5] += size * move
+                continue
+            c = parse_occ(symbol)
+            s0, s1 = marks.at[times[i - 1], c.underlying], marks.at[times[i], c.underlying]
+            v0 = marks.at[times[i - 1], symbol]
+            v1 = c.intrinsic(float(s1)) if times[i].date() >= c.expiry else marks.at[times[i], symbol]
+            total = size * (v1 - v0)
+            row[5] += total
+            g0 = greeks_at(symbol, c, i - 1)
+            if g0 is None:  # no greeks to explain it with: all of it is residual
+                row[4] += total
+                continue
+            vol0, g = g0
+            ds = s1 - s0
+            parts = [size * g.delta * ds, 0.5 * size * g.gamma * ds * ds, size * g.theta * days, 0.0]
+            if times[i].date() < c.expiry:
+                g1 = greeks_at(symbol, c, i)
+                if g1 is not None:
+                    parts[3] = size * g.vega * (g1[0] - vol0) * 100
+            row[:4] += parts
+            row[4] += total - sum(parts)
+        out[i] = row
+    return pd.DataFrame(out, index=times, columns=list(PARTS))
+
+
+def _marks(frames, symbols: list[str], times: pd.DatetimeIndex) -> pd.DataFrame:
+    """The mark of each symbol at each time: a bar's close or a quote's mid, carried forward."""
+    wanted = set(symbols)
+    pieces = []
+    for f in frames:
+        rows = f[f["symbol"].astype(str).isin(wanted)]
+        if not len(rows):
+            continue
+        value = rows["close"] if "close" in rows.columns else (rows["bid"] + rows["ask"]) / 2
+        pieces.append(pd.DataFrame({"symbol": rows["symbol"].astype(str).to_numpy(), "mark": value.to_numpy()},
+                                   index=rows.index))
+    if not pieces:
+        return pd.DataFrame(math.nan, index=times, columns=symbols)
+    long = pd.concat(pieces)
+    wide = long.groupby([pd.Grouper(level=0), "symbol"])["mark"].last().unstack("symbol")
+    return wide.reindex(times.union(wide.index)).ffill().reindex(times).reindex(columns=symbols)
