@@ -10,7 +10,7 @@ from workbench.engine import backtest
 from workbench.feed import load_dataset_bars
 from workbench.options import implied_volatility, parse_occ, price_option
 from workbench.options.contracts import OptionError
-from workbench.strategies import PutWrite, Wheel
+from workbench.strategies import IronCondor, PutWrite, Wheel
 from workbench.strategies.options import option_frames
 
 BARS = load_dataset_bars("sp500").iloc[-260:]
@@ -54,6 +54,9 @@ def check_choices(strategy):
     for day, action, symbol, _ in sales:
         want = expected_choice(day, action.split()[1], strategy.params["delta"], strategy.params["dte"])
         assert symbol == want, f"{day}: sold {symbol}, the rule picks {want}"
+    for day, action, symbol, _ in (e for e in strategy.log if e[1] in ("buy put", "buy call")):  # condor wings
+        want = expected_choice(day, action.split()[1], strategy.params["wing_delta"], strategy.params["dte"])
+        assert symbol == want, f"{day}: bought {symbol}, the rule picks {want}"
     return len(sales)
 
 
@@ -112,14 +115,14 @@ def test_the_check_catches_a_strategy_that_picks_another_contract(monkeypatch):
 
     real = _OptionSeller.choose
 
-    def deepest(self, bar, right):
-        got = real(self, bar, right)
+    def deepest(self, bar, right, delta=None):
+        got = real(self, bar, right, delta)
         if got is None:
             return None
         todays = [(self._terms[x].strike, x, q.bid) for x, q in self._quotes.items()
                   if self._terms[x].right == right and self._terms[x].expiry == self._terms[got[0]].expiry]
         strike, symbol, bid = max(todays) if right == "put" else min(todays)
-        return symbol, bid
+        return symbol, bid, bid
 
     monkeypatch.setattr(_OptionSeller, "choose", deepest)
     s = PutWrite(delta=0.3, dte=7)
@@ -157,3 +160,26 @@ def test_the_optimizer_says_it_cannot_run_an_option_strategy():
 
     with pytest.raises(ConfigError, match="trades options"):
         sweep("wheel", [BARS], [{"delta": 0.3}], jobs=1)
+
+
+
+def test_the_iron_condor_opens_four_legs_by_delta_and_holds_them_to_expiry():
+    s = IronCondor(delta=0.25, wing_delta=0.08, dte=7)
+    result = run(s, account_type="margin")
+    assert check_choices(s) >= 10
+    days = {}
+    for day, action, symbol, _ in s.log:
+        days.setdefault(day, []).append((action, parse_occ(symbol)))
+    for day, legs in days.items():
+        assert [a for a, _ in legs] == ["sell put", "buy put", "sell call", "buy call"], day
+        (_, p_short), (_, p_wing), (_, c_short), (_, c_wing) = legs
+        assert p_wing.strike < p_short.strike < c_short.strike < c_wing.strike, day
+        assert len({c.expiry for _, c in legs}) == 1, day
+    stats = result.broker.stats()
+    assert stats["orders_rejected"] == 0 and stats["options_expired"] + stats["options_assigned"] \
+        + stats["options_exercised"] + stats["options_cash_settled"] >= 4 * 10
+    assert result.equity.iloc[-1] == pytest.approx(result.broker.account().equity, rel=1e-12)
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="wing_delta"):
+        IronCondor(delta=0.2, wing_delta=0.3)

@@ -82,6 +82,7 @@ class Account:
         self.commissions = 0.0
         self._books: dict[str, _Book] = {}
         self._held: set[str] = set()  # symbols with a position (a book exists for every symbol marked)
+        self._rank: dict[str, int] = {}  # a book's creation order: sums over the held keep the books' order
         self.multipliers = dict(multipliers or {})  # symbol -> contract size, where not 1
 
     def multiplier(self, symbol: str) -> float:
@@ -93,7 +94,7 @@ class Account:
         """Book one fill: cash moves by the trade value and the commission."""
         book = self._books.get(symbol)
         if book is None:
-            book = self._books[symbol] = _Book()
+            book = self._new_book(symbol)
         signed = side.sign * quantity
         m = self.multipliers.get(symbol, 1.0)
         self.cash -= signed * price * m + commission
@@ -121,10 +122,15 @@ class Account:
         """Set the last price a position is valued at."""
         book = self._books.get(symbol)
         if book is None:
-            book = self._books[symbol] = _Book()
+            book = self._new_book(symbol)
         book.last = price
 
     # --- reads ---------------------------------------------------------------------------
+
+    def _new_book(self, symbol: str) -> _Book:
+        self._rank[symbol] = len(self._books)
+        book = self._books[symbol] = _Book()
+        return book
 
     def held(self) -> list[str]:
         """The symbols with a position (long or short), sorted."""
@@ -153,7 +159,9 @@ class Account:
     def exposure(self) -> tuple[float, float]:
         """(long value, short value >= 0) at the last prices."""
         long = short = 0.0
-        for s, b in self._books.items():
+        books = self._books
+        for s in sorted(self._held, key=self._rank.__getitem__):  # the books' order, the held ones only
+            b = books[s]
             if b.quantity and b.last is not None:
                 value = b.quantity * b.last * self.multipliers.get(s, 1.0)
                 if value > 0:

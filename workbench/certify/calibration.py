@@ -106,6 +106,24 @@ def per_call_latency(call: Callable[[int], Any], n: int) -> dict[str, float]:
     return {"cpu": cpu, "p50": float(np.median(lat)), "p99": float(np.percentile(lat, 99)), "n": float(n)}
 
 
+def scalar_black_scholes(rows: list[tuple[float, float, float, float, float, bool]]) -> float:
+    """Each option of ``rows`` (spot, strike, years, rate, vol, call) priced with its delta by
+    the Black-Scholes formula one at a time, in plain Python (``math``): the per-contract loop
+    a vectorized chain pricer is measured against."""
+    n = 0
+    for s, k, t, r, v, call in rows:
+        sd = v * math.sqrt(t)
+        d1 = (math.log(s / k) + (r + 0.5 * v * v) * t) / sd
+        d2 = d1 - sd
+        n1 = 0.5 * (1.0 + math.erf(d1 / math.sqrt(2.0)))
+        n2 = 0.5 * (1.0 + math.erf(d2 / math.sqrt(2.0)))
+        disc = math.exp(-r * t)
+        price = s * n1 - k * disc * n2 if call else k * disc * (1 - n2) - s * (1 - n1)
+        delta = n1 if call else n1 - 1.0
+        n += price == price and delta == delta  # both computed (and not NaN)
+    return float(n)
+
+
 def numpy_sweep(close: np.ndarray, points: list[dict[str, int]], quantity: float = 100.0,
                 cash: float = 1_000_000.0) -> float:
     """The trials of an sma_cross sweep in plain numpy: both moving averages from one

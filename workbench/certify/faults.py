@@ -399,6 +399,18 @@ def _options_uncovered(original):
     return check_cover
 
 
+def _chain_row_by_row(original):
+    def price_chain(chain):
+        import pandas as pd
+
+        from workbench.options.pricing import price_option
+
+        rows = [price_option(r.spot, r.strike, r.days, r.rate, r.dividend, r.vol, r.right) for r in chain.itertuples()]
+        return pd.DataFrame([(g.price, g.delta, g.gamma, g.vega, g.theta, g.rho) for g in rows], index=chain.index,
+                            columns=["price", "delta", "gamma", "vega", "theta", "rho"])
+    return price_chain
+
+
 def _day_orders_kept(original):
     def end_session(self, time=None):
         if time is not None:
@@ -607,6 +619,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("engine_twice_as_slow", "performance",
           "the engine takes twice as long over the same bars (a slowed hot path, exactly 2x)",
           "workbench.engine:Engine.run", _twice_as_slow, only=("backtest_throughput",)),
+    Fault("chain_priced_contract_by_contract", "performance",
+          "an option chain priced one contract at a time through QuantLib, not vectorized",
+          "workbench.options.pricing:price_chain", _chain_row_by_row, only=("chain_pricing",)),
     Fault("sweep_without_fast_path", "performance",
           "the optimizer never takes its fast path (a capability check that refuses every run)",
           "workbench.optimize.fastpath:supports", _no_fast_path, only=("sweep_throughput",)),

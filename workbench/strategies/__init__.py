@@ -8,12 +8,13 @@ from workbench.strategies.buy_and_hold import BuyAndHold
 from workbench.strategies.every_bar import EveryBar
 from workbench.strategies.manual import Manual
 from workbench.strategies.mean_reversion import MeanReversion
-from workbench.strategies.options import PutWrite, Wheel
+from workbench.strategies.options import IronCondor, PutWrite, Wheel
 from workbench.strategies.quote_taker import QuoteTaker
 from workbench.strategies.sma_cross import SmaCross
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SmaCross, BuyAndHold, MeanReversion, EveryBar, Manual, PutWrite, Wheel)
+    cls.name: cls for cls in (SmaCross, BuyAndHold, MeanReversion, EveryBar, Manual, PutWrite, Wheel,
+                              IronCondor)
 }
 
 
@@ -33,5 +34,5 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "Manual", "MeanReversion", "Param", "PutWrite", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
+__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "IronCondor", "Manual", "MeanReversion", "Param", "PutWrite", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
            "Wheel", "register", "strategy_class"]

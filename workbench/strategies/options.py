@@ -1,4 +1,4 @@
-"""Option-selling strategies: ``put_write`` and ``wheel``.
+"""Option-selling strategies: ``put_write``, ``wheel`` and ``iron_condor``.
 
 Both trade one underlying's listed options through the same engine and broker as any other
 strategy: the options arrive as quotes on OCC symbols (``workbench.options.chain_quotes``,
@@ -100,7 +100,7 @@ class _OptionSeller(Strategy):
         choice = self.choose(bar, right)
         if choice is None:
             return False
-        symbol, bid = choice
+        symbol, bid, _ = choice
         reply = self.order(symbol, "sell", float(self.params["contracts"]))
         if reply is not None and reply.accepted:
             self._short = {"symbol": symbol, "premium": bid}
@@ -108,8 +108,9 @@ class _OptionSeller(Strategy):
             return True
         return False
 
-    def choose(self, bar: Bar, right: str) -> tuple[str, float] | None:
-        """``(symbol, bid)`` of the contract to sell, or ``None`` when no expiry is far
+    def choose(self, bar: Bar, right: str, delta: float | None = None) -> tuple[str, float, float] | None:
+        """``(symbol, bid, ask)`` of the contract the rule picks (absolute delta nearest
+        ``delta``, the ``delta`` parameter by default), or ``None`` when no expiry is far
         enough or no contract has a usable quote."""
         from workbench.options import OptionError, implied_volatility
         from workbench.options.pricing import _closed_form
@@ -132,7 +133,7 @@ class _OptionSeller(Strategy):
                                          right)
             except OptionError:
                 continue
-            rows.append((symbol, q.bid, c.strike, days))
+            rows.append((symbol, q.bid, c.strike, days, q.ask))
             vols.append(vol)
         if not rows:
             return None
@@ -140,9 +141,10 @@ class _OptionSeller(Strategy):
         days = np.array([r[3] for r in rows])
         greeks = _closed_form(np.full(len(rows), float(bar.close)), strikes, days, np.full(len(rows), self.params["rate"]),
                               np.zeros(len(rows)), np.array(vols), np.full(len(rows), right == "call"))
-        delta = np.abs(greeks[:, 1])
-        best = int(np.argmin(np.abs(delta - self.params["delta"])))  # the first (lowest strike) on a tie
-        return rows[best][0], rows[best][1]
+        delta_abs = np.abs(greeks[:, 1])
+        target = self.params["delta"] if delta is None else delta
+        best = int(np.argmin(np.abs(delta_abs - target)))  # the first (lowest strike) on a tie
+        return rows[best][0], rows[best][1], rows[best][4]
 
     def _contract(self, symbol: str):
         if symbol not in self._terms:
@@ -202,6 +204,70 @@ class Wheel(_OptionSeller):
             self.sell_option(bar, "call")
         elif shares <= 0:
             self.sell_option(bar, "put")
+
+
+class IronCondor(_OptionSeller):
+    """A short iron condor, held to expiry.
+
+    At each bar of the underlying, with no leg held or working: on the nearest expiry at least
+    ``dte`` days away (the choosing rule of the module docstring, applied to each leg), it
+    sells ``contracts`` puts and calls of absolute delta ``delta`` and buys as many puts and
+    calls of absolute delta ``wing_delta`` (farther out of the money: the wings), four market
+    orders (sales at the bid, purchases at the ask). The wings must be farther out than the
+    short strikes, or the condor is not opened that day. All four legs are held to expiry,
+    where the broker settles each; shares an assignment or exercise leaves (a short strike in
+    the money, its wing not) are closed with a GTC market order at the next bar before the
+    next condor. It needs a margin account: the broker does not net the legs, so each short
+    leg carries its naked Reg-T requirement.
+    """
+
+    name = "iron_condor"
+    parameters = {
+        "delta": SHARED["delta"],
+        "wing_delta": Param(float, 0.10, "absolute delta of the wings bought", low=0.01, high=0.99),
+        "dte": SHARED["dte"],
+        "contracts": SHARED["contracts"],
+        "rate": SHARED["rate"],
+    }
+
+    def check_params(self) -> None:
+        if self.params["wing_delta"] >= self.params["delta"]:
+            raise ConfigError(f"{self.name}: wing_delta ({self.params['wing_delta']}) must be below delta "
+                              f"({self.params['delta']}): the wings are farther out of the money")
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._legs: list[str] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        if self._legs:
+            if any(self.position(s) or self.working(s) for s in self._legs):
+                return
+            self._legs = []
+        shares = self.position(bar.symbol)
+        if shares or self.working(bar.symbol):  # left by an assignment or exercise: closed first
+            if shares and not self.working(bar.symbol):
+                self.order(bar.symbol, "sell" if shares > 0 else "buy", abs(shares), tif="gtc")
+                self.log.append((str(bar.time.date()), "close shares", bar.symbol, bar.close))
+            return
+        legs = []
+        for right, target, side in (("put", self.params["delta"], "sell"), ("put", self.params["wing_delta"], "buy"),
+                                    ("call", self.params["delta"], "sell"),
+                                    ("call", self.params["wing_delta"], "buy")):
+            choice = self.choose(bar, right, target)
+            if choice is None:
+                return
+            legs.append((right, side, choice[0], choice[1], choice[2]))
+        put_short, put_wing, call_short, call_wing = (self._terms[leg[2]] for leg in legs)
+        if not (put_wing.strike < put_short.strike < call_short.strike < call_wing.strike):
+            return  # the wings are not outside the short strikes on this day's quotes
+        n = float(self.params["contracts"])
+        for right, side, symbol, bid, ask in legs:
+            reply = self.order(symbol, side, n)
+            if reply is None or not reply.accepted:
+                break
+            self._legs.append(symbol)
+            self.log.append((str(bar.time.date()), f"{side} {right}", symbol, bid if side == "sell" else ask))
 
 
 def option_frames(bars, seed: int = 0, weeklies: int = 2, monthlies: int = 1):
