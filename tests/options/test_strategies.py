@@ -169,7 +169,8 @@ def test_the_iron_condor_opens_four_legs_by_delta_and_holds_them_to_expiry():
     assert check_choices(s) >= 10
     days = {}
     for day, action, symbol, _ in s.log:
-        days.setdefault(day, []).append((action, parse_occ(symbol)))
+        if action != "close shares":  # shares an assignment left, closed before the next condor
+            days.setdefault(day, []).append((action, parse_occ(symbol)))
     for day, legs in days.items():
         assert [a for a, _ in legs] == ["sell put", "buy put", "sell call", "buy call"], day
         (_, p_short), (_, p_wing), (_, c_short), (_, c_wing) = legs
