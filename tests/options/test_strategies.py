@@ -184,3 +184,10 @@ def test_the_iron_condor_opens_four_legs_by_delta_and_holds_them_to_expiry():
 
     with pytest.raises(ConfigError, match="wing_delta"):
         IronCondor(delta=0.2, wing_delta=0.3)
+
+
+def test_quotes_given_after_the_bars_are_refused_by_name():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="before the bars"):
+        backtest(Wheel(), BARS, QUOTES, instruments=INSTRUMENTS)

@@ -55,17 +55,22 @@ class _OptionSeller(Strategy):
     def on_start(self) -> None:
         self._quotes: dict[str, Quote] = {}  # the option quotes of the latest market time seen
         self._quotes_at = None  # that time
+        self._bar_at = None  # the underlying's latest bar time
         self._terms: dict[str, object] = {}  # OCC symbol -> OptionContract (None: not an option)
         self._short: dict | None = None  # {"symbol", "premium"} of the option sold, while held
         self.log: list[tuple[str, str, str, float]] = []  # (date, action, symbol, price): what it did
 
     def on_quote(self, quote: Quote) -> None:
         if quote.time != self._quotes_at:  # a new day's chain: only its quotes are kept
+            if quote.time == self._bar_at:
+                raise ConfigError(f"{self.name}: the option quotes of {quote.time} came after the underlying's bar "
+                                  "of that time; give the engine the quotes before the bars (option_frames)")
             self._quotes, self._quotes_at = {}, quote.time
         if self._contract(quote.symbol) is not None:
             self._quotes[quote.symbol] = quote
 
     def on_bar(self, bar: Bar) -> None:
+        self._bar_at = bar.time
         if self._manage(bar):
             return
         self.decide(bar)
@@ -240,6 +245,7 @@ class IronCondor(_OptionSeller):
         self._legs: list[str] = []
 
     def on_bar(self, bar: Bar) -> None:
+        self._bar_at = bar.time
         if self._legs:
             if any(self.position(s) or self.working(s) for s in self._legs):
                 return
