@@ -489,12 +489,17 @@ class Engine:
         self.events += len(events)
         if self._warming:  # a resumed run: the broker already lived through this (still counted:
             for e in events:  # a run's figures cover the whole run, resumed or not)
+                # the broker's journal holds no prices: it is shown them again (marked, nothing
+                # filled or journaled), so the first session close after the resume values and
+                # settles with the prices the run had (an option expiring there: its underlying's)
                 if type(e) is Bar:
                     self._bars += 1
                     seen[e.symbol] = seen.get(e.symbol, 0) + 1
+                    broker.mark(e.symbol, e.close)
                     on_bar(e)
                 else:
                     self._quotes += 1
+                    broker.mark(e.symbol, e.mid)
                     on_quote(e)
             return
         fills = []

@@ -96,7 +96,7 @@ def run_session(config: SessionConfig) -> Result:
 
         if len(frames) != 1:
             raise ConfigError(f"{c.strategy} trades the options of one underlying; give one --data set")
-        quotes, instruments = option_frames(frames[0])
+        quotes, instruments = option_frames(frames[0], dte=int(strategy.params.get("dte", 0)), start=start, end=end)
         frames = (quotes, *frames)  # the day's quotes before its bar: the strategy decides at the bar
     if c.out is not None:
         check_writable(Path(c.out))  # the last check: a refused run leaves no folder behind

@@ -191,3 +191,85 @@ def test_quotes_given_after_the_bars_are_refused_by_name():
 
     with pytest.raises(ConfigError, match="before the bars"):
         backtest(Wheel(), BARS, QUOTES, instruments=INSTRUMENTS)
+
+
+class _StopsAt(PutWrite):
+    """put_write that stops its run after a number of bars (the same name and rules)."""
+
+    name = "put_write"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._bars = 0
+
+    def on_bar(self, bar):
+        super().on_bar(bar)
+        self._bars += 1
+        if self._bars == STOP_AT:
+            self._host.stop()
+
+
+STOP_AT = 37
+
+
+def test_a_resumed_paper_run_knows_the_option_it_holds(tmp_path):
+    """Found by a new user's trial: resumed, the strategies forgot the option sold before the
+    stop and sold another (two puts held at once)."""
+    from workbench.engine import Engine
+
+    def paper(strategy, journal, resume=False):
+        return Engine(strategy, QUOTES, BARS, instruments=INSTRUMENTS, cash=1_000_000.0, journal=journal,
+                      mode="paper", speed=1e12, resume=resume).run()
+
+    whole = paper(PutWrite(delta=0.3, dte=7), tmp_path / "whole.sqlite")
+    first = paper(_StopsAt(delta=0.3, dte=7), tmp_path / "cut.sqlite")
+    assert first.stopped_early and len(first.fills) < len(whole.fills)
+    resumed = paper(PutWrite(delta=0.3, dte=7), tmp_path / "cut.sqlite", resume=True)
+    assert resumed.fills_csv() == whole.fills_csv()
+
+
+def test_the_wheel_sells_calls_on_the_shares_a_partial_fill_left():
+    """Found by a new user's trial: with contracts=10, a sale filled in part (4 of 10 at the
+    quote's size) was assigned into 400 shares, and the wheel, waiting for 1,000, never traded
+    again."""
+    small = QUOTES.assign(bid_size=4.0, ask_size=4.0)
+    s = Wheel(delta=0.4, dte=7, contracts=10)
+    result = backtest(s, small, BARS, instruments=INSTRUMENTS, cash=1e8)
+    calls = [e for e in s.log if e[1] == "sell call"]
+    assert calls, "no call sold on the assigned shares"
+    assert result.broker.stats()["options_assigned"] >= 1
+    held = result.positions["SP500"]
+    assert (held.diff().fillna(0) != 0).sum() >= 2  # the shares come and go, not stuck
+
+
+def test_a_margin_account_writes_covered_calls_without_margin():
+    """Found by a new user's trial: a margin account whose margin was used up refused every
+    covered call (a covered call needs no margin)."""
+    from workbench.broker import SimulatedBroker
+    from workbench.model import Bar, Quote
+    from workbench.options import OptionContract
+
+    call = OptionContract("SP500", dt.date(2026, 12, 18), 480.0, "call").symbol
+    t0 = pd.Timestamp("2026-12-01", tz="UTC")
+    b = SimulatedBroker(cash=30_000.0, instruments=["SP500", *option_instruments_for([call])], account_type="margin")
+    b.on_bar(Bar(t0, "SP500", 460.0, 461.0, 459.0, 460.0, 1e7))
+    assert b.place_order("SP500", "buy", 100).accepted  # 46,000 on 30,000: margin used up
+    b.on_bar(Bar(t0 + pd.Timedelta(minutes=1), "SP500", 460.0, 461.0, 459.0, 460.0, 1e7))
+    b.on_quote(Quote(t0 + pd.Timedelta(minutes=1), call, 1.40, 1.50, 50.0, 50.0))
+    assert b.place_order(call, "sell", 1).accepted  # covered by the 100 shares
+    assert not b.place_order(call, "sell", 1).accepted  # a second one is naked: its Reg-T margin is not there
+
+
+def option_instruments_for(symbols):
+    from workbench.options import option_instruments
+
+    return option_instruments(symbols)
+
+
+def test_a_long_dte_gets_expiries_far_enough():
+    quotes, _ = option_frames(BARS.iloc[-60:], dte=40)
+    days = [(parse_occ(s).expiry - t.date()).days for t, s in zip(quotes.index, quotes["symbol"])]
+    first_day = quotes.index[0]
+    assert max(d for (t, d) in zip(quotes.index, days) if t == first_day) >= 40
+    later, _ = option_frames(BARS, start="2018-10-01")
+    assert later.index[0] >= pd.Timestamp("2018-10-01", tz="UTC")

@@ -47,8 +47,8 @@ check_funds               SHORT_NEEDS_MARGIN,          the account cannot pay fo
 Options: after these, the broker runs :func:`check_option_cover` on a sell that opens short
 contracts (``UNCOVERED_OPTION``, or ``NO_MARKET_DATA`` without the prices a margin needs):
 shares (a covered call) or cash (a cash-secured put) in a cash account, the Reg-T margin
-(:func:`reg_t_requirement`) in a margin account. A cash account's option sells skip
-:func:`check_cash_sell` (which would refuse any short) for that check.
+(:func:`reg_t_requirement`) in a margin account (covered calls need none). An option sell
+skips :func:`check_cash_sell` and :func:`check_margin` for that check.
 
 The limits (:class:`RiskLimits`) are configuration, never constants in code; each is off
 when ``None``. The money checks are shared with the optimizer's fast path
@@ -178,9 +178,9 @@ def first_problem(
     inst = instruments[symbol]
     m = inst.multiplier
     contract = ref if m == 1.0 or ref is None else ref * m  # the money checks value a contract
-    if inst.asset_class is AssetClass.OPTION and side is Side.SELL and account_type == AccountType.CASH:
-        # a cash account may write options it can cover: the broker's cover check
-        # (check_option_cover) decides, with the account's shares and cash
+    if inst.asset_class is AssetClass.OPTION and side is Side.SELL:
+        # an option sold: the broker's cover check (check_option_cover) decides, with the
+        # account's shares, cash and margin (a covered call needs no margin)
         account_type = "cover"
     return (
         check_market_data(symbol, kind, ref)
@@ -358,10 +358,10 @@ def check_option_cover(symbol: str, right: str, strike: float, multiplier: float
     held, less working sells) lack cover. A cash account: a call needs ``multiplier`` shares of
     the underlying a contract, free of other short calls and working sells (``shares_free``,
     a covered call); a put needs ``strike x multiplier`` a contract of cash free of open buys
-    and other short puts (``cash_free``, a cash-secured put). A margin account: the Reg-T
-    requirement (:func:`reg_t_requirement`) of the contracts must be free in margin
-    (``margin_free``, less what its other short options need); ``NO_MARKET_DATA`` without
-    the underlying's price or the option's."""
+    and other short puts (``cash_free``, a cash-secured put). A margin account: calls its free
+    shares cover need nothing; the Reg-T requirement (:func:`reg_t_requirement`) of the other
+    contracts must be free in margin (``margin_free``, less what its other short options
+    need); ``NO_MARKET_DATA`` without the underlying's price or the option's."""
     if opening <= EPS:
         return None
     if account_type == AccountType.CASH:
@@ -378,6 +378,10 @@ def check_option_cover(symbol: str, right: str, strike: float, multiplier: float
                 f"selling {opening:g} {symbol} puts needs {need:,.2f} cash to secure them (strike x "
                 f"{multiplier:g} a contract); {max(cash_free, 0.0):,.2f} is free (naked puts need a margin account)"))
         return None
+    if right == "call" and shares_free > 0:  # the calls its free shares cover need no margin
+        opening = max(opening - shares_free / multiplier, 0.0)
+        if opening <= EPS:
+            return None
     if underlying_price is None or premium is None:
         return Rejection(R.NO_MARKET_DATA, f"no price of {underlying if underlying_price is None else symbol} "
                                            f"to work out the margin of a short {symbol}")

@@ -70,7 +70,9 @@ def run_strategy(args: argparse.Namespace) -> int:
     if args.plot is not None:
         result.plot(args.plot)
     if args.json:
-        print_json(result.summary())
+        summary = result.summary()
+        options = option_summary(result)
+        print_json({**summary, "options": options} if options else summary)
     else:
         print_summary(result, args.out)
         if args.plot is not None:
@@ -91,7 +93,7 @@ def print_summary(result, out: Path | None) -> None:
           + f" ({result.mode}{', stopped early' if result.stopped_early else ''})")
     rows = [
         ("bars", f"{s['bars']:,}"),
-        ("orders / fills", f"{s['orders']:,} / {s['fills']:,}"),
+        ("orders / fills", f"{s['orders']:,} / {s['fills']:,}" + rejected_text(result)),
         ("round trips", f"{len(result.trades):,}"),
         ("final equity", f"{s['final_equity']:,.2f}"),
         ("total return", pct(s["total_return"])),
@@ -110,6 +112,36 @@ def print_summary(result, out: Path | None) -> None:
             print(f"  {name:<15} {value}")
     if out is not None:
         print(f"  {'results in':<15} {out}/")
+
+
+def rejected_text(result) -> str:
+    """``; 5,031 rejected (UNCOVERED_OPTION 5,031)``: the broker's refusals by reason, or ``""``."""
+    stats = result.broker.stats(latency=False) if result.broker is not None else {}
+    if not stats.get("orders_rejected"):
+        return ""
+    reasons = {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
+    detail = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return f"; {stats['orders_rejected']:,} rejected" + (f" ({detail})" if detail else "")
+
+
+def option_summary(result) -> dict:
+    """The option figures of :func:`option_figures` as plain data (``--json``), or ``{}``."""
+    stats = result.broker.stats(latency=False) if result.broker is not None else {}
+    if "options_expired" not in stats:
+        return {}
+    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.options.attribution import pnl_attribution
+
+    fills = result.fills
+    opt = fills[fills["symbol"].astype(str).str.match(_OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
+    m = result.broker.multipliers
+    value = lambda f: float(sum(q * p * m.get(str(x), 1.0) for q, p, x in zip(f["quantity"], f["price"], f["symbol"])))  # noqa: E731
+    a = pnl_attribution(result).iloc[1:]
+    return {"contracts_sold": float(opt.loc[opt["side"] == "sell", "quantity"].sum()),
+            "contracts_bought": float(opt.loc[opt["side"] == "buy", "quantity"].sum()),
+            "premium": value(opt[opt["side"] == "sell"]) - value(opt[opt["side"] == "buy"]),
+            **{k: stats[f"options_{k}"] for k in ("assigned", "exercised", "cash_settled", "expired")},
+            "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")}}
 
 
 def option_figures(result) -> list[tuple[str, str]]:

@@ -143,9 +143,9 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
     realized = pd.Series(logret).rolling(surface.lookback).std().to_numpy() * math.sqrt(surface.bars_a_year)
     keep = np.ones(len(close), dtype=bool)
     if start is not None:
-        keep &= times >= pd.Timestamp(start, tz="UTC")
+        keep &= times >= _utc_day(start)
     if end is not None:
-        keep &= times <= pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(1)
+        keep &= times <= _utc_day(end) + pd.Timedelta(days=1) - pd.Timedelta(1)
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {}
     for i in np.flatnonzero(keep).tolist():
@@ -198,6 +198,12 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
     chain["underlying"] = chain["underlying"].astype("category")
     chain["right"] = chain["right"].astype("category")
     return chain
+
+
+def _utc_day(value) -> pd.Timestamp:
+    """``value`` (a date, its text, or a timestamp with or without a zone) as a UTC timestamp."""
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
 
 
 # --- loading ------------------------------------------------------------------------------------

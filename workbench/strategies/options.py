@@ -94,8 +94,8 @@ class _OptionSeller(Strategy):
         if quote is None or quote.time != bar.time or self.working(symbol):
             return True
         premium, p = short["premium"], self.params
-        if (p["take_profit"] and quote.ask <= (1.0 - p["take_profit"]) * premium) or \
-                (p["stop_loss"] and quote.ask >= p["stop_loss"] * premium):
+        if (p["take_profit"] and quote.ask <= (1.0 - p["take_profit"]) * premium + 1e-9) or \
+                (p["stop_loss"] and quote.ask >= p["stop_loss"] * premium - 1e-9):
             self.order(symbol, "buy", -self.position(symbol))
             self.log.append((str(bar.time.date()), "buy back", symbol, quote.ask))
         return True
@@ -106,8 +106,13 @@ class _OptionSeller(Strategy):
         if choice is None:
             return False
         symbol, bid, _ = choice
-        reply = self.order(symbol, "sell", float(self.params["contracts"]))
-        if reply is not None and reply.accepted:
+        return self._sell(bar, right, symbol, bid, float(self.params["contracts"]))
+
+    def _sell(self, bar: Bar, right: str, symbol: str, bid: float, contracts: float) -> bool:
+        reply = self.order(symbol, "sell", contracts)
+        # None: a resumed run's warm-up, whose orders the engine holds back (the run before
+        # the stop placed this one): followed all the same, so the live part knows it holds it
+        if reply is None or reply.accepted:
             self._short = {"symbol": symbol, "premium": bid}
             self.log.append((str(bar.time.date()), f"sell {right}", symbol, bid))
             return True
@@ -192,22 +197,30 @@ class PutWrite(_OptionSeller):
 class Wheel(_OptionSeller):
     """The wheel: cash-secured puts until assigned, then covered calls until called away.
 
-    At each bar of the underlying, with no option held: holding at least ``contracts`` x 100
-    shares, it sells ``contracts`` calls chosen by ``delta`` and ``dte`` (covered by those
-    shares); holding none, it sells ``contracts`` puts the same way. Options are held to
-    expiry (an assigned put brings the shares, a called-away call takes them) unless
-    ``take_profit`` or ``stop_loss`` buys them back first. Shares left over that are not a
-    whole number of contracts' worth are kept.
+    At each bar of the underlying, with no option held: holding 100 shares or more, it sells
+    calls chosen by ``delta`` and ``dte`` on the whole hundreds held (at most ``contracts``;
+    covered by those shares); holding fewer than 100, it sells them (a GTC market order, next
+    open); holding none, it sells ``contracts`` puts the same way. Options are held to expiry
+    (an assigned put brings the shares, a called-away call takes them) unless ``take_profit``
+    or ``stop_loss`` buys them back first.
     """
 
     name = "wheel"
     parameters = SHARED
 
     def decide(self, bar: Bar) -> None:
+        if self.working(bar.symbol):
+            return
         shares = self.position(bar.symbol)
-        if shares >= 100 * self.params["contracts"] - 1e-9:
-            self.sell_option(bar, "call")
-        elif shares <= 0:
+        lots = min(int(shares // 100 + 1e-9), self.params["contracts"]) if shares > 0 else 0
+        if lots:  # calls on the whole hundreds held (an assignment of a partly filled sale: fewer)
+            choice = self.choose(bar, "call")
+            if choice is not None:
+                self._sell(bar, "call", choice[0], choice[1], float(lots))
+        elif shares > 0:  # fewer than 100: no call covers them; sold, then puts again
+            self.order(bar.symbol, "sell", shares, tif="gtc")
+            self.log.append((str(bar.time.date()), "sell shares", bar.symbol, bar.close))
+        else:
             self.sell_option(bar, "put")
 
 
@@ -270,24 +283,28 @@ class IronCondor(_OptionSeller):
         n = float(self.params["contracts"])
         for right, side, symbol, bid, ask in legs:
             reply = self.order(symbol, side, n)
-            if reply is None or not reply.accepted:
+            if reply is not None and not reply.accepted:  # (None: a resumed run's warm-up, followed)
                 break
             self._legs.append(symbol)
             self.log.append((str(bar.time.date()), f"{side} {right}", symbol, bid if side == "sell" else ask))
 
 
-def option_frames(bars, seed: int = 0, weeklies: int = 2, monthlies: int = 1):
+def option_frames(bars, seed: int = 0, weeklies: int = 2, monthlies: int = 1, dte: int = 0, start=None, end=None):
     """``(quotes, instruments)`` for an option strategy on ``bars`` (one underlying): the
     synthetic chains quoted at each bar (``workbench.options.synthetic_chains``: ``weeklies``
-    weekly and ``monthlies`` monthly expiries) as quotes on OCC symbols, and their broker
-    instruments. Give the quotes to the engine before the bars."""
+    weekly and ``monthlies`` monthly expiries, more monthlies when ``dte`` needs them so that
+    an expiry at least ``dte`` days away is always quoted; ``start``/``end`` limit the quote
+    dates) as quotes on OCC symbols, and their broker instruments. Give the quotes to the
+    engine before the bars."""
+    monthlies = max(monthlies, dte // 28 + 2 if dte > 7 * weeklies - 7 else monthlies)
     from workbench.options import chain_quotes, option_instruments, synthetic_chains
 
     symbols = list(dict.fromkeys(bars["symbol"].astype(str))) if "symbol" in bars.columns else []
     if len(symbols) != 1:
         raise ConfigError(f"an option strategy trades one underlying; the data has {len(symbols)} symbols "
                           f"({', '.join(symbols)})" if symbols else "an option strategy needs bars with a symbol")
-    quotes = chain_quotes(synthetic_chains(bars, seed=seed, weeklies=weeklies, monthlies=monthlies))
+    quotes = chain_quotes(synthetic_chains(bars, seed=seed, weeklies=weeklies, monthlies=monthlies, start=start,
+                                           end=end))
     if not len(quotes):
         raise ConfigError("the synthetic chains of these bars quote nothing (too few bars?)")
     return quotes, option_instruments(quotes["symbol"])
