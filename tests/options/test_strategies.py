@@ -273,3 +273,21 @@ def test_a_long_dte_gets_expiries_far_enough():
     assert max(d for (t, d) in zip(quotes.index, days) if t == first_day) >= 40
     later, _ = option_frames(BARS, start="2018-10-01")
     assert later.index[0] >= pd.Timestamp("2018-10-01", tz="UTC")
+
+
+def test_the_command_line_shows_refusals_and_gives_the_option_figures_in_json():
+    import json
+    import subprocess
+    import sys
+
+    poor = subprocess.run([sys.executable, "-m", "workbench", "backtest", "wheel", "--data", "sp500", "--cash", "50000",
+                           "--start", "2018-09-01"], capture_output=True, text=True, timeout=300)
+    assert poor.returncode == 0, poor.stderr
+    line = next(x for x in poor.stdout.splitlines() if "orders / fills" in x)
+    assert "0 / 0" in line and "rejected (UNCOVERED_OPTION" in line  # why nothing traded
+    rich = subprocess.run([sys.executable, "-m", "workbench", "backtest", "wheel", "--data", "sp500", "--start",
+                           "2018-09-01", "--json"], capture_output=True, text=True, timeout=300)
+    options = json.loads(rich.stdout)["options"]
+    assert options["contracts_sold"] > 0 and options["premium"] > 0
+    assert set(options["pnl_parts"]) == {"delta", "gamma", "theta", "vega", "residual", "total"}
+
