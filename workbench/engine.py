@@ -121,14 +121,14 @@ class Result:
     def summary(self) -> dict[str, Any]:
         """The figures of ``workbench backtest --json``, measured from this run."""
         stats = equity_statistics(self.equity, self.starting_cash)
-        from workbench.broker.costs import _OCC_SYMBOL
+        from workbench.model import OCC_SYMBOL
 
-        contracts = [s for s in self.symbols if _OCC_SYMBOL.match(s)]  # a chain's: counted, not listed
+        contracts = [s for s in self.symbols if OCC_SYMBOL.match(s)]  # a chain's: counted, not listed
         extra = {"option_contracts": len(contracts)} if contracts else {}
         return {
             "strategy": self.strategy,
             "params": self.params,
-            "symbols": [s for s in self.symbols if not _OCC_SYMBOL.match(s)] if contracts else self.symbols,
+            "symbols": [s for s in self.symbols if not OCC_SYMBOL.match(s)] if contracts else self.symbols,
             **extra,
             "bars": self.bars,
             "orders": int(len(self.orders)),
@@ -649,7 +649,7 @@ class Engine:
         frame = self.replay.frame()
         if self.now is not None:
             frame = frame[frame.index <= pd.Timestamp(self.now)]
-        options = getattr(self.broker, "_contracts", None)
+        options = self.broker.option_contracts
         if options:  # a chain's contracts never traded are worth nothing to the account: not marked
             traded = set(fills["symbol"].astype(str)) if len(fills) else set()
             symbols = frame["symbol"].astype(str)

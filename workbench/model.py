@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,11 @@ __all__ = [
     "Fill",
     "Position",
 ]
+
+
+# An OCC option symbol: the root padded to 6, YYMMDD, C or P, the strike x 1000 in 8 digits
+# (``SPY   261218P00450000``; workbench.options.contracts reads and writes them).
+OCC_SYMBOL = re.compile(r"^(?P<root>[A-Z0-9.]{1,6}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 
 
 class AssetClass(str, Enum):

@@ -154,10 +154,7 @@ class SimulatedBroker:
         self._account = Account(cash, AccountType(account_type),
                                 {s: i.multiplier for s, i in self.instruments.items() if i.multiplier != 1.0})
         self._contracts = _option_contracts(self.instruments)  # option symbol -> its terms
-        self._calls_on: dict[str, list[str]] = {}  # underlying -> its call symbols (covered-call shares)
-        for sym, c in self._contracts.items():
-            if c.right == "call":
-                self._calls_on.setdefault(c.underlying, []).append(sym)
+        self._call_underlyings = {c.underlying for c in self._contracts.values() if c.right == "call"}
         self.commission = commission_from(commission)
         self.slippage = slippage_from(slippage)
         if participation is not None and not (
@@ -561,6 +558,11 @@ class SimulatedBroker:
         return list(self._fills)
 
     @property
+    def option_contracts(self) -> dict[str, Any]:
+        """The option instruments' terms by OCC symbol (:class:`~workbench.options.OptionContract`)."""
+        return dict(self._contracts)
+
+    @property
     def multipliers(self) -> dict[str, float]:
         """Contract sizes by symbol, where not 1 (:attr:`Instrument.multiplier`)."""
         return dict(self._account.multipliers)
@@ -743,7 +745,7 @@ class SimulatedBroker:
         acct = self._account
         contract = self._contracts.get(symbol)
         if contract is None:  # shares: a cash account keeps those its short calls need
-            if acct.type is not AccountType.CASH or symbol not in self._calls_on:
+            if acct.type is not AccountType.CASH or symbol not in self._call_underlyings:
                 return None
             covering = self._call_shares(symbol, exclude=replacing)
             available = acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing) - covering
@@ -835,7 +837,7 @@ class SimulatedBroker:
 
     def _call_shares(self, underlying: str, exclude: _Working | None = None) -> float:
         """Shares of ``underlying`` that short calls on it (held or working) need as cover."""
-        if underlying not in self._calls_on:
+        if underlying not in self._call_underlyings:
             return 0.0
         total = 0.0
         for s, n in self._shorts(exclude):
@@ -1164,10 +1166,9 @@ def _option_contracts(instruments: dict[str, Instrument]) -> dict[str, Any]:
     out = {}
     for inst in options:
         try:
-            contract = parse_occ(inst.symbol)
+            out[inst.symbol] = parse_occ(inst.symbol, multiplier=inst.multiplier)
         except OptionError as exc:
             raise ConfigError(f"instruments: option {inst.symbol!r} is not an OCC symbol: {exc}") from None
-        out[inst.symbol] = _replace(contract, multiplier=inst.multiplier)
     return out
 
 

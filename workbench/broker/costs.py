@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, is_dataclass
 from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.model import Bar, Order, Quote, Side
+from workbench.model import OCC_SYMBOL, Bar, Order, Quote, Side
 
 
 class CommissionModel(ABC):
@@ -104,14 +103,12 @@ class PerContract(CommissionModel):
         _non_negative(self, "rate", "minimum", "share_rate", "share_minimum", "share_max_fraction")
 
     def commission(self, order: Order, quantity: float, price: float) -> float:
-        if _OCC_SYMBOL.match(order.symbol) is None:
+        if OCC_SYMBOL.match(order.symbol) is None:
             return PerShare(self.share_rate, self.share_minimum, self.share_max_fraction).commission(
                 order, quantity, price)
         total = max(self.rate * (order.filled_quantity + quantity), self.minimum)
         return max(total - order.commission, 0.0)
 
-
-_OCC_SYMBOL = re.compile(r"^[A-Z0-9.]{1,6} *\d{6}[CP]\d{8}$")  # as workbench.options.contracts reads them
 
 
 @dataclass(frozen=True)

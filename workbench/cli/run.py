@@ -84,9 +84,9 @@ def print_summary(result, out: Path | None) -> None:
     """The summary of a run as an aligned table."""
     s = result.summary()
     pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
-    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.model import OCC_SYMBOL
 
-    shown = [x for x in s["symbols"] if not _OCC_SYMBOL.match(x)]
+    shown = [x for x in s["symbols"] if not OCC_SYMBOL.match(x)]
     contracts = s.get("option_contracts", 0)
     print(f"{s['strategy']} {s['params']} on {', '.join(shown)}"
           + (f" and {contracts:,} option contracts" if contracts else "")
@@ -125,53 +125,42 @@ def rejected_text(result) -> str:
 
 
 def option_summary(result) -> dict:
-    """The option figures of :func:`option_figures` as plain data (``--json``), or ``{}``."""
+    """A run's option figures as plain data (``--json``; none without options): contracts
+    sold and bought, the premium collected (sales less purchases, x the multiplier), how the
+    contracts ended, and the sums of the daily P&L attribution
+    (:func:`workbench.options.attribution.pnl_attribution`)."""
     stats = result.broker.stats(latency=False) if result.broker is not None else {}
     if "options_expired" not in stats:
         return {}
-    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.model import OCC_SYMBOL
     from workbench.options.attribution import pnl_attribution
 
     fills = result.fills
-    opt = fills[fills["symbol"].astype(str).str.match(_OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
+    opt = fills[fills["symbol"].astype(str).str.match(OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
     m = result.broker.multipliers
     value = lambda f: float(sum(q * p * m.get(str(x), 1.0) for q, p, x in zip(f["quantity"], f["price"], f["symbol"])))  # noqa: E731
+    sold, bought = opt[opt["side"] == "sell"], opt[opt["side"] == "buy"]
     a = pnl_attribution(result).iloc[1:]
-    return {"contracts_sold": float(opt.loc[opt["side"] == "sell", "quantity"].sum()),
-            "contracts_bought": float(opt.loc[opt["side"] == "buy", "quantity"].sum()),
-            "premium": value(opt[opt["side"] == "sell"]) - value(opt[opt["side"] == "buy"]),
+    return {"contracts_sold": float(sold["quantity"].sum()), "sales": len(sold),
+            "contracts_bought": float(bought["quantity"].sum()), "premium": value(sold) - value(bought),
             **{k: stats[f"options_{k}"] for k in ("assigned", "exercised", "cash_settled", "expired")},
-            "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")}}
+            "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")},
+            "residual_share": float(a["residual"].abs().sum() / a["total"].abs().sum()) if a["total"].abs().sum()
+            else None}
 
 
 def option_figures(result) -> list[tuple[str, str]]:
-    """A run's option figures (none without options): contracts sold and bought back, the
-    premium collected (sales less buy-backs, x 100 a contract), and how the contracts ended."""
-    stats = result.broker.stats(latency=False) if result.broker is not None else {}
-    if "options_expired" not in stats:
+    """:func:`option_summary` as the summary table's rows (none without options)."""
+    o = option_summary(result)
+    if not o:
         return []
-    from workbench.broker.costs import _OCC_SYMBOL
-
-    fills = result.fills
-    opt = fills[fills["symbol"].astype(str).str.match(_OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
-    sold = opt[opt["side"] == "sell"]
-    bought = opt[opt["side"] == "buy"]
-    multipliers = result.broker.multipliers
-    def value(f) -> float:
-        m = [multipliers.get(str(x), 1.0) for x in f["symbol"]]
-        return float((f["quantity"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float) * m).sum())
-
-    from workbench.options.attribution import pnl_attribution
-
-    a = pnl_attribution(result).iloc[1:]
-    moved = a["total"].abs().sum()
-    parts = ", ".join(f"{k} {a[k].sum():,.0f}" for k in ("delta", "gamma", "theta", "vega", "residual"))
-    share = f" ({a['residual'].abs().sum() / moved:.1%} of the daily P&L unexplained)" if moved else ""
+    parts = ", ".join(f"{k} {o['pnl_parts'][k]:,.0f}" for k in ("delta", "gamma", "theta", "vega", "residual"))
+    share = "" if o["residual_share"] is None else f" ({o['residual_share']:.1%} of the daily P&L unexplained)"
     return [
         ("P&L parts", parts + share),
-        ("options sold", f"{sold['quantity'].sum():,.0f} contracts in {len(sold):,} sales; "
-                         f"{bought['quantity'].sum():,.0f} bought back or bought"),
-        ("premium", f"{value(sold) - value(bought):,.2f} collected (sales less purchases)"),
-        ("at expiry", f"{stats['options_assigned']:,} assigned, {stats['options_exercised']:,} exercised, "
-                      f"{stats['options_cash_settled']:,} cash-settled, {stats['options_expired']:,} worthless"),
+        ("options sold", f"{o['contracts_sold']:,.0f} contracts in {o['sales']:,} sales; "
+                         f"{o['contracts_bought']:,.0f} bought back or bought"),
+        ("premium", f"{o['premium']:,.2f} collected (sales less purchases)"),
+        ("at expiry", f"{o['assigned']:,} assigned, {o['exercised']:,} exercised, "
+                      f"{o['cash_settled']:,} cash-settled, {o['expired']:,} worthless"),
     ]

@@ -36,7 +36,7 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
     """Per time of ``result`` (a :class:`~workbench.engine.Result` with option positions, or
     any), from the second on: the P&L of the positions held since the previous time, and its
     parts (module docstring). Columns :data:`PARTS`."""
-    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.model import OCC_SYMBOL
     from workbench.options.contracts import OptionError, parse_occ
     from workbench.options.pricing import implied_volatility, price_option
 
@@ -71,7 +71,7 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
         for j in np.flatnonzero(held[i - 1]):
             symbol, q = symbols[j], held[i - 1, j]
             size = q * multipliers.get(symbol, 1.0)
-            if _OCC_SYMBOL.match(symbol) is None:
+            if OCC_SYMBOL.match(symbol) is None:
                 move = marks.at[times[i], symbol] - marks.at[times[i - 1], symbol]
                 row[0] += size * move
                 row[5] += size * move

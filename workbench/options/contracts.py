@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 
 from workbench.errors import WorkbenchError
+from workbench.model import OCC_SYMBOL
 
 RIGHTS = ("call", "put")
 YEARS = (1970, 2069)  # the expiry years an OCC symbol's two digits stand for (pivot at 70)
 STYLES = ("european", "american")
-_OCC = re.compile(r"^(?P<root>[A-Z0-9.]{1,6}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 
 
 class OptionError(WorkbenchError, ValueError):
@@ -76,7 +76,7 @@ def parse_occ(symbol: str, *, style: str = "american", multiplier: float = 100.0
     """The contract an OCC symbol names; :class:`OptionError` says what is malformed."""
     if not isinstance(symbol, str):
         raise OptionError(f"an OCC symbol is a string, got {type(symbol).__name__}")
-    m = _OCC.match(symbol.strip())
+    m = OCC_SYMBOL.match(symbol.strip())
     if m is None or (len(symbol.rstrip()) != 21 and " " in symbol.strip()):
         raise OptionError(f"{symbol!r} is not an OCC symbol (root padded to 6, YYMMDD, C or P, strike x 1000 "
                           "in 8 digits: 'SPY   261218P00450000')")

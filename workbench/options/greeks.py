@@ -34,7 +34,7 @@ COLUMNS = ["symbol", "underlying", "quantity", "price", "underlying_price", "day
 def position_greeks(broker, *, rate: float = 0.03, dividend: float = 0.0) -> pd.DataFrame:
     """One row per position of ``broker`` (a :class:`~workbench.broker.SimulatedBroker`) at its
     market time, and a last row ``account`` with the sums of the greeks (module docstring)."""
-    from workbench.broker.costs import _OCC_SYMBOL
+    from workbench.model import OCC_SYMBOL
     from workbench.options.contracts import OptionError, parse_occ
     from workbench.options.pricing import implied_volatility, price_option
 
@@ -43,7 +43,7 @@ def position_greeks(broker, *, rate: float = 0.03, dividend: float = 0.0) -> pd.
         raise ValueError("the broker has seen no market data: no time to price at")
     rows = []
     for symbol, pos in broker.positions().items():
-        if _OCC_SYMBOL.match(symbol) is None:
+        if OCC_SYMBOL.match(symbol) is None:
             price = pos.last_price
             rows.append({"symbol": symbol, "underlying": symbol, "quantity": pos.quantity, "price": price,
                          "underlying_price": price, "days": math.nan, "iv": math.nan, "delta": pos.quantity,

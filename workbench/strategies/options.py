@@ -100,6 +100,12 @@ class _OptionSeller(Strategy):
             self.log.append((str(bar.time.date()), "buy back", symbol, quote.ask))
         return True
 
+    def _close_shares(self, bar: Bar, shares: float, action: str) -> None:
+        """Close a share position with a market order, GTC (with intraday sessions a DAY
+        order placed at the close would expire unfilled at the date change), logged."""
+        self.order(bar.symbol, "sell" if shares > 0 else "buy", abs(shares), tif="gtc")
+        self.log.append((str(bar.time.date()), action, bar.symbol, bar.close))
+
     def sell_option(self, bar: Bar, right: str) -> bool:
         """Sell ``contracts`` of the option of ``right`` chosen by delta (module docstring)."""
         choice = self.choose(bar, right)
@@ -187,9 +193,8 @@ class PutWrite(_OptionSeller):
         if self.working(bar.symbol):
             return
         shares = self.position(bar.symbol)
-        if shares > 0:  # GTC: with intraday sessions a DAY order placed at the close expires unfilled
-            self.order(bar.symbol, "sell", shares, tif="gtc")
-            self.log.append((str(bar.time.date()), "sell shares", bar.symbol, bar.close))
+        if shares > 0:
+            self._close_shares(bar, shares, "sell shares")
             return
         self.sell_option(bar, "put")
 
@@ -218,8 +223,7 @@ class Wheel(_OptionSeller):
             if choice is not None:
                 self._sell(bar, "call", choice[0], choice[1], float(lots))
         elif shares > 0:  # fewer than 100: no call covers them; sold, then puts again
-            self.order(bar.symbol, "sell", shares, tif="gtc")
-            self.log.append((str(bar.time.date()), "sell shares", bar.symbol, bar.close))
+            self._close_shares(bar, shares, "sell shares")
         else:
             self.sell_option(bar, "put")
 
@@ -266,8 +270,7 @@ class IronCondor(_OptionSeller):
         shares = self.position(bar.symbol)
         if shares or self.working(bar.symbol):  # left by an assignment or exercise: closed first
             if shares and not self.working(bar.symbol):
-                self.order(bar.symbol, "sell" if shares > 0 else "buy", abs(shares), tif="gtc")
-                self.log.append((str(bar.time.date()), "close shares", bar.symbol, bar.close))
+                self._close_shares(bar, shares, "close shares")
             return
         legs = []
         for right, target, side in (("put", self.params["delta"], "sell"), ("put", self.params["wing_delta"], "buy"),
