@@ -63,7 +63,7 @@ WATCH = """() => {
 }"""
 
 
-PAGES = ("sessions", "market?session=fb", "trading?session=fb", "monitoring?session=fb", "analytics", "runs",
+PAGES = ("sessions", "market?session=fb", "trading?session=fb", "monitoring?session=fb", "analytics", "options", "runs",
          "certification")
 TARGETS = {"first_byte_ms": 300.0, "ready_s": 5.0, "latency_p95_ms": 500.0, "received_share_min": 0.9}
 

@@ -16,7 +16,8 @@ from .conftest import ARTIFACTS, server_log, start_server
 
 PAGES = {  # address -> what shows that the page was built
     "sessions": "Paper sessions", "market?session=browser": "BBB", "trading?session=browser": "Order ticket",
-    "monitoring?session=browser": "Component stats()", "analytics": "intervals covered", "runs": "Runs in",
+    "monitoring?session=browser": "Component stats()", "analytics": "intervals covered",
+    "options": "takes in", "runs": "Runs in",
     "certification": "Run quick certification"}
 
 
@@ -36,7 +37,7 @@ def test_every_page_has_its_own_address_and_loads_without_console_errors(browser
     for address, marker in PAGES.items():
         page, errors = open_page(browser, server + address, live="session=" in address)
         page.get_by_text(marker).first.wait_for(timeout=60_000)
-        if address.startswith("market"):
+        if address.startswith(("market", "options")):
             page.locator(".bk-Canvas, canvas").first.wait_for(timeout=60_000)  # the charts drew
         name = address.split("?")[0]
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -30,6 +30,7 @@ from workbench.apps.pages import (
     certification_page,
     market_page,
     monitoring_page,
+    options_page,
     run_market_page,
     run_monitoring_page,
     trading_page,
@@ -42,7 +43,7 @@ from workbench.errors import WorkbenchError
 log = logging.getLogger("workbench.apps")
 
 LOGIN_TEMPLATE = Path(__file__).with_name("templates") / "login.html"  # nothing from a CDN
-PAGES = ("sessions", "market", "trading", "monitoring", "analytics", "runs", "certification")
+PAGES = ("sessions", "market", "trading", "monitoring", "analytics", "options", "runs", "certification")
 LIVE = {"market": market_page, "trading": trading_page, "monitoring": monitoring_page}
 LIVE_RUN = {"market": run_market_page, "trading": trading_page, "monitoring": run_monitoring_page}  # ?run=NAME
 
@@ -105,6 +106,8 @@ def page(name: str, hub: SessionHub, runs: Path) -> pn.template.BaseTemplate:
             return _frame(name, sessions_page(hub, runs))
         if name == "analytics":
             return _frame(name, analytics_page())
+        if name == "options":
+            return _frame(name, options_page())
         if name == "runs":
             return _frame(name, runs_page(runs, _arg("run")))
         return _frame(name, certification_page(runs))

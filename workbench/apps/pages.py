@@ -472,6 +472,162 @@ def analytics_page():
                      sizing_mode="stretch_width")
 
 
+# --- options -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _dataset_bars(name: str) -> pd.DataFrame:
+    from workbench.feed import load_dataset_bars
+
+    return load_dataset_bars(name)
+
+
+@functools.lru_cache(maxsize=32)
+def option_chain_view(dataset: str, day: str, seed: int, right: str, dte: int, delta: float) -> dict:
+    """What the options page shows, computed once per choice (the bundled data do not change).
+
+    The synthetic chain (:func:`workbench.options.synthetic_chains`, seeded) quoted at the
+    close of the last trading day of ``dataset`` on or before ``day``; the expiry the
+    strategies' rule picks (the nearest at least ``dte`` calendar days away); in it, the
+    ``right`` contract whose absolute delta is nearest ``delta`` (the lower strike on a tie),
+    and the profit and loss of selling one of it at the bid, at expiry and on the quote day
+    (Black-Scholes-Merton at its quoted volatility, the chain's 3 % rate). A date outside the
+    data, or no expiry far enough, is a :class:`~workbench.errors.ConfigError` naming the field."""
+    import numpy as np
+
+    from workbench.errors import ConfigError
+    from workbench.options import price_chain, synthetic_chains
+
+    bars = _dataset_bars(dataset)
+    times = pd.DatetimeIndex(bars.index)
+    try:
+        wanted = pd.Timestamp(day)
+        if wanted is pd.NaT:
+            raise ValueError(day)
+    except (ValueError, TypeError):
+        raise ConfigError(f"Quote date: {day!r} is not a date (YYYY-MM-DD)") from None
+    wanted = wanted.tz_localize("UTC") if wanted.tz is None else wanted.tz_convert("UTC")
+    upto = times[times.normalize() <= wanted.normalize()]
+    if upto.empty:
+        raise ConfigError(f"Quote date: {wanted:%Y-%m-%d} is before {dataset}'s first day, {times[0]:%Y-%m-%d} "
+                          f"(the data run to {times[-1]:%Y-%m-%d})")
+    quoted = upto[-1]
+    note = "" if quoted.normalize() == wanted.normalize() else (
+        f"{wanted:%Y-%m-%d} is not a trading day of {dataset}: quoted on the last one before it, {quoted:%Y-%m-%d}. ")
+    if wanted.normalize() > times[-1].normalize():
+        note = f"{dataset}'s data end on {times[-1]:%Y-%m-%d}: quoted on that day. "
+    monthlies = max(3, dte // 28 + 2)  # enough monthly expiries for any dte the slider allows
+    chain = synthetic_chains(bars, seed=seed, start=quoted, end=quoted, monthlies=monthlies)
+    spot = float(chain["spot"].iloc[0])
+    chain = chain.assign(mid=(chain["bid"] + chain["ask"]) / 2)
+    far = chain[(chain["days"] >= dte)]
+    if far.empty:
+        raise ConfigError(f"Days to expiry: no expiry is {dte} days or more after {quoted:%Y-%m-%d}")
+    expiry = far["expiry"].min()
+    leg = chain[(chain["expiry"] == expiry)]
+    side = leg[leg["right"] == right].sort_values("strike", kind="stable")
+    best = side.iloc[int(np.argmin(np.abs(side["delta"].abs().to_numpy() - delta)))]
+    premium = float(best["bid"])
+    grid = pd.DataFrame({"spot": np.linspace(0.8 * spot, 1.2 * spot, 161)})
+    intrinsic = np.maximum(grid["spot"] - best["strike"], 0) if right == "call" else np.maximum(best["strike"] - grid["spot"], 0)
+    model = price_chain(grid.assign(strike=float(best["strike"]), days=float(best["days"]), rate=0.03, dividend=0.0,
+                                    vol=float(best["iv"]), right=right))["price"]
+    payoff = grid.assign(at_expiry=100 * (premium - intrinsic), today=100 * (premium - model))
+    cols = ["bid", "ask", "iv", "delta", "gamma", "vega", "theta"]
+    calls = leg[leg["right"] == "call"].set_index("strike")[cols]
+    puts = leg[leg["right"] == "put"].set_index("strike")[cols]
+    board = pd.concat({"call": calls, "put": puts}, axis=1)
+    board.columns = [f"{r} {c}" for r, c in board.columns]
+    near = chain[(chain["strike"] - spot).abs() <= 0.1 * spot]
+    grid_mid = near[near["right"] == right].pivot_table(index="strike", columns="expiry", values="mid", observed=True)
+    grid_mid.columns = [f"{e:%Y-%m-%d}" for e in grid_mid.columns]
+    return {"quoted": quoted, "note": note, "spot": spot, "chain": chain, "expiry": expiry, "days": float(best["days"]),
+            "contract": best, "premium": premium, "payoff": payoff, "board": board.reset_index(),
+            "grid": grid_mid.reset_index()}
+
+
+def _option_plots(view: dict, right: str):
+    """The smile of every expiry, the chosen expiry's greeks by strike, and the short's payoff."""
+    import holoviews as hv
+
+    if not hv.Store.renderers:  # options need a plotting extension; notebooks load their own
+        hv.extension("bokeh", logo=False)
+    chain, spot = view["chain"], view["spot"]
+    side = chain[chain["right"] == right]
+    smile = hv.Overlay([hv.Curve(part, "strike", "iv", label=f"{e:%Y-%m-%d}")
+                        for e, part in side.groupby("expiry", observed=True)] + [hv.VLine(spot)]).opts(
+        hv.opts.Curve(tools=["hover"]), hv.opts.VLine(color="grey", line_dash="dashed"),
+        hv.opts.Overlay(title=f"{right} implied volatility by strike (spot dashed)", legend_position="right",
+                        responsive=True, height=320))
+    leg = side[side["expiry"] == view["expiry"]]
+    greeks = [hv.Curve(leg, "strike", g).opts(title=g, tools=["hover"], responsive=True, height=220)
+              for g in ("delta", "gamma", "vega", "theta")]
+    c = view["contract"]
+    pnl = hv.Dimension("pnl", label="P&L")
+    payoff = (hv.Curve(view["payoff"].rename(columns={"at_expiry": "pnl"}), "spot", pnl, label="at expiry")
+              * hv.Curve(view["payoff"].rename(columns={"today": "pnl"}), "spot", pnl,
+                         label=f"on {view['quoted']:%Y-%m-%d}")
+              * hv.HLine(0) * hv.VLine(spot)).opts(
+        hv.opts.HLine(color="grey"), hv.opts.VLine(color="grey", line_dash="dashed"),
+        hv.opts.Curve(tools=["hover"]),
+        hv.opts.Overlay(title=f"P&L of one short {right} {c['strike']:g}, {view['expiry']:%Y-%m-%d} (currency)",
+                        legend_position="bottom_left", responsive=True, height=320))
+    return smile, greeks, payoff
+
+
+async def option_view(name: str, date_text: str, kind: str, days: int, target: float, chain_seed: int):
+    """The options page's computed part for one choice of its inputs (a warning in place of a
+    bad date); the chain and the plots are computed in a worker thread, off the server's loop."""
+    if chain_seed is None or int(chain_seed) < 0:  # an emptied box
+        return pn.pane.Alert("Chain seed: a whole number of 0 or more is needed", alert_type="warning")
+    try:
+        view = await asyncio.to_thread(option_chain_view, name, (date_text or "").strip(), int(chain_seed), kind,
+                                       int(days), round(float(target), 4))
+        smile, greeks, payoff = await asyncio.to_thread(_option_plots, view, kind)
+    except WorkbenchError as exc:  # a date outside the data: said on the page
+        return pn.pane.Alert(str(exc), alert_type="warning")
+    c = view["contract"]
+    text = (f"{view['note']}**{name}** quoted {view['quoted']:%Y-%m-%d} at {view['spot']:,.2f}: "
+            f"{len(view['chain']):,} contracts on {view['chain']['expiry'].nunique()} expiries. "
+            f"Expiry {view['expiry']:%Y-%m-%d} ({view['days']:.0f} days); the {kind} nearest "
+            f"{target:.2f} delta is the {c['strike']:g} strike (delta {c['delta']:+.3f}, iv {c['iv']:.1%}): "
+            f"selling one at the bid {c['bid']:.2f} takes in {100 * view['premium']:,.2f}.")
+    digits = {"bid": 2, "ask": 2, "iv": 4, "delta": 4, "gamma": 6, "vega": 4, "theta": 4}
+    board = view["board"].round({k: digits[k.split()[-1]] for k in view["board"].columns if k != "strike"})
+    return pn.Column(
+        pn.pane.Markdown(text, css_classes=["wb-option-summary"]),
+        pn.Row(pn.pane.HoloViews(smile, sizing_mode="stretch_width"),
+               pn.pane.HoloViews(payoff, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+        f"### Greeks by strike, {kind}s expiring {view['expiry']:%Y-%m-%d}",
+        pn.Row(*(pn.pane.HoloViews(g, sizing_mode="stretch_width") for g in greeks), sizing_mode="stretch_width"),
+        f"### Chain on {view['expiry']:%Y-%m-%d}: calls and puts by strike",
+        pn.widgets.Tabulator(board, disabled=True, height=320, show_index=False, sizing_mode="stretch_width",
+                             frozen_columns=["strike"]),
+        f"### {kind.title()} mid prices by strike and expiry (strikes within 10 % of spot)",
+        pn.widgets.Tabulator(view["grid"].round(2), disabled=True, height=320, show_index=False,
+                             sizing_mode="stretch_width", frozen_columns=["strike"]),
+        sizing_mode="stretch_width")
+
+
+
+def options_page():
+    """A bundled dataset's synthetic option chain on a chosen day: the chain board (calls and
+    puts by strike, with bid, ask, implied volatility and greeks), mid prices by strike and
+    expiry, the volatility smile, greeks by strike, and the payoff of selling the contract
+    the strategies' rule picks (``docs/options.md``)."""
+    dataset = pn.widgets.Select(label="Dataset", options=["sp500", "nasdaq"], value="sp500", width=110)
+    day = pn.widgets.TextInput(label="Quote date", value="2018-06-29", width=120)
+    right = pn.widgets.Select(label="Right", options=["put", "call"], value="put", width=80)
+    dte = pn.widgets.IntSlider(label="Days to expiry (at least)", start=1, end=120, value=30, width=200)
+    delta = pn.widgets.FloatSlider(label="Delta (absolute)", start=0.05, end=0.95, step=0.05, value=0.30, width=200)
+    seed = pn.widgets.IntInput(label="Chain seed", value=0, start=0, width=100)
+
+    return pn.Column(pn.Row(dataset, day, right, dte, delta, seed),
+                     pn.panel(pn.bind(option_view, dataset, day, right, dte.param.value_throttled, delta.param.value_throttled,
+                                      seed), lazy=True, defer_load=True),
+                     name="Options", sizing_mode="stretch_width")
+
+
 # --- certification -----------------------------------------------------------------------------
 
 

@@ -3,7 +3,8 @@
 
 See ``docs/options.md``. A chain reaches the engine and the broker as quotes on OCC symbols
 (:func:`chain_quotes`, :func:`option_instruments`); the broker's option rules (cover, expiry,
-assignment) are in :mod:`workbench.broker.broker`. The option strategies come next (issue 18)."""
+assignment) are in :mod:`workbench.broker.broker`; the option strategies in
+:mod:`workbench.strategies.options`; the dashboard page in :func:`workbench.apps.options_page`."""
 
 from workbench.options.chains import (
     VolSurface,
