@@ -54,6 +54,7 @@ class SessionConfig:
     sample_every: float = 1.0  # the monitor's interval (seconds)
     progress: bool = False
     control: bool = True  # a paper session's command channel (workbench.control; loopback, token)
+    layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide
 
 
 def run_session(config: SessionConfig) -> Result:
@@ -89,7 +90,7 @@ def run_session(config: SessionConfig) -> Result:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
-    frames = load_bars(c.data, c.symbols)
+    frames = load_bars(c.data, c.symbols, **c.layout)
     instruments = None
     if getattr(strategy, "option_chains", False):  # an option strategy: the underlying's synthetic chains
         from workbench.strategies.options import option_frames

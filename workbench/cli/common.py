@@ -23,6 +23,37 @@ def add_market_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commission", default="none", help=f"{forms_help(COMMISSION_FORMS)} (none)")
     p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
     p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
+    add_layout_options(p)
+
+
+def add_layout_options(p: argparse.ArgumentParser) -> None:
+    """How to read a user's own files: --columns, --sep, --decimal, --wide (workbench.feed.files)."""
+    p.add_argument("--columns", metavar="THEIRS=OURS,...",
+                   help="the file's column names to ours, e.g. dt=time,ticker=symbol,o=open,c=close")
+    p.add_argument("--sep", metavar="SEP", help="the CSV delimiter: , ; | or tab (detected when not given)")
+    p.add_argument("--decimal", choices=[".", ","], default=".", help="the decimal mark (.)")
+    p.add_argument("--wide", action="store_true", help="one column of closes per symbol (time,SPY,QQQ)")
+
+
+def layout_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`workbench.feed.load_file` options of --columns, --sep, --decimal, --wide."""
+    out: dict[str, Any] = {}
+    if getattr(args, "columns", None):
+        out["columns"] = key_values([c for c in args.columns.split(",") if c.strip()], "--columns")
+    if getattr(args, "sep", None) is not None:
+        out["sep"] = args.sep
+    if getattr(args, "decimal", ".") != ".":
+        out["decimal"] = args.decimal
+    if getattr(args, "wide", False):
+        out["wide"] = True
+    if out:
+        from workbench.feed.files import _check_layout
+
+        try:
+            _check_layout(out.get("columns"), out.get("sep"), out.get("decimal", "."), out.get("wide", False))
+        except ConfigError as exc:
+            raise ConfigError(f"--{exc}") from None
+    return out
 
 
 def with_actions(sub, name: str, help: str, common: argparse.ArgumentParser, title: str):

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.cli.common import duration, interactive, positive_int, print_json, timezone, with_actions
+from workbench.cli.common import (
+    add_layout_options,
+    duration,
+    interactive,
+    layout_options,
+    positive_int,
+    print_json,
+    timezone,
+    with_actions,
+)
 from workbench.errors import ConfigError, DataError
 from workbench.feed import SyntheticMarket, catalog, load, write_frame
 from workbench.feed.sources import output_format
@@ -26,6 +35,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="dataset name (see `workbench data list`) or a CSV/Parquet file")
     p.add_argument("--head", type=positive_int, default=10, metavar="N", help="rows to show (10)")
     p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive file timestamps (UTC)")
+    add_layout_options(p)
     p.set_defaults(func=data_show)
 
     p = actions.add_parser("validate", help="check a file (or dataset) against the data rules; exit 1 on errors",
@@ -35,6 +45,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", help="symbol of a single-symbol file without a symbol column")
     p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive timestamps (UTC)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_layout_options(p)
     p.set_defaults(func=data_validate)
 
     p = actions.add_parser("synth", help="write seeded synthetic quotes or bars to Parquet", parents=[common])
@@ -58,7 +69,10 @@ def data_list(args: argparse.Namespace) -> int:
 
 
 def data_show(args: argparse.Namespace) -> int:
-    frame = load(args.name, tz=args.tz).frame
+    loaded = load(args.name, tz=args.tz, **layout_options(args))
+    frame = loaded.frame
+    for note in loaded.report.notes:
+        print(f"note: {note}")
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(frame.head(args.head).to_string())
     print(f"[{len(frame):,} rows x {frame.shape[1]} columns]")
@@ -67,7 +81,8 @@ def data_show(args: argparse.Namespace) -> int:
 
 def data_validate(args: argparse.Namespace) -> int:
     try:
-        report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol).report
+        report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol,
+                      **layout_options(args)).report
     except DataError as exc:  # the whole file is unusable (unreadable, empty, wrong columns): a finding
         if args.json:
             print_json({"source": args.file, "ok": False, "error": str(exc), "rule": exc.rule})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.common import add_market_options, interactive, positive_int, print_json
+from workbench.cli.common import add_market_options, interactive, layout_options, positive_int, print_json
 from workbench.feed import load_bars
 from workbench.paths import check_writable
 from workbench.strategies import STRATEGIES
@@ -46,7 +46,7 @@ def optimize_command(args: argparse.Namespace) -> int:
         check_writable(args.out)
     options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
                "account_type": args.account}
-    frames = load_bars(args.data, args.symbols)
+    frames = load_bars(args.data, args.symbols, **layout_options(args))
     done = study(args.strategy, frames, space, random=args.random, bayes=args.bayes, seed=args.seed,
                  objective=args.objective, min_trades=args.min_trades, folds=args.walk_forward,
                  anchored=args.anchored, options=options, jobs=args.jobs, dask=args.dask,

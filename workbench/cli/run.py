@@ -7,7 +7,15 @@ import argparse
 from pathlib import Path
 
 from workbench.analytics.runplot import check_plot_path
-from workbench.cli.common import add_market_options, duration, interactive, key_values, port, print_json
+from workbench.cli.common import (
+    add_market_options,
+    duration,
+    interactive,
+    key_values,
+    layout_options,
+    port,
+    print_json,
+)
 from workbench.errors import ConfigError
 from workbench.paths import check_writable
 from workbench.session import SessionConfig, run_session
@@ -65,7 +73,7 @@ def run_strategy(args: argparse.Namespace) -> int:
         out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
         metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive(),
-        control=getattr(args, "control", False))
+        control=getattr(args, "control", False), layout=layout_options(args))
     result = run_session(config)
     if args.plot is not None:
         result.plot(args.plot)

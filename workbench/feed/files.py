@@ -9,6 +9,16 @@ Accepted layouts (column names are matched case-insensitively; ``Adj Close`` is 
 ``symbol`` may be left out of a single-symbol file; the ``symbol`` argument names it, or
 else the file's stem in upper case (``spy.csv`` -> ``SPY``). Any other column is an error.
 
+Other layouts, said how to read: ``columns={"dt": "time", "ticker": "symbol", "o": "open"}``
+renames a file's own columns (each named one must be in the file); ``sep=";"`` and
+``decimal=","`` read European CSV (the delimiter is detected when not given: the one of
+``, ; TAB |`` that splits the header and the first lines into the same number of fields, more
+than one; two candidates that both do are refused, asking for ``sep``); a close-only file
+(``time[,symbol],close[,volume]``) loads as bars with ``open = high = low = close`` (volume 0
+when absent); ``wide=True`` reads one column of closes per symbol (``time,SPY,QQQ``), an
+empty cell meaning no bar for that symbol at that time. What was detected or filled in is in
+the report's ``notes``.
+
 Timezones: a timestamp with an offset (``2024-01-02T09:30:00-05:00`` or ``...Z``) is
 converted to UTC; a timestamp without one is read as local time in ``tz`` (default
 ``"UTC"``) and then converted. Ambiguous or nonexistent local times (DST changes) break
@@ -100,8 +110,14 @@ def load_file(
     on_error: OnError = "raise",
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
+    columns: dict[str, str] | None = None,
+    sep: str | None = None,
+    decimal: str = ".",
+    wide: bool = False,
 ) -> Loaded:
     """Load and validate a CSV or Parquet file of bars or quotes.
+
+    ``columns``, ``sep``, ``decimal`` and ``wide``: other layouts (module docstring).
 
     ``on_error="raise"`` raises :class:`DataError` for the first offending line and
     returns nothing; ``on_error="drop"`` drops every bad row and reports them. CSV loads
@@ -117,22 +133,25 @@ def load_file(
     if not p.is_file():
         raise DataError("a directory, not a file" if p.is_dir() else "no such file", file=source, rule="format")
     check_timezone(tz)
+    layout = _check_layout(columns, sep, decimal, wide)
     fmt = file_format(p)
     if fmt == "parquet":
         raw = _read_parquet(p, source)
-        return _canonical(raw, source, "row", kind, symbol or _stem_symbol(p), tz, on_error)
+        return _shaped(raw, source, "row", kind, symbol or _stem_symbol(p), tz, on_error, layout, [])
 
     key = None
     if cache:
         directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         # Everything that shapes the loaded frame and its report is in the key: the content,
         # the options, and the symbol and source name a file's own name gives.
-        key = _cache_key(p, kind=kind, symbol=symbol or _stem_symbol(p), tz=tz, on_error=on_error, source=source)
+        key = _cache_key(p, kind=kind, symbol=symbol or _stem_symbol(p), tz=tz, on_error=on_error, source=source,
+                         **layout)
         hit = _cache_get(directory, key, source)
         if hit is not None:
             return hit
-    raw = _read_csv(p, source)
-    loaded = _canonical(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error)
+    notes: list[str] = []
+    raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes)
+    loaded = _shaped(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error, layout, notes)
     if key is not None:
         _cache_put(directory, key, loaded)
     return loaded
@@ -171,12 +190,18 @@ def validate_frame(
     tz: str = "UTC",
     on_error: OnError = "raise",
     source: str = "<frame>",
+    columns: dict[str, str] | None = None,
+    wide: bool = False,
 ) -> Loaded:
-    """Canonicalize and validate an in-memory frame (``time`` as a column or the index)."""
+    """Canonicalize and validate an in-memory frame (``time`` as a column or the index;
+    ``columns`` and ``wide`` as :func:`load_file`)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
     check_timezone(tz, "tz")
-    return _canonical(frame, source, "row", kind, symbol, tz, on_error)
+    layout = _check_layout(columns, None, ".", wide)
+    if layout["columns"] is None and not wide:
+        return _canonical(frame, source, "row", kind, symbol, tz, on_error)
+    return _shaped(frame, source, "row", kind, symbol, tz, on_error, layout, [])
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -191,9 +216,14 @@ def _stem_symbol(p: Path) -> str:
     return name.upper()
 
 
-def _read_csv(p: Path, source: str) -> pd.DataFrame:
+def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
+              notes: list[str] | None = None) -> pd.DataFrame:
+    if sep is None:
+        sep = _detect_sep(p, source)
+        if sep != "," and notes is not None:
+            notes.append(f"delimiter {_SEP_NAMES.get(sep, repr(sep))} detected")
     try:
-        header = pd.read_csv(p, nrows=0)
+        header = pd.read_csv(p, nrows=0, sep=sep)
     except pd.errors.EmptyDataError:
         raise DataError("file is empty (no header line)", file=source, rule="empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
@@ -206,6 +236,8 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             raw = pd.read_csv(
                 p,
+                sep=sep,
+                decimal=decimal,
                 dtype=text_cols,
                 index_col=False,
                 keep_default_na=False,  # only an empty cell is missing; "nan" is a value
@@ -215,7 +247,7 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         # pandas says e.g. "Expected 7 fields in line 5, saw 8", or only warns.
         m = re.search(r"line (\d+)", str(exc))
-        line = int(m.group(1)) if m else _first_ragged_line(p, len(header.columns))
+        line = int(m.group(1)) if m else _first_ragged_line(p, len(header.columns), sep)
         raise DataError(
             f"malformed CSV: a line has more fields than the header's {len(header.columns)}",
             file=source,
@@ -227,11 +259,11 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
     return raw
 
 
-def _first_ragged_line(p: Path, fields: int) -> int | None:
+def _first_ragged_line(p: Path, fields: int, sep: str = ",") -> int | None:
     """The first physical line with more fields than the header (error path only)."""
     opener = gzip.open if p.name.lower().endswith(".gz") else open
     with opener(p, "rt", newline="") as f:
-        for number, row in enumerate(csv.reader(f), start=1):
+        for number, row in enumerate(csv.reader(f, delimiter=sep), start=1):
             if len(row) > fields:
                 return number
     return None
@@ -255,6 +287,9 @@ def _canonical(
     symbol: str | None,
     tz: str,
     on_error: OnError,
+    notes: list[str] | None = None,
+    rows_at: np.ndarray | None = None,
+    close_only: bool = False,
 ) -> Loaded:
     raw = _columns(raw, source)
     found = detect_kind(list(raw.columns), source=source)
@@ -267,6 +302,9 @@ def _canonical(
     kind = found
     required = ("time", "symbol") + FIELDS[kind]
     allowed = set(required) | set(OPTIONAL[kind])
+    # Blank CSV lines come back as all-empty rows: skip them, keep their line numbers (found
+    # before a symbol-less file is given its symbol, which would make them look filled).
+    blank = raw.isna().all(axis=1).to_numpy() if line_label == "line" else None
     if "symbol" not in raw.columns:
         if symbol is None:
             raise DataError(
@@ -292,13 +330,11 @@ def _canonical(
             rule="columns",
         )
 
-    # Blank CSV lines come back as all-empty rows: skip them, keep their line numbers.
-    positions = None
-    if line_label == "line":
-        blank = raw.isna().all(axis=1).to_numpy()
-        positions = np.flatnonzero(~blank) if blank.any() else None
+    positions = np.flatnonzero(~blank) if blank is not None and blank.any() else None
     if positions is not None:
         raw = raw.iloc[positions]
+    if rows_at is not None:  # a wide file's rows: the line each came from
+        positions = rows_at if positions is None else rows_at[positions]
     n = len(raw)
     if n == 0:
         raise DataError("no data rows", file=source, rule="empty")
@@ -326,6 +362,8 @@ def _canonical(
     numeric = FIELDS[kind] + tuple(c for c in OPTIONAL[kind] if c in raw.columns)
     bounds = _float_bounds([raw[c] for c in numeric])
     for col in numeric:
+        if close_only and col in ("open", "high", "low"):  # copies of the close, parsed (and named) once
+            continue
         values, c_missing, c_bad = _parse_numbers(raw[col], bounds)
         if col in FIELDS[kind] and c_missing is not None:
             findings.add("missing_value", col, c_missing)
@@ -334,6 +372,8 @@ def _canonical(
             findings.add("number_parse", col, c_bad)
             skip |= c_bad
         data[col] = values
+    if close_only:
+        data = {c: data["close"].copy() if c in ("open", "high", "low") else data[c] for c in numeric}
     frame = pd.DataFrame(
         {"symbol": sym.array, **data}, index=pd.DatetimeIndex(times, name="time"), copy=False
     )
@@ -352,6 +392,7 @@ def _canonical(
         bad_rows=0 if bad is None else int(bad.sum()),
         violations=findings.results(line_of),
         line_label=line_label,
+        notes=list(notes or []),
     )
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
@@ -552,6 +593,163 @@ def _cell(raw: pd.DataFrame, pos: int, column: str, kind: Kind) -> str:
     elif column == "time":
         cols = ["time", "symbol"]
     return ", ".join(f"{c}={row[c]}" for c in cols if c in row.index)
+
+
+
+# --- other layouts -----------------------------------------------------------------------
+
+_SEPS = (",", ";", "\t", "|")
+_SEP_NAMES = {",": "','", ";": "';'", "\t": "TAB", "|": "'|'"}
+_TARGETS = TIME_ALIASES + ("symbol",) + FIELDS["bars"] + OPTIONAL["bars"] + FIELDS["quotes"]
+
+
+def _check_layout(columns, sep, decimal, wide) -> dict:
+    """The layout options, checked before any reading (a :class:`ConfigError` naming the option)."""
+    if columns is not None:
+        if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in columns.items()):
+            raise ConfigError(f"columns: a mapping of the file's column names to ours, got {columns!r}")
+        bad = [v for v in columns.values() if normalize_name(v) not in _TARGETS]
+        if bad:
+            raise ConfigError(f"columns: {bad[0]!r} is not a column workbench reads; map to one of "
+                              f"{', '.join(_TARGETS)}")
+        targets = [normalize_name(v) for v in columns.values()]
+        twice = sorted({t for t in targets if targets.count(t) > 1})
+        if twice:
+            raise ConfigError(f"columns: two of the file's columns are mapped to {twice[0]!r}")
+        columns = dict(columns) or None
+    if sep is not None:
+        sep = {"tab": "\t", "\\t": "\t"}.get(sep.lower() if isinstance(sep, str) else sep, sep)
+        if sep not in _SEPS:
+            raise ConfigError(f"sep: {sep!r} is not a delimiter workbench reads; use one of , ; | or tab")
+    if decimal not in (".", ","):
+        raise ConfigError(f"decimal: {decimal!r}; use '.' or ','")
+    if decimal == sep:
+        raise ConfigError("decimal: ',' cannot also be the delimiter (sep); European files use sep=';'")
+    if not isinstance(wide, bool):
+        raise ConfigError(f"wide: True or False, got {wide!r}")
+    return {"columns": columns, "sep": sep, "decimal": decimal, "wide": wide}
+
+
+def _head_lines(p: Path, n: int = 20) -> list[str]:
+    """The first ``n`` non-blank lines of a (possibly compressed) text file."""
+    import bz2
+    import lzma
+
+    name = p.name.lower()
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(name).suffix, open)
+    if name.endswith(".zip"):
+        return []  # read by pandas; the comma is assumed
+    out: list[str] = []
+    try:
+        with opener(p, "rt", newline="", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    out.append(line)
+                if len(out) >= n:
+                    break
+    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+        return []  # the reader will say what is wrong with the file
+    return out
+
+
+def _detect_sep(p: Path, source: str) -> str:
+    """The delimiter of ``p``: the one of ``, ; TAB |`` that splits the header and the first
+    lines into the same number of fields, more than one. Hand-written: ``csv.Sniffer``
+    guesses from character frequencies and takes a decimal comma for a delimiter."""
+    lines = _head_lines(p)
+    if not lines:
+        return ","
+    fits = []
+    for sep in _SEPS:
+        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(counts) == 1 and counts.pop() > 1:
+            fits.append(sep)
+    if len(fits) > 1:
+        raise DataError(f"cannot tell the delimiter: {' and '.join(_SEP_NAMES[f] for f in fits)} both split every "
+                        "line into the same number of fields; say which (sep=..., --sep)", file=source, rule="format")
+    return fits[0] if fits else ","
+
+
+def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, symbol: str | None, tz: str,
+            on_error: OnError, layout: dict, notes: list[str]) -> Loaded:
+    """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
+    a close-only file given its open, high and low."""
+    rows_at = None
+    if layout["columns"]:
+        raw = _map_columns(raw, layout["columns"], source)
+    if layout["wide"]:
+        raw, rows_at = _melt_wide(raw, source, notes)
+    raw = _columns(raw, source)
+    filled = _close_only(raw, notes)
+    return _canonical(raw if filled is None else filled, source, line_label, kind, symbol, tz, on_error, notes=notes,
+                      rows_at=rows_at, close_only=filled is not None)
+
+
+def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:
+    """The file's columns renamed by ``mapping`` (a name matched exactly, else trimmed and
+    case-insensitively); a mapped name the file lacks is an error listing its columns."""
+    names = [str(c) for c in raw.columns]
+    if raw.index.name is not None:
+        names.append(str(raw.index.name))
+    rename, index_name = {}, None
+    for key, target in mapping.items():
+        found = key if key in names else next((c for c in names if c.strip().lower() == key.strip().lower()), None)
+        if found is None:
+            raise DataError(f"columns: {key!r} is not a column of the file; its columns are {names}", file=source,
+                            column=key, rule="columns")
+        if found == (str(raw.index.name) if raw.index.name is not None else None) and found not in raw.columns:
+            index_name = normalize_name(target)
+        else:
+            rename[found] = normalize_name(target)
+    raw = raw.rename(columns=rename)
+    if index_name is not None:
+        raw = raw.rename_axis(index_name)
+    return raw
+
+
+def _melt_wide(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """A wide frame (a time column and one column of closes per symbol) as long close-only
+    rows, time by time and symbol by symbol in column order; and the file row of each."""
+    if not any(normalize_name(c) in TIME_ALIASES for c in raw.columns) and (
+            isinstance(raw.index, pd.DatetimeIndex) or normalize_name(raw.index.name or "") in TIME_ALIASES):
+        raw = raw.reset_index(names="time")
+    times = [c for c in raw.columns if normalize_name(c) in TIME_ALIASES]
+    if len(times) != 1:
+        raise DataError(f"a wide file needs one time column (time, date, datetime or timestamp) and one column per "
+                        f"symbol; columns are {[str(c) for c in raw.columns]}", file=source, rule="columns")
+    symbols = [c for c in raw.columns if c != times[0]]
+    if not symbols:
+        raise DataError("a wide file needs a column of closes per symbol beside its time column", file=source,
+                        rule="columns")
+    n, k = len(raw), len(symbols)
+    closes = raw[symbols].to_numpy(dtype=object).reshape(-1)
+    long = pd.DataFrame({"time": np.repeat(raw[times[0]].to_numpy(dtype=object), k),
+                         "symbol": np.tile(np.array([str(c).strip() for c in symbols], dtype=object), n),
+                         "close": closes})
+    rows_at = np.repeat(np.arange(n), k)
+    empty = pd.isna(closes) | np.array([isinstance(v, str) and not v.strip() for v in closes], dtype=bool)
+    notes.append(f"wide file: {k} symbol column(s) read as close-only bars")
+    if empty.any():
+        notes.append(f"wide file: {int(empty.sum()):,} empty cell(s) skipped (no bar for that symbol then)")
+        long, rows_at = long[~empty].reset_index(drop=True), rows_at[~empty]
+    return long, rows_at
+
+
+def _close_only(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
+    """A bars frame with a close but no open, high or low: those set to the close (and a
+    volume of 0 when it has none), said in ``notes``; ``None`` for any other frame."""
+    cols = set(raw.columns)
+    if "close" not in cols or cols & {"open", "high", "low", "bid", "ask"}:
+        return None
+    close = raw["close"]
+    raw = raw.assign(open=close, high=close, low=close)
+    filled = "open, high and low set to the close"
+    if "volume" not in cols:
+        raw = raw.assign(volume=np.where(close.isna(), np.nan, 0.0))  # a blank line stays blank
+        filled += ", volume to 0"
+    notes.append(f"close-only prices: {filled}")
+    return raw
 
 
 # --- cache -------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class QualityReport:
     symbols: list[str] = field(default_factory=list)
     first_time: pd.Timestamp | None = None
     last_time: pd.Timestamp | None = None
+    notes: list[str] = field(default_factory=list)  # how the file was read: a detected delimiter, a close-only layout
 
     @property
     def ok(self) -> bool:
@@ -108,6 +109,7 @@ class QualityReport:
             "first_time": None if self.first_time is None else self.first_time.isoformat(),
             "last_time": None if self.last_time is None else self.last_time.isoformat(),
             "line_label": self.line_label,
+            "notes": list(self.notes),
             "violations": [
                 {
                     "rule": v.rule,
@@ -133,6 +135,7 @@ class QualityReport:
                 for v in d["violations"]
             ],
             line_label=d["line_label"],
+            notes=list(d.get("notes", [])),
             symbols=list(d["symbols"]),
             first_time=None if d["first_time"] is None else pd.Timestamp(d["first_time"]),
             last_time=None if d["last_time"] is None else pd.Timestamp(d["last_time"]),
@@ -143,6 +146,7 @@ class QualityReport:
             f"{self.source}: {self.kind}, {self.rows:,} rows, {len(self.symbols)} symbol(s)"
             + (f", {self.first_time} .. {self.last_time}" if self.first_time is not None else "")
         )
+        head += "".join(f"\nnote: {n}" for n in self.notes)
         if self.ok:
             return head + "\nOK: no rule broken"
         lines = [head, f"ERRORS: {self.bad_rows:,} bad row(s)"]

@@ -1,0 +1,149 @@
+"""A user's own file layouts: renamed columns, other delimiters and decimal marks, close-only
+and wide files; each read as the same canonical bars, with errors that still name file, line,
+column and rule."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.errors import ConfigError, DataError
+from workbench.feed import load_file, validate_frame
+
+THEIRS = {"dt": "time", "ticker": "symbol", "o": "open", "h": "high", "l": "low", "c": "close", "vol": "volume"}
+EURO = "dt;ticker;o;h;l;c;vol\n2024-01-02;ABC;1,5;2,0;1,0;1,75;100\n2024-01-03;ABC;1,75;2,5;1,5;2,25;200\n"
+PLAIN = "time,symbol,open,high,low,close,volume\n2024-01-02,ABC,1.5,2.0,1.0,1.75,100\n2024-01-03,ABC,1.75,2.5,1.5,2.25,200\n"
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_semicolon_file_with_decimal_commas_and_its_own_names_reads_as_the_plain_file(tmp_path):
+    euro = load_file(write(tmp_path, "euro.csv", EURO), columns=THEIRS, decimal=",", cache=False)
+    plain = load_file(write(tmp_path, "plain.csv", PLAIN), cache=False)
+    pd.testing.assert_frame_equal(euro.frame, plain.frame)
+    assert euro.report.notes == ["delimiter ';' detected"] and plain.report.notes == []
+    # said explicitly, nothing is detected
+    told = load_file(tmp_path / "euro.csv", columns=THEIRS, decimal=",", sep=";", cache=False)
+    pd.testing.assert_frame_equal(told.frame, plain.frame)
+    assert told.report.notes == []
+
+
+def test_a_decimal_comma_read_as_a_point_is_a_number_error_naming_the_line_and_column(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "euro.csv", EURO), columns=THEIRS, cache=False)
+    assert (info.value.line, info.value.column, info.value.rule) == (2, "open", "number_parse")
+
+
+@pytest.mark.parametrize("sep, name", [("\t", "tab"), ("|", "|")])
+def test_tab_and_pipe_files_are_detected_or_named(tmp_path, sep, name):
+    path = write(tmp_path, "x.csv", PLAIN.replace(",", sep))
+    plain = load_file(write(tmp_path, "plain.csv", PLAIN), cache=False).frame
+    pd.testing.assert_frame_equal(load_file(path, cache=False).frame, plain)
+    pd.testing.assert_frame_equal(load_file(path, sep=name, cache=False).frame, plain)
+
+
+def test_a_delimiter_two_ways_consistent_is_refused_asking_which(tmp_path):
+    path = write(tmp_path, "x.csv", "time;a,close\n2024-01-02;A,1\n2024-01-03;A,2\n")
+    with pytest.raises(DataError, match="cannot tell the delimiter: ',' and ';'") as info:
+        load_file(path, cache=False)
+    assert info.value.rule == "format"
+
+
+def test_column_mapping_errors_name_the_column(tmp_path):
+    path = write(tmp_path, "euro.csv", EURO)
+    with pytest.raises(DataError, match=r"'date' is not a column of the file; its columns are \['dt'") as info:
+        load_file(path, columns={"date": "time"}, cache=False)
+    assert info.value.column == "date"
+    with pytest.raises(ConfigError, match="'price' is not a column workbench reads"):
+        load_file(path, columns={"c": "price"}, cache=False)
+    with pytest.raises(ConfigError, match="mapped to 'close'"):
+        load_file(path, columns={"c": "close", "o": "Close"}, cache=False)
+    with pytest.raises(ConfigError, match="cannot also be the delimiter"):
+        load_file(path, sep=",", decimal=",", cache=False)
+    # the mapping is matched case-insensitively when not exact
+    loaded = load_file(path, columns={k.upper(): v for k, v in THEIRS.items()}, decimal=",", cache=False)
+    assert list(loaded.frame.columns) == ["symbol", "open", "high", "low", "close", "volume"]
+
+
+def test_a_close_only_file_is_bars_with_open_high_low_at_the_close_and_says_so(tmp_path):
+    path = write(tmp_path, "spy.csv", "Date,Close\n2024-01-02,10\n2024-01-03,11.5\n\n2024-01-05,12\n")
+    loaded = load_file(path, cache=False)
+    f = loaded.frame
+    assert list(f["symbol"].astype(str)) == ["SPY"] * 3
+    for col in ("open", "high", "low"):
+        assert f[col].tolist() == [10.0, 11.5, 12.0]
+    assert f["volume"].tolist() == [0.0, 0.0, 0.0]
+    assert loaded.report.notes == ["close-only prices: open, high and low set to the close, volume to 0"]
+    bad = write(tmp_path, "bad.csv", "Date,Close\n2024-01-02,10\n2024-01-03,x\n")
+    with pytest.raises(DataError) as info:
+        load_file(bad, cache=False)
+    assert (info.value.line, info.value.column, info.value.rule) == (3, "close", "number_parse")
+    with pytest.raises(DataError, match="missing column"):  # some of open/high/low is not close-only
+        load_file(write(tmp_path, "half.csv", "time,open,close\n2024-01-02,1,2\n"), cache=False)
+
+
+def test_a_wide_file_is_long_close_only_bars_symbol_by_symbol(tmp_path):
+    path = write(tmp_path, "w.csv", "date,SPY,qqq\n2024-01-02,470.1,400.2\n2024-01-03,,401.5\n2024-01-04,472.0,402\n")
+    loaded = load_file(path, wide=True, cache=False)
+    f = loaded.frame
+    assert [(t.day, str(s), c) for t, s, c in zip(f.index, f["symbol"], f["close"])] == [
+        (2, "SPY", 470.1), (2, "qqq", 400.2), (3, "qqq", 401.5), (4, "SPY", 472.0), (4, "qqq", 402.0)]
+    assert (f["open"] == f["close"]).all()
+    assert "wide file: 1 empty cell(s) skipped (no bar for that symbol then)" in loaded.report.notes
+    bad = write(tmp_path, "b.csv", "date,SPY,QQQ\n2024-01-02,470.1,400.2\n2024-01-03,1,2\n2024-01-04,472.0,abc\n")
+    with pytest.raises(DataError) as info:
+        load_file(bad, wide=True, cache=False)
+    assert (info.value.line, info.value.column) == (4, "close")  # the physical line of the bad cell
+    dropped = load_file(bad, wide=True, cache=False, on_error="drop")
+    assert dropped.report.violations[0].first_lines == [4] and len(dropped.frame) == 5
+    with pytest.raises(DataError, match="one time column"):
+        load_file(write(tmp_path, "n.csv", "SPY,QQQ\n1,2\n"), wide=True, cache=False)
+
+
+def test_a_wide_frame_in_memory(tmp_path):
+    frame = pd.DataFrame({"SPY": [1.0, 2.0], "QQQ": [3.0, np.nan]},
+                         index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"], name="date"))
+    f = validate_frame(frame, wide=True).frame
+    assert list(zip(f["symbol"].astype(str), f["close"])) == [("SPY", 1.0), ("QQQ", 3.0), ("SPY", 2.0)]
+
+
+def test_parquet_files_take_the_column_mapping(tmp_path):
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"dt": pd.to_datetime(["2024-01-02", "2024-01-03"]), "px": [1.0, 2.0]}).to_parquet(path)
+    f = load_file(path, columns={"dt": "time", "px": "close"}, symbol="X").frame
+    assert f["close"].tolist() == [1.0, 2.0] and (f["low"] == f["close"]).all()
+
+
+def test_the_cache_tells_layouts_apart(tmp_path):
+    path = write(tmp_path, "x.csv", "time;symbol;open;high;low;close;volume;adj\n"
+                                    "2024-01-02;A;1,5;2,0;1,0;1,75;100;1,25\n")
+    cache = tmp_path / "cache"
+    first = load_file(path, columns={"adj": "adj_close"}, decimal=",", cache_dir=cache)
+    swapped = load_file(path, columns={"close": "adj_close", "adj": "close"}, decimal=",", cache_dir=cache)
+    assert not first.from_cache and not swapped.from_cache  # another layout is another entry
+    assert first.frame["close"].iloc[0] == 1.75 and swapped.frame["close"].iloc[0] == 1.25
+    again = load_file(path, columns={"adj": "adj_close"}, decimal=",", cache_dir=cache)
+    assert again.from_cache and again.report.notes == ["delimiter ';' detected"]
+    pd.testing.assert_frame_equal(again.frame, first.frame)
+
+
+def test_the_command_line_backtests_a_users_semicolon_file(tmp_path):
+    rows = ["dt;ticker;o;h;l;c;vol"] + [
+        f"2024-{1 + i // 28:02d}-{1 + i % 28:02d};ABC;{100 + i},0;{101 + i},5;{99 + i},0;{100 + i},5;1000"
+        for i in range(60)]
+    path = write(tmp_path, "mine.csv", "\n".join(rows) + "\n")
+    run = subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", str(path),
+                          "--columns", "dt=time,ticker=symbol,o=open,h=high,l=low,c=close,vol=volume",
+                          "--decimal", ",", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert '"orders": 1' in run.stdout or '"orders":1' in run.stdout.replace(" ", "")
+    wrong = subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", str(path),
+                            "--columns", "dt=time,ticker=symbol,o=open,h=high,l=low,c=close,vol=volume"],
+                           capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and "line 2, column 'open'" in wrong.stderr and "Traceback" not in wrong.stderr
