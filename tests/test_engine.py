@@ -292,9 +292,9 @@ def test_strategy_parameters_are_checked():
         strategy_class("smacross")
     with pytest.raises(ConfigError, match="unknown parameter"):
         SmaCross(speed=2)
-    with pytest.raises(ConfigError, match="fast: 'ten' is not a int"):
+    with pytest.raises(ConfigError, match="fast: 'ten' is not an int"):
         SmaCross(fast="ten")
-    with pytest.raises(ConfigError, match="fast: 1.5 is not a int|fast: '1.5' is not a int"):
+    with pytest.raises(ConfigError, match="fast: 1.5 is not an int|fast: '1.5' is not an int"):
         SmaCross(fast="1.5")
     with pytest.raises(ConfigError, match="must be below slow"):
         SmaCross(fast=30, slow=10)

@@ -55,7 +55,7 @@ from workbench import analytics
 from workbench.analytics.performance import equity_statistics
 from workbench.broker import JournalError, SimulatedBroker, commission_from, slippage_from
 from workbench.component import CheckResult, run_check
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, StrategyError, WorkbenchError
 from workbench.feed.replay import Replay
 from workbench.hashing import sha256_bytes
 from workbench.jsonsafe import jsonable
@@ -92,6 +92,7 @@ class Result:
     stopped_early: bool = False
     broker: SimulatedBroker | None = field(default=None, repr=False)
     frames: tuple[pd.DataFrame, ...] = field(default=(), repr=False)  # the data the run was given
+    warnings: list[str] = field(default_factory=list)  # what the session noticed (short data, no orders)
 
     def plot(self, path: str | os.PathLike | None = None, symbol: str | None = None):
         """Price with buy/sell markers, position, equity and drawdown on one time axis
@@ -155,6 +156,27 @@ class Result:
         eq.to_csv(out / "equity.csv", index=False, lineterminator="\n")
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
         return out
+
+
+def _strategy_error(exc: Exception, strategy: Strategy, now) -> StrategyError | None:
+    """A :class:`StrategyError` for an exception raised in the strategy's own file (the last
+    frame of its traceback there), or ``None`` when it came from elsewhere."""
+    import inspect
+    import traceback
+
+    try:
+        source = inspect.getfile(type(strategy))
+    except (TypeError, OSError):
+        return None
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+    if not frames:
+        return None
+    f = frames[-1]
+    at = f" at {now}" if now is not None else ""
+    error = StrategyError(f"strategy {strategy.name} raised {type(exc).__name__}: {exc} in {f.name} "
+                          f"({Path(source).name} line {f.lineno}){at}")
+    error.__cause__ = exc
+    return error
 
 
 class _Stopped(Exception):
@@ -445,6 +467,10 @@ class Engine:
                 broker.end_session(previous.time)
         except (KeyboardInterrupt, _Stopped):
             stopped = True
+        except WorkbenchError:
+            raise
+        except Exception as exc:
+            raise _strategy_error(exc, strategy, self.now) or exc
         finally:
             restore_sigint()
             self._warming = False

@@ -50,3 +50,8 @@ class DataError(WorkbenchError, ValueError):
 
 class ConfigError(WorkbenchError, ValueError):
     """A configuration value or parameter is unknown, of the wrong type or out of range."""
+
+
+class StrategyError(WorkbenchError):
+    """A strategy's own code raised while the engine ran it: what, where in the strategy's
+    file, and at which event time (``--debug`` shows the traceback)."""

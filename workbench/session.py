@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 
 from workbench.broker.journal import JOURNAL_NAME
 from workbench.engine import Engine, Result
@@ -54,6 +55,7 @@ class SessionConfig:
     sample_every: float = 1.0  # the monitor's interval (seconds)
     progress: bool = False
     control: bool = True  # a paper session's command channel (workbench.control; loopback, token)
+    strict: bool = False  # refuse a run whose data is shorter than the strategy's warm-up
     layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide
 
 
@@ -91,6 +93,9 @@ def run_session(config: SessionConfig) -> Result:
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols, **c.layout)
+    short = warmup_warnings(strategy, frames, start, end)
+    if short and c.strict:
+        raise ConfigError(f"--strict: {short[0]}")
     instruments = None
     if getattr(strategy, "option_chains", False):  # an option strategy: the underlying's synthetic chains
         from workbench.strategies.options import option_frames
@@ -135,9 +140,44 @@ def run_session(config: SessionConfig) -> Result:
             control.close()
         if monitor is not None:
             monitor.close()
+    result.warnings = short + no_order_warnings(result, strategy, short)
     if c.out is not None:
         result.save(c.out)
     return result
+
+
+def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
+    """One line per symbol with no more bars (between ``start`` and ``end``) than the
+    strategy's warm-up: it cannot decide there, or only at the last bar, too late to fill."""
+    need = int(strategy.warmup())
+    if need <= 0:
+        return []
+    out = []
+    for frame in frames:
+        if "symbol" not in frame.columns or "close" not in frame.columns:
+            continue
+        times = frame.index
+        keep = np.ones(len(frame), dtype=bool)
+        if start is not None:
+            keep &= times >= start
+        if end is not None:
+            keep &= times <= end
+        counts = frame.loc[keep, "symbol"].astype(str).value_counts()
+        for symbol, n in sorted(counts.items()):
+            if n <= need:
+                out.append(f"{symbol} has {n:,} bar(s) in this run; {strategy.name} {strategy.params} decides only "
+                           f"once it has seen {need:,}, and an order fills at the bar after: no order of it can fill")
+    return out
+
+
+def no_order_warnings(result, strategy, short: list[str]) -> list[str]:
+    """Why a run that placed no order believes none was placed."""
+    if len(result.orders) or result.stopped_early:
+        return []
+    if short:
+        return [f"no orders: the data is shorter than {strategy.name}'s warm-up ({strategy.warmup():,} bars)"]
+    return [f"no orders: {strategy.name} {strategy.params} saw {result.bars:,} bar(s) and {result.quotes:,} quote(s) "
+            "and its rules never asked for one (try other parameters, or check the data's symbols and dates)"]
 
 
 def _resume_or_fresh(journal: Path, c: SessionConfig) -> str:

@@ -14,10 +14,10 @@ import sqlite3
 import sys
 
 from workbench import __version__
-from workbench.cli import analyze, certify, data, journal, monitor, optimize, run, selftest, serve, users
+from workbench.cli import analyze, certify, data, journal, monitor, new, optimize, run, selftest, serve, users
 from workbench.errors import WorkbenchError
 
-GROUPS = (data, run, analyze, optimize, certify, monitor, journal, serve, users, selftest)
+GROUPS = (data, run, analyze, optimize, certify, monitor, journal, serve, users, new, selftest)
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,6 +11,29 @@ from workbench.errors import ConfigError
 from workbench.jsonsafe import jsonable
 
 
+def add_strategy_argument(p: argparse.ArgumentParser) -> None:
+    """The strategy a command runs: a built-in name, or a user's class (positional or
+    ``--strategy-file path/to/file.py:Class``, also ``module:Class``)."""
+    from workbench.strategies import STRATEGIES
+
+    p.add_argument("strategy", nargs="?", help=f"strategy name ({', '.join(STRATEGIES)}) or a class of your own: "
+                   "path/to/file.py:Class or module:Class")
+    p.add_argument("--strategy-file", metavar="FILE.py:CLASS",
+                   help="a strategy class of your own (`workbench new strategy NAME` writes one to start from)")
+
+
+def strategy_of(args: argparse.Namespace) -> str:
+    """The strategy named on the command line (one of the positional and --strategy-file)."""
+    given, file = getattr(args, "strategy", None), getattr(args, "strategy_file", None)
+    if given and file:
+        raise ConfigError(f"give a strategy name or --strategy-file, not both ({given!r} and {file!r})")
+    if not (given or file):
+        raise ConfigError("no strategy: give its name (e.g. sma_cross) or --strategy-file path/to/file.py:Class")
+    if file and ":" not in file:
+        raise ConfigError(f"--strategy-file {file}: add the class, as {file}:ClassName")
+    return file or given
+
+
 def add_market_options(p: argparse.ArgumentParser) -> None:
     """What a run trades on and with, the same for backtest, paper and optimize: --data,
     --symbols, --cash, --commission, --slippage, --account."""

@@ -7,10 +7,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.common import add_market_options, interactive, layout_options, positive_int, print_json
+from workbench.cli.common import (
+    add_market_options,
+    add_strategy_argument,
+    interactive,
+    layout_options,
+    positive_int,
+    print_json,
+    strategy_of,
+)
 from workbench.feed import load_bars
 from workbench.paths import check_writable
-from workbench.strategies import STRATEGIES
 from workbench.optimize import reporting
 from workbench.optimize.studies import MAX_TRIALS, parse_space, study
 
@@ -18,7 +25,7 @@ from workbench.optimize.studies import MAX_TRIALS, parse_space, study
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("optimize", help="search strategy parameters (grid, random, Bayesian, walk-forward)",
                        parents=[common])
-    p.add_argument("strategy", help=f"strategy name ({', '.join(STRATEGIES)})")
+    add_strategy_argument(p)
     add_market_options(p)
     p.add_argument("--grid", action="append", default=[], metavar="NAME=SPEC",
                    help="a dimension: fast=5:50:5 (ints), x=0.1:1.0[:N|:log] (floats), mode=a,b (choices)")
@@ -41,13 +48,14 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 
 def optimize_command(args: argparse.Namespace) -> int:
-    space = parse_space(args.grid, args.strategy)
+    strategy = strategy_of(args)
+    space = parse_space(args.grid, strategy)
     if args.out is not None:
         check_writable(args.out)
     options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
                "account_type": args.account}
     frames = load_bars(args.data, args.symbols, **layout_options(args))
-    done = study(args.strategy, frames, space, random=args.random, bayes=args.bayes, seed=args.seed,
+    done = study(strategy, frames, space, random=args.random, bayes=args.bayes, seed=args.seed,
                  objective=args.objective, min_trades=args.min_trades, folds=args.walk_forward,
                  anchored=args.anchored, options=options, jobs=args.jobs, dask=args.dask,
                  store=None if args.out is None else args.out / "trials.sqlite", max_trials=args.max_trials,

@@ -4,35 +4,39 @@ or paced by the wall clock (:func:`workbench.session.run_session`)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from workbench.analytics.runplot import check_plot_path
 from workbench.cli.common import (
     add_market_options,
+    add_strategy_argument,
     duration,
     interactive,
     key_values,
     layout_options,
     port,
     print_json,
+    strategy_of,
 )
 from workbench.errors import ConfigError
 from workbench.paths import check_writable
 from workbench.session import SessionConfig, run_session
-from workbench.strategies import STRATEGIES
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     for mode, text in (("backtest", "run a strategy over data as fast as it goes"),
                        ("paper", "paper-trade a strategy over replayed data, paced by the wall clock")):
         p = sub.add_parser(mode, help=text, parents=[common])
-        p.add_argument("strategy", help=f"strategy name ({', '.join(STRATEGIES)})")
+        add_strategy_argument(p)
         add_market_options(p)
         p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                        help="strategy parameter, e.g. -p fast=10 (repeat)")
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        p.add_argument("--strict", action="store_true",
+                       help="refuse a run whose data is shorter than the strategy's warm-up (exit 2)")
         p.add_argument("--plot", type=plot_file, metavar="FILE",
                        help="write price with trades, position, equity and drawdown (.html or .png)")
         p.add_argument("--monitor", type=Path, metavar="STORE", help="sample metrics into this SQLite store")
@@ -67,20 +71,23 @@ def run_strategy(args: argparse.Namespace) -> int:
             raise ConfigError(f"--plot {args.plot}: a directory (give a file name ending in .html or .png)")
         check_writable(args.plot.parent, "--plot")
     config = SessionConfig(
-        strategy=args.strategy, data=tuple(args.data), params=key_values(args.param),
+        strategy=strategy_of(args), data=tuple(args.data), params=key_values(args.param),
         symbols=tuple(args.symbols) if args.symbols else None, mode=args.mode, cash=args.cash,
         commission=args.commission, slippage=args.slippage, account=args.account, start=args.start, end=args.end,
         out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
         metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive(),
-        control=getattr(args, "control", False), layout=layout_options(args))
+        control=getattr(args, "control", False), layout=layout_options(args), strict=args.strict)
     result = run_session(config)
     if args.plot is not None:
         result.plot(args.plot)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         summary = result.summary()
         options = option_summary(result)
-        print_json({**summary, "options": options} if options else summary)
+        summary = {**summary, "options": options} if options else summary
+        print_json({**summary, "warnings": result.warnings} if result.warnings else summary)
     else:
         print_summary(result, args.out)
         if args.plot is not None:

@@ -11,6 +11,7 @@ the engine never gives a strategy the data frames, so it cannot look ahead.
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ class Param:
                 else:
                     value = self.type(text)
             except ValueError:
-                raise ConfigError(f"parameter {name}: {value!r} is not a {self.type.__name__}") from None
+                kind = self.type.__name__
+                raise ConfigError(f"parameter {name}: {value!r} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}") \
+                    from None
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
@@ -147,11 +150,39 @@ class Rolling:
         return math.sqrt(var) if var > 0 else 0.0
 
 
+_FIELD_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
 class Strategy:
-    """Base class of strategies (see the module docstring)."""
+    """Base class of strategies (see the module docstring).
+
+    Parameters are declared either as ``parameters = {"fast": Param(int, 10, low=1)}`` (with
+    bounds and help) or as typed class fields with defaults, ``fast: int = 10`` (``int``,
+    ``float``, ``bool`` or ``str``); either way ``-p fast=20`` and ``--grid`` are checked
+    against them and ``self.fast`` reads the run's value. A class without a ``name`` (nor a
+    named base) is named after itself in snake case (``MyStrategy`` -> ``my_strategy``)."""
 
     name: ClassVar[str] = "strategy"
     parameters: ClassVar[dict[str, Param]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__ and cls.name == "strategy":  # a subclass of a named one keeps its name
+            cls.name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+        fields: dict[str, Param] = {}
+        for attr, hint in cls.__dict__.get("__annotations__", {}).items():
+            kind = hint if hint in _FIELD_TYPES.values() else _FIELD_TYPES.get(hint) if isinstance(hint, str) else None
+            if kind is None or attr.startswith("_"):
+                continue  # ClassVar, other types and private names are not parameters
+            if attr not in cls.__dict__:
+                raise TypeError(f"{cls.__name__}.{attr}: a parameter needs a default ({attr}: {kind.__name__} = ...)")
+            fields[attr] = Param(kind, Param(kind, None).parse(attr, cls.__dict__[attr]))
+        if fields:
+            if "parameters" in cls.__dict__:
+                raise TypeError(f"{cls.__name__}: declare parameters as typed fields or in `parameters`, not both")
+            cls.parameters = {**cls.parameters, **fields}
+            for attr in fields:  # read from the run's values (__getattr__), not the class default
+                delattr(cls, attr)
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.parameters))
@@ -167,6 +198,12 @@ class Strategy:
 
     def check_params(self) -> None:
         """Checks across parameters (override); raise :class:`ConfigError`."""
+
+    def warmup(self) -> int:
+        """Bars of a symbol this strategy must see before it can decide anything about it
+        (override; 0: from the first bar). A run with no more bars than this is warned about,
+        and refused under ``--strict``."""
+        return 0
 
     def __getattr__(self, name: str) -> Any:
         params = self.__dict__.get("params")

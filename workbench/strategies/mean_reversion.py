@@ -26,6 +26,9 @@ class MeanReversion(Strategy):
         "allow_short": Param(bool, False, "also sell short above +entry (needs margin)"),
     }
 
+    def warmup(self) -> int:
+        return int(self.params["window"])  # the z-score needs a full window
+
     def check_params(self) -> None:
         if self.params["exit"] >= self.params["entry"]:
             raise ConfigError(

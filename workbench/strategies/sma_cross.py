@@ -24,6 +24,9 @@ class SmaCross(Strategy):
         "quantity": Param(float, 100.0, "units held while long", low=0.0),
     }
 
+    def warmup(self) -> int:
+        return int(self.params["slow"])  # the slow average needs this many closes
+
     def check_params(self) -> None:
         if self.params["fast"] >= self.params["slow"]:
             raise ConfigError(
