@@ -441,7 +441,7 @@ class Engine:
                     if by_date:
                         today = t_ns // _DAY_NS
                         if day is not None and today != day and not self._warming:
-                            broker.end_session(previous.time)
+                            broker.end_session(previous.time, next_time=events[0].time)
                         day = today
                     if monitor is None:
                         self._slice(events, per_bar, on_bar, on_quote)
@@ -782,8 +782,19 @@ def _instruments(symbols: list[str], given: Any) -> list:
     by_symbol = {i.symbol: i for i in items}
     unknown = sorted(set(by_symbol) - set(symbols))
     if unknown:
-        raise ConfigError(f"instruments for symbols not in the data: {', '.join(unknown)} (the data has "
-                          f"{', '.join(symbols)})")
+        shown = list(symbols)[:10]
+        more = f" and {len(symbols) - 10:,} more" if len(symbols) > 10 else ""
+        raise ConfigError(f"instruments for symbols not in the data: {', '.join(unknown[:10])}"
+                          + (f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else "")
+                          + f" (the data has {', '.join(shown)}{more})")
+    from workbench.model import OCC_SYMBOL, AssetClass
+
+    present = set(symbols)
+    missing = sorted({OCC_SYMBOL.match(i.symbol).group(1).strip() for i in items
+                      if i.asset_class is AssetClass.OPTION and OCC_SYMBOL.match(i.symbol)} - present)
+    if missing:
+        raise ConfigError(f"options on {', '.join(missing)} need {'its' if len(missing) == 1 else 'their'} bars or "
+                          "quotes in the data: exercise, assignment and the greeks need the underlying's price")
     return [by_symbol.get(s, s) for s in symbols]
 
 

@@ -102,3 +102,34 @@ def test_the_page_builds_and_its_computed_part_shows_the_chain_or_what_was_wrong
                       (("sp500", "2018-06-29", "put", 30, 0.3, None), "Chain seed")):
         alert = asyncio.run(option_view(*bad))
         assert isinstance(alert, pn.pane.Alert) and says in alert.object
+
+
+@pytest.mark.parametrize("args, field, says", [
+    (("put", 30, float("nan"), 0), "Delta", "nan is not between 0 and 1"),
+    (("put", 30, 0.0, 0), "Delta", "0.0 is not between 0 and 1"),
+    (("put", -3, 0.3, 0), "Days to expiry", "-3 is outside 1 to 730"),
+    (("put", 100000, 0.3, 0), "Days to expiry", "100000 is outside 1 to 730"),
+    (("put", None, 0.3, 0), "Days to expiry", "None is not a whole number"),
+    (("straddle", 30, 0.3, 0), "Right", "'straddle' is neither put nor call"),
+    (("put", 30, 0.3, -1), "Chain seed", "-1 is outside 0"),
+    (("put", 30, 0.3, 2**63), "Chain seed", "is outside 0"),
+    (("put", 30, 0.3, 1.5), "Chain seed", "1.5 is not a whole number"),
+])
+def test_bad_choices_are_refused_by_field(args, field, says):
+    right, dte, delta, seed = args
+    with pytest.raises(ConfigError, match=field) as info:
+        option_chain_view("sp500", "2018-06-29", seed, right, dte, delta)
+    assert says in str(info.value)
+    alert = asyncio.run(option_view("sp500", "2018-06-29", right, dte, delta, seed))
+    assert isinstance(alert, pn.pane.Alert) and field in alert.object
+
+
+def test_rights_in_any_case_long_inputs_cut_short_and_dates_read_as_typed():
+    assert option_chain_view("sp500", "2018-06-29", 0, "PUT", 30, 0.3)["contract"]["strike"] == \
+        option_chain_view("sp500", "2018-06-29", 0, "put", 30, 0.3)["contract"]["strike"]
+    with pytest.raises(ConfigError) as info:
+        option_chain_view("sp500", "x" * 100_000, 0, "put", 30, 0.3)
+    assert len(str(info.value)) < 200 and "100,000 characters" in str(info.value)
+    sunday = option_chain_view("sp500", "2018-07-01T20:00:00-10:00", 0, "put", 30, 0.3)  # Sunday where typed
+    assert sunday["quoted"] == pd.Timestamp("2018-06-29", tz="UTC") and "2018-07-01 is not a trading day" in \
+        sunday["note"]

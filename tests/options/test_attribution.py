@@ -62,3 +62,22 @@ def test_shares_alone_are_all_delta():
     a = pnl_attribution(result).iloc[1:]
     assert (a[["gamma", "theta", "vega", "residual"]] == 0).all().all()
     assert a["delta"].sum() == pytest.approx(result.equity.iloc[-1] - result.equity.iloc[1], rel=1e-9)
+
+
+def test_a_run_without_the_underlyings_prices_is_refused_by_name():
+    import dataclasses
+
+    from workbench.errors import ConfigError
+    from workbench.model import Instrument
+    from workbench.options import OptionError, option_instruments
+
+    quotes = QUOTES[QUOTES.index <= QUOTES.index[0]]
+    with pytest.raises(ConfigError, match="options on SP500 need its bars or quotes in the data"):
+        backtest(BuyAndHold(), quotes, instruments=[*option_instruments(quotes["symbol"])])
+    with pytest.raises(ConfigError, match=r"instruments for symbols not in the data: SP500 \(the data has .* and "
+                                          r"[\d,]+ more\)"):
+        backtest(BuyAndHold(), quotes, instruments=[Instrument("SP500"), *option_instruments(quotes["symbol"])])
+    run = wheel_run()
+    without = dataclasses.replace(run, frames=tuple(f for f in run.frames if "close" not in f.columns))
+    with pytest.raises(OptionError, match="no prices of SP500, the underlying of its options"):
+        pnl_attribution(without)

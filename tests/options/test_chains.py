@@ -124,3 +124,14 @@ def test_a_chain_file_without_a_column_or_rows_is_refused(tmp_path):
         load_chain(tmp_path / "e.csv")
     with pytest.raises(DataError, match="no such file"):
         load_chain(tmp_path / "none.csv")
+
+
+def test_a_days_chain_does_not_depend_on_the_range_it_is_made_in():
+    bars = load_dataset_bars("sp500")
+    alone = synthetic_chains(bars, seed=3, start="2018-07-09", end="2018-07-09")
+    within = synthetic_chains(bars, seed=3, start="2018-05-01", end="2018-07-31")
+    within = within[within["time"] == alone["time"].iloc[0]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), within)
+    assert not alone["iv"].equals(synthetic_chains(bars, seed=4, start="2018-07-09", end="2018-07-09")["iv"])
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+        synthetic_chains(bars, seed=-1, start="2018-07-09", end="2018-07-09")

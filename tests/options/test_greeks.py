@@ -53,10 +53,17 @@ def test_each_positions_greeks_and_the_accounts_sums():
 
 
 def test_a_position_that_cannot_be_priced_says_why():
-    b = SimulatedBroker(cash=1e6, instruments=[*option_instruments([CALL])], account_type="margin")
+    b = SimulatedBroker(cash=1e6, instruments=[Instrument("SPY"), *option_instruments([CALL])], account_type="margin")
     b.on_quote(Quote(T0, CALL, 1.40, 1.50, 50.0, 50.0))
     assert b.place_order(CALL, "buy", 1).accepted
     g = position_greeks(b).set_index("symbol")
     assert math.isnan(g.loc[CALL, "delta"]) and "no price of the underlying" in g.loc[CALL, "note"]
     with pytest.raises(ValueError, match="no market data"):
         position_greeks(SimulatedBroker(cash=1.0))
+
+
+def test_an_account_without_positions_sums_to_zero():
+    b = SimulatedBroker(cash=1e6, instruments=[Instrument("SPY")])
+    b.on_bar(Bar(T0, "SPY", 460.0, 461.0, 459.0, 460.0, 1e7))
+    account = position_greeks(b).set_index("symbol").loc["account"]
+    assert (account[["delta", "delta_usd", "gamma", "vega", "theta"]] == 0).all()

@@ -344,3 +344,94 @@ def test_chain_quotes_refuse_times_without_a_zone():
     chain["time"] = chain["time"].dt.tz_localize(None)
     with pytest.raises(DataError, match="UTC timestamps"):
         chain_quotes(chain)
+
+
+# --- found by a break-it review: stale quotes, trades past expiry, holidays, buy-backs, covered calls ---
+
+EXP = pd.Timestamp("2026-12-18", tz="UTC")
+
+
+def test_an_option_order_does_not_fill_at_yesterdays_quote():
+    b = broker(cash=50_000.0)
+    assert b.place_order(PUT, "sell", 1).accepted
+    b.on_quote(Quote(EXP - pd.Timedelta(days=1), PUT, 2.00, 2.10, 50, 50))  # Thursday's last quote
+    b.on_bar(Bar(EXP, "SPY", 400, 400, 400, 400, 1e7))  # Friday: the put is 50 in the money
+    cash = b.account().cash
+    reply = b.place_order(PUT, "buy", 1)
+    assert reply.accepted and b.position(PUT) == -1 and b.account().cash == cash  # resting, not filled at 2.10
+    b.on_quote(Quote(EXP + pd.Timedelta(hours=15), PUT, 49.90, 50.10, 50, 50))  # today's quote: it fills there
+    assert b.position(PUT) == 0 and b.fills()[-1].price == 50.10
+
+
+def test_no_trade_in_a_contract_once_its_expiry_is_settled():
+    b = broker(cash=50_000.0)
+    b.on_bar(Bar(EXP, "SPY", 500, 500, 500, 500, 1e7))
+    b.on_quote(Quote(EXP, PUT, 0.01, 0.05, 50, 50))
+    assert b.place_order(PUT, "sell", 1).accepted  # on its expiry day, before the close: it trades
+    b.end_session(EXP)
+    message = refused(b.place_order(PUT, "sell", 1), RejectReason.CONTRACT_EXPIRED)
+    assert "its expiries settled" in message
+    old = OptionContract("SPY", pd.Timestamp("2019-01-18").date(), 450.0, "put").symbol
+    fresh = SimulatedBroker(cash=1e6, instruments=[Instrument("SPY"), *option_instruments([old])],
+                            commission="ibkr-options")
+    assert fresh.place_order(old, "buy", 1, "limit", limit_price=1.0, tif="gtc").accepted  # no market time yet
+    later = pd.Timestamp("2026-01-05", tz="UTC")
+    fresh.on_quote(Quote(later, old, 0.5, 0.6, 10, 10))
+    assert fresh.fills() == [] and fresh.account().cash == 1e6
+    assert fresh.orders()[-1].status.value == "cancelled"
+
+
+def test_an_option_needs_its_underlying_as_plain_shares():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs an instrument for its underlying 'SPY'"):
+        SimulatedBroker(instruments=option_instruments([PUT]))
+    with pytest.raises(ConfigError, match="whose multiplier is 10"):
+        SimulatedBroker(instruments=[Instrument("SPY", multiplier=10.0), *option_instruments([PUT])])
+
+
+def test_an_expiry_on_a_holiday_is_settled_at_the_close_before_it():
+    b = broker(cash=50_000.0)
+    assert b.place_order(PUT, "sell", 1).accepted
+    thursday, monday = EXP - pd.Timedelta(days=1), EXP + pd.Timedelta(days=3)
+    b.on_bar(Bar(thursday, "SPY", 460, 460, 460, 460, 1e7))  # out of the money at Thursday's close
+    b.end_session(thursday, next_time=monday)  # Friday, the expiry, is a holiday
+    assert b.position(PUT) == 0 and b.position("SPY") == 0  # expired worthless, on Thursday's price
+    b.on_bar(Bar(monday, "SPY", 400, 400, 400, 400, 1e7))
+    b.end_session(monday)
+    assert b.position("SPY") == 0  # not assigned at Monday's 400
+    kept = broker(cash=50_000.0)
+    assert kept.place_order(PUT, "sell", 1).accepted
+    kept.on_bar(Bar(thursday, "SPY", 460, 460, 460, 460, 1e7))
+    kept.end_session(thursday, next_time=EXP)  # Friday trades: nothing settles on Thursday
+    assert kept.position(PUT) == -1
+
+
+def test_a_cash_secured_put_can_be_bought_back_with_the_cash_securing_it():
+    b = broker(cash=45_000.0)
+    assert b.place_order(PUT, "sell", 1).accepted  # 45,000 secured, 199 free
+    b.on_quote(Quote(T0 + pd.Timedelta(minutes=5), PUT, 9.90, 10.00, 50, 50))
+    reply = b.place_order(PUT, "buy", 1)
+    assert reply.accepted, reply.message
+    assert b.position(PUT) == 0 and b.account().cash == pytest.approx(45_000 + 200 - 1.0 - 1000 - 1.0)
+    # the release is for the contracts closed, not more: a second put's buy opens a long it must pay for
+    refused(b.place_order(PUT, "buy", 500), RejectReason.INSUFFICIENT_BUYING_POWER)
+
+
+def test_a_covered_call_in_a_margin_account_holds_no_margin_until_its_shares_are_sold():
+    b = broker(cash=50_000.0, account_type="margin")
+    assert b.place_order("SPY", "buy", 200).accepted
+    b.on_bar(Bar(T0 + pd.Timedelta(minutes=1), "SPY", 460, 460, 460, 460, 1e7))
+    assert b.position("SPY") == 200
+    assert b.place_order(CALL, "sell", 2).accepted
+    assert b.place_order("SPY", "buy", 5).accepted  # the calls are covered: no margin held back
+    b.on_bar(Bar(T0 + pd.Timedelta(minutes=2), "SPY", 460, 460, 460, 460, 1e7))
+    assert b.place_order("SPY", "sell", 200).accepted  # the calls go naked: the margin freed by the sale holds them
+    thin = broker(cash=50_000.0, account_type="margin")
+    assert thin.place_order("SPY", "buy", 200).accepted
+    thin.on_bar(Bar(T0 + pd.Timedelta(minutes=1), "SPY", 460, 460, 460, 460, 1e7))
+    assert thin.place_order(CALL, "sell", 2).accepted
+    thin.on_bar(Bar(T0 + pd.Timedelta(minutes=2), "SPY", 230, 230, 230, 230, 1e7))  # equity 4,000 left
+    # sold, the shares would leave 2 naked calls needing 2 x (10 % of 23,000 + premium): more than the equity
+    message = refused(thin.place_order("SPY", "sell", 200), RejectReason.UNCOVERED_OPTION)
+    assert "would leave short calls naked" in message and "Reg-T margin" in message

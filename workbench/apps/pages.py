@@ -482,6 +482,44 @@ def _dataset_bars(name: str) -> pd.DataFrame:
     return load_dataset_bars(name)
 
 
+def _shown(value, limit: int = 40) -> str:
+    """A user's input in a message: quoted, and cut short when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(str(value)):,} characters)"
+
+
+def _option_inputs(right, dte, delta, seed) -> tuple[str, int, float, int]:
+    """The options page's inputs checked: a :class:`ConfigError` naming the field otherwise."""
+    from workbench.errors import ConfigError
+
+    kind = str(right).strip().lower()
+    if kind not in ("put", "call"):
+        raise ConfigError(f"Right: {_shown(right)} is neither put nor call")
+    try:
+        days = int(dte)
+        if days != dte:
+            raise ValueError(dte)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"Days to expiry: {_shown(dte)} is not a whole number of days") from None
+    if not 1 <= days <= 730:
+        raise ConfigError(f"Days to expiry: {days} is outside 1 to 730")
+    try:
+        target = float(delta)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Delta: {_shown(delta)} is not a number") from None
+    if not (0.0 < target < 1.0):  # NaN fails too
+        raise ConfigError(f"Delta: {_shown(delta)} is not between 0 and 1 (an absolute delta)")
+    try:
+        chain_seed = int(seed)
+        if chain_seed != seed:
+            raise ValueError(seed)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"Chain seed: {_shown(seed)} is not a whole number") from None
+    if not 0 <= chain_seed < 2**63:
+        raise ConfigError(f"Chain seed: {chain_seed} is outside 0 to 2**63 - 1")
+    return kind, days, round(target, 4), chain_seed
+
+
 @functools.lru_cache(maxsize=32)
 def option_chain_view(dataset: str, day: str, seed: int, right: str, dte: int, delta: float) -> dict:
     """What the options page shows, computed once per choice (the bundled data do not change).
@@ -498,23 +536,26 @@ def option_chain_view(dataset: str, day: str, seed: int, right: str, dte: int, d
     from workbench.errors import ConfigError
     from workbench.options import price_chain, synthetic_chains
 
+    right, dte, delta, seed = _option_inputs(right, dte, delta, seed)
+    if dataset not in ("sp500", "nasdaq"):
+        raise ConfigError(f"Dataset: {_shown(dataset)} is not a bundled dataset (sp500, nasdaq)")
     bars = _dataset_bars(dataset)
     times = pd.DatetimeIndex(bars.index)
     try:
-        wanted = pd.Timestamp(day)
-        if wanted is pd.NaT:
+        typed = pd.Timestamp(str(day).strip())
+        if typed is pd.NaT:
             raise ValueError(day)
-    except (ValueError, TypeError):
-        raise ConfigError(f"Quote date: {day!r} is not a date (YYYY-MM-DD)") from None
-    wanted = wanted.tz_localize("UTC") if wanted.tz is None else wanted.tz_convert("UTC")
-    upto = times[times.normalize() <= wanted.normalize()]
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"Quote date: {_shown(day)} is not a date (YYYY-MM-DD)") from None
+    wanted = pd.Timestamp(typed.date(), tz="UTC")  # the calendar date as typed, whatever its zone
+    upto = times[times.normalize() <= wanted]
     if upto.empty:
         raise ConfigError(f"Quote date: {wanted:%Y-%m-%d} is before {dataset}'s first day, {times[0]:%Y-%m-%d} "
                           f"(the data run to {times[-1]:%Y-%m-%d})")
     quoted = upto[-1]
-    note = "" if quoted.normalize() == wanted.normalize() else (
+    note = "" if quoted.normalize() == wanted else (
         f"{wanted:%Y-%m-%d} is not a trading day of {dataset}: quoted on the last one before it, {quoted:%Y-%m-%d}. ")
-    if wanted.normalize() > times[-1].normalize():
+    if wanted > times[-1].normalize():
         note = f"{dataset}'s data end on {times[-1]:%Y-%m-%d}: quoted on that day. "
     monthlies = max(3, dte // 28 + 2)  # enough monthly expiries for any dte the slider allows
     chain = synthetic_chains(bars, seed=seed, start=quoted, end=quoted, monthlies=monthlies)
@@ -578,13 +619,12 @@ def _option_plots(view: dict, right: str):
 async def option_view(name: str, date_text: str, kind: str, days: int, target: float, chain_seed: int):
     """The options page's computed part for one choice of its inputs (a warning in place of a
     bad date); the chain and the plots are computed in a worker thread, off the server's loop."""
-    if chain_seed is None or int(chain_seed) < 0:  # an emptied box
-        return pn.pane.Alert("Chain seed: a whole number of 0 or more is needed", alert_type="warning")
     try:
-        view = await asyncio.to_thread(option_chain_view, name, (date_text or "").strip(), int(chain_seed), kind,
-                                       int(days), round(float(target), 4))
+        kind, days, target, chain_seed = _option_inputs(kind, days, target, chain_seed)
+        view = await asyncio.to_thread(option_chain_view, name, (date_text or "").strip(), chain_seed, kind, days,
+                                       target)
         smile, greeks, payoff = await asyncio.to_thread(_option_plots, view, kind)
-    except WorkbenchError as exc:  # a date outside the data: said on the page
+    except WorkbenchError as exc:  # a date outside the data, an emptied box: said on the page
         return pn.pane.Alert(str(exc), alert_type="warning")
     c = view["contract"]
     text = (f"{view['note']}**{name}** quoted {view['quoted']:%Y-%m-%d} at {view['spot']:,.2f}: "

@@ -32,7 +32,7 @@ import threading
 import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,15 @@ class SimulatedBroker:
         self._account = Account(cash, AccountType(account_type),
                                 {s: i.multiplier for s, i in self.instruments.items() if i.multiplier != 1.0})
         self._contracts = _option_contracts(self.instruments)  # option symbol -> its terms
+        for symbol, c in self._contracts.items():  # what exercise and assignment deliver must be tradable shares
+            u = self.instruments.get(c.underlying)
+            if u is None:
+                raise ConfigError(f"instruments: option {symbol!r} needs an instrument for its underlying "
+                                  f"{c.underlying!r} (assignment delivers its shares)")
+            if u.multiplier != 1.0 or u.asset_class is AssetClass.OPTION:
+                raise ConfigError(f"instruments: option {symbol!r} is on {c.underlying!r}, whose multiplier is "
+                                  f"{u.multiplier:g}; options are modelled on shares (multiplier 1)")
+        self._settled_on = None  # the last date whose expiries were settled (its contracts trade no more)
         self._call_underlyings = {c.underlying for c in self._contracts.values() if c.right == "call"}
         self.commission = commission_from(commission)
         self.slippage = slippage_from(slippage)
@@ -388,7 +397,7 @@ class SimulatedBroker:
                 event = self._emit("accepted", oid, request)
                 reply = Reply(True, oid, event.seq)
                 quote = self._quotes.get(request["symbol"])
-                if quote is not None:
+                if quote is not None and (not self._contracts or self._live_quote(quote)):
                     self._match_quote(self._orders[oid], quote)
         self._latency.append(_time.perf_counter() - t0)
         self._latency_count += 1
@@ -509,6 +518,11 @@ class SimulatedBroker:
             first = len(self._fills)
             self._quotes[quote.symbol] = quote
             self._quote_left[quote.symbol] = [quote.bid_size, quote.ask_size]
+            if self._contracts and quote.symbol in self._contracts and self._expired(quote.symbol):
+                for order in list(self._open.of(quote.symbol)):  # no trade in a contract past its expiry
+                    self._emit("cancelled", order.id, {"reason": "contract_expired"})
+                self._account.mark(quote.symbol, quote.mid)
+                return []
             for order in self._open.of(quote.symbol):
                 if order.status.is_terminal:  # an earlier order's fill cannot end it, but be safe
                     continue
@@ -522,13 +536,17 @@ class SimulatedBroker:
         with self._lock:
             self._account.mark(_symbol(symbol), float(price))
 
-    def end_session(self, time: pd.Timestamp | None = None) -> int:
-        """The session closed: every working DAY order expires. Returns how many."""
+    def end_session(self, time: pd.Timestamp | None = None, next_time: pd.Timestamp | None = None) -> int:
+        """The session closed: every working DAY order expires. Returns how many.
+
+        ``next_time``: when the next session opens, if known (the engine knows it): options
+        expiring on the days between, when the market is shut (a holiday), are settled now, at
+        this session's prices, as listed options' expiries move to the trading day before."""
         with self._lock:
             if time is not None:
                 self.advance_time(time)
             if self._contracts:
-                self._settle_expiries()
+                self._settle_expiries(next_time)
             if not self._open:  # nothing works (the common case, on every bar of a daily run)
                 return 0
             expired = 0
@@ -723,14 +741,16 @@ class SimulatedBroker:
             last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
             position=acct.quantity(symbol), pending=self._pending(symbol, side, exclude=replacing),
             account_type=acct.type, commission=self.commission,
-            free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing),
+            free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing)
+            + self._released_cash(symbol, side, r["quantity"], replacing),
             free_margin=lambda: INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing),
         )
         if problem is None and self._contracts:
             contract = self._contracts.get(symbol)
-            if contract is not None and self._now is not None and contract.expiry < self._now.date():
+            if contract is not None and self._expired(symbol):
                 return Rejection(RejectReason.CONTRACT_EXPIRED,
-                                 f"{symbol} expired on {contract.expiry} (market time {self._now.date()})")
+                                 f"{symbol} expired on {contract.expiry} (market time {self._now.date()}"
+                                 + (", its expiries settled)" if contract.expiry == self._now.date() else ")"))
             if side is Side.SELL:
                 problem = self._check_cover(symbol, r["quantity"], r["limit_price"], replacing)
         return problem
@@ -745,7 +765,18 @@ class SimulatedBroker:
         acct = self._account
         contract = self._contracts.get(symbol)
         if contract is None:  # shares: a cash account keeps those its short calls need
-            if acct.type is not AccountType.CASH or symbol not in self._call_underlyings:
+            if symbol not in self._call_underlyings:
+                return None
+            if acct.type is not AccountType.CASH:  # a margin account: the calls left naked need their margin
+                more = self._naked_margin(replacing, (symbol, qty)) - self._naked_margin(replacing)
+                snap = acct.snapshot()  # after the sale: its shares' margin is free again
+                sold = min(qty, max(acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing), 0.0))
+                gross = snap.gross_exposure - sold * (acct.last_price(symbol) or 0.0)
+                free = max(snap.equity - INITIAL_MARGIN * gross, 0.0) - self._reserved_margin(exclude=replacing)
+                if more > EPS and more > free + EPS:
+                    return Rejection(RejectReason.UNCOVERED_OPTION, (
+                        f"selling {qty:g} {symbol} would leave short calls naked, needing {more:,.2f} more Reg-T "
+                        f"margin; {max(free, 0.0):,.2f} is free"))
                 return None
             covering = self._call_shares(symbol, exclude=replacing)
             available = acct.quantity(symbol) - self._pending(symbol, Side.SELL, exclude=replacing) - covering
@@ -768,7 +799,23 @@ class SimulatedBroker:
             underlying_price=acct.last_price(u), premium=premium,
             margin_free=INITIAL_MARGIN * acct.buying_power() - self._reserved_margin(exclude=replacing))
 
-    def _settle_expiries(self) -> None:
+    def _live_quote(self, quote: Quote) -> bool:
+        """Whether an order may fill against ``quote`` when placed: any quote of shares; an
+        option's only on the date (UTC) it was quoted, and not past the contract's expiry (a
+        chain is quoted daily; yesterday's quote of an option is no price today)."""
+        if quote.symbol not in self._contracts:
+            return True
+        return self._now is not None and quote.time.date() == self._now.date() and not self._expired(quote.symbol)
+
+    def _expired(self, symbol: str) -> bool:
+        """Whether the option ``symbol`` trades no more: its expiry is before market time, or
+        its expiry's session has been settled (a later end_session)."""
+        c = self._contracts[symbol]
+        if self._now is None:
+            return False
+        return c.expiry < self._now.date() or (self._settled_on is not None and c.expiry <= self._settled_on)
+
+    def _settle_expiries(self, next_time=None) -> None:
         """At a session's close, each option held that expires on or before the session's
         date (UTC) is settled at the underlying's last price S (one journaled ``expiry``
         event), short positions first: a call at least :data:`ITM` in the money (S - K >=
@@ -785,6 +832,9 @@ class SimulatedBroker:
         if self._now is None:
             return
         today = self._now.date()
+        if next_time is not None and pd.Timestamp(next_time).date() > today:
+            today = pd.Timestamp(next_time).date() - timedelta(days=1)  # expiries on days the market is shut
+        self._settled_on = today if self._settled_on is None else max(self._settled_on, today)
         acct = self._account
         due = [s for s in acct.held() if s in self._contracts and self._contracts[s].expiry <= today]
         for symbol in sorted(due, key=lambda s: (acct.quantity(s) > 0, s)):  # assignments first
@@ -846,22 +896,45 @@ class SimulatedBroker:
                 total += n * self.instruments[s].multiplier
         return total
 
+    def _released_cash(self, symbol: str, side: Side, qty: float, exclude: _Working | None = None) -> float:
+        """The secured cash a buy of ``qty`` ``symbol`` frees by closing short puts (cash
+        account): a short put's buy-back may spend the cash that secures it."""
+        c = self._contracts.get(symbol) if self._contracts else None
+        if c is None or side is not Side.BUY or c.right != "put" or self._account.type is not AccountType.CASH:
+            return 0.0
+        short = max(-self._account.quantity(symbol) - self._pending(symbol, Side.BUY, exclude=exclude), 0.0)
+        return min(qty, short) * c.strike * self.instruments[symbol].multiplier
+
     def _secured_cash(self, exclude: _Working | None = None) -> float:
         """Cash securing short puts, held or working (strike x multiplier a contract)."""
         return sum(n * self._contracts[s].strike * self.instruments[s].multiplier
                    for s, n in self._shorts(exclude) if self._contracts[s].right == "put")
 
-    def _naked_margin(self, exclude: _Working | None = None) -> float:
+    def _naked_margin(self, exclude: _Working | None = None, selling: tuple[str, float] | None = None) -> float:
         """Reg-T margin of the short options held or working (a margin account), at the
-        last prices; an option or underlying without a price counts its strike."""
+        last prices; an option or underlying without a price counts its strike. Short calls
+        covered by shares held (less working sells, and less ``selling``: ``(symbol, shares)``
+        an order would sell) need none, the calls in symbol order taking the shares first."""
         acct = self._account
+        covering: dict[str, float] = {}
         total = 0.0
         for s, n in self._shorts(exclude):
             c = self._contracts[s]
-            u = acct.last_price(c.underlying)
+            m = self.instruments[s].multiplier
+            if c.right == "call":
+                u = c.underlying
+                if u not in covering:
+                    covering[u] = max(acct.quantity(u) - self._pending(u, Side.SELL, exclude=exclude)
+                                      - (selling[1] if selling and selling[0] == u else 0.0), 0.0)
+                covered = min(n, covering[u] / m)
+                covering[u] -= covered * m
+                n -= covered
+                if n <= EPS:
+                    continue
+            u_price = acct.last_price(c.underlying)
             p = acct.last_price(s)
-            total += n * risk_rules.reg_t_requirement(c.right, c.strike, c.strike if u is None else u,
-                                                      0.0 if p is None else p, self.instruments[s].multiplier)
+            total += n * risk_rules.reg_t_requirement(c.right, c.strike, c.strike if u_price is None else u_price,
+                                                      0.0 if p is None else p, m)
         return total
 
     def _pending(self, symbol: str, side: Side, exclude: _Working | None = None) -> float:
@@ -963,8 +1036,8 @@ class SimulatedBroker:
         if self._account.type is not AccountType.CASH or order.side is Side.SELL:
             return qty
         cash, snapshot = self._account.cash, order.snapshot()
-        if self._contracts:  # the cash securing short puts pays for nothing else
-            cash -= self._secured_cash()
+        if self._contracts:  # the cash securing short puts pays for nothing else but buying them back
+            cash -= self._secured_cash() - self._released_cash(order.symbol, order.side, qty, exclude=order)
         price = price * self._account.multiplier(order.symbol)  # a contract's price
         fee = self._commission
         if qty * price + fee(snapshot, qty, price) <= cash + EPS:

@@ -43,7 +43,12 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
     positions = result.positions
     times = positions.index
     symbols = [str(s) for s in positions.columns]
-    marks = _marks(result.frames, symbols, times)
+    underlyings = sorted({parse_occ(s).underlying for s in symbols if OCC_SYMBOL.match(s)})
+    marks = _marks(result.frames, symbols + [u for u in underlyings if u not in symbols], times)
+    for u in underlyings:
+        if marks[u].isna().all():
+            raise OptionError(f"pnl_attribution: the run has no prices of {u}, the underlying of its options "
+                              "(give its bars to the run): the greeks need them")
     multipliers = result.broker.multipliers if result.broker is not None else {}
     out = np.zeros((len(times), len(PARTS)))
     out[0] = np.nan

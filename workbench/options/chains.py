@@ -12,7 +12,8 @@ volatility, a term structure toward a long-run level, skew and smile in standard
 moneyness, a seeded jitter), with spreads that widen away from the money and seeded sizes.
 Quoted mids are the model prices made monotone in strike (a call never dearer than a
 lower strike's, a put never dearer than a higher strike's: the jitter cannot break that).
-The same bars, parameters and seed give byte-identical chains.
+The same bars, parameters and seed give byte-identical chains, and a day's chain does not
+depend on the range it is generated in (each quote date draws from the seed and the date).
 
 :func:`load_chain` reads CSV or Parquet and refuses a file that breaks a rule, naming the
 file, line (CSV) or row (Parquet), column and rule; nothing is loaded then.
@@ -146,7 +147,8 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
         keep &= times >= _utc_day(start)
     if end is not None:
         keep &= times <= _utc_day(end) + pd.Timedelta(days=1) - pd.Timedelta(1)
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     parts: dict[str, list] = {}
     for i in np.flatnonzero(keep).tolist():
         s, t = float(close[i]), times[i]
@@ -155,6 +157,9 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
             base = surface.long_run
         base = max(float(base), surface.floor)
         day = t.tz_localize(None).normalize()
+        # each quote date draws from its own stream (the seed and the date): a day's chain is
+        # the same whatever range it is generated in (start/end, a page showing one day)
+        rng = np.random.default_rng([int(seed), int(day.value // 86_400_000_000_000) + 719_163])
         step = strike_step(s)
         strikes = np.arange(math.floor(s * (1 - width) / step), math.ceil(s * (1 + width) / step) + 1) * step
         strikes = strikes[strikes > 0]

@@ -72,7 +72,9 @@ def position_greeks(broker, *, rate: float = 0.03, dividend: float = 0.0) -> pd.
                            vega=size * g.vega, theta=size * g.theta)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    total = {c: frame[c].sum(min_count=1) for c in ("delta", "delta_usd", "gamma", "vega", "theta")}
+    # no position: sums of nothing are 0; positions none of which could be priced: NaN
+    total = {c: frame[c].sum(min_count=0 if frame.empty else 1) for c in ("delta", "delta_usd", "gamma", "vega",
+                                                                         "theta")}
     frame.loc[len(frame)] = {"symbol": "account", "underlying": "", "quantity": math.nan, "price": math.nan,
                              "underlying_price": math.nan, "days": math.nan, "iv": math.nan, **total,
                              "note": "sums of the rows above (NaN rows left out)"}

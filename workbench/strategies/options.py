@@ -96,8 +96,9 @@ class _OptionSeller(Strategy):
         premium, p = short["premium"], self.params
         if (p["take_profit"] and quote.ask <= (1.0 - p["take_profit"]) * premium + 1e-9) or \
                 (p["stop_loss"] and quote.ask >= p["stop_loss"] * premium - 1e-9):
-            self.order(symbol, "buy", -self.position(symbol))
-            self.log.append((str(bar.time.date()), "buy back", symbol, quote.ask))
+            reply = self.order(symbol, "buy", -self.position(symbol))
+            if reply is None or reply.accepted:  # a refused buy-back is not in the log (the broker counts it)
+                self.log.append((str(bar.time.date()), "buy back", symbol, quote.ask))
         return True
 
     def _close_shares(self, bar: Bar, shares: float, action: str) -> None:
