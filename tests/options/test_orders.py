@@ -435,3 +435,12 @@ def test_a_covered_call_in_a_margin_account_holds_no_margin_until_its_shares_are
     # sold, the shares would leave 2 naked calls needing 2 x (10 % of 23,000 + premium): more than the equity
     message = refused(thin.place_order("SPY", "sell", 200), RejectReason.UNCOVERED_OPTION)
     assert "would leave short calls naked" in message and "Reg-T margin" in message
+
+
+def test_a_margin_account_pays_for_the_options_it_buys_in_full():
+    b = broker(cash=10_000.0, account_type="margin")
+    b.on_quote(Quote(T0 + pd.Timedelta(minutes=1), CALL, 9.90, 10.00, 50, 50))
+    message = refused(b.place_order(CALL, "buy", 19), RejectReason.INSUFFICIENT_BUYING_POWER)
+    assert "needs 18,905.00" in message  # 19 x 100 x 9.95 (the last mid): all of it, not half
+    assert b.place_order(CALL, "buy", 9).accepted  # 9,000: within the 10,000
+    assert b.account().cash >= 0
