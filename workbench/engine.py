@@ -60,7 +60,7 @@ from workbench.feed.replay import Replay
 from workbench.hashing import sha256_bytes
 from workbench.jsonsafe import jsonable
 from workbench.feed.schema import kind_of
-from workbench.model import Bar
+from workbench.model import OCC_SYMBOL, Bar
 from workbench.resume import check_same_setup, fingerprint
 from workbench.strategies.base import Strategy
 
@@ -301,6 +301,8 @@ class Engine:
         if monitor is not None:
             monitor.attach(engine=self)
         self._bar_arrays: dict[str, dict[str, np.ndarray]] | None = None
+        # the strategy's once-a-time hook, called only when a strategy overrides it
+        self._on_slice = strategy.on_slice if type(strategy).on_slice is not Strategy.on_slice else None
 
     # --- strategy-facing -----------------------------------------------------------------
 
@@ -312,6 +314,20 @@ class Engine:
 
     def position(self, symbol: str) -> float:
         return self.broker.position(symbol)
+
+    @property
+    def universe(self) -> list[str]:
+        """The symbols of the data, option contracts left out."""
+        return [s for s in self.symbols if not OCC_SYMBOL.match(s)]
+
+    def commission_estimate(self, symbol: str, side: str, quantity: float, price: float) -> float:
+        """The broker's commission on a new order of ``quantity`` at ``price``, filled at once."""
+        from workbench.model import Order, OrderStatus, OrderType, Side, TimeInForce
+
+        order = Order("estimate", symbol, Side(side), OrderType.MARKET, float(quantity), None, None, TimeInForce.DAY,
+                      OrderStatus.ACCEPTED)
+        m = self.broker.multipliers.get(symbol, 1.0)
+        return self.broker.commission.commission(order, float(quantity), float(price) * m)
 
     def exposure(self, symbol: str) -> float:
         """Position plus working buys less working sells (one lookup each)."""
@@ -527,6 +543,8 @@ class Engine:
                     self._quotes += 1
                     broker.mark(e.symbol, e.mid)
                     on_quote(e)
+            if self._on_slice is not None:
+                self._on_slice(self.now)
             return
         fills = []
         for e in events:
@@ -551,6 +569,11 @@ class Engine:
                 on_quote(e)
                 for f in broker.fills_since(n):  # matched at once against the current quote
                     strategy.on_fill(f)
+        if self._on_slice is not None:
+            n = broker.fill_count
+            self._on_slice(self.now)
+            for f in broker.fills_since(n):
+                strategy.on_fill(f)
 
     # --- the sparse route ------------------------------------------------------------------
 
@@ -569,7 +592,8 @@ class Engine:
         owner = next((k for k in cls.__mro__ if "vectorized_targets" in vars(k)), None)
         if owner is None:
             return False
-        hooks = ("on_start", "on_bar", "on_quote", "on_fill", "on_stop", "bind", "target_position", "order")
+        hooks = ("on_start", "on_bar", "on_quote", "on_fill", "on_stop", "on_slice", "bind", "target_position",
+                 "order")
         if any(getattr(cls, h) is not getattr(owner, h) for h in hooks):
             return False
         if any(h in getattr(self.strategy, "__dict__", {}) for h in hooks):  # a hook set on the instance

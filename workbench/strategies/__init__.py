@@ -10,11 +10,12 @@ from workbench.strategies.manual import Manual
 from workbench.strategies.mean_reversion import MeanReversion
 from workbench.strategies.options import IronCondor, PutWrite, Wheel
 from workbench.strategies.quote_taker import QuoteTaker
+from workbench.strategies.rebalance import Rebalance
 from workbench.strategies.sma_cross import SmaCross
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (SmaCross, BuyAndHold, MeanReversion, EveryBar, Manual, PutWrite, Wheel,
-                              IronCondor)
+                              IronCondor, Rebalance)
 }
 
 
@@ -108,5 +109,5 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "IronCondor", "Manual", "MeanReversion", "Param", "PutWrite", "QuoteTaker", "Rolling", "SmaCross", "Strategy",
+__all__ = ["STRATEGIES", "BuyAndHold", "EveryBar", "IronCondor", "Manual", "MeanReversion", "Param", "PutWrite", "QuoteTaker", "Rebalance", "Rolling", "SmaCross", "Strategy",
            "Wheel", "load_strategy", "register", "strategy_class"]

@@ -228,6 +228,10 @@ class Strategy:
     def on_stop(self) -> None:
         """After the last event (or when the run is stopped)."""
 
+    def on_slice(self, time) -> None:
+        """Every event of ``time`` has been shown (each symbol's bar then): decide across
+        symbols here, once a time (override; the engine calls it only when overridden)."""
+
     # --- order API -----------------------------------------------------------------------
 
     def order(self, symbol: str, side: str, quantity: float, type: str = "market",
@@ -245,6 +249,48 @@ class Strategy:
             return None
         side = "buy" if delta > 0 else "sell"
         return self.order(symbol, side, abs(delta), **order)
+
+    def target_percent(self, symbol: str, weight: float, *, price: float | None = None, fractional: bool = False,
+                       **order: Any) -> Reply | None:
+        """Trade towards holding ``weight`` of the account's equity in ``symbol``: ``weight x
+        equity / price`` units (``price``: the last close by default), whole units rounded
+        towards zero (``fractional``: to a millionth, for instruments whose lot size allows
+        it). The order fills at the next bar's open, so the weight reached is near, not exact."""
+        return self.target_position(symbol, self.units_for(symbol, weight * self.equity, price, fractional), **order)
+
+    def target_weights(self, weights: dict[str, float], **options: Any) -> dict[str, Reply | None]:
+        """:meth:`target_percent` for each symbol of ``weights``, sells first (a symbol of the
+        universe held but not named goes to 0)."""
+        equity = self.equity
+        wanted = {s: 0.0 for s in self.universe if self.position(s)}
+        wanted.update({str(s): float(w) for s, w in weights.items()})
+        price, fractional = options.pop("price", None), options.pop("fractional", False)
+        targets = {s: self.units_for(s, w * equity, price, fractional) for s, w in wanted.items()}
+        order = sorted(targets, key=lambda s: (targets[s] >= self.exposure(s), s))  # reductions first
+        return {s: self.target_position(s, targets[s], **options) for s in order}
+
+    def units_for(self, symbol: str, value: float, price: float | None = None, fractional: bool = False) -> float:
+        """Units of ``symbol`` worth ``value`` at ``price`` (the last close by default), rounded
+        towards zero: whole units, or to a millionth when ``fractional``."""
+        if price is None:
+            closes = self.history(symbol, "close", 1)
+            if not len(closes):
+                raise ConfigError(f"{self.name}: no price of {symbol} yet to size an order with")
+            price = float(closes[-1])
+        if not (price > 0 and math.isfinite(price)):
+            raise ConfigError(f"{self.name}: cannot size {symbol} at price {price!r}")
+        units = value / price
+        step = 1e-6 if fractional else 1.0
+        return math.copysign(math.floor(abs(units) / step + 1e-9) * step, units)
+
+    @property
+    def universe(self) -> list[str]:
+        """The symbols of the run's data (option contracts left out), sorted."""
+        return list(self._bound().universe)
+
+    def commission_estimate(self, symbol: str, side: str, quantity: float, price: float) -> float:
+        """What the run's commission model charges an order of ``quantity`` at ``price``."""
+        return self._bound().commission_estimate(symbol, side, quantity, price)
 
     def position(self, symbol: str) -> float:
         """Units held (negative: short)."""

@@ -1,0 +1,176 @@
+"""The portfolio layer: target_percent / target_weights, the allocators, and the `rebalance`
+strategy checked against an independent pandas computation of the same rules to the cent."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.analytics.allocation import allocate
+from workbench.engine import backtest
+from workbench.errors import ConfigError
+from workbench.feed import load_dataset_bars, synthetic_bars
+from workbench.strategies import Rebalance, Strategy
+from workbench.strategies.rebalance import parse_weights
+
+RATE, MINIMUM, CAP = 0.005, 1.0, 0.01  # IBKR fixed: 0.005 a share, at least 1.00, at most 1 % of the value
+
+
+def fee(qty, price):
+    return min(max(RATE * qty, MINIMUM), CAP * qty * price)
+
+
+def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: float, buffer: float = 0.0):
+    # the columns' order is the order the engine is given the symbols' bars, the order they fill in
+    """The rebalance rules (the strategy's docstring) in plain pandas and Python: decisions at
+    the first day and the first day of each month, sales at the next open, buys sized at the
+    close after and filled at the open after that, capped by the cash (the broker's rule)."""
+    symbols = sorted(weights)
+    pos = dict.fromkeys(symbols, 0.0)
+    working: list[tuple[str, str, float]] = []  # (symbol, side, qty) to fill at the next open
+    pending: dict[str, float] = {}
+    period, decided = None, False
+    fills = []
+    for t in closes.index:
+        for symbol, side, qty in sorted(working, key=lambda w: list(opens.columns).index(w[0])):  # at this open
+            price = opens.at[t, symbol]
+            if side == "buy" and qty * price + fee(qty, price) > cash:
+                q = math.floor(max(cash - fee(min(qty, cash / price), price), 0) / price)
+                while q > 0 and q * price + fee(q, price) > cash:
+                    q -= 1
+                qty = q
+            if qty <= 0:
+                continue
+            f = fee(qty, price)
+            cash += (-1 if side == "buy" else 1) * qty * price - f
+            pos[symbol] += qty if side == "buy" else -qty
+            fills.append((t, symbol, side, qty, round(price, 6), round(f, 6)))
+        working = []
+        close = closes.loc[t]
+        if pending:
+            free = cash
+            for s in sorted(pending):
+                qty = math.floor(pending[s] - pos[s] + 1e-9)
+                while qty > 0 and qty * close[s] + fee(qty, close[s]) > free:
+                    fit = math.floor(max(free - fee(qty, close[s]), 0) / close[s])
+                    qty = fit if fit < qty else qty - 1
+                if qty > 0:
+                    working.append((s, "buy", qty))
+                    free -= qty * close[s] + fee(qty, close[s])
+            pending = {}
+            continue
+        month = (t.year, t.month)
+        if not decided or month != period:
+            decided = True
+            equity = cash + sum(pos[s] * close[s] for s in symbols)
+            targets = {s: math.floor(weights[s] * equity * (1 - buffer) / close[s] + 1e-9) for s in symbols}
+            working = [(s, "sell", pos[s] - targets[s]) for s in symbols if pos[s] - targets[s] > 1e-9]
+            pending = {s: targets[s] for s in symbols if targets[s] - pos[s] > 1e-9}
+        period = month
+    equity = cash + sum(pos[s] * closes.iloc[-1][s] for s in symbols)
+    return fills, cash, equity
+
+
+def test_a_monthly_60_40_rebalance_equals_a_pandas_computation_of_its_rules_to_the_cent():
+    sp, nq = load_dataset_bars("sp500"), load_dataset_bars("nasdaq")  # 1999-2018
+    opens = pd.DataFrame({"SP500": sp["open"], "NASDAQ": nq["open"]})
+    closes = pd.DataFrame({"SP500": sp["close"], "NASDAQ": nq["close"]})
+    weights = {"SP500": 0.6, "NASDAQ": 0.4}
+    run = backtest(Rebalance(weights="SP500=0.6,NASDAQ=0.4"), sp, nq, cash=1_000_000.0, commission="ibkr-fixed")
+    fills, cash, equity = reference(opens, closes, weights, 1_000_000.0)
+    got = [(f.time, f.symbol, f.side, f.quantity, round(f.price, 6), round(f.commission, 6))
+           for f in run.fills.itertuples()]
+    assert len(got) == len(fills) > 300  # 240 months: a sale and a purchase most months
+    assert got == fills
+    # a purchase that gapped above the cash at the open was cut to what the cash paid: that rule too
+    assert (run.orders["status"] == "cancelled").sum() >= 1
+    assert run.broker.account().cash == pytest.approx(cash, abs=0.005)
+    assert run.equity.iloc[-1] == pytest.approx(equity, abs=0.005)
+    # the weights are kept near the targets: at each month's end within a few points
+    held = run.positions[["SP500", "NASDAQ"]] * closes
+    share = held["SP500"] / run.equity
+    assert share.iloc[60:].between(0.5, 0.7).all()
+
+
+def test_the_reference_catches_a_wrong_rounding():
+    sp, nq = load_dataset_bars("sp500").iloc[-200:], load_dataset_bars("nasdaq").iloc[-200:]
+    opens = pd.DataFrame({"SP500": sp["open"], "NASDAQ": nq["open"]})
+    closes = pd.DataFrame({"SP500": sp["close"], "NASDAQ": nq["close"]})
+
+    class RoundsUp(Rebalance):
+        name = "rebalance"
+
+        def units_for(self, symbol, value, price=None, fractional=False):
+            return math.ceil(super().units_for(symbol, value, price, fractional) + 0.5)
+
+    run = backtest(RoundsUp(weights="SP500=0.6,NASDAQ=0.4"), sp, nq, commission="ibkr-fixed")
+    fills, _, _ = reference(opens, closes, {"SP500": 0.6, "NASDAQ": 0.4}, 1_000_000.0)
+    got = [(f.time, f.symbol, f.side, f.quantity, round(f.price, 6), round(f.commission, 6))
+           for f in run.fills.itertuples()]
+    assert got != fills
+
+
+def test_a_cash_buffer_stays_in_cash_and_a_drift_band_rebalances_between_months():
+    bars = synthetic_bars(["AAA", "BBB"], periods=300, seed=5)
+    kept = backtest(Rebalance(cash_buffer=0.1, every="never"), bars)
+    first = kept.equity.index[3]  # decided on the 1st bar, bought on the 2nd, filled at the 3rd's open
+    assert kept.broker.account().cash >= 0
+    assert (kept.positions.loc[first:] > 0).all().all()
+    cash_share = 1 - (kept.positions * bars.pivot(columns="symbol", values="close")).sum(axis=1) / kept.equity
+    assert cash_share.loc[first] == pytest.approx(0.1, abs=0.01)
+    banded = Rebalance(every="never", band=0.02)
+    backtest(banded, bars)
+    assert len(banded.rebalances) > 1  # the drift band called for more than the first decision
+    calendar = Rebalance(every="never")
+    backtest(calendar, bars)
+    assert len(calendar.rebalances) == 1
+
+
+def test_allocators():
+    rng = np.random.default_rng(0)
+    r = pd.DataFrame({"A": rng.normal(0, 0.01, 300), "B": rng.normal(0, 0.03, 300)})
+    closes = 100 * (1 + r).cumprod()
+    assert allocate(closes, "equal") == {"A": 0.5, "B": 0.5}
+    inv = allocate(closes, "inverse_vol")
+    vol = closes.pct_change().std()
+    assert inv["A"] / inv["B"] == pytest.approx(vol["B"] / vol["A"])
+    mv = allocate(closes, "min_variance")
+    assert sum(mv.values()) == pytest.approx(1.0) and mv["A"] > inv["A"] > 0.5
+    cov = closes.pct_change().cov().to_numpy()
+    w = np.array([mv["A"], mv["B"]])
+    for other in np.linspace(0, 1, 21):  # no other long-only mix has less variance
+        o = np.array([other, 1 - other])
+        assert w @ cov @ w <= o @ cov @ o + 1e-12
+    with pytest.raises(ConfigError, match="allocator"):
+        allocate(closes, "risk_parity")
+
+
+def test_weights_are_checked():
+    assert parse_weights("SP500=0.6, NASDAQ=0.4") == {"SP500": 0.6, "NASDAQ": 0.4}
+    for text, says in (("SP500=0.7,NASDAQ=0.4", "sum to 1.1"), ("SP500", "expected SYMBOL=WEIGHT"),
+                       ("SP500=x", "is not a number"), ("SP500=-0.1", "outside 0 to 1"),
+                       ("A=0.1,A=0.2", "given twice")):
+        with pytest.raises(ConfigError, match=says):
+            Rebalance(weights=text)
+    with pytest.raises(ConfigError, match="every"):
+        Rebalance(every="fortnight")
+    with pytest.raises(ConfigError, match="not in the data"):
+        backtest(Rebalance(weights="ZZZ=1"), synthetic_bars(["AAA"], periods=20, seed=1))
+
+
+def test_target_percent_and_target_weights_size_from_equity_and_round_towards_zero():
+    class Weights(Strategy):
+        def on_bar(self, bar):
+            if len(self.history(bar.symbol)) == 5 and bar.symbol == "AAA":
+                self.replies = self.target_weights({"AAA": 0.25, "BBB": 0.5})
+                self.sized = {s: self.units_for(s, w * self.equity) for s, w in (("AAA", 0.25), ("BBB", 0.5))}
+
+    bars = synthetic_bars(["AAA", "BBB"], periods=20, seed=2)
+    s = Weights()
+    run = backtest(s, bars)
+    for symbol, qty in s.sized.items():
+        assert qty == int(qty) and qty > 0
+        assert run.positions[symbol].iloc[-1] == qty
+    closes = bars[bars["symbol"] == "AAA"]["close"]
+    assert s.sized["AAA"] == math.floor(0.25 * 1_000_000 / closes.iloc[4])
