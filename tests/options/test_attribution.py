@@ -81,3 +81,32 @@ def test_a_run_without_the_underlyings_prices_is_refused_by_name():
     without = dataclasses.replace(run, frames=tuple(f for f in run.frames if "close" not in f.columns))
     with pytest.raises(OptionError, match="no prices of SP500, the underlying of its options"):
         pnl_attribution(without)
+
+
+def test_a_mark_at_its_lower_bound_is_explained_by_delta_not_left_to_the_residual():
+    from workbench.model import Instrument
+    from workbench.options import OptionContract, option_instruments
+    from workbench.strategies.base import Strategy
+
+    put = OptionContract("XYZ", pd.Timestamp("2024-03-15").date(), 150.0, "put").symbol
+    days = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], tz="UTC")
+    spots = [100.0, 98.0, 99.0]
+    bars = pd.DataFrame({"symbol": "XYZ", "open": spots, "high": spots, "low": spots, "close": spots,
+                         "volume": 1e6}, index=days)
+    # deep in the money, its mid a cent under the European lower bound K exp(-rT) - S: no volatility fits
+    low = [150.0 * np.exp(-0.03 * (pd.Timestamp("2024-03-15", tz="UTC") - d).days / 365) - s - 0.01
+           for d, s in zip(days, spots)]
+    quotes = pd.DataFrame({"symbol": put, "bid": [v - 0.05 for v in low], "ask": [v + 0.05 for v in low],
+                           "bid_size": 10.0, "ask_size": 10.0}, index=days)
+
+    class BuyPut(Strategy):
+        def on_bar(self, bar):
+            if not self.position(put) and not self.working(put):
+                self.order(put, "buy", 1)
+
+    run = backtest(BuyPut(), quotes, bars, instruments=[Instrument("XYZ"), *option_instruments([put])])
+    a = pnl_attribution(run).iloc[1:]
+    held = a[a["total"] != 0]
+    assert len(held) >= 1
+    for _, row in held.iterrows():  # delta about -1 a share: the P&L is the move, not residual
+        assert abs(row["residual"]) < 0.1 * abs(row["total"]), row.to_dict()

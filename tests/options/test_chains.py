@@ -135,3 +135,18 @@ def test_a_days_chain_does_not_depend_on_the_range_it_is_made_in():
     assert not alone["iv"].equals(synthetic_chains(bars, seed=4, start="2018-07-09", end="2018-07-09")["iv"])
     with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
         synthetic_chains(bars, seed=-1, start="2018-07-09", end="2018-07-09")
+
+
+def test_a_listed_strike_stays_quoted_until_its_expiry():
+    bars = load_dataset_bars("sp500")
+    chain = synthetic_chains(bars, seed=0, start="2007-06-01", end="2007-09-28")
+    days = pd.DatetimeIndex(sorted(chain["time"].unique()))
+    quoted = chain.groupby(["expiry", "strike", "right"], observed=True)["time"].agg(["min", "count"])
+    for (expiry, strike, right), row in quoted.iterrows():
+        span = days[(days >= row["min"]) & (days.tz_localize(None).normalize() < expiry)]
+        assert row["count"] == len(span), (expiry, strike, right)
+    # the review's case: sold on 2007-07-23, the grid's step changed from 25 to 10 after it
+    held = chain[(chain["expiry"] == pd.Timestamp("2007-08-03")) & (chain["strike"] == 1525.0)
+                 & (chain["right"] == "put")]
+    assert pd.Timestamp("2007-07-27", tz="UTC") in set(held["time"]) and held["time"].max() == \
+        pd.Timestamp("2007-08-02", tz="UTC")

@@ -17,6 +17,11 @@ residual   the P&L less the four parts: what a second-order expansion misses
            (large moves, vanna and volga, the jump to intrinsic value at expiry)
 ========== =================================================================
 
+The greeks at a step's start come from the option's implied volatility at its mark; a mark
+at or under its lower no-arbitrage bound (deep in the money, quoted at about intrinsic value)
+has none, and takes the greeks of a 1 % volatility (``FLOOR_VOL``: delta about 1 a share). A
+step whose start has no mark of the option or of its underlying goes wholly to the residual.
+
 The residual is reported, not hidden: it is the honesty check of the expansion. Trades
 are not P&L here (the positions are those held over the step), so on a step without fills
 ``total`` equals the change of the run's equity curve.
@@ -32,13 +37,16 @@ import pandas as pd
 PARTS = ("delta", "gamma", "theta", "vega", "residual", "total")
 
 
+FLOOR_VOL = 0.01  # the volatility of a mark at its lower no-arbitrage bound (its greeks: intrinsic value's)
+
+
 def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
     """Per time of ``result`` (a :class:`~workbench.engine.Result` with option positions, or
     any), from the second on: the P&L of the positions held since the previous time, and its
     parts (module docstring). Columns :data:`PARTS`."""
     from workbench.model import OCC_SYMBOL
     from workbench.options.contracts import OptionError, parse_occ
-    from workbench.options.pricing import implied_volatility, price_option
+    from workbench.options.pricing import bounds, implied_volatility, price_option
 
     positions = result.positions
     times = positions.index
@@ -64,7 +72,12 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
                 try:
                     vol = implied_volatility(float(price), float(spot), c.strike, days, rate, 0.0, c.right)
                 except OptionError:
-                    pass
+                    # a mark at or under the lower no-arbitrage bound (deep in the money, priced
+                    # as intrinsic value): no volatility gives it, the least one explains it best
+                    low, _ = bounds(float(spot), c.strike, days, rate, 0.0, c.right)
+                    if float(price) <= low + 0.01:
+                        cache[key] = (FLOOR_VOL, price_option(float(spot), c.strike, days, rate, 0.0, FLOOR_VOL,
+                                                              c.right))
                 else:
                     cache[key] = (vol, price_option(float(spot), c.strike, days, rate, 0.0, vol, c.right))
         return cache[key]

@@ -150,20 +150,34 @@ def synthetic_chains(bars: pd.DataFrame, *, underlying: str | None = None, seed:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     parts: dict[str, list] = {}
-    for i in np.flatnonzero(keep).tolist():
+    # A strike once listed for an expiry stays listed until it expires, as on an exchange: a
+    # contract held does not drop out of the chain when the grid around a moved spot changes
+    # step. The listings are followed from the first bar, so a day's chain is the same
+    # whatever range it is generated in.
+    listed: dict[pd.Timestamp, set[float]] = {}
+    last = int(np.flatnonzero(keep)[-1]) if keep.any() else -1
+    for i in range(last + 1):
         s, t = float(close[i]), times[i]
+        day = t.tz_localize(None).normalize()
+        step = strike_step(s)
+        grid = np.arange(math.floor(s * (1 - width) / step), math.ceil(s * (1 + width) / step) + 1) * step
+        grid = [round(float(k), 6) for k in grid if k > 0]
+        expiries = expiries_after(day, weeklies, monthlies)
+        for gone in [e for e in listed if e <= day]:
+            del listed[gone]
+        for expiry in expiries:
+            listed.setdefault(expiry, set()).update(grid)
+        if not keep[i]:
+            continue
         base = surface.atm if surface.atm is not None else realized[i]
         if not np.isfinite(base):  # too few bars yet for the realized volatility
             base = surface.long_run
         base = max(float(base), surface.floor)
-        day = t.tz_localize(None).normalize()
         # each quote date draws from its own stream (the seed and the date): a day's chain is
         # the same whatever range it is generated in (start/end, a page showing one day)
         rng = np.random.default_rng([int(seed), int(day.value // 86_400_000_000_000) + 719_163])
-        step = strike_step(s)
-        strikes = np.arange(math.floor(s * (1 - width) / step), math.ceil(s * (1 + width) / step) + 1) * step
-        strikes = strikes[strikes > 0]
-        for expiry in expiries_after(day, weeklies, monthlies):
+        for expiry in expiries:
+            strikes = np.array(sorted(listed[expiry]))
             days = float((expiry - day).days)
             tau = days / 365.0
             atm = surface.long_run + (base - surface.long_run) * math.exp(-tau / surface.decay)
