@@ -287,6 +287,13 @@ class Engine:
         self._sparse_ok = (self._broker_options is not None and journal is None and participation is None and risk is None and monitor is None
                            and control is None and duration is None and mode == "backtest")
         self.broker = broker
+        if getattr(strategy, "option_chains", False) and not broker.option_contracts:
+            raise ConfigError(f"{strategy.name} trades options: give the underlying's chain as quotes and "
+                              "instruments=option_instruments(...) (workbench.strategies.options.option_frames "
+                              "makes both from bars)")
+        if getattr(strategy, "needs_margin", False) and broker.account().type.value != "margin":
+            raise ConfigError(f"{strategy.name} sells calls and puts that its bought wings do not cover here (each "
+                              "short leg needs its own cover): run it in a margin account (--account margin)")
         if control is not None:
             control.broker = broker
         self.now = None

@@ -133,3 +133,8 @@ def test_rights_in_any_case_long_inputs_cut_short_and_dates_read_as_typed():
     sunday = option_chain_view("sp500", "2018-07-01T20:00:00-10:00", 0, "put", 30, 0.3)  # Sunday where typed
     assert sunday["quoted"] == pd.Timestamp("2018-06-29", tz="UTC") and "2018-07-01 is not a trading day" in \
         sunday["note"]
+
+
+def test_a_date_without_a_year_is_refused():
+    with pytest.raises(ConfigError, match="'June 29' is not a date"):
+        option_chain_view("sp500", "June 29", 0, "put", 30, 0.3)

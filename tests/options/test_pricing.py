@@ -215,3 +215,9 @@ def test_a_chain_of_timedeltas_or_infinities_and_numpy_integers_are_handled():
     assert implied_volatility(2.5, 100, np.int64(100), 30, 0.05, 0, "call") > 0
     with pytest.raises(OptionError, match="price must be a number"):
         implied_volatility(True, 100, 100, 30, 0.05, 0, "call")
+
+
+def test_a_volatility_typed_as_a_percentage_is_refused():
+    with pytest.raises(OptionError, match="0.20 is 20 %"):
+        price_option(100, 100, 30, 0.03, 0.0, 20, "call")
+    assert price_option(100, 100, 30, 0.03, 0.0, 5.0, "call").price > 0  # 500 %: still a volatility

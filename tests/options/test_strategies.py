@@ -290,4 +290,19 @@ def test_the_command_line_shows_refusals_and_gives_the_option_figures_in_json():
     options = json.loads(rich.stdout)["options"]
     assert options["contracts_sold"] > 0 and options["premium"] > 0
     assert set(options["pnl_parts"]) == {"delta", "gamma", "theta", "vega", "residual", "total"}
+    assert "rejections" not in json.loads(rich.stdout)
+    poor_json = subprocess.run([sys.executable, "-m", "workbench", "backtest", "wheel", "--data", "sp500", "--cash",
+                                "50000", "--start", "2018-09-01", "--json"], capture_output=True, text=True, timeout=300)
+    assert json.loads(poor_json.stdout)["rejections"]["UNCOVERED_OPTION"] > 0
+    condor = subprocess.run([sys.executable, "-m", "workbench", "backtest", "iron_condor", "--data", "sp500", "--start",
+                             "2018-09-01"], capture_output=True, text=True, timeout=300)
+    assert condor.returncode == 2 and "--account margin" in condor.stderr
+
+
+def test_an_option_strategy_without_options_is_refused_saying_what_it_needs():
+    from workbench.engine import backtest
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="wheel trades options: give the underlying's chain"):
+        backtest(Wheel(), BARS.iloc[-30:])
 

@@ -543,7 +543,7 @@ def option_chain_view(dataset: str, day: str, seed: int, right: str, dte: int, d
     times = pd.DatetimeIndex(bars.index)
     try:
         typed = pd.Timestamp(str(day).strip())
-        if typed is pd.NaT:
+        if typed is pd.NaT or typed.year < 1900:  # "June 29" reads as the year 1
             raise ValueError(day)
     except (ValueError, TypeError, OverflowError):
         raise ConfigError(f"Quote date: {_shown(day)} is not a date (YYYY-MM-DD)") from None

@@ -87,6 +87,8 @@ def run_strategy(args: argparse.Namespace) -> int:
         summary = result.summary()
         options = option_summary(result)
         summary = {**summary, "options": options} if options else summary
+        rejected = rejections(result)
+        summary = {**summary, "rejections": rejected} if rejected else summary
         print_json({**summary, "warnings": result.warnings} if result.warnings else summary)
     else:
         print_summary(result, args.out)
@@ -129,14 +131,22 @@ def print_summary(result, out: Path | None) -> None:
         print(f"  {'results in':<15} {out}/")
 
 
-def rejected_text(result) -> str:
-    """``; 5,031 rejected (UNCOVERED_OPTION 5,031)``: the broker's refusals by reason, or ``""``."""
+def rejections(result) -> dict[str, int]:
+    """The broker's refusals by reason (none: empty)."""
     stats = result.broker.stats(latency=False) if result.broker is not None else {}
     if not stats.get("orders_rejected"):
+        return {}
+    return {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
+
+
+def rejected_text(result) -> str:
+    """``; 5,031 rejected (UNCOVERED_OPTION 5,031)``: the broker's refusals by reason, or ``""``."""
+    reasons = rejections(result)
+    if not reasons:
         return ""
-    reasons = {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
+    total = result.broker.stats(latency=False)["orders_rejected"]
     detail = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
-    return f"; {stats['orders_rejected']:,} rejected" + (f" ({detail})" if detail else "")
+    return f"; {total:,} rejected" + (f" ({detail})" if detail else "")
 
 
 def option_summary(result) -> dict:
@@ -156,7 +166,9 @@ def option_summary(result) -> dict:
     value = lambda f: float(sum(q * p * m.get(str(x), 1.0) for q, p, x in zip(f["quantity"], f["price"], f["symbol"])))  # noqa: E731
     sold, bought = opt[opt["side"] == "sell"], opt[opt["side"] == "buy"]
     a = pnl_attribution(result).iloc[1:]
-    return {"contracts_sold": float(sold["quantity"].sum()), "sales": len(sold),
+    held = result.broker.positions()
+    still = sum(abs(p.quantity) for sym, p in held.items() if OCC_SYMBOL.match(sym))
+    return {"contracts_sold": float(sold["quantity"].sum()), "sales": len(sold), "contracts_open": float(still),
             "contracts_bought": float(bought["quantity"].sum()), "premium": value(sold) - value(bought),
             **{k: stats[f"options_{k}"] for k in ("assigned", "exercised", "cash_settled", "expired")},
             "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")},
@@ -173,9 +185,15 @@ def option_figures(result) -> list[tuple[str, str]]:
     share = "" if o["residual_share"] is None else f" ({o['residual_share']:.1%} of the daily P&L unexplained)"
     return [
         ("P&L parts", parts + share),
-        ("options sold", f"{o['contracts_sold']:,.0f} contracts in {o['sales']:,} sales; "
-                         f"{o['contracts_bought']:,.0f} bought back or bought"),
+        ("options sold", f"{_count(o['contracts_sold'], 'contract')} in {_count(o['sales'], 'sale')}; "
+                         f"{_count(o['contracts_bought'], 'contract')} bought back or bought"),
         ("premium", f"{o['premium']:,.2f} collected (sales less purchases)"),
-        ("at expiry", f"{o['assigned']:,} assigned, {o['exercised']:,} exercised, "
-                      f"{o['cash_settled']:,} cash-settled, {o['expired']:,} worthless"),
+        ("at expiry", f"positions: {o['assigned']:,} assigned, {o['exercised']:,} exercised, "
+                      f"{o['cash_settled']:,} cash-settled, {o['expired']:,} worthless"
+                      + (f"; {_count(o['contracts_open'], 'contract')} still open at the end"
+                         if o["contracts_open"] else "")),
     ]
+
+
+def _count(n: float, word: str) -> str:
+    return f"{n:,.0f} {word}{'' if n == 1 else 's'}"

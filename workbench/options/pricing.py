@@ -54,11 +54,16 @@ class Greeks:
         return asdict(self)
 
 
+MAX_VOL = 5.0  # 500 % a year: a larger vol is a percentage typed as a number (20 for 0.20)
+
+
 def _check(spot, strike, days, rate, dividend, vol, right, style) -> None:
     for name, value in (("spot", spot), ("strike", strike), ("days", days), ("vol", vol)):
         if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool) \
                 or not math.isfinite(value) or value <= 0:
             raise OptionError(f"{name} must be a positive number, got {value!r}")
+    if vol > MAX_VOL:
+        raise OptionError(f"vol is a yearly volatility as a fraction (0.20 is 20 %), at most {MAX_VOL:g}; got {vol!r}")
     for name, value in (("rate", rate), ("dividend", dividend)):
         if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool) \
                 or not math.isfinite(value) or abs(value) > 1:

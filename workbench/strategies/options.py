@@ -230,7 +230,8 @@ class Wheel(_OptionSeller):
 
 
 class IronCondor(_OptionSeller):
-    """A short iron condor, held to expiry.
+    """A short iron condor, held to expiry (in a margin account: its short calls are naked to
+    a cash account, which would refuse every one and leave a put spread).
 
     At each bar of the underlying, with no leg held or working: on the nearest expiry at least
     ``dte`` days away (the choosing rule of the module docstring, applied to each leg), it
@@ -245,6 +246,7 @@ class IronCondor(_OptionSeller):
     """
 
     name = "iron_condor"
+    needs_margin = True  # the engine refuses a cash account (its short calls are never covered there)
     parameters = {
         "delta": SHARED["delta"],
         "wing_delta": Param(float, 0.10, "absolute delta of the wings bought", low=0.01, high=0.99),
