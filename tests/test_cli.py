@@ -108,7 +108,7 @@ def test_backtest_json_contract(capsys):
 
 def test_backtest_out_dir_and_options(capsys, tmp_path):
     out_dir = tmp_path / "run"
-    code, out, _ = run(capsys, "backtest", "buy_and_hold", "--data", "sp500,nasdaq", "--symbols", "NASDAQ",
+    code, out, _ = run(capsys, "backtest", "buy_and_hold", "-p", "quantity=100", "--data", "sp500,nasdaq", "--symbols", "NASDAQ",
                        "--start", "2010-01-01", "--end", "2010-12-31", "--commission", "ibkr-fixed",
                        "--slippage", "bps:5", "--cash", "500000", "--out", str(out_dir))
     assert code == 0 and "NASDAQ" in out and "results in" in out

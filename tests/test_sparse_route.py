@@ -48,8 +48,11 @@ def test_routed_on_real_data_and_given_way_when_money_runs_out():
     sparse, a, _, b = both(lambda: SmaCross(fast=10, slow=30), SP500)
     assert sparse.routed and len(a.fills) > 50
     assert_same(a, b)
-    sparse, a, _, b = both(BuyAndHold, SP500)
+    sparse, a, _, b = both(lambda: BuyAndHold(quantity=100), SP500)
     assert sparse.routed and len(a.fills) == 1
+    assert_same(a, b)
+    sparse, a, _, b = both(BuyAndHold, SP500)  # fully invested: sized from the equity, the loop's work
+    assert not sparse.routed and len(a.fills) == 1 and a.positions["SP500"].iloc[-1] > 100
     assert_same(a, b)
     # 1,000 shares at ~$1,000+ with $100,000: the loop rejects (and retries each bar); the
     # sparse route must give way to it and give its result

@@ -142,6 +142,45 @@ class Result:
             "fills_sha256": sha256_bytes(self.fills_csv()),
         }
 
+    def benchmark(self) -> dict[str, Any] | None:
+        """The run beside the buy-and-hold of its own universe: the symbols with bars (option
+        contracts left out), equal weight, each bought at its first close and held (a symbol
+        that starts later is cash until then), from the same starting cash. Its
+        ``total_return``, ``cagr``, ``sharpe`` and ``max_drawdown`` (the run's definitions), and
+        the run's ``beta`` and annualized ``alpha`` against it
+        (:func:`workbench.analytics.performance.beta_alpha`) and ``information_ratio``: the mean
+        of the daily return differences over their sample deviation, times sqrt(252). None
+        without bars or equity."""
+        from workbench.analytics import performance
+        from workbench.model import OCC_SYMBOL
+
+        pieces = [f[["symbol", "close"]] for f in self.frames if "close" in f.columns and len(f)]
+        if not pieces or self.equity.empty:
+            return None
+        bars = pd.concat(pieces)
+        bars = bars[~bars["symbol"].astype(str).str.match(OCC_SYMBOL.pattern)]
+        if bars.empty:
+            return None
+        closes = bars.assign(symbol=bars["symbol"].astype(str)).pivot_table(
+            index=bars.index, columns="symbol", values="close", aggfunc="last")
+        times = self.equity.index
+        closes = closes.reindex(closes.index.union(times)).ffill().reindex(times)
+        firsts = closes.apply(lambda c: c.dropna().iloc[0] if c.notna().any() else np.nan)
+        growth = (closes / firsts).fillna(1.0)  # cash until a symbol's first close
+        bench = self.starting_cash * growth.mean(axis=1)
+        stats = equity_statistics(bench, self.starting_cash)
+        r = performance.simple_returns(performance.daily_equity(self.equity))
+        b = performance.simple_returns(performance.daily_equity(bench))
+        beta, alpha = performance.beta_alpha(r, b)
+        both = pd.concat([r, b], axis=1, join="inner").dropna()
+        active = both.iloc[:, 0] - both.iloc[:, 1]
+        sd = float(active.std(ddof=1)) if len(active) > 1 else math.nan
+        ir = float(active.mean() / sd * math.sqrt(performance.PERIODS_PER_YEAR)) if sd and sd > 1e-15 else math.nan
+        return {"symbols": sorted(closes.columns), "total_return": stats["total_return"],
+                "cagr": jsonable(stats["cagr"]), "sharpe": jsonable(stats["sharpe"]),
+                "max_drawdown": jsonable(stats["max_drawdown"]), "beta": jsonable(beta), "alpha": jsonable(alpha),
+                "information_ratio": jsonable(ir)}
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
         journal is already there when the run was given ``journal=directory/...``)."""
@@ -597,7 +636,7 @@ class Engine:
             return False
         cls = type(self.strategy)
         owner = next((k for k in cls.__mro__ if "vectorized_targets" in vars(k)), None)
-        if owner is None:
+        if owner is None or not getattr(cls, "vectorizable", lambda params: True)(self.strategy.params):
             return False
         hooks = ("on_start", "on_bar", "on_quote", "on_fill", "on_stop", "on_slice", "bind", "target_position",
                  "order")

@@ -111,7 +111,8 @@ def test_fast_path_gives_way_to_the_engine_when_money_runs_out():
                    jobs=1)
     assert result.trials["path"].iloc[0] == "engine"
     assert not fastpath.supports(strategy, (SP500, SP500), {})
-    assert fastpath.supports(BuyAndHold(), (SP500,), {})
+    assert fastpath.supports(BuyAndHold(quantity=100), (SP500,), {})
+    assert not fastpath.supports(BuyAndHold(), (SP500,), {})  # fully invested sizes from the equity: the engine
 
 
 def test_intraday_bars_go_to_the_engine():

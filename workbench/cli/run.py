@@ -89,6 +89,8 @@ def run_strategy(args: argparse.Namespace) -> int:
         summary = {**summary, "options": options} if options else summary
         rejected = rejections(result)
         summary = {**summary, "rejections": rejected} if rejected else summary
+        bench = result.benchmark()
+        summary = {**summary, "benchmark": bench} if bench is not None else summary
         print_json({**summary, "warnings": result.warnings} if result.warnings else summary)
     else:
         print_summary(result, args.out)
@@ -123,12 +125,29 @@ def print_summary(result, out: Path | None) -> None:
     ]
     for name, value in rows:
         print(f"  {name:<15} {value}")
+    for name, value in benchmark_rows(result):
+        print(f"  {name:<15} {value}")
     options = option_figures(result)
     if options:
         for name, value in options:
             print(f"  {name:<15} {value}")
     if out is not None:
         print(f"  {'results in':<15} {out}/")
+
+
+def benchmark_rows(result) -> list[tuple[str, str]]:
+    """The buy-and-hold of the run's universe beside it (:meth:`Result.benchmark`)."""
+    b = result.benchmark()
+    if b is None:
+        return []
+    pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
+    num = lambda x, f: "n/a" if x is None else format(x, f)  # noqa: E731
+    return [
+        ("buy and hold", f"{pct(b['total_return'])} total, CAGR {pct(b['cagr'])}, Sharpe {num(b['sharpe'], '.3f')}, "
+                         f"max drawdown {pct(b['max_drawdown'])} ({', '.join(b['symbols'])}, equal weight)"),
+        ("vs buy and hold", f"alpha {pct(b['alpha'])} a year, beta {num(b['beta'], '.3f')}, information ratio "
+                            f"{num(b['information_ratio'], '.3f')}"),
+    ]
 
 
 def rejections(result) -> dict[str, int]:

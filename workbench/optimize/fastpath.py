@@ -47,6 +47,8 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     """Whether :func:`run` can stand in for the engine for this run."""
     if not hasattr(type(strategy), "vectorized_targets") or len(frames) != 1:
         return False
+    if not getattr(type(strategy), "vectorizable", lambda params: True)(strategy.params):
+        return False
     frame = frames[0]
     if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns):
         return False
