@@ -65,7 +65,7 @@ from workbench.resume import check_same_setup, fingerprint
 from workbench.strategies.base import Strategy
 
 Mode = Literal["backtest", "paper"]
-Session = Literal["auto", "bar", "date"]
+Session = str  # "auto", "bar", "date", or an exchange calendar's name ("XNYS": workbench.calendars)
 PROGRESS_EVERY = 10_000  # events between progress-bar updates
 _DAY_NS = 86_400 * 1_000_000_000
 FIELD_CLOSE = 3  # position of the close in a bar source's columns (open, high, low, close, volume)
@@ -260,7 +260,9 @@ class Engine:
         if mode not in ("backtest", "paper"):
             raise ConfigError(f"mode must be 'backtest' or 'paper', got {mode!r}")
         if session not in ("auto", "bar", "date"):
-            raise ConfigError(f"session must be 'auto', 'bar' or 'date', got {session!r}")
+            from workbench import calendars
+
+            calendars.check(session)  # an exchange calendar, or a ConfigError naming the choices
         if mode == "paper" and (speed is None or not speed > 0):
             raise ConfigError(f"paper mode needs a speed > 0 (data seconds per second), got {speed!r}")
         if duration is not None and not duration > 0:
@@ -467,7 +469,18 @@ class Engine:
         strategy, broker = self.strategy, self.broker
         strategy.bind(self)
         per_bar = self.session == "bar"
-        by_date = self.session == "date"
+        by_date = self.session not in ("bar",)  # sessions by UTC date, or by an exchange's closes
+        closes = None
+        if self.session != "date" and by_date and len(self.replay):
+            span = self.replay._times  # merged event times (int64 ns), in order
+            if not (span % _DAY_NS).any():
+                # daily bars (at midnight UTC): each bar is its exchange session, and an order
+                # placed at its close works in the next one, as with per-bar sessions
+                per_bar, by_date = True, False
+            else:
+                from workbench import calendars
+
+                closes = calendars.closes(self.session, pd.DatetimeIndex([span[0], span[-1]], tz="UTC"))
         resume_ns = self._resume_after_ns
         wall0 = _time.perf_counter()
         deadline = self._deadline = None if self.duration is None else self.clock() + self.duration
@@ -500,8 +513,8 @@ class Engine:
                 if step:
                     broker.begin_slice()
                 try:
-                    if by_date:
-                        today = t_ns // _DAY_NS
+                    if by_date:  # the session: the UTC date, or the first exchange close at or after t
+                        today = t_ns // _DAY_NS if closes is None else int(np.searchsorted(closes, t_ns, "left"))
                         if day is not None and today != day and not self._warming:
                             broker.end_session(previous.time, next_time=events[0].time)
                         day = today
@@ -755,6 +768,10 @@ class Engine:
 
     @staticmethod
     def _session_kind(session: Session, frames) -> str:
+        if session not in ("auto", "bar", "date"):
+            from workbench import calendars
+
+            return calendars.check(session)
         if session != "auto":
             return session
         for f in frames:

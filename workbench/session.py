@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from workbench.broker.journal import JOURNAL_NAME
 from workbench.engine import Engine, Result
@@ -56,6 +57,7 @@ class SessionConfig:
     progress: bool = False
     control: bool = True  # a paper session's command channel (workbench.control; loopback, token)
     strict: bool = False  # refuse a run whose data is shorter than the strategy's warm-up
+    session: str = "auto"  # when a session ends (DAY orders expire): auto, bar, date, or an exchange calendar (XNYS)
     layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide
 
 
@@ -93,7 +95,11 @@ def run_session(config: SessionConfig) -> Result:
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols, **c.layout)
-    short = warmup_warnings(strategy, frames, start, end)
+    if c.session not in ("auto", "bar", "date"):
+        from workbench import calendars
+
+        calendars.check(c.session, "--session")
+    short = warmup_warnings(strategy, frames, start, end) + session_warnings(frames, c.session)
     if short and c.strict:
         raise ConfigError(f"--strict: {short[0]}")
     instruments = None
@@ -119,7 +125,7 @@ def run_session(config: SessionConfig) -> Result:
         control = ControlChannel(c.out)
     try:
         engine = Engine(strategy, *frames, instruments=instruments, cash=c.cash, commission=commission,
-                        slippage=slippage,
+                        slippage=slippage, session=c.session,
                         account_type=c.account, journal=journal, mode=c.mode, start=start, end=end,
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
@@ -140,7 +146,8 @@ def run_session(config: SessionConfig) -> Result:
             control.close()
         if monitor is not None:
             monitor.close()
-    result.warnings = short + no_order_warnings(result, strategy, short)
+    result.warnings = short + no_order_warnings(result, strategy, [w for w in short if "warm-up" in w or
+                                                                     "decides only" in w])
     if c.out is not None:
         result.save(c.out)
     return result
@@ -167,6 +174,24 @@ def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
             if n <= need:
                 out.append(f"{symbol} has {n:,} bar(s) in this run; {strategy.name} {strategy.params} decides only "
                            f"once it has seen {need:,}, and an order fills at the bar after: no order of it can fill")
+    return out
+
+
+def session_warnings(frames, session: str) -> list[str]:
+    """With an exchange calendar: the bars outside its sessions (a holiday, after hours), by symbol."""
+    if session in ("auto", "bar", "date"):
+        return []
+    from workbench import calendars
+
+    out = []
+    for frame in frames:
+        if "close" not in frame.columns or not len(frame):
+            continue
+        off = calendars.outside(pd.DatetimeIndex(frame.index), session)
+        if off.any():
+            first = frame.index[int(np.flatnonzero(off)[0])]
+            out.append(f"{int(off.sum()):,} bar(s) outside {session} sessions (the first at {first}): they belong "
+                       "to the next session")
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.cli.common import (
@@ -45,6 +46,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", help="symbol of a single-symbol file without a symbol column")
     p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive timestamps (UTC)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--calendar", metavar="NAME", help="also count the bars outside this exchange's sessions (XNYS)")
     add_layout_options(p)
     p.set_defaults(func=data_validate)
 
@@ -89,6 +91,14 @@ def data_validate(args: argparse.Namespace) -> int:
         else:
             print(f"{args.file}: INVALID: {exc}")
         return 1
+    if args.calendar and report.kind == "bars":
+        from workbench import calendars
+
+        frame = load(args.file, tz=args.tz, kind=args.kind, symbol=args.symbol, on_error="drop", cache=False,
+                     **layout_options(args)).frame
+        off = calendars.outside(pd.DatetimeIndex(frame.index), calendars.check(args.calendar, "--calendar"))
+        report.notes.append(f"{int(off.sum()):,} bar(s) outside {args.calendar} sessions"
+                            + (f" (the first at {frame.index[int(np.flatnonzero(off)[0])]})" if off.any() else ""))
     if args.json:
         print_json(report.to_dict())
     else:

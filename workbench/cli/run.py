@@ -19,6 +19,13 @@ from workbench.cli.common import (
     print_json,
     strategy_of,
 )
+from workbench.cli.figures import (
+    benchmark_rows,
+    option_figures,
+    option_summary,
+    rejected_text,
+    rejections,
+)
 from workbench.errors import ConfigError
 from workbench.paths import check_writable
 from workbench.session import SessionConfig, run_session
@@ -35,6 +42,9 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.add_argument("--start", help="first date to use (inclusive)")
         p.add_argument("--end", help="last date to use (inclusive)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        p.add_argument("--session", default="auto", metavar="RULE",
+                       help="when a session ends and DAY orders expire: auto (daily bars: each bar; else the UTC "
+                            "date), bar, date, or an exchange calendar such as XNYS (its closes, half days, holidays)")
         p.add_argument("--strict", action="store_true",
                        help="refuse a run whose data is shorter than the strategy's warm-up (exit 2)")
         p.add_argument("--plot", type=plot_file, metavar="FILE",
@@ -77,7 +87,8 @@ def run_strategy(args: argparse.Namespace) -> int:
         out=args.out, speed=getattr(args, "speed", 60.0), duration=getattr(args, "duration", None),
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
         metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive(),
-        control=getattr(args, "control", False), layout=layout_options(args), strict=args.strict)
+        control=getattr(args, "control", False), layout=layout_options(args), strict=args.strict,
+        session=args.session)
     result = run_session(config)
     if args.plot is not None:
         result.plot(args.plot)
@@ -133,86 +144,3 @@ def print_summary(result, out: Path | None) -> None:
             print(f"  {name:<15} {value}")
     if out is not None:
         print(f"  {'results in':<15} {out}/")
-
-
-def benchmark_rows(result) -> list[tuple[str, str]]:
-    """The buy-and-hold of the run's universe beside it (:meth:`Result.benchmark`)."""
-    b = result.benchmark()
-    if b is None:
-        return []
-    pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
-    num = lambda x, f: "n/a" if x is None else format(x, f)  # noqa: E731
-    return [
-        ("buy and hold", f"{pct(b['total_return'])} total, CAGR {pct(b['cagr'])}, Sharpe {num(b['sharpe'], '.3f')}, "
-                         f"max drawdown {pct(b['max_drawdown'])} ({', '.join(b['symbols'])}, equal weight)"),
-        ("vs buy and hold", f"alpha {pct(b['alpha'])} a year, beta {num(b['beta'], '.3f')}, information ratio "
-                            f"{num(b['information_ratio'], '.3f')}"),
-    ]
-
-
-def rejections(result) -> dict[str, int]:
-    """The broker's refusals by reason (none: empty)."""
-    stats = result.broker.stats(latency=False) if result.broker is not None else {}
-    if not stats.get("orders_rejected"):
-        return {}
-    return {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
-
-
-def rejected_text(result) -> str:
-    """``; 5,031 rejected (UNCOVERED_OPTION 5,031)``: the broker's refusals by reason, or ``""``."""
-    reasons = rejections(result)
-    if not reasons:
-        return ""
-    total = result.broker.stats(latency=False)["orders_rejected"]
-    detail = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
-    return f"; {total:,} rejected" + (f" ({detail})" if detail else "")
-
-
-def option_summary(result) -> dict:
-    """A run's option figures as plain data (``--json``; none without options): contracts
-    sold and bought, the premium collected (sales less purchases, x the multiplier), how the
-    contracts ended, and the sums of the daily P&L attribution
-    (:func:`workbench.options.attribution.pnl_attribution`)."""
-    stats = result.broker.stats(latency=False) if result.broker is not None else {}
-    if "options_expired" not in stats:
-        return {}
-    from workbench.model import OCC_SYMBOL
-    from workbench.options.attribution import pnl_attribution
-
-    fills = result.fills
-    opt = fills[fills["symbol"].astype(str).str.match(OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
-    m = result.broker.multipliers
-    value = lambda f: float(sum(q * p * m.get(str(x), 1.0) for q, p, x in zip(f["quantity"], f["price"], f["symbol"])))  # noqa: E731
-    sold, bought = opt[opt["side"] == "sell"], opt[opt["side"] == "buy"]
-    a = pnl_attribution(result).iloc[1:]
-    held = result.broker.positions()
-    still = sum(abs(p.quantity) for sym, p in held.items() if OCC_SYMBOL.match(sym))
-    return {"contracts_sold": float(sold["quantity"].sum()), "sales": len(sold), "contracts_open": float(still),
-            "contracts_bought": float(bought["quantity"].sum()), "premium": value(sold) - value(bought),
-            **{k: stats[f"options_{k}"] for k in ("assigned", "exercised", "cash_settled", "expired")},
-            "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")},
-            "residual_share": float(a["residual"].abs().sum() / a["total"].abs().sum()) if a["total"].abs().sum()
-            else None}
-
-
-def option_figures(result) -> list[tuple[str, str]]:
-    """:func:`option_summary` as the summary table's rows (none without options)."""
-    o = option_summary(result)
-    if not o:
-        return []
-    parts = ", ".join(f"{k} {o['pnl_parts'][k]:,.0f}" for k in ("delta", "gamma", "theta", "vega", "residual"))
-    share = "" if o["residual_share"] is None else f" ({o['residual_share']:.1%} of the daily P&L unexplained)"
-    return [
-        ("P&L parts", parts + share),
-        ("options sold", f"{_count(o['contracts_sold'], 'contract')} in {_count(o['sales'], 'sale')}; "
-                         f"{_count(o['contracts_bought'], 'contract')} bought back or bought"),
-        ("premium", f"{o['premium']:,.2f} collected (sales less purchases)"),
-        ("at expiry", f"positions: {o['assigned']:,} assigned, {o['exercised']:,} exercised, "
-                      f"{o['cash_settled']:,} cash-settled, {o['expired']:,} worthless"
-                      + (f"; {_count(o['contracts_open'], 'contract')} still open at the end"
-                         if o["contracts_open"] else "")),
-    ]
-
-
-def _count(n: float, word: str) -> str:
-    return f"{n:,.0f} {word}{'' if n == 1 else 's'}"

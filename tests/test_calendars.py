@@ -1,0 +1,67 @@
+"""Exchange sessions: DAY orders expire at the exchange's close (a half day's too), bars
+outside the sessions are counted, daily bars keep their per-bar sessions."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from workbench import calendars
+from workbench.engine import backtest
+from workbench.errors import ConfigError
+from workbench.feed import load_dataset_bars
+from workbench.session import SessionConfig, run_session
+from workbench.strategies import SmaCross
+from workbench.strategies.base import Strategy
+
+# the day after Thanksgiving 2018, a half day (close 13:00 New York, 18:00 UTC), then Monday
+TIMES = pd.DatetimeIndex(["2018-11-23 17:58", "2018-11-23 17:59", "2018-11-23 18:30", "2018-11-26 14:31"], tz="UTC")
+
+
+def bars(lows):
+    return pd.DataFrame({"symbol": "AAA", "open": 100.0, "high": 101.0, "low": lows, "close": 100.0,
+                         "volume": 1e6}, index=TIMES)
+
+
+class BuyLow(Strategy):
+    def on_bar(self, bar):
+        if not hasattr(self, "sent"):
+            self.sent = self.order("AAA", "buy", 1, "limit", limit_price=90.0)  # a DAY order
+
+
+def test_a_day_order_expires_at_the_half_days_close_not_at_the_date_change():
+    data = bars([99.0, 99.0, 85.0, 99.0])  # after the close, at 18:30, the market trades through the limit
+    by_date = backtest(BuyLow(), data, session="date")
+    assert len(by_date.fills) == 1  # the UTC date had not changed: still working at 18:30
+    by_exchange = backtest(BuyLow(), data, session="XNYS")
+    assert len(by_exchange.fills) == 0
+    assert by_exchange.broker.orders()[0].status.value == "expired"
+
+
+def test_times_outside_the_sessions():
+    inside = pd.DatetimeIndex(["2018-11-23 17:59", "2018-11-26 14:30", "2018-11-26 21:00"], tz="UTC")
+    out = pd.DatetimeIndex(["2018-11-23 18:30", "2018-11-26 14:29", "2018-11-22 15:00"], tz="UTC")  # Thanksgiving
+    assert not calendars.outside(inside, "XNYS").any()
+    assert calendars.outside(out, "XNYS").all()
+    days = pd.DatetimeIndex(["2018-03-29", "2018-03-30", "2018-04-02"], tz="UTC")  # Good Friday in the middle
+    assert calendars.outside(days, "XNYS").tolist() == [False, True, False]
+
+
+def test_bars_outside_the_sessions_are_said_and_daily_bars_keep_their_sessions(tmp_path):
+    data = bars([99.0, 99.0, 99.0, 99.0])
+    path = tmp_path / "m.parquet"
+    data.to_parquet(path)
+    result = run_session(SessionConfig("buy_and_hold", (str(path),), session="XNYS"))
+    assert any(w.startswith("1 bar(s) outside XNYS sessions (the first at 2018-11-23 18:30:00+00:00)")
+               for w in result.warnings)
+    sp = load_dataset_bars("sp500").iloc[-300:]
+    assert backtest(SmaCross(), sp, session="XNYS").summary() == backtest(SmaCross(), sp).summary()
+
+
+def test_an_unknown_calendar_is_refused_naming_the_choices():
+    with pytest.raises(ConfigError, match="'XNYQ' is not auto, bar, date or an exchange calendar"):
+        backtest(BuyLow(), bars([99.0] * 4), session="XNYQ")
+    run = subprocess.run([sys.executable, "-m", "workbench", "backtest", "sma_cross", "--data", "sp500", "--session",
+                          "NOPE"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "--session: 'NOPE'" in run.stderr

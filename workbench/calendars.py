@@ -1,0 +1,80 @@
+"""Exchange sessions from ``exchange_calendars``: when a market opens and closes, its half
+days and holidays (``XNYS`` the New York Stock Exchange; ``exchange_calendars.get_calendar_names()``
+lists the others).
+
+A run with ``session="XNYS"`` (``--session XNYS``) ends a session at the exchange's close: DAY
+orders expire there (18:00 UTC on a half day, 21:00 in winter), not at the UTC date change,
+and an event after a close belongs to the next session. Bars outside every session (a
+holiday, after hours) are counted and said.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import ConfigError
+
+PLAIN = ("auto", "bar", "date")  # the engine's own session rules (workbench.engine)
+
+
+@functools.lru_cache(maxsize=1)
+def names() -> frozenset[str]:
+    import exchange_calendars
+
+    return frozenset(exchange_calendars.get_calendar_names(include_aliases=True))
+
+
+def check(name: str, where: str = "session") -> str:
+    """``name`` if it is an exchange calendar, else a :class:`ConfigError` naming it."""
+    if not isinstance(name, str) or name not in names():
+        known = ", ".join(sorted(n for n in names() if n.startswith("X"))[:8])
+        raise ConfigError(f"{where}: {name!r} is not auto, bar, date or an exchange calendar (e.g. {known}; "
+                          "exchange_calendars.get_calendar_names())")
+    return name
+
+
+@functools.lru_cache(maxsize=16)
+def schedule(name: str, first: str, last: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(session dates as UTC midnights, opens, closes) in int64 nanoseconds, for the sessions
+    from a week before ``first`` to a week after ``last`` (dates, YYYY-MM-DD)."""
+    import exchange_calendars
+
+    start = pd.Timestamp(first) - pd.Timedelta(days=7)
+    end = pd.Timestamp(last) + pd.Timedelta(days=7)
+    cal = exchange_calendars.get_calendar(check(name), start=max(start, pd.Timestamp("1990-01-01")), end=end)
+    sched = cal.schedule
+    days = pd.DatetimeIndex(sched.index).tz_localize("UTC") if sched.index.tz is None else pd.DatetimeIndex(sched.index)
+    ns = lambda index: pd.DatetimeIndex(index).as_unit("ns").asi8.copy()  # noqa: E731
+    return ns(days), ns(sched["open"]), ns(sched["close"])
+
+
+def _span(times: pd.DatetimeIndex) -> tuple[str, str]:
+    return str(times.min().date()), str(times.max().date())
+
+
+def closes(name: str, times: pd.DatetimeIndex) -> np.ndarray:
+    """The closes (int64 ns, increasing) of the sessions around ``times``."""
+    return schedule(name, *_span(times))[2]
+
+
+def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
+    """Which of ``times`` lie outside every session of calendar ``name``: for daily bars (all
+    at midnight UTC) a date that is not a session; otherwise a time not within a session's
+    open and close (both included)."""
+    times = pd.DatetimeIndex(times)
+    if times.tz is None:
+        times = times.tz_localize("UTC")
+    times = times.tz_convert("UTC").as_unit("ns")  # pandas may keep seconds or microseconds
+    if not len(times):
+        return np.zeros(0, dtype=bool)
+    days, opens, closes_ = schedule(name, *_span(times))
+    t = times.asi8
+    if (times.normalize() == times).all():
+        return ~np.isin(t, days)
+    i = np.searchsorted(closes_, t, side="left")  # the first close at or after each time
+    inside = i < len(closes_)
+    j = np.minimum(i, len(closes_) - 1)
+    return ~(inside & (t >= opens[j]))
