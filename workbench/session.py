@@ -94,7 +94,7 @@ def run_session(config: SessionConfig) -> Result:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
-    frames = load_bars(c.data, c.symbols, **c.layout)
+    frames = load_bars(c.data, c.symbols, progress=c.progress, **c.layout)
     if c.session not in ("auto", "bar", "date"):
         from workbench import calendars
 

@@ -147,3 +147,18 @@ def test_the_command_line_backtests_a_users_semicolon_file(tmp_path):
                             "--columns", "dt=time,ticker=symbol,o=open,h=high,l=low,c=close,vol=volume"],
                            capture_output=True, text=True, timeout=300)
     assert wrong.returncode != 0 and "line 2, column 'open'" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_a_long_file_is_read_with_a_progress_bar_and_the_same_result(tmp_path, monkeypatch, capsys):
+    from workbench.feed import files
+
+    path = write(tmp_path, "plain.csv", PLAIN)
+    quiet = load_file(path, cache=False)
+    monkeypatch.setattr(files, "PROGRESS_BYTES", 1)  # this small file counts as long
+    shown = load_file(path, cache=False, progress=True)
+    pd.testing.assert_frame_equal(quiet.frame, shown.frame)
+    assert "reading plain.csv" in capsys.readouterr().err
+    bad = write(tmp_path, "bad.csv", PLAIN.replace("1.75,100", "x,100"))
+    with pytest.raises(DataError) as info:
+        load_file(bad, cache=False, progress=True)
+    assert (info.value.line, info.value.column) == (2, "close")

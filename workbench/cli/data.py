@@ -84,7 +84,7 @@ def data_show(args: argparse.Namespace) -> int:
 def data_validate(args: argparse.Namespace) -> int:
     try:
         report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol,
-                      **layout_options(args)).report
+                      progress=interactive(), **layout_options(args)).report
     except DataError as exc:  # the whole file is unusable (unreadable, empty, wrong columns): a finding
         if args.json:
             print_json({"source": args.file, "ok": False, "error": str(exc), "rule": exc.rule})

@@ -54,7 +54,7 @@ def optimize_command(args: argparse.Namespace) -> int:
         check_writable(args.out)
     options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
                "account_type": args.account}
-    frames = load_bars(args.data, args.symbols, **layout_options(args))
+    frames = load_bars(args.data, args.symbols, progress=interactive(), **layout_options(args))
     done = study(strategy, frames, space, random=args.random, bayes=args.bayes, seed=args.seed,
                  objective=args.objective, min_trades=args.min_trades, folds=args.walk_forward,
                  anchored=args.anchored, options=options, jobs=args.jobs, dask=args.dask,

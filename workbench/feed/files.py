@@ -114,10 +114,12 @@ def load_file(
     sep: str | None = None,
     decimal: str = ".",
     wide: bool = False,
+    progress: bool = False,
 ) -> Loaded:
     """Load and validate a CSV or Parquet file of bars or quotes.
 
     ``columns``, ``sep``, ``decimal`` and ``wide``: other layouts (module docstring).
+    ``progress``: a progress bar while a long plain CSV file (:data:`PROGRESS_BYTES`) is read.
 
     ``on_error="raise"`` raises :class:`DataError` for the first offending line and
     returns nothing; ``on_error="drop"`` drops every bad row and reports them. CSV loads
@@ -150,7 +152,7 @@ def load_file(
         if hit is not None:
             return hit
     notes: list[str] = []
-    raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes)
+    raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes, progress=progress)
     loaded = _shaped(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error, layout, notes)
     if key is not None:
         _cache_put(directory, key, loaded)
@@ -216,8 +218,29 @@ def _stem_symbol(p: Path) -> str:
     return name.upper()
 
 
+PROGRESS_BYTES = 16 * 2**20  # a plain CSV file this large shows a progress bar while it is read (progress=True)
+
+
+class _Counted:
+    """A binary file whose reads advance a progress bar (pandas reads through it)."""
+
+    def __init__(self, f, bar) -> None:
+        self._f, self._bar = f, bar
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._bar.update(len(data))
+        return data
+
+    def __iter__(self):
+        return iter(self._f)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
 def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
-              notes: list[str] | None = None) -> pd.DataFrame:
+              notes: list[str] | None = None, progress: bool = False) -> pd.DataFrame:
     if sep is None:
         sep = _detect_sep(p, source)
         if sep != "," and notes is not None:
@@ -234,16 +257,28 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
             # index_col=False: pandas would otherwise turn a file whose rows all carry one
             # field too many into an index, and only warn about it.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            raw = pd.read_csv(
-                p,
-                sep=sep,
-                decimal=decimal,
-                dtype=text_cols,
-                index_col=False,
-                keep_default_na=False,  # only an empty cell is missing; "nan" is a value
-                na_values=[""],
-                skip_blank_lines=False,  # keeps row positions equal to line numbers - 2
-            )
+            size = p.stat().st_size if progress and p.name.lower().endswith(".csv") else 0
+            handle = bar = None
+            if size >= PROGRESS_BYTES:  # a long plain file: a progress bar by bytes read
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {p.name}", leave=False)
+                handle = _Counted(open(p, "rb"), bar)  # noqa: SIM115 (closed below)
+            try:
+                raw = pd.read_csv(
+                    handle if handle is not None else p,
+                    sep=sep,
+                    decimal=decimal,
+                    dtype=text_cols,
+                    index_col=False,
+                    keep_default_na=False,  # only an empty cell is missing; "nan" is a value
+                    na_values=[""],
+                    skip_blank_lines=False,  # keeps row positions equal to line numbers - 2
+                )
+            finally:
+                if handle is not None:
+                    handle.close()
+                    bar.close()
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         # pandas says e.g. "Expected 7 fields in line 5, saw 8", or only warns.
         m = re.search(r"line (\d+)", str(exc))

@@ -46,15 +46,17 @@ def split_names(sources: Iterable[str]) -> list[str]:
     return [n.strip() for item in sources for n in str(item).split(",") if n.strip()]
 
 
-def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, **layout: Any) -> list[pd.DataFrame]:
+def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, progress: bool = False,
+              **layout: Any) -> list[pd.DataFrame]:
     """The canonical frames of ``sources`` (datasets or files; comma-separated names are
     several), keeping only ``symbols`` when given: an unknown symbol is an error that lists
     the available ones. ``layout``: how to read the files (``columns``, ``sep``, ``decimal``,
-    ``wide``: :func:`~workbench.feed.files.load_file`)."""
+    ``wide``: :func:`~workbench.feed.files.load_file`); ``progress``: a bar while a long file is read."""
     names = split_names(sources)
     if not names:
         raise ConfigError("--data: no dataset or file given")
-    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else _file(n, files.read_file, **layout) for n in names]
+    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else _file(n, files.read_file, progress=progress, **layout)
+              for n in names]
     if symbols:
         wanted = list(symbols)
         available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
