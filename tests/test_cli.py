@@ -96,14 +96,16 @@ def test_backtest_json_contract(capsys):
     summary = json.loads(out)
     assert code == 0 and set(summary) == {
         "strategy", "params", "symbols", "bars", "orders", "fills", "final_equity", "total_return",
-        "cagr", "sharpe", "max_drawdown", "fills_sha256",
+        "cagr", "sharpe", "max_drawdown", "fills_sha256", "benchmark",
     }
     assert summary["params"] == {"fast": 10, "slow": 30, "quantity": 100.0} and summary["bars"] == 5031
     from workbench.engine import backtest
     from workbench.feed import load_dataset_bars
     from workbench.strategies import SmaCross
 
-    assert summary == backtest(SmaCross(), load_dataset_bars("sp500")).summary()
+    run_ = backtest(SmaCross(), load_dataset_bars("sp500"))
+    benchmark = summary.pop("benchmark")
+    assert summary == run_.summary() and benchmark == json.loads(json.dumps(run_.benchmark()))
 
 
 def test_backtest_out_dir_and_options(capsys, tmp_path):
