@@ -65,3 +65,29 @@ def test_an_unknown_calendar_is_refused_naming_the_choices():
     run = subprocess.run([sys.executable, "-m", "workbench", "backtest", "sma_cross", "--data", "sp500", "--session",
                           "NOPE"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "--session: 'NOPE'" in run.stderr
+
+
+def test_daily_bars_stamped_at_a_close_or_in_a_zone_are_per_bar_sessions():
+    from workbench.feed import synthetic_bars
+    from workbench.strategies import BuyAndHold
+
+    b = synthetic_bars(1, days=60, seed=2)
+    late = b.copy()
+    late.index = late.index + pd.Timedelta(hours=21)  # stamped at the close
+    for session in ("auto", "XNYS"):
+        run = backtest(BuyAndHold(), late, session=session)
+        assert len(run.fills) == 1 and run.positions.iloc[-1].iloc[0] > 0, session  # not expired unfilled
+
+
+def test_calendar_names_in_any_case_and_dates_it_does_not_cover():
+    assert calendars.check("xnys") == "XNYS"
+    with pytest.raises(ConfigError, match="does not cover"):
+        calendars.outside(pd.DatetimeIndex(["2052-01-06 02:00"], tz="UTC"), "XHKG")
+
+
+def test_buy_and_hold_sizes_its_budget_with_the_commission():
+    from workbench.feed import synthetic_bars
+    from workbench.strategies import BuyAndHold
+
+    run = backtest(BuyAndHold(), synthetic_bars(3, days=30, seed=9), commission="bps:20")
+    assert run.broker.stats()["orders_rejected"] == 0 and len(run.fills) == 3

@@ -202,3 +202,52 @@ def test_a_run_with_enough_data_and_no_order_says_the_rules_never_fired(tmp_path
     traded = run_session(SessionConfig("buy_and_hold", (str(data),)))
     assert traded.warnings == [] and len(traded.orders) == 1
     assert np.isfinite(traded.equity.iloc[-1])
+
+
+def test_a_subclass_default_a_parents_bounds_and_strategy_names():
+    class Mom(Strategy):
+        lookback: int = 20
+
+    class SlowMom(Mom):
+        lookback = 100
+
+    assert SlowMom().lookback == 100 and SlowMom(lookback=10).lookback == 10  # -p still reaches it
+
+    from workbench.strategies import SmaCross
+
+    with pytest.raises(ConfigError, match="below the minimum 1"):
+        type("Zero", (SmaCross,), {"__annotations__": {"fast": int}, "fast": 0})
+    with pytest.raises(TypeError, match="the name of a Strategy attribute"):
+        type("Cash", (Strategy,), {"__annotations__": {"cash": float}, "cash": 5000.0})
+
+
+def test_exit_at_import_and_errors_in_on_stop_or_warmup_are_strategy_errors(tmp_path):
+    f = tmp_path / "quits.py"
+    f.write_text("import sys\nsys.exit()\n")
+    with pytest.raises(ConfigError, match="importing .* failed: SystemExit"):
+        load_strategy(f"{f}:X")
+    (tmp_path / "helper.py").write_text("N = 7\n")
+    (tmp_path / "uses.py").write_text("from helper import N\nfrom workbench.strategies import Strategy\n\n\n"
+                                      "class Uses(Strategy):\n    n: int = N\n")
+    assert load_strategy(f"{tmp_path / 'uses.py'}:Uses")().n == 7  # a module beside the file imports
+    (tmp_path / "stops.py").write_text("from workbench.strategies import Strategy\n\n\nclass Stops(Strategy):\n"
+                                       "    def on_stop(self):\n        raise KeyError('x')\n\n"
+                                       "    def warmup(self):\n        return 1\n")
+    bars = synthetic_bars(["AAA"], periods=20, seed=1)
+    with pytest.raises(StrategyError, match=r"KeyError: 'x' in on_stop \(stops.py line 6\)"):
+        backtest(load_strategy(f"{tmp_path / 'stops.py'}:Stops")(), bars)
+    (tmp_path / "warm.py").write_text("from workbench.strategies import Strategy\n\n\nclass Warm(Strategy):\n"
+                                      "    def warmup(self):\n        return 1 / 0\n")
+    data = tmp_path / "bars.parquet"
+    bars.to_parquet(data)
+    run = cli("backtest", f"{tmp_path / 'warm.py'}:Warm", "--data", str(data))
+    assert run.returncode == 2 and "ZeroDivisionError" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_run_whose_orders_were_all_refused_says_so(tmp_path):
+    bars = synthetic_bars(["AAA"], periods=30, seed=1)
+    data = tmp_path / "bars.parquet"
+    bars.to_parquet(data)
+    result = run_session(SessionConfig("rebalance", (str(data),), params={"fractional": True}))
+    assert result.warnings and result.warnings[-1].startswith("no orders: the broker refused all")
+    assert "OFF_LOT" in result.warnings[-1]

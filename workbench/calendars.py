@@ -28,10 +28,13 @@ def names() -> frozenset[str]:
 
 
 def check(name: str, where: str = "session") -> str:
-    """``name`` if it is an exchange calendar, else a :class:`ConfigError` naming it."""
+    """``name`` (any case: ``xnys`` is ``XNYS``) if it is an exchange calendar, else a
+    :class:`ConfigError` naming it."""
+    if isinstance(name, str) and name not in names() and name.upper() in names():
+        name = name.upper()
     if not isinstance(name, str) or name not in names():
-        known = ", ".join(sorted(n for n in names() if n.startswith("X"))[:8])
-        raise ConfigError(f"{where}: {name!r} is not auto, bar, date or an exchange calendar (e.g. {known}; "
+        raise ConfigError(f"{where}: {name!r} is not auto, bar, date or an exchange calendar (XNYS the New York "
+                          "Stock Exchange, XNAS Nasdaq, XLON London, XTKS Tokyo...: "
                           "exchange_calendars.get_calendar_names())")
     return name
 
@@ -42,9 +45,18 @@ def schedule(name: str, first: str, last: str) -> tuple[np.ndarray, np.ndarray, 
     from a week before ``first`` to a week after ``last`` (dates, YYYY-MM-DD)."""
     import exchange_calendars
 
+    factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
+    cls = factory._calendar_factories.get(factory.resolve_alias(check(name)))
     start = pd.Timestamp(first) - pd.Timedelta(days=7)
     end = pd.Timestamp(last) + pd.Timedelta(days=7)
-    cal = exchange_calendars.get_calendar(check(name), start=max(start, pd.Timestamp("1990-01-01")), end=end)
+    if cls is not None:  # the library's own bounds (XNYS from 1885, Tokyo from 1997, Hong Kong to 2049)
+        low, high = cls.bound_min(), cls.bound_max()
+        start = max(start, pd.Timestamp(low).tz_localize(None)) if low is not None else start
+        end = min(end, pd.Timestamp(high).tz_localize(None)) if high is not None else end
+    try:
+        cal = exchange_calendars.get_calendar(check(name), start=start, end=end)
+    except ValueError as exc:  # dates the calendar does not cover
+        raise ConfigError(f"session {name}: the calendar does not cover {first} to {last}: {exc}") from None
     sched = cal.schedule
     days = pd.DatetimeIndex(sched.index).tz_localize("UTC") if sched.index.tz is None else pd.DatetimeIndex(sched.index)
     ns = lambda index: pd.DatetimeIndex(index).as_unit("ns").asi8.copy()  # noqa: E731

@@ -197,7 +197,22 @@ class Result:
         return out
 
 
-def _strategy_error(exc: Exception, strategy: Strategy, now) -> StrategyError | None:
+def _daily(frames) -> bool:
+    """Whether the data are daily bars: bars only, and at most one bar per symbol per UTC date
+    (stamped at midnight, at a close, or in a local zone): each bar is then its own session."""
+    for f in frames:
+        if kind_of(f) == "quotes":
+            return False
+        if not len(f):
+            continue
+        days = pd.DatetimeIndex(f.index).tz_convert("UTC").normalize()
+        keys = pd.MultiIndex.from_arrays([f["symbol"].astype(str).to_numpy(), days])
+        if keys.has_duplicates:
+            return False
+    return True
+
+
+def _strategy_error(exc: BaseException, strategy: Strategy, now) -> StrategyError | None:
     """A :class:`StrategyError` for an exception raised in the strategy's own file (the last
     frame of its traceback there), or ``None`` when it came from elsewhere."""
     import inspect
@@ -473,7 +488,7 @@ class Engine:
         closes = None
         if self.session != "date" and by_date and len(self.replay):
             span = self.replay._times  # merged event times (int64 ns), in order
-            if not (span % _DAY_NS).any():
+            if _daily(self._frames):
                 # daily bars (at midnight UTC): each bar is its exchange session, and an order
                 # placed at its close works in the next one, as with per-bar sessions
                 per_bar, by_date = True, False
@@ -544,13 +559,21 @@ class Engine:
             stopped = True
         except WorkbenchError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a strategy is its error, not the program's end
             raise _strategy_error(exc, strategy, self.now) or exc
         finally:
             restore_sigint()
             self._warming = False
             try:
-                strategy.on_stop()
+                try:
+                    strategy.on_stop()
+                except WorkbenchError:
+                    raise
+                except (Exception, SystemExit) as exc:
+                    earlier = exc.__context__  # an error already on its way (on_start's, on_bar's) wins
+                    if earlier is not None and not isinstance(earlier, (KeyboardInterrupt, _Stopped)):
+                        raise earlier from None
+                    raise _strategy_error(exc, strategy, self.now) or exc
             finally:
                 try:
                     broker.journal.release()  # written, and free for the next writer
@@ -774,13 +797,7 @@ class Engine:
             return calendars.check(session)
         if session != "auto":
             return session
-        for f in frames:
-            if kind_of(f) == "quotes":
-                return "date"
-            idx = f.index
-            if len(idx) and not (idx.tz_convert("UTC").normalize() == idx).all():
-                return "date"
-        return "bar"
+        return "bar" if _daily(frames) else "date"
 
     # --- component API -------------------------------------------------------------------
 

@@ -156,7 +156,12 @@ def run_session(config: SessionConfig) -> Result:
 def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
     """One line per symbol with no more bars (between ``start`` and ``end``) than the
     strategy's warm-up: it cannot decide there, or only at the last bar, too late to fill."""
-    need = int(strategy.warmup())
+    try:
+        need = int(strategy.warmup())
+    except Exception as exc:  # the strategy's own code: said like its other errors
+        from workbench.engine import _strategy_error
+
+        raise _strategy_error(exc, strategy, None) or exc from None
     if need <= 0:
         return []
     out = []
@@ -199,6 +204,11 @@ def no_order_warnings(result, strategy, short: list[str]) -> list[str]:
     """Why a run that placed no order believes none was placed."""
     if len(result.orders) or result.stopped_early:
         return []
+    stats = result.broker.stats(latency=False) if result.broker is not None else {}
+    if stats.get("orders_rejected"):
+        reasons = sorted((k.removeprefix("rejected_"), v) for k, v in stats.items() if k.startswith("rejected_") and v)
+        return [f"no orders: the broker refused all {stats['orders_rejected']:,} the strategy sent ("
+                + ", ".join(f"{k} {v:,}" for k, v in reasons) + ")"]
     if short:
         return [f"no orders: the data is shorter than {strategy.name}'s warm-up ({strategy.warmup():,} bars)"]
     return [f"no orders: {strategy.name} {strategy.params} saw {result.bars:,} bar(s) and {result.quotes:,} quote(s) "

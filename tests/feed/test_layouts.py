@@ -162,3 +162,26 @@ def test_a_long_file_is_read_with_a_progress_bar_and_the_same_result(tmp_path, m
     with pytest.raises(DataError) as info:
         load_file(bad, cache=False, progress=True)
     assert (info.value.line, info.value.column) == (2, "close")
+
+
+def test_european_numbers_and_dates(tmp_path):
+    eu = write(tmp_path, "eu.csv", "time;symbol;close;volume\n2024-01-02;A;4.750;1.500\n2024-01-03;A;4.760,5;2.000\n")
+    f = load_file(eu, decimal=",", cache=False).frame
+    assert f["close"].tolist() == [4750.0, 4760.5] and f["volume"].tolist() == [1500.0, 2000.0]  # dots group thousands
+    dotted = write(tmp_path, "w.csv", "Datum;SPY\n02.01.2024;1,5\n03.01.2024;1,6\n15.01.2024;1,7\n")
+    f = load_file(dotted, wide=True, decimal=",", columns={"Datum": "date"}, cache=False).frame
+    assert [t.strftime("%Y-%m-%d") for t in f.index] == ["2024-01-02", "2024-01-03", "2024-01-15"]  # day first
+
+
+def test_a_wide_file_needs_distinct_symbol_names(tmp_path):
+    for header in ("time,SPY,SPY", "time,SPY,"):
+        path = write(tmp_path, "d.csv", f"{header}\n2024-01-02,1,2\n")
+        with pytest.raises(DataError, match="distinct names"):
+            load_file(path, wide=True, cache=False)
+
+
+def test_a_close_only_files_bad_price_is_the_closes(tmp_path):
+    path = write(tmp_path, "n.csv", "time,close\n2024-01-02,5\n2024-01-03,-1\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    assert (info.value.line, info.value.column, info.value.rule) == (3, "close", "price_positive")

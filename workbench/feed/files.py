@@ -152,7 +152,7 @@ def load_file(
         if hit is not None:
             return hit
     notes: list[str] = []
-    raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes, progress=progress)
+    raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes, progress=progress, columns=layout["columns"])
     loaded = _shaped(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error, layout, notes)
     if key is not None:
         _cache_put(directory, key, loaded)
@@ -240,7 +240,8 @@ class _Counted:
 
 
 def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
-              notes: list[str] | None = None, progress: bool = False) -> pd.DataFrame:
+              notes: list[str] | None = None, progress: bool = False,
+              columns: dict[str, str] | None = None) -> pd.DataFrame:
     if sep is None:
         sep = _detect_sep(p, source)
         if sep != "," and notes is not None:
@@ -251,7 +252,10 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
         raise DataError("file is empty (no header line)", file=source, rule="empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
-    text_cols = {c: str for c in header.columns if normalize_name(c) in TIME_ALIASES + ("symbol",)}
+    mapped = {k.strip().lower(): normalize_name(v) for k, v in (columns or {}).items()}
+    text = TIME_ALIASES + ("symbol",)  # read as text: parsed by their own rules (a decimal mark is not theirs)
+    text_cols = {c: str for c in header.columns
+                 if normalize_name(c) in text or mapped.get(str(c).strip().lower()) in text}
     try:
         with warnings.catch_warnings():
             # index_col=False: pandas would otherwise turn a file whose rows all carry one
@@ -269,6 +273,7 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
                     handle if handle is not None else p,
                     sep=sep,
                     decimal=decimal,
+                    thousands="." if decimal == "," else None,  # 4.750,5: a dot groups thousands there
                     dtype=text_cols,
                     index_col=False,
                     keep_default_na=False,  # only an empty cell is missing; "nan" is a value
@@ -414,6 +419,9 @@ def _canonical(
     )
 
     check_values(frame, kind, findings, skip, bounds)
+    if close_only:  # open, high and low are the close here: a broken rule is the close's
+        findings.masks = [(rule, "close" if col in ("open", "high", "low") else col, mask)
+                          for rule, col, mask in findings.masks]
     # Order rules only over rows that are otherwise fine, so that a dropped row never
     # makes its neighbours look out of order.
     bad = findings.bad()
@@ -550,11 +558,17 @@ def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray,
     return times, missing, bad
 
 
+_DOTTED = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")  # 02.01.2024: the European day-first form
+
+
 def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
-    """ISO 8601 first; if nothing parses that way, let pandas infer one format."""
+    """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first,
+    else let pandas infer one format."""
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
     if parsed.isna().all():
-        parsed = pd.to_datetime(text, errors="coerce", utc=utc)
+        first = text.dropna()
+        dotted = len(first) and bool(_DOTTED.match(str(first.iloc[0])))
+        parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=bool(dotted))
     return _in_ns_range(parsed)
 
 
@@ -754,6 +768,12 @@ def _melt_wide(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.Dat
         raise DataError(f"a wide file needs one time column (time, date, datetime or timestamp) and one column per "
                         f"symbol; columns are {[str(c) for c in raw.columns]}", file=source, rule="columns")
     symbols = [c for c in raw.columns if c != times[0]]
+    names = [str(c).strip() for c in symbols]
+    bad = [n for n in names if not n or n.startswith("Unnamed:")
+           or (re.fullmatch(r"(.+)\.\d+", n) and re.fullmatch(r"(.+)\.\d+", n).group(1) in names)]
+    if bad:
+        raise DataError(f"a wide file's symbol columns need distinct names; {bad[0]!r} is empty or a repeated name",
+                        file=source, column=bad[0], rule="columns")
     if not symbols:
         raise DataError("a wide file needs a column of closes per symbol beside its time column", file=source,
                         rule="columns")

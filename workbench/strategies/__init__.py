@@ -63,9 +63,11 @@ def load_strategy(spec: str) -> type[Strategy]:
                 raise ConfigError(f"strategy {spec}: {where} cannot be imported as Python")
             module = importlib.util.module_from_spec(found)
             sys.modules[mod_name] = module  # so that pickling and dataclasses find it
+            if str(path.parent) not in sys.path:  # its helper modules beside it import as under `python file.py`
+                sys.path.append(str(path.parent))
             try:
                 found.loader.exec_module(module)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() at import: an error, not the program's end
                 sys.modules.pop(mod_name, None)
                 raise ConfigError(f"strategy {spec}: importing {where} failed: {_where_failed(exc, path)}") from None
             _LOADED[key] = module
@@ -75,7 +77,7 @@ def load_strategy(spec: str) -> type[Strategy]:
         except ModuleNotFoundError as exc:
             raise ConfigError(f"strategy {spec}: no module {exc.name!r} on the Python path "
                               "(a file is named by its path ending in .py)") from None
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise ConfigError(f"strategy {spec}: importing {where} failed: {_where_failed(exc, None)}") from None
     cls = getattr(module, cls_name, None)
     if cls is None:

@@ -14,7 +14,7 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -170,13 +170,22 @@ class Strategy:
         if "name" not in cls.__dict__ and cls.name == "strategy":  # a subclass of a named one keeps its name
             cls.name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
         fields: dict[str, Param] = {}
+        inherited = cls.parameters if "parameters" not in cls.__dict__ else {}
         for attr, hint in cls.__dict__.get("__annotations__", {}).items():
             kind = hint if hint in _FIELD_TYPES.values() else _FIELD_TYPES.get(hint) if isinstance(hint, str) else None
             if kind is None or attr.startswith("_"):
                 continue  # ClassVar, other types and private names are not parameters
             if attr not in cls.__dict__:
                 raise TypeError(f"{cls.__name__}.{attr}: a parameter needs a default ({attr}: {kind.__name__} = ...)")
-            fields[attr] = Param(kind, Param(kind, None).parse(attr, cls.__dict__[attr]))
+            if hasattr(Strategy, attr):
+                raise TypeError(f"{cls.__name__}.{attr}: the name of a Strategy attribute (self.{attr}); give the "
+                                "parameter another name")
+            base = inherited.get(attr)
+            param = Param(kind, None) if base is None else replace(base, type=kind)  # a parent's bounds kept
+            fields[attr] = replace(param, default=param.parse(attr, cls.__dict__[attr]))
+        for attr, base in inherited.items():  # a parent's parameter given a new default (lookback = 100)
+            if attr not in fields and attr in cls.__dict__ and not callable(cls.__dict__[attr]):
+                fields[attr] = replace(base, default=base.parse(attr, cls.__dict__[attr]))
         if fields:
             if "parameters" in cls.__dict__:
                 raise TypeError(f"{cls.__name__}: declare parameters as typed fields or in `parameters`, not both")
@@ -260,7 +269,9 @@ class Strategy:
 
     def target_weights(self, weights: dict[str, float], **options: Any) -> dict[str, Reply | None]:
         """:meth:`target_percent` for each symbol of ``weights``, sells first (a symbol of the
-        universe held but not named goes to 0)."""
+        universe held but not named goes to 0). All are sent at once: in a cash account a buy
+        is checked against the cash free now, before the sales fill, so a rotation's buys may
+        be refused; the ``rebalance`` strategy sells first and buys a bar later for that."""
         equity = self.equity
         wanted = {s: 0.0 for s in self.universe if self.position(s)}
         wanted.update({str(s): float(w) for s, w in weights.items()})
