@@ -91,3 +91,18 @@ def test_buy_and_hold_sizes_its_budget_with_the_commission():
 
     run = backtest(BuyAndHold(), synthetic_bars(3, days=30, seed=9), commission="bps:20")
     assert run.broker.stats()["orders_rejected"] == 0 and len(run.fills) == 3
+
+
+def test_buy_and_hold_buys_a_symbol_that_starts_later_with_the_cash_left():
+    from workbench.feed import synthetic_bars
+    from workbench.strategies import BuyAndHold
+
+    b = synthetic_bars(["AAA", "BBB"], days=60, seed=3)
+    later = b[(b["symbol"] == "AAA") | (b.index >= b.index[40])]
+    run = backtest(BuyAndHold(), later)
+    assert run.broker.stats()["orders_rejected"] == 0 and len(run.fills) == 2
+
+
+def test_a_calendar_option_says_calendar():
+    with pytest.raises(ConfigError, match="'bar' is not an exchange calendar"):
+        calendars.check("bar", "--calendar")

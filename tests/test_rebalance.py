@@ -21,11 +21,13 @@ def fee(qty, price):
     return min(max(RATE * qty, MINIMUM), CAP * qty * price)
 
 
-def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: float, buffer: float = 0.0):
+def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: float, buffer: float = 0.0,
+              every: str = "month"):
     # the columns' order is the order the engine is given the symbols' bars, the order they fill in
     """The rebalance rules (the strategy's docstring) in plain pandas and Python: decisions at
     the first day and the first day of each month, sales at the next open, buys sized at the
-    close after and filled at the open after that, capped by the cash (the broker's rule)."""
+    close after (at the decision's close when nothing is sold) and filled at the next open,
+    capped by the cash (the broker's rule)."""
     symbols = sorted(weights)
     pos = dict.fromkeys(symbols, 0.0)
     working: list[tuple[str, str, float]] = []  # (symbol, side, qty) to fill at the next open
@@ -60,13 +62,24 @@ def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: fl
                     free -= qty * close[s] + fee(qty, close[s])
             pending = {}
             continue
-        month = (t.year, t.month)
+        month = (t.year, t.month) if every == "month" else tuple(t.isocalendar())[:2]
         if not decided or month != period:
             decided = True
             equity = cash + sum(pos[s] * close[s] for s in symbols)
             targets = {s: math.floor(weights[s] * equity * (1 - buffer) / close[s] + 1e-9) for s in symbols}
             working = [(s, "sell", pos[s] - targets[s]) for s in symbols if pos[s] - targets[s] > 1e-9]
             pending = {s: targets[s] for s in symbols if targets[s] - pos[s] > 1e-9}
+            if pending and not working:  # nothing to sell: the buys go at this close
+                free = cash
+                for s in sorted(pending):
+                    qty = math.floor(pending[s] - pos[s] + 1e-9)
+                    while qty > 0 and qty * close[s] + fee(qty, close[s]) > free:
+                        fit = math.floor(max(free - fee(qty, close[s]), 0) / close[s])
+                        qty = fit if fit < qty else qty - 1
+                    if qty > 0:
+                        working.append((s, "buy", qty))
+                        free -= qty * close[s] + fee(qty, close[s])
+                pending = {}
         period = month
     equity = cash + sum(pos[s] * closes.iloc[-1][s] for s in symbols)
     return fills, cash, equity
@@ -83,14 +96,25 @@ def test_a_monthly_60_40_rebalance_equals_a_pandas_computation_of_its_rules_to_t
            for f in run.fills.itertuples()]
     assert len(got) == len(fills) > 300  # 240 months: a sale and a purchase most months
     assert got == fills
-    # a purchase that gapped above the cash at the open was cut to what the cash paid: that rule too
-    assert (run.orders["status"] == "cancelled").sum() >= 1
     assert run.broker.account().cash == pytest.approx(cash, abs=0.005)
     assert run.equity.iloc[-1] == pytest.approx(equity, abs=0.005)
     # the weights are kept near the targets: at each month's end within a few points
     held = run.positions[["SP500", "NASDAQ"]] * closes
     share = held["SP500"] / run.equity
     assert share.iloc[60:].between(0.5, 0.7).all()
+
+
+def test_a_weekly_50_50_rebalance_equals_it_too_cash_caps_included():
+    sp, nq = load_dataset_bars("sp500"), load_dataset_bars("nasdaq")
+    opens = pd.DataFrame({"SP500": sp["open"], "NASDAQ": nq["open"]})
+    closes = pd.DataFrame({"SP500": sp["close"], "NASDAQ": nq["close"]})
+    run = backtest(Rebalance(weights="SP500=0.5,NASDAQ=0.5", every="week"), sp, nq, commission="ibkr-fixed")
+    fills, cash, equity = reference(opens, closes, {"SP500": 0.5, "NASDAQ": 0.5}, 1_000_000.0, every="week")
+    got = [(f.time, f.symbol, f.side, f.quantity, round(f.price, 6), round(f.commission, 6))
+           for f in run.fills.itertuples()]
+    assert got == fills and run.equity.iloc[-1] == pytest.approx(equity, abs=0.005)
+    # a purchase that gapped above the cash at the open was cut to what the cash paid: that rule too
+    assert (run.orders["status"] == "cancelled").sum() >= 1
 
 
 def test_the_reference_catches_a_wrong_rounding():
@@ -114,7 +138,7 @@ def test_the_reference_catches_a_wrong_rounding():
 def test_a_cash_buffer_stays_in_cash_and_a_drift_band_rebalances_between_months():
     bars = synthetic_bars(["AAA", "BBB"], periods=300, seed=5)
     kept = backtest(Rebalance(cash_buffer=0.1, every="never"), bars)
-    first = kept.equity.index[3]  # decided on the 1st bar, bought on the 2nd, filled at the 3rd's open
+    first = kept.equity.index[2]  # decided and bought on the 1st bar (nothing to sell), filled at the 2nd's open
     assert kept.broker.account().cash >= 0
     assert (kept.positions.loc[first:] > 0).all().all()
     cash_share = 1 - (kept.positions * bars.pivot(columns="symbol", values="close")).sum(axis=1) / kept.equity

@@ -251,3 +251,22 @@ def test_a_run_whose_orders_were_all_refused_says_so(tmp_path):
     result = run_session(SessionConfig("rebalance", (str(data),), params={"fractional": True}))
     assert result.warnings and result.warnings[-1].startswith("no orders: the broker refused all")
     assert "OFF_LOT" in result.warnings[-1]
+
+
+def test_a_resume_with_the_strategy_file_changed_is_refused(tmp_path):
+    made = cli("new", "strategy", "idea", "--dir", str(tmp_path))
+    assert made.returncode == 0
+    spec = f"{tmp_path / 'idea.py'}:Idea"
+    args = ["paper", "--strategy-file", spec, "--data", "sp500", "--speed", "2e8", "--out", str(tmp_path / "run"),
+            "--no-control"]
+    first = cli(*args, "--duration", "1s")
+    assert first.returncode == 0, first.stderr
+    source = tmp_path / "idea.py"
+    source.write_text(source.read_text().replace("quantity: float = 100.0", "quantity: float = 100.0  # edited"))
+    refused = cli(*args, "--resume")
+    assert refused.returncode == 2 and "the strategy file's SHA-256" in refused.stderr
+    for bad, says in (("class", "a Python keyword"), ("test_x", "collected by pytest")):
+        run = cli("new", "strategy", bad, "--dir", str(tmp_path))
+        assert run.returncode == 2 and says in run.stderr
+    with pytest.raises(ConfigError, match="the base class itself"):
+        load_strategy(f"{source}:Strategy")

@@ -33,7 +33,8 @@ def check(name: str, where: str = "session") -> str:
     if isinstance(name, str) and name not in names() and name.upper() in names():
         name = name.upper()
     if not isinstance(name, str) or name not in names():
-        raise ConfigError(f"{where}: {name!r} is not auto, bar, date or an exchange calendar (XNYS the New York "
+        what = "auto, bar, date or an exchange calendar" if where in ("session", "--session") else "an exchange calendar"
+        raise ConfigError(f"{where}: {name!r} is not {what} (XNYS the New York "
                           "Stock Exchange, XNAS Nasdaq, XLON London, XTKS Tokyo...: "
                           "exchange_calendars.get_calendar_names())")
     return name

@@ -197,6 +197,20 @@ class Result:
         return out
 
 
+def _user_source(strategy: Strategy) -> str | None:
+    """The SHA-256 of the file a user's strategy class comes from (a resume with the file
+    changed is refused: other rules, other fills); None for workbench's own strategies."""
+    import inspect
+
+    try:
+        path = Path(inspect.getsourcefile(type(strategy)) or "")
+    except TypeError:
+        return None
+    if not path.is_file() or Path(workbench.__file__).parent in path.resolve().parents:
+        return None
+    return sha256_bytes(path.read_bytes())
+
+
 def _daily(frames) -> bool:
     """Whether the data are daily bars: bars only, and at most one bar per symbol per UTC date
     (stamped at midnight, at a close, or in a local zone): each bar is then its own session."""
@@ -316,7 +330,8 @@ class Engine:
         setup = None if journal is None else {
             "strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
             "data": fingerprint(frames), "start": None if start is None else str(start),
-            "end": None if end is None else str(end), "session": self.session}
+            "end": None if end is None else str(end), "session": self.session,
+            "source": _user_source(strategy)}
         self._broker_options: dict[str, Any] | None = None  # set when the engine makes its broker
         if resume:
             if journal is None:

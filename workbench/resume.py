@@ -48,7 +48,8 @@ def check_same_setup(journal: str | os.PathLike, setup: dict[str, Any], costs: d
 
 
 _NAMES = {"params": "parameters", "data": "data", "cash": "--cash", "account_type": "--account",
-          "commission": "--commission", "slippage": "--slippage", "start": "--start", "end": "--end"}
+          "commission": "--commission", "slippage": "--slippage", "start": "--start", "end": "--end",
+          "source": "the strategy file's SHA-256"}
 
 
 def _show(key: str, value: Any) -> str:

@@ -157,7 +157,12 @@ def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
     """One line per symbol with no more bars (between ``start`` and ``end``) than the
     strategy's warm-up: it cannot decide there, or only at the last bar, too late to fill."""
     try:
-        need = int(strategy.warmup())
+        need = strategy.warmup()
+        if isinstance(need, bool) or not isinstance(need, (int, np.integer)):
+            raise ConfigError(f"{strategy.name}: warmup() must return a whole number of bars, got {need!r}")
+        need = int(need)
+    except ConfigError:
+        raise
     except Exception as exc:  # the strategy's own code: said like its other errors
         from workbench.engine import _strategy_error
 

@@ -185,3 +185,21 @@ def test_a_close_only_files_bad_price_is_the_closes(tmp_path):
     with pytest.raises(DataError) as info:
         load_file(path, cache=False)
     assert (info.value.line, info.value.column, info.value.rule) == (3, "close", "price_positive")
+
+
+def test_one_bad_cell_of_a_decimal_comma_file_is_the_only_one_named(tmp_path):
+    rows = ["dt;ticker;o;h;l;c;vol"] + [
+        f"2024-01-{i + 1:02d};ABC;{'x101,46' if i == 5 else f'{100 + i},27'};{102 + i},5;{99 + i},0;{100 + i},5;1000"
+        for i in range(1, 10)]
+    path = write(tmp_path, "b.csv", "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, columns=THEIRS, decimal=",", cache=False)
+    assert (info.value.line, info.value.column) == (6, "open") and "more bad" not in str(info.value)
+    dropped = load_file(path, columns=THEIRS, decimal=",", cache=False, on_error="drop")
+    assert dropped.report.bad_rows == 1 and dropped.frame["open"].iloc[0] == 101.27
+
+
+def test_wide_on_a_long_file_is_refused(tmp_path):
+    path = write(tmp_path, "y.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,1,2,0.5,1.5,1.4,100\n")
+    with pytest.raises(DataError, match="a long file"):
+        load_file(path, wide=True, cache=False)

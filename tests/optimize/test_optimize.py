@@ -289,3 +289,12 @@ def test_optimizer_component():
     o.sweep("sma_cross", [SP500], POINTS[:4], jobs=1)
     assert o.stats()["trials"] == 4 and o.stats()["trials_per_second"] > 0
     assert all(r.passed for r in o.self_test())
+
+
+def test_a_float_parameters_whole_number_range_is_floats():
+    from workbench.optimize.space import Float, Int
+    from workbench.optimize.studies import parse_space
+
+    space = parse_space(["band=0:1:5", "lookback=10:50:10"], "rebalance")
+    assert isinstance(space["band"], Float) and space["band"].num == 5
+    assert isinstance(space["lookback"], Int)

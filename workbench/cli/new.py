@@ -16,7 +16,7 @@ Run it like a built-in one; its typed class fields are its parameters (`-p`, `--
 
     workbench backtest --strategy-file {name}.py:{cls} --data sp500 -p lookback=50
     workbench optimize --strategy-file {name}.py:{cls} --data sp500 --grid lookback=10:100:10
-    workbench paper --strategy-file {name}.py:{cls} --data sp500 --out runs/{name}
+    workbench paper --strategy-file {name}.py:{cls} --data sp500 --speed 2e6 --out runs/{name}
 
 and test it with `python -m pytest test_{name}.py`. The engine calls `on_bar` once a bar has
 closed; orders placed there fill from the next bar on (`docs/broker.md` has the fill rules).
@@ -106,8 +106,12 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 def new_command(args: argparse.Namespace) -> int:
     name = args.name
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+    if keyword.iskeyword(name):
+        raise ConfigError(f"new strategy: {name!r} is a Python keyword; choose another name")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ConfigError(f"new strategy: {name!r} is not a snake_case name (letters, digits, _; e.g. my_breakout)")
+    if name.startswith("test"):
+        raise ConfigError(f"new strategy: {name!r} would be collected by pytest as a test; choose another name")
     cls = "".join(part.title() for part in name.split("_") if part)
     targets = [args.dir / f"{name}.py", args.dir / f"test_{name}.py"]
     there = [str(t) for t in targets if t.exists()]

@@ -284,6 +284,11 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
                 if handle is not None:
                     handle.close()
                     bar.close()
+        if decimal == ",":  # a column pandas left as text (one bad cell in it): its good cells read as numbers
+            for c in raw.columns:
+                if c not in text_cols and (raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c].dtype)):
+                    raw[c] = raw[c].astype("string").str.replace(".", "", regex=False).str.replace(",", ".",
+                                                                                                 regex=False)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         # pandas says e.g. "Expected 7 fields in line 5, saw 8", or only warns.
         m = re.search(r"line (\d+)", str(exc))
@@ -769,6 +774,10 @@ def _melt_wide(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.Dat
                         f"symbol; columns are {[str(c) for c in raw.columns]}", file=source, rule="columns")
     symbols = [c for c in raw.columns if c != times[0]]
     names = [str(c).strip() for c in symbols]
+    ours = [n for n in names if normalize_name(n) in _TARGETS]
+    if ours:
+        raise DataError(f"a wide file has a column of closes per symbol, but this one has {', '.join(ours)}: "
+                        "a long file (read it without wide / --wide)", file=source, column=ours[0], rule="columns")
     bad = [n for n in names if not n or n.startswith("Unnamed:")
            or (re.fullmatch(r"(.+)\.\d+", n) and re.fullmatch(r"(.+)\.\d+", n).group(1) in names)]
     if bad:

@@ -84,9 +84,10 @@ class Choice:
 Dimension = Int | Float | Choice
 
 
-def parse_dimension(text: str) -> tuple[str, Dimension]:
+def parse_dimension(text: str, kind: type | None = None) -> tuple[str, Dimension]:
     """'fast=5:50:5' (ints, inclusive), 'x=0.1:1.0' or 'x=0.001:1:log' (floats),
-    'mode=a,b,c' (choices) -> (name, dimension). Errors name the parameter."""
+    'mode=a,b,c' (choices) -> (name, dimension). Errors name the parameter. ``kind``: the
+    parameter's type when known: a float parameter's 'x=0:2:5' is 5 floats from 0 to 2."""
     name, sep, spec = text.partition("=")
     name = name.strip()
     if not sep or not name or not spec.strip():
@@ -94,7 +95,7 @@ def parse_dimension(text: str) -> tuple[str, Dimension]:
     spec = spec.strip()
     if ":" in spec:
         parts = spec.split(":")
-        if all(re.fullmatch(r"-?\d+", p) for p in parts) and len(parts) in (2, 3):
+        if all(re.fullmatch(r"-?\d+", p) for p in parts) and len(parts) in (2, 3) and kind is not float:
             low, high = int(parts[0]), int(parts[1])
             step = int(parts[2]) if len(parts) == 3 else 1
             if step <= 0 or high < low:

@@ -43,7 +43,8 @@ def parse_space(specs: list[str], strategy: str) -> dict[str, Dimension]:
         raise ConfigError("give at least one --grid NAME=SPEC")
     space: dict[str, Dimension] = {}
     for spec in specs:
-        name, dim = parse_dimension(spec)
+        given = cls.parameters.get(spec.partition("=")[0].strip())
+        name, dim = parse_dimension(spec, given.type if given is not None else None)
         if name in space:
             raise ConfigError(f"--grid {name}: given twice")
         if name not in cls.parameters:

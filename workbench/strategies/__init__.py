@@ -86,8 +86,9 @@ def load_strategy(spec: str) -> type[Strategy]:
         raise ConfigError(f"strategy {spec}: {where} has no {cls_name}"
                           + (f"; its strategies: {', '.join(found_classes)}" if found_classes else
                              "; it defines no Strategy subclass"))
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise ConfigError(f"strategy {spec}: {cls_name} is not a subclass of workbench.strategies.Strategy")
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)) or cls is Strategy:
+        raise ConfigError(f"strategy {spec}: {cls_name} is not a subclass of workbench.strategies.Strategy"
+                          + (" (it is the base class itself)" if cls is Strategy else ""))
     return cls
 
 

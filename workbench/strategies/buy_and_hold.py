@@ -10,9 +10,9 @@ class BuyAndHold(Strategy):
     """Buys each symbol with a market order at the close of its first bar (so it fills at
     the second bar's open) and holds it to the end: ``quantity`` units of each, or, with
     ``quantity`` 0 (the default), fully invested: the starting equity split equally over the
-    data's symbols, whole units rounded towards zero at that first close, the commission
-    included (a cash account's buy that gaps above the cash at the open fills as far as the
-    cash goes)."""
+    data's symbols (or the cash left, for a symbol that starts later, if less), whole units
+    rounded towards zero at that first close, the commission included (a cash account's buy
+    that gaps above the cash at the open fills as far as the cash goes)."""
 
     name = "buy_and_hold"
     parameters = {"quantity": Param(float, 0.0, "units to buy per symbol (0: the equity split equally)", low=0.0)}
@@ -38,10 +38,11 @@ class BuyAndHold(Strategy):
         if bar.symbol not in self._bought:
             self._bought.add(bar.symbol)
             quantity = self.params["quantity"]
-            if not quantity:  # the budget pays for the units and their commission
-                quantity = self.units_for(bar.symbol, self._budget, bar.close)
+            if not quantity:  # the budget (or the cash left, if less) pays for the units and their commission
+                budget = min(self._budget, max(self.cash, 0.0))
+                quantity = self.units_for(bar.symbol, budget, bar.close)
                 while quantity > 0 and quantity * bar.close + self.commission_estimate(
-                        bar.symbol, "buy", quantity, bar.close) > self._budget + 1e-9:
+                        bar.symbol, "buy", quantity, bar.close) > budget + 1e-9:
                     quantity -= 1
             if quantity > 0:
                 self.target_position(bar.symbol, quantity)

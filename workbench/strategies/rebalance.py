@@ -50,9 +50,9 @@ class Rebalance(Strategy):
     close; each symbol's target ``units(w x E x (1 - cash_buffer) / close)``, whole units
     rounded towards zero (``fractional``: to a millionth); market orders sell what is above
     the targets now (filled at the next open); the buys wait one bar, for the cash those
-    sales free: at the next bar's close each symbol below its target (in symbol order) buys
-    the difference, at most what the free cash pays at that close with the commission, and
-    fills at the following open (a cash account's buy that gaps above the cash fills as far
+    sales free (with nothing to sell, they go at once): at that close each symbol below its
+    target (in symbol order) buys the difference, at most what the free cash pays at that
+    close with the commission, and fills at the following open (a cash account's buy that gaps above the cash fills as far
     as the cash goes). A decision waits until every weighted symbol has a price."""
 
     name = "rebalance"
@@ -145,11 +145,15 @@ class Rebalance(Strategy):
             if s not in targets and self.position(s):
                 targets[s] = 0.0
         self.rebalances.append((str(pd.Timestamp(time).date()), {s: round(w, 6) for s, w in weights.items()}))
+        sold = False
         for s in sorted(targets):
             excess = self.position(s) - targets[s]
             if excess > 1e-9:
                 self.order(s, "sell", excess)
+                sold = True
         self._pending = {s: t for s, t in targets.items() if t - self.position(s) > 1e-9}
+        if self._pending and not sold:  # nothing to sell first: the buys go now
+            self._buy()
 
     def _buy(self) -> None:
         pending, self._pending = self._pending, {}
