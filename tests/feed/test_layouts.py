@@ -203,3 +203,12 @@ def test_wide_on_a_long_file_is_refused(tmp_path):
     path = write(tmp_path, "y.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,1,2,0.5,1.5,1.4,100\n")
     with pytest.raises(DataError, match="a long file"):
         load_file(path, wide=True, cache=False)
+
+
+def test_tsv_files_ohlc_without_volume_and_a_decimal_comma_hint(tmp_path):
+    tsv = write(tmp_path, "t.tsv", "time\topen\thigh\tlow\tclose\n2024-01-02\t1\t2\t0.5\t1.5\n")
+    loaded = load_file(tsv, cache=False)
+    assert loaded.frame["volume"].tolist() == [0.0] and "no volume column: volume set to 0" in loaded.report.notes
+    comma = write(tmp_path, "c.csv", "time;close\n2024-01-02;1,5\n")
+    with pytest.raises(DataError, match="a decimal comma"):
+        load_file(comma, cache=False)

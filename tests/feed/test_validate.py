@@ -163,7 +163,7 @@ def test_malformed_line_is_located(tmp_path):
 
 def test_wrong_suffix_and_missing_file(tmp_path):
     with pytest.raises(DataError, match="unsupported file type"):
-        load_file(write(tmp_path, BAR_HEADER, "data.txt"))
+        load_file(write(tmp_path, BAR_HEADER, "data.json"))
     with pytest.raises(DataError, match="no such file"):
         load_file(tmp_path / "absent.csv")
 

@@ -65,6 +65,7 @@ from workbench.provenance import code_hash
 OnError = Literal["raise", "drop"]
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+TEXT_SUFFIXES = (".tsv", ".txt", ".tsv.gz", ".txt.gz")  # read as CSV too (the delimiter detected or --sep)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
@@ -81,12 +82,12 @@ class Loaded:
 
 def file_format(path: Path) -> Literal["csv", "parquet"]:
     name = path.name.lower()
-    if name.endswith(CSV_SUFFIXES):
+    if name.endswith(CSV_SUFFIXES + TEXT_SUFFIXES):
         return "csv"
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
     raise DataError(
-        f"unsupported file type; expected one of {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}",
+        f"unsupported file type; expected one of {', '.join(CSV_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES)}",
         file=str(path),
         rule="format",
     )
@@ -211,7 +212,7 @@ def validate_frame(
 
 def _stem_symbol(p: Path) -> str:
     name = p.name
-    for suffix in CSV_SUFFIXES + PARQUET_SUFFIXES:
+    for suffix in CSV_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -445,7 +446,7 @@ def _canonical(
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
         raise DataError(
-            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})"
+            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})" + _hint(raw, pos, column, rule)
             + (
                 f"; {report.bad_rows - 1:,} more bad row(s), see the report"
                 if report.bad_rows > 1
@@ -636,6 +637,16 @@ def _parse_numbers(col: pd.Series, bounds: dict | None = None) -> tuple[np.ndarr
     return values, missing, bad
 
 
+def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str) -> str:
+    """A likely cause of a broken rule, when the cell says it: a decimal comma."""
+    if rule != "number_parse" or column not in raw.columns:
+        return ""
+    value = str(raw[column].iloc[pos])
+    if re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
+        return " (a decimal comma? read the file with decimal=',', --decimal ,)"
+    return ""
+
+
 def _cell(raw: pd.DataFrame, pos: int, column: str, kind: Kind) -> str:
     """The offending row's relevant values, for an error message."""
     row = raw.iloc[pos]
@@ -802,8 +813,13 @@ def _melt_wide(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.Dat
 
 def _close_only(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     """A bars frame with a close but no open, high or low: those set to the close (and a
-    volume of 0 when it has none), said in ``notes``; ``None`` for any other frame."""
+    volume of 0 when it has none), said in ``notes``; ``None`` for any other frame (a full
+    OHLC frame without a volume is given a volume of 0 in place, said)."""
     cols = set(raw.columns)
+    if {"open", "high", "low", "close"} <= cols and "volume" not in cols and not cols & {"bid", "ask"}:
+        raw["volume"] = np.where(raw["close"].isna(), np.nan, 0.0)  # a blank line stays blank
+        notes.append("no volume column: volume set to 0")
+        return None
     if "close" not in cols or cols & {"open", "high", "low", "bid", "ask"}:
         return None
     close = raw["close"]
