@@ -53,7 +53,12 @@ class Rebalance(Strategy):
     sales free (with nothing to sell, they go at once): at that close each symbol below its
     target (in symbol order) buys the difference, at most what the free cash pays at that
     close with the commission, and fills at the following open (a cash account's buy that gaps above the cash fills as far
-    as the cash goes). A decision waits until every weighted symbol has a price."""
+    as the cash goes). A decision waits until every weighted symbol has a price.
+
+    A paper run resumed from its journal makes the calendar's decisions as the run never
+    stopped would; with ``band`` > 0 it may not (the strategy is warmed up over the recovered
+    account, whose positions are the latest ones, so the drift it sees then differs): known,
+    not fixed."""
 
     name = "rebalance"
     parameters = {
