@@ -56,3 +56,18 @@ def test_the_command_line_shows_it():
     text = subprocess.run([sys.executable, "-m", "workbench", "backtest", "sma_cross", "--data", "sp500"],
                           capture_output=True, text=True, timeout=300).stdout
     assert "buy and hold" in text and "information ratio" in text
+
+
+def test_turnover_and_cash_share():
+    from workbench.strategies import Rebalance
+
+    sp, nq = load_dataset_bars("sp500"), load_dataset_bars("nasdaq")
+    held = backtest(BuyAndHold(), sp).portfolio()
+    years = len(sp) / 252
+    assert held["turnover"] == pytest.approx(1 / years, rel=0.05)  # the book bought once
+    assert held["cash_share"] < 0.01
+    part = backtest(Rebalance(weights="SP500=0.3,NASDAQ=0.3"), sp, nq).portfolio()
+    assert part["cash_share"] == pytest.approx(0.4, abs=0.03)  # 40 % kept in cash
+    out = json.loads(subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", "sp500",
+                                     "--json"], capture_output=True, text=True, timeout=300).stdout)
+    assert set(out["portfolio"]) == {"turnover", "cash_share"}

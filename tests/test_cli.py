@@ -96,7 +96,7 @@ def test_backtest_json_contract(capsys):
     summary = json.loads(out)
     assert code == 0 and set(summary) == {
         "strategy", "params", "symbols", "bars", "orders", "fills", "final_equity", "total_return",
-        "cagr", "sharpe", "max_drawdown", "fills_sha256", "benchmark",
+        "cagr", "sharpe", "max_drawdown", "fills_sha256", "benchmark", "portfolio",
     }
     assert summary["params"] == {"fast": 10, "slow": 30, "quantity": 100.0} and summary["bars"] == 5031
     from workbench.engine import backtest
@@ -104,7 +104,7 @@ def test_backtest_json_contract(capsys):
     from workbench.strategies import SmaCross
 
     run_ = backtest(SmaCross(), load_dataset_bars("sp500"))
-    benchmark = summary.pop("benchmark")
+    benchmark, _ = summary.pop("benchmark"), summary.pop("portfolio")
     assert summary == run_.summary() and benchmark == json.loads(json.dumps(run_.benchmark()))
 
 

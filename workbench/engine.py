@@ -181,6 +181,47 @@ class Result:
                 "max_drawdown": jsonable(stats["max_drawdown"]), "beta": jsonable(beta), "alpha": jsonable(alpha),
                 "information_ratio": jsonable(ir)}
 
+    def portfolio(self) -> dict[str, Any] | None:
+        """What holding cost and left idle: ``turnover`` (annualized, one-way: the value traded
+        a day over the equity, times 252; buying and selling the whole book once a year is 2)
+        and ``cash_share``, the cash's average share of the equity over the run (the cash
+        drag's size). None without equity."""
+        from workbench.analytics import performance
+
+        if self.equity.empty:
+            return None
+        f = self.fills
+        m = self.broker.multipliers if self.broker is not None else {}
+        value = (f["quantity"] * f["price"] * f["symbol"].astype(str).map(lambda s: m.get(s, 1.0))) if len(f) else None
+        traded = (pd.Series(value.to_numpy(), index=pd.DatetimeIndex(f["time"])).groupby(level=0).sum()
+                  if value is not None else pd.Series(dtype=float))
+        daily = performance.daily_equity(self.equity)
+        traded = traded.groupby(pd.DatetimeIndex(traded.index).normalize()).sum() if len(traded) else traded
+        marks = self._marks_frame()
+        held = (self.positions.reindex(columns=marks.columns, fill_value=0.0) * marks).sum(axis=1) \
+            if marks is not None else pd.Series(0.0, index=self.equity.index)
+        cash = (self.equity - held) / self.equity.where(self.equity != 0)
+        return {"turnover": jsonable(performance.turnover(traded, daily)), "cash_share": jsonable(float(cash.mean()))}
+
+    def _marks_frame(self) -> pd.DataFrame | None:
+        """Each symbol's mark (a bar's close or a quote's mid) at each time of the equity curve,
+        times its multiplier (what a unit is worth), carried forward."""
+        pieces = []
+        m = self.broker.multipliers if self.broker is not None else {}
+        for f in self.frames:
+            if not len(f):
+                continue
+            value = f["close"] if "close" in f.columns else (f["bid"] + f["ask"]) / 2
+            pieces.append(pd.DataFrame({"symbol": f["symbol"].astype(str).to_numpy(), "mark": value.to_numpy()},
+                                       index=f.index))
+        if not pieces:
+            return None
+        long = pd.concat(pieces)
+        wide = long.pivot_table(index=long.index, columns="symbol", values="mark", aggfunc="last")
+        times = self.equity.index
+        wide = wide.reindex(wide.index.union(times)).ffill().reindex(times)
+        return wide * pd.Series({c: m.get(c, 1.0) for c in wide.columns})
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
         journal is already there when the run was given ``journal=directory/...``)."""

@@ -11,7 +11,12 @@ def benchmark_rows(result) -> list[tuple[str, str]]:
         return []
     pct = lambda x: "n/a" if x is None else f"{x:+.2%}"  # noqa: E731
     num = lambda x, f: "n/a" if x is None else format(x, f)  # noqa: E731
-    return [
+    p = result.portfolio() or {}
+    rows = []
+    if p.get("turnover") is not None:
+        rows.append(("portfolio", f"turnover {p['turnover']:.2f} a year (one-way), cash {p['cash_share']:.1%} of the "
+                                  "equity on average"))
+    return rows + [
         ("buy and hold", f"{pct(b['total_return'])} total, CAGR {pct(b['cagr'])}, Sharpe {num(b['sharpe'], '.3f')}, "
                          f"max drawdown {pct(b['max_drawdown'])} ({', '.join(b['symbols'])}, equal weight)"),
         ("vs buy and hold", f"alpha {pct(b['alpha'])} a year, beta {num(b['beta'], '.3f')}, information ratio "

@@ -102,6 +102,8 @@ def run_strategy(args: argparse.Namespace) -> int:
         summary = {**summary, "rejections": rejected} if rejected else summary
         bench = result.benchmark()
         summary = {**summary, "benchmark": bench} if bench is not None else summary
+        held = result.portfolio()
+        summary = {**summary, "portfolio": held} if held is not None else summary
         print_json({**summary, "warnings": result.warnings} if result.warnings else summary)
     else:
         print_summary(result, args.out)
