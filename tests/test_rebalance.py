@@ -21,6 +21,21 @@ def fee(qty, price):
     return min(max(RATE * qty, MINIMUM), CAP * qty * price)
 
 
+def buys(targets: dict, pos: dict, close: pd.Series, cash: float) -> list[tuple[str, str, float]]:
+    """Each symbol below its target, in symbol order, buys the difference at most what the
+    cash left pays at this close with the commission."""
+    out = []
+    for s in sorted(targets):
+        qty = math.floor(targets[s] - pos[s] + 1e-9)
+        while qty > 0 and qty * close[s] + fee(qty, close[s]) > cash:
+            fit = math.floor(max(cash - fee(qty, close[s]), 0) / close[s])
+            qty = fit if fit < qty else qty - 1
+        if qty > 0:
+            out.append((s, "buy", qty))
+            cash -= qty * close[s] + fee(qty, close[s])
+    return out
+
+
 def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: float, buffer: float = 0.0,
               every: str = "month"):
     # the columns' order is the order the engine is given the symbols' bars, the order they fill in
@@ -51,16 +66,7 @@ def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: fl
         working = []
         close = closes.loc[t]
         if pending:
-            free = cash
-            for s in sorted(pending):
-                qty = math.floor(pending[s] - pos[s] + 1e-9)
-                while qty > 0 and qty * close[s] + fee(qty, close[s]) > free:
-                    fit = math.floor(max(free - fee(qty, close[s]), 0) / close[s])
-                    qty = fit if fit < qty else qty - 1
-                if qty > 0:
-                    working.append((s, "buy", qty))
-                    free -= qty * close[s] + fee(qty, close[s])
-            pending = {}
+            working, pending = buys(pending, pos, close, cash), {}
             continue
         month = (t.year, t.month) if every == "month" else tuple(t.isocalendar())[:2]
         if not decided or month != period:
@@ -70,16 +76,7 @@ def reference(opens: pd.DataFrame, closes: pd.DataFrame, weights: dict, cash: fl
             working = [(s, "sell", pos[s] - targets[s]) for s in symbols if pos[s] - targets[s] > 1e-9]
             pending = {s: targets[s] for s in symbols if targets[s] - pos[s] > 1e-9}
             if pending and not working:  # nothing to sell: the buys go at this close
-                free = cash
-                for s in sorted(pending):
-                    qty = math.floor(pending[s] - pos[s] + 1e-9)
-                    while qty > 0 and qty * close[s] + fee(qty, close[s]) > free:
-                        fit = math.floor(max(free - fee(qty, close[s]), 0) / close[s])
-                        qty = fit if fit < qty else qty - 1
-                    if qty > 0:
-                        working.append((s, "buy", qty))
-                        free -= qty * close[s] + fee(qty, close[s])
-                pending = {}
+                working, pending = buys(pending, pos, close, cash), {}
         period = month
     equity = cash + sum(pos[s] * closes.iloc[-1][s] for s in symbols)
     return fills, cash, equity

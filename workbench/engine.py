@@ -197,30 +197,12 @@ class Result:
                   if value is not None else pd.Series(dtype=float))
         daily = performance.daily_equity(self.equity)
         traded = traded.groupby(pd.DatetimeIndex(traded.index).normalize()).sum() if len(traded) else traded
-        marks = self._marks_frame()
-        held = (self.positions.reindex(columns=marks.columns, fill_value=0.0) * marks).sum(axis=1) \
-            if marks is not None else pd.Series(0.0, index=self.equity.index)
+        symbols = [str(c) for c in self.positions.columns]
+        marks = marks_at(self.frames, symbols, self.equity.index) * pd.Series({s: m.get(s, 1.0) for s in symbols})
+        positions = self.positions.reindex(self.equity.index).ffill().fillna(0.0)
+        held = (positions.set_axis(symbols, axis=1) * marks).sum(axis=1)
         cash = (self.equity - held) / self.equity.where(self.equity != 0)
         return {"turnover": jsonable(performance.turnover(traded, daily)), "cash_share": jsonable(float(cash.mean()))}
-
-    def _marks_frame(self) -> pd.DataFrame | None:
-        """Each symbol's mark (a bar's close or a quote's mid) at each time of the equity curve,
-        times its multiplier (what a unit is worth), carried forward."""
-        pieces = []
-        m = self.broker.multipliers if self.broker is not None else {}
-        for f in self.frames:
-            if not len(f):
-                continue
-            value = f["close"] if "close" in f.columns else (f["bid"] + f["ask"]) / 2
-            pieces.append(pd.DataFrame({"symbol": f["symbol"].astype(str).to_numpy(), "mark": value.to_numpy()},
-                                       index=f.index))
-        if not pieces:
-            return None
-        long = pd.concat(pieces)
-        wide = long.pivot_table(index=long.index, columns="symbol", values="mark", aggfunc="last")
-        times = self.equity.index
-        wide = wide.reindex(wide.index.union(times)).ffill().reindex(times)
-        return wide * pd.Series({c: m.get(c, 1.0) for c in wide.columns})
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
@@ -236,6 +218,24 @@ class Result:
         eq.to_csv(out / "equity.csv", index=False, lineterminator="\n")
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
         return out
+
+
+def marks_at(frames, symbols: list[str], times: pd.DatetimeIndex) -> pd.DataFrame:
+    """The mark of each symbol at each time: a bar's close or a quote's mid, carried forward."""
+    wanted = set(symbols)
+    pieces = []
+    for f in frames:
+        rows = f[f["symbol"].astype(str).isin(wanted)]
+        if not len(rows):
+            continue
+        value = rows["close"] if "close" in rows.columns else (rows["bid"] + rows["ask"]) / 2
+        pieces.append(pd.DataFrame({"symbol": rows["symbol"].astype(str).to_numpy(), "mark": value.to_numpy()},
+                                   index=rows.index))
+    if not pieces:
+        return pd.DataFrame(math.nan, index=times, columns=symbols)
+    long = pd.concat(pieces)
+    wide = long.groupby([pd.Grouper(level=0), "symbol"])["mark"].last().unstack("symbol")
+    return wide.reindex(times.union(wide.index)).ffill().reindex(times).reindex(columns=symbols)
 
 
 def _user_source(strategy: Strategy) -> str | None:

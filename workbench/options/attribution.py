@@ -29,10 +29,10 @@ are not P&L here (the positions are those held over the step), so on a step with
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
+
+from workbench.engine import marks_at
 
 PARTS = ("delta", "gamma", "theta", "vega", "residual", "total")
 
@@ -52,7 +52,7 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
     times = positions.index
     symbols = [str(s) for s in positions.columns]
     underlyings = sorted({parse_occ(s).underlying for s in symbols if OCC_SYMBOL.match(s)})
-    marks = _marks(result.frames, symbols + [u for u in underlyings if u not in symbols], times)
+    marks = marks_at(result.frames, symbols + [u for u in underlyings if u not in symbols], times)
     for u in underlyings:
         if marks[u].isna().all():
             raise OptionError(f"pnl_attribution: the run has no prices of {u}, the underlying of its options "
@@ -115,21 +115,3 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
             row[4] += total - sum(parts)
         out[i] = row
     return pd.DataFrame(out, index=times, columns=list(PARTS))
-
-
-def _marks(frames, symbols: list[str], times: pd.DatetimeIndex) -> pd.DataFrame:
-    """The mark of each symbol at each time: a bar's close or a quote's mid, carried forward."""
-    wanted = set(symbols)
-    pieces = []
-    for f in frames:
-        rows = f[f["symbol"].astype(str).isin(wanted)]
-        if not len(rows):
-            continue
-        value = rows["close"] if "close" in rows.columns else (rows["bid"] + rows["ask"]) / 2
-        pieces.append(pd.DataFrame({"symbol": rows["symbol"].astype(str).to_numpy(), "mark": value.to_numpy()},
-                                   index=rows.index))
-    if not pieces:
-        return pd.DataFrame(math.nan, index=times, columns=symbols)
-    long = pd.concat(pieces)
-    wide = long.groupby([pd.Grouper(level=0), "symbol"])["mark"].last().unstack("symbol")
-    return wide.reindex(times.union(wide.index)).ffill().reindex(times).reindex(columns=symbols)
