@@ -239,17 +239,18 @@ def marks_at(frames, symbols: list[str], times: pd.DatetimeIndex) -> pd.DataFram
 
 
 def _user_source(strategy: Strategy) -> str | None:
-    """The SHA-256 of the file a user's strategy class comes from (a resume with the file
-    changed is refused: other rules, other fills); None for workbench's own strategies."""
+    """The SHA-256 of the strategy file a class was loaded from (``--strategy-file``,
+    :func:`workbench.strategies.load_strategy`): a resume with the file changed is refused
+    (other rules, other fills). None for any other class."""
     import inspect
 
+    if not type(strategy).__module__.startswith("workbench_user_"):  # load_strategy's modules
+        return None
     try:
         path = Path(inspect.getsourcefile(type(strategy)) or "")
     except TypeError:
         return None
-    if not path.is_file() or Path(workbench.__file__).parent in path.resolve().parents:
-        return None
-    return sha256_bytes(path.read_bytes())
+    return sha256_bytes(path.read_bytes()) if path.is_file() else None
 
 
 def _daily(frames) -> bool:
