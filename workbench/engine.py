@@ -161,10 +161,7 @@ class Result:
         bars = bars[~bars["symbol"].astype(str).str.match(OCC_SYMBOL.pattern)]
         if bars.empty:
             return None
-        closes = bars.assign(symbol=bars["symbol"].astype(str)).pivot_table(
-            index=bars.index, columns="symbol", values="close", aggfunc="last")
-        times = self.equity.index
-        closes = closes.reindex(closes.index.union(times)).ffill().reindex(times)
+        closes = marks_at(self.frames, sorted(pd.unique(bars["symbol"].astype(str))), self.equity.index)
         firsts = closes.apply(lambda c: c.dropna().iloc[0] if c.notna().any() else np.nan)
         growth = (closes / firsts).fillna(1.0)  # cash until a symbol's first close
         bench = self.starting_cash * growth.mean(axis=1)
@@ -181,6 +178,13 @@ class Result:
                 "max_drawdown": jsonable(stats["max_drawdown"]), "beta": jsonable(beta), "alpha": jsonable(alpha),
                 "information_ratio": jsonable(ir)}
 
+    def rejections(self) -> dict[str, int]:
+        """The broker's refusals by reason (none: empty)."""
+        stats = self.broker.stats(latency=False) if self.broker is not None else {}
+        if not stats.get("orders_rejected"):
+            return {}
+        return {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
+
     def portfolio(self) -> dict[str, Any] | None:
         """What holding cost and left idle: ``turnover`` (annualized, one-way: the value traded
         a day over the equity, times 252; buying and selling the whole book once a year is 2)
@@ -193,10 +197,9 @@ class Result:
         f = self.fills
         m = self.broker.multipliers if self.broker is not None else {}
         value = (f["quantity"] * f["price"] * f["symbol"].astype(str).map(lambda s: m.get(s, 1.0))) if len(f) else None
-        traded = (pd.Series(value.to_numpy(), index=pd.DatetimeIndex(f["time"])).groupby(level=0).sum()
-                  if value is not None else pd.Series(dtype=float))
+        traded = (pd.Series(value.to_numpy()).groupby(pd.DatetimeIndex(f["time"]).normalize()).sum()
+                  if value is not None else pd.Series(dtype=float))  # the value traded each day
         daily = performance.daily_equity(self.equity)
-        traded = traded.groupby(pd.DatetimeIndex(traded.index).normalize()).sum() if len(traded) else traded
         symbols = [str(c) for c in self.positions.columns]
         marks = marks_at(self.frames, symbols, self.equity.index) * pd.Series({s: m.get(s, 1.0) for s in symbols})
         positions = self.positions.reindex(self.equity.index).ffill().fillna(0.0)
@@ -442,12 +445,7 @@ class Engine:
 
     def commission_estimate(self, symbol: str, side: str, quantity: float, price: float) -> float:
         """The broker's commission on a new order of ``quantity`` at ``price``, filled at once."""
-        from workbench.model import Order, OrderStatus, OrderType, Side, TimeInForce
-
-        order = Order("estimate", symbol, Side(side), OrderType.MARKET, float(quantity), None, None, TimeInForce.DAY,
-                      OrderStatus.ACCEPTED)
-        m = self.broker.multipliers.get(symbol, 1.0)
-        return self.broker.commission.commission(order, float(quantity), float(price) * m)
+        return self.broker.commission_estimate(symbol, side, quantity, price)
 
     def exposure(self, symbol: str) -> float:
         """Position plus working buys less working sells (one lookup each)."""

@@ -209,11 +209,10 @@ def no_order_warnings(result, strategy, short: list[str]) -> list[str]:
     """Why a run that placed no order believes none was placed."""
     if len(result.orders) or result.stopped_early:
         return []
-    stats = result.broker.stats(latency=False) if result.broker is not None else {}
-    if stats.get("orders_rejected"):
-        reasons = sorted((k.removeprefix("rejected_"), v) for k, v in stats.items() if k.startswith("rejected_") and v)
-        return [f"no orders: the broker refused all {stats['orders_rejected']:,} the strategy sent ("
-                + ", ".join(f"{k} {v:,}" for k, v in reasons) + ")"]
+    reasons = result.rejections()
+    if reasons:
+        return [f"no orders: the broker refused all {sum(reasons.values()):,} the strategy sent ("
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items())) + ")"]
     if short:
         return [f"no orders: the data is shorter than {strategy.name}'s warm-up ({strategy.warmup():,} bars)"]
     return [f"no orders: {strategy.name} {strategy.params} saw {result.bars:,} bar(s) and {result.quotes:,} quote(s) "

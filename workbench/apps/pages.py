@@ -488,6 +488,19 @@ def _shown(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(str(value)):,} characters)"
 
 
+def _whole(value, field: str) -> int:
+    """``value`` as an int if it is a whole number, else a :class:`ConfigError` naming ``field``."""
+    from workbench.errors import ConfigError
+
+    try:
+        number = int(value)
+        if number != value:
+            raise ValueError(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{field}: {_shown(value)} is not a whole number") from None
+    return number
+
+
 def _option_inputs(right, dte, delta, seed) -> tuple[str, int, float, int]:
     """The options page's inputs checked: a :class:`ConfigError` naming the field otherwise."""
     from workbench.errors import ConfigError
@@ -495,12 +508,7 @@ def _option_inputs(right, dte, delta, seed) -> tuple[str, int, float, int]:
     kind = str(right).strip().lower()
     if kind not in ("put", "call"):
         raise ConfigError(f"Right: {_shown(right)} is neither put nor call")
-    try:
-        days = int(dte)
-        if days != dte:
-            raise ValueError(dte)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"Days to expiry: {_shown(dte)} is not a whole number of days") from None
+    days = _whole(dte, "Days to expiry")
     if not 1 <= days <= 730:
         raise ConfigError(f"Days to expiry: {days} is outside 1 to 730")
     try:
@@ -509,12 +517,7 @@ def _option_inputs(right, dte, delta, seed) -> tuple[str, int, float, int]:
         raise ConfigError(f"Delta: {_shown(delta)} is not a number") from None
     if not (0.0 < target < 1.0):  # NaN fails too
         raise ConfigError(f"Delta: {_shown(delta)} is not between 0 and 1 (an absolute delta)")
-    try:
-        chain_seed = int(seed)
-        if chain_seed != seed:
-            raise ValueError(seed)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"Chain seed: {_shown(seed)} is not a whole number") from None
+    chain_seed = _whole(seed, "Chain seed")
     if not 0 <= chain_seed < 2**63:
         raise ConfigError(f"Chain seed: {chain_seed} is outside 0 to 2**63 - 1")
     return kind, days, round(target, 4), chain_seed

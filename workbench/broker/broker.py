@@ -1049,6 +1049,13 @@ class SimulatedBroker:
             q = _floor_lot(q - lot, lot) if q - lot > EPS else 0.0
         return q
 
+    def commission_estimate(self, symbol: str, side: Side | str, quantity: float, price: float) -> float:
+        """What the commission model charges a new order of ``quantity`` filled at once at
+        ``price`` (per unit): what a strategy sizing an order within a budget allows for."""
+        order = Order("estimate", _symbol(symbol), _enum(Side, side, "side"), OrderType.MARKET, float(quantity), None,
+                      None, TimeInForce.DAY, OrderStatus.ACCEPTED)
+        return self._commission(order, float(quantity), float(price) * self._account.multiplier(order.symbol))
+
     def _commission(self, order: Order, qty: float, contract_price: float) -> float:
         """The commission model's charge, the model seeing prices per contract (price x
         multiplier: what a trade's value is), the order's average price included."""

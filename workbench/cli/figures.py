@@ -26,10 +26,7 @@ def benchmark_rows(result) -> list[tuple[str, str]]:
 
 def rejections(result) -> dict[str, int]:
     """The broker's refusals by reason (none: empty)."""
-    stats = result.broker.stats(latency=False) if result.broker is not None else {}
-    if not stats.get("orders_rejected"):
-        return {}
-    return {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_") and v}
+    return result.rejections()
 
 
 def rejected_text(result) -> str:

@@ -294,6 +294,17 @@ class Strategy:
         step = 1e-6 if fractional else 1.0
         return math.copysign(math.floor(abs(units) / step + 1e-9) * step, units)
 
+    def affordable(self, symbol: str, quantity: float, price: float, budget: float, fractional: bool = False) -> float:
+        """At most ``quantity`` units of ``symbol`` (whole, or millionths when ``fractional``)
+        whose cost at ``price`` with the run's commission stays within ``budget``."""
+        step = 1e-6 if fractional else 1.0
+        qty = math.floor(quantity / step + 1e-9) * step
+        while qty > 0 and qty * price + self.commission_estimate(symbol, "buy", qty, price) > budget + 1e-9:
+            fee = self.commission_estimate(symbol, "buy", qty, price)
+            fit = math.floor(max(budget - fee, 0.0) / price / step + 1e-9) * step
+            qty = fit if fit < qty else qty - step
+        return max(qty, 0.0)
+
     @property
     def universe(self) -> list[str]:
         """The symbols of the run's data (option contracts left out), sorted."""

@@ -40,9 +40,6 @@ class BuyAndHold(Strategy):
             quantity = self.params["quantity"]
             if not quantity:  # the budget (or the cash left, if less) pays for the units and their commission
                 budget = min(self._budget, max(self.cash, 0.0))
-                quantity = self.units_for(bar.symbol, budget, bar.close)
-                while quantity > 0 and quantity * bar.close + self.commission_estimate(
-                        bar.symbol, "buy", quantity, bar.close) > budget + 1e-9:
-                    quantity -= 1
+                quantity = self.affordable(bar.symbol, self.units_for(bar.symbol, budget, bar.close), bar.close, budget)
             if quantity > 0:
                 self.target_position(bar.symbol, quantity)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from workbench.errors import ConfigError
@@ -163,14 +161,9 @@ class Rebalance(Strategy):
     def _buy(self) -> None:
         pending, self._pending = self._pending, {}
         cash = self.cash
-        step = 1e-6 if self.params["fractional"] else 1.0
         for s in sorted(pending):
             price = float(self.history(s, "close", 1)[-1])
-            qty = math.floor((pending[s] - self.position(s)) / step + 1e-9) * step
-            while qty > 0 and qty * price + self.commission_estimate(s, "buy", qty, price) > cash + 1e-9:
-                fee = self.commission_estimate(s, "buy", qty, price)
-                fit = math.floor(max(cash - fee, 0.0) / price / step + 1e-9) * step
-                qty = fit if fit < qty else qty - step
+            qty = self.affordable(s, pending[s] - self.position(s), price, cash, self.params["fractional"])
             if qty > 0:
                 self.order(s, "buy", qty)
                 cash -= qty * price + self.commission_estimate(s, "buy", qty, price)
