@@ -1,5 +1,5 @@
-import dataclasses
 import math
+import pickle
 
 import pandas as pd
 import pytest
@@ -33,8 +33,10 @@ def quote(**kw):
 def test_valid_objects_are_frozen_values():
     b = bar()
     assert b == bar() and hash(b) == hash(bar())
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         b.close = 1.0
+    assert pickle.loads(pickle.dumps(b)) == b and b.time == T and b.ns == T.value
+    assert repr(b).startswith("Bar(time=") and "close=10.5" in repr(b)
     q = quote()
     assert q.mid == pytest.approx(10.01) and q.spread == pytest.approx(0.02)
 

@@ -60,7 +60,7 @@ from workbench.feed.replay import Replay
 from workbench.hashing import sha256_bytes
 from workbench.jsonsafe import jsonable
 from workbench.feed.schema import kind_of
-from workbench.model import OCC_SYMBOL, Bar
+from workbench.model import OCC_SYMBOL, Bar, time_of
 from workbench.resume import check_same_setup, fingerprint
 from workbench.strategies.base import Strategy
 
@@ -264,9 +264,12 @@ def _daily(frames) -> bool:
             return False
         if not len(f):
             continue
-        days = pd.DatetimeIndex(f.index).tz_convert("UTC").normalize()
-        keys = pd.MultiIndex.from_arrays([f["symbol"].astype(str).to_numpy(), days])
-        if keys.has_duplicates:
+        days = pd.DatetimeIndex(f.index).as_unit("ns").asi8 // _DAY_NS  # UTC dates
+        symbols = f["symbol"]
+        codes = (symbols.cat.codes.to_numpy() if isinstance(symbols.dtype, pd.CategoricalDtype)
+                 else pd.factorize(symbols)[0]).astype(np.int64)
+        keys = codes * (int(days.max() - days.min()) + 1) + (days - days.min())
+        if not pd.Index(keys).is_unique:
             return False
     return True
 
@@ -412,7 +415,7 @@ class Engine:
                               "short leg needs its own cover): run it in a margin account (--account margin)")
         if control is not None:
             control.broker = broker
-        self.now = None
+        self._now_ns: int | None = None  # the time of the slice being handled (``now``)
         self.events = 0  # market events handled so far (the monitor reads it)
         self._bars = 0
         self._quotes = 0
@@ -428,6 +431,11 @@ class Engine:
         self._on_slice = strategy.on_slice if type(strategy).on_slice is not Strategy.on_slice else None
 
     # --- strategy-facing -----------------------------------------------------------------
+
+    @property
+    def now(self):
+        """The time of the slice being handled (UTC; None before the first), built when asked."""
+        return None if self._now_ns is None else time_of(self._now_ns)
 
     def submit(self, symbol, side, quantity, type, limit_price, stop_price, tif):
         """An order from the strategy (suppressed while warming up a resumed run)."""
@@ -535,8 +543,9 @@ class Engine:
             # an order the vectorized targets did not foresee (a rejection, an order that did
             # not fill at the next open): the whole run again, event by event, on a new broker
             self.broker = SimulatedBroker(**self._broker_options)
-            self.now, self.events, self._bars, self._seen = None, 0, 0, {}
+            self._now_ns, self.events, self._bars, self._seen = None, 0, 0, {}
         strategy, broker = self.strategy, self.broker
+        self.exposure = broker.exposure  # what strategies read on every bar: the broker's, without a hop
         strategy.bind(self)
         per_bar = self.session == "bar"
         by_date = self.session not in ("bar",)  # sessions by UTC date, or by an exchange's closes
@@ -664,7 +673,7 @@ class Engine:
         """One time slice: broker, fills, session close, strategy (module docstring)."""
         broker, strategy = self.broker, self.strategy
         seen = self._seen
-        self.now = events[0].time
+        self._now_ns = events[0][0]
         self.events += len(events)
         if self._warming:  # a resumed run: the broker already lived through this (still counted:
             for e in events:  # a run's figures cover the whole run, resumed or not)
@@ -673,35 +682,27 @@ class Engine:
                 # settles with the prices the run had (an option expiring there: its underlying's)
                 if type(e) is Bar:
                     self._bars += 1
-                    seen[e.symbol] = seen.get(e.symbol, 0) + 1
-                    broker.mark(e.symbol, e.close)
+                    seen[e[1]] = seen.get(e[1], 0) + 1
+                    broker.mark(e[1], e[5])
                     on_bar(e)
                 else:
                     self._quotes += 1
-                    broker.mark(e.symbol, e.mid)
+                    broker.mark(e[1], e.mid)
                     on_quote(e)
             if self._on_slice is not None:
                 self._on_slice(self.now)
             return
-        fills = []
-        for e in events:
-            if type(e) is Bar:
-                self._bars += 1
-                got = broker.on_bar(e)
-            else:
-                self._quotes += 1
-                got = broker.on_quote(e)
-            if got:
-                fills.extend(got)
-        for f in fills:
+        for f in broker.on_events(events):
             strategy.on_fill(f)
-        if per_bar:
+        if per_bar and broker.session_work():
             broker.end_session(self.now)
         for e in events:
             if type(e) is Bar:
-                seen[e.symbol] = seen.get(e.symbol, 0) + 1
+                self._bars += 1
+                seen[e[1]] = seen.get(e[1], 0) + 1
                 on_bar(e)
             else:
+                self._quotes += 1
                 n = broker.fill_count
                 on_quote(e)
                 for f in broker.fills_since(n):  # matched at once against the current quote
@@ -767,7 +768,7 @@ class Engine:
         strategy.on_start()
         held = np.concatenate([[0.0], target[:-1]])  # the position the loop holds at bar i: target[i - 1]
         for i, bar in zip(visit.tolist(), _build(source, rows[visit])):
-            self.now = bar.time
+            self._now_ns = bar[0]
             broker.on_bar(bar)
             broker.end_session(bar.time)
             if broker.working(symbol) or abs(broker.position(symbol) - held[i]) > 1e-9:
@@ -790,27 +791,15 @@ class Engine:
 
     def _result(self, stopped: bool) -> Result:
         broker = self.broker
+        fs = broker.fills()
         fills = pd.DataFrame(
-            [
-                {"time": f.time, "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
-                 "price": f.price, "commission": f.commission, "slippage": f.slippage,
-                 "order_id": f.order_id, "seq": f.seq}
-                for f in broker.fills()
-            ],
+            {"time": [f.time for f in fs], "symbol": [f.symbol for f in fs], "side": [f.side.value for f in fs],
+             "quantity": [f.quantity for f in fs], "price": [f.price for f in fs],
+             "commission": [f.commission for f in fs], "slippage": [f.slippage for f in fs],
+             "order_id": [f.order_id for f in fs], "seq": [f.seq for f in fs]} if fs else None,
             columns=["time", "symbol", "side", "quantity", "price", "commission", "slippage", "order_id", "seq"],
         )
-        orders = pd.DataFrame(
-            [
-                {"id": o.id, "created": o.created, "symbol": o.symbol, "side": o.side.value,
-                 "type": o.type.value, "quantity": o.quantity, "limit_price": o.limit_price,
-                 "stop_price": o.stop_price, "tif": o.tif.value, "status": o.status.value,
-                 "filled_quantity": o.filled_quantity, "avg_fill_price": o.avg_fill_price,
-                 "commission": o.commission}
-                for o in broker.orders()
-            ],
-            columns=["id", "created", "symbol", "side", "type", "quantity", "limit_price", "stop_price",
-                     "tif", "status", "filled_quantity", "avg_fill_price", "commission"],
-        )
+        orders = broker.order_frame()
         equity, positions = self._equity(fills, stopped)
         return Result(
             strategy=self.strategy.name,
@@ -833,16 +822,12 @@ class Engine:
         )
 
     def _equity(self, fills: pd.DataFrame, stopped: bool) -> tuple[pd.Series, pd.DataFrame]:
-        frame = self.replay.frame()
-        if self.now is not None:
-            frame = frame[frame.index <= pd.Timestamp(self.now)]
         options = self.broker.option_contracts
+        untraded: set[str] = set()
         if options:  # a chain's contracts never traded are worth nothing to the account: not marked
-            traded = set(fills["symbol"].astype(str)) if len(fills) else set()
-            symbols = frame["symbol"].astype(str)
-            frame = frame[~symbols.isin(set(options) - traded).to_numpy()]
-        return equity_curve(marks_of(frame), fills, self.broker.account().starting_cash,
-                            self.broker.multipliers)
+            untraded = set(options) - (set(fills["symbol"].astype(str)) if len(fills) else set())
+        marks = self.replay.marks(until_ns=self._now_ns, exclude=untraded)
+        return equity_curve(marks, fills, self.broker.account().starting_cash, self.broker.multipliers)
 
     @staticmethod
     def _session_kind(session: Session, frames) -> str:

@@ -1,22 +1,23 @@
 """Value objects of the domain: instruments, bars, quotes, orders, fills, positions.
 
-Frozen dataclasses, validated on construction, with no I/O (NautilusTrader's habit).
-Times are timezone-aware ``datetime`` values in UTC: ``pandas.Timestamp`` (a ``datetime``)
-where nanoseconds matter, plain ``datetime`` where events are built in bulk from whole
-microseconds (replay, the engine), which is several times cheaper. Prices are in the
-instrument's currency per unit; sizes and volumes in units (shares, contracts, coins).
+Immutable values, validated on construction, with no I/O (NautilusTrader's habit): frozen
+dataclasses, and for the market events (:class:`Bar`, :class:`Quote`), of which a replay
+builds millions, tuples built in C that keep their time as nanoseconds since the epoch and
+build the ``datetime`` only when asked. Times are timezone-aware values in UTC: plain
+``datetime`` for whole microseconds, ``pandas.Timestamp`` (a ``datetime``) where
+nanoseconds matter. Prices are in the instrument's currency per unit; sizes and volumes in
+units (shares, contracts, coins).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from functools import partial as _partial
 from enum import Enum
-from typing import Any
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -141,11 +142,8 @@ class Instrument:
         _check_number("Instrument", "multiplier", self.multiplier, positive=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """OHLCV bar for the interval that ends at ``time``; volume in units."""
-
-    time: pd.Timestamp
+class _BarFields(NamedTuple):
+    ns: int
     symbol: str
     open: float
     high: float
@@ -153,48 +151,92 @@ class Bar:
     close: float
     volume: float
 
-    def __post_init__(self) -> None:
-        _check_time("Bar", self.time)
-        _check_symbol("Bar", self.symbol)
-        for name in ("open", "high", "low", "close"):
-            _check_number("Bar", name, getattr(self, name), positive=True)
-        _check_number("Bar", "volume", self.volume, positive=False)
-        if self.high < max(self.open, self.close):
-            raise ValueError(f"Bar.high {self.high} is below max(open, close) at {self.time}")
-        if self.low > min(self.open, self.close):
-            raise ValueError(f"Bar.low {self.low} is above min(open, close) at {self.time}")
+
+class Bar(_BarFields):
+    """OHLCV bar for the interval that ends at ``time``; volume in units.
+
+    An immutable value (a tuple): the time is kept as ``ns``, nanoseconds since the epoch
+    (UTC), and ``time`` builds the ``datetime`` from it when asked (a ``pandas.Timestamp``
+    when the time is not a whole microsecond). A replay builds millions of these, and most
+    are never asked their time: building it per bar cost more than the bar.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, time: datetime, symbol: str, open: float, high: float, low: float, close: float,
+                volume: float) -> Bar:
+        _check_time("Bar", time)
+        _check_symbol("Bar", symbol)
+        for name, value in (("open", open), ("high", high), ("low", low), ("close", close)):
+            _check_number("Bar", name, value, positive=True)
+        _check_number("Bar", "volume", volume, positive=False)
+        if high < max(open, close):
+            raise ValueError(f"Bar.high {high} is below max(open, close) at {time}")
+        if low > min(open, close):
+            raise ValueError(f"Bar.low {low} is above min(open, close) at {time}")
+        return _tuple_new(cls, (time_ns(time), symbol, open, high, low, close, volume))
+
+    @property
+    def time(self) -> datetime:
+        """When the bar's interval ended (UTC)."""
+        return time_of(self[0])
+
+    def __repr__(self) -> str:
+        return (f"Bar(time={self.time!r}, symbol={self[1]!r}, open={self[2]!r}, high={self[3]!r}, "
+                f"low={self[4]!r}, close={self[5]!r}, volume={self[6]!r})")
+
+    def __reduce__(self):
+        return _tuple_new, (Bar, tuple(self))
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """Top-of-book quote at ``time``; sizes in units."""
-
-    time: pd.Timestamp
+class _QuoteFields(NamedTuple):
+    ns: int
     symbol: str
     bid: float
     ask: float
     bid_size: float
     ask_size: float
 
-    def __post_init__(self) -> None:
-        _check_time("Quote", self.time)
-        _check_symbol("Quote", self.symbol)
-        _check_number("Quote", "bid", self.bid, positive=True)
-        _check_number("Quote", "ask", self.ask, positive=True)
-        _check_number("Quote", "bid_size", self.bid_size, positive=False)
-        _check_number("Quote", "ask_size", self.ask_size, positive=False)
-        if self.bid > self.ask:
-            raise ValueError(f"Quote.bid {self.bid} is above ask {self.ask} at {self.time}")
+
+class Quote(_QuoteFields):
+    """Top-of-book quote at ``time``; sizes in units. An immutable value kept as
+    :class:`Bar` is: ``ns`` stored, ``time`` built when asked."""
+
+    __slots__ = ()
+
+    def __new__(cls, time: datetime, symbol: str, bid: float, ask: float, bid_size: float,
+                ask_size: float) -> Quote:
+        _check_time("Quote", time)
+        _check_symbol("Quote", symbol)
+        _check_number("Quote", "bid", bid, positive=True)
+        _check_number("Quote", "ask", ask, positive=True)
+        _check_number("Quote", "bid_size", bid_size, positive=False)
+        _check_number("Quote", "ask_size", ask_size, positive=False)
+        if bid > ask:
+            raise ValueError(f"Quote.bid {bid} is above ask {ask} at {time}")
+        return _tuple_new(cls, (time_ns(time), symbol, bid, ask, bid_size, ask_size))
+
+    @property
+    def time(self) -> datetime:
+        """When the quote was current from (UTC)."""
+        return time_of(self[0])
 
     @property
     def mid(self) -> float:
         """Mid price, (bid + ask) / 2."""
-        return (self.bid + self.ask) / 2.0
+        return (self[2] + self[3]) / 2.0
 
     @property
     def spread(self) -> float:
         """Ask minus bid, in price units."""
-        return self.ask - self.bid
+        return self[3] - self[2]
+
+    def __repr__(self) -> str:
+        return (f"Quote(time={self.time!r}, symbol={self[1]!r}, bid={self[2]!r}, ask={self[3]!r}, "
+                f"bid_size={self[4]!r}, ask_size={self[5]!r})")
+
+    def __reduce__(self):
+        return _tuple_new, (Quote, tuple(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,21 +321,45 @@ class Position:
             self.quantity * (self.last_price - self.avg_cost) * self.multiplier
 
 
-def _unchecked_constructor(cls: type) -> Callable[..., Any]:
-    """A constructor for ``cls`` that skips ``__post_init__`` validation.
-
-    For data that was already validated as a whole (canonical feed frames): building
-    millions of bars for replay and backtests is then about twice as fast. Hand-written
-    because dataclasses offer no switch for it; the generated code sets the same slots
-    the dataclass ``__init__`` would.
-    """
-    names = [f.name for f in dataclasses.fields(cls)]
-    body = "\n".join(f"    _set(obj, {n!r}, {n})" for n in names)
-    source = f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}\n    return obj\n"
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_set": object.__setattr__}
-    exec(source, scope)  # noqa: S102 (generated from field names only)
-    return scope["make"]
+_tuple_new = tuple.__new__
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-unchecked_bar = _unchecked_constructor(Bar)
-unchecked_quote = _unchecked_constructor(Quote)
+def time_ns(time: datetime) -> int:
+    """Nanoseconds since the epoch of an aware ``datetime`` or ``pandas.Timestamp``."""
+    if isinstance(time, pd.Timestamp):
+        return int(time.as_unit("ns").value)
+    d = time - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+
+
+def time_of(ns: int) -> datetime:
+    """The UTC time of ``ns`` nanoseconds since the epoch: a ``datetime`` when a whole
+    microsecond (several times cheaper), else a ``pandas.Timestamp``."""
+    if ns % 1_000:
+        return pd.Timestamp(ns, tz="UTC")
+    return _EPOCH + timedelta(microseconds=ns // 1_000)
+
+
+def unchecked_bar(time: datetime, symbol: str, open: float, high: float, low: float, close: float,
+                  volume: float) -> Bar:
+    """A :class:`Bar` without the checks, for data already validated as a whole (canonical
+    feed frames); never for user input."""
+    return _tuple_new(Bar, (time_ns(time), symbol, open, high, low, close, volume))
+
+
+def unchecked_quote(time: datetime, symbol: str, bid: float, ask: float, bid_size: float,
+                    ask_size: float) -> Quote:
+    """A :class:`Quote` without the checks (see :func:`unchecked_bar`)."""
+    return _tuple_new(Quote, (time_ns(time), symbol, bid, ask, bid_size, ask_size))
+
+
+def bars_from_ns(rows) -> map:
+    """Bars from ``(ns, symbol, open, high, low, close, volume)`` tuples of validated data,
+    lazily and in C (``tuple.__new__`` over an iterable: no Python call per bar)."""
+    return map(_partial(_tuple_new, Bar), rows)
+
+
+def quotes_from_ns(rows) -> map:
+    """Quotes from ``(ns, symbol, bid, ask, bid_size, ask_size)`` tuples (see :func:`bars_from_ns`)."""
+    return map(_partial(_tuple_new, Quote), rows)

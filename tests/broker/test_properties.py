@@ -40,9 +40,10 @@ configs = st.fixed_dictionaries({
 })
 
 
-def run(steps, config, journal=None):
+def run(steps, config, journal=None, slices=False):
     """Play the steps; return the broker, the market event behind each fill, and the
-    states around every rejection."""
+    states around every rejection. ``slices``: market events through ``on_events`` (the
+    engine's call for a time slice) instead of ``on_bar`` / ``on_quote``."""
     b = SimulatedBroker(cash=50_000, instruments=SYMBOLS, journal=journal, **config)
     market_of_fill = {}
     rejections = []
@@ -53,12 +54,12 @@ def run(steps, config, journal=None):
         if kind == "bar":
             _, sym, o, c, up, down, v = step
             event = Bar(t, sym, o, max(o, c) + up, max(min(o, c) - down, 0.01), c, float(v))
-            fills = b.on_bar(event)
+            fills = b.on_events((event,)) if slices else b.on_bar(event)
             last[sym] = event.close
         elif kind == "quote":
             _, sym, bid, spread, bs, asz = step
             event = Quote(t, sym, bid, round(bid + spread, 2), float(bs), float(asz))
-            fills = b.on_quote(event)
+            fills = b.on_events((event,)) if slices else b.on_quote(event)
             last[sym] = event.mid
         else:
             fills = []
@@ -130,6 +131,32 @@ def test_same_stream_same_journal(steps, config):
     b, _, _ = run(steps, config)
     assert a.journal.dump() == b.journal.dump()
     assert a.state_digest() == b.state_digest()
+
+
+@given(steps=actions, config=configs)
+def test_a_slice_call_equals_the_calls_per_event(steps, config):
+    # on_events skips on_bar for a bar that can only mark (no order working, no quote held):
+    # the journal, the state and the fills must be those of the calls per event.
+    a, fills_a, _ = run(steps, config)
+    b, fills_b, _ = run(steps, config, slices=True)
+    assert a.journal.dump() == b.journal.dump() and a.state_digest() == b.state_digest()
+    assert fills_a == fills_b and a.fills() == b.fills() and a.account() == b.account()
+
+
+@given(steps=actions, config=configs)
+def test_the_order_frame_is_the_orders_snapshots(steps, config):
+    b, _, _ = run(steps, config)
+    snapshots = b.orders()
+    frame = b.order_frame()
+    assert frame["id"].tolist() == [o.id for o in snapshots]
+    assert [pd.Timestamp(t) for t in frame["created"]] == [o.created for o in snapshots]
+    for column, field in (("side", "side"), ("type", "type"), ("tif", "tif"), ("status", "status")):
+        assert frame[column].tolist() == [getattr(o, field).value for o in snapshots]
+    for column, field in (("quantity", "quantity"), ("filled_quantity", "filled_quantity"),
+                          ("avg_fill_price", "avg_fill_price"), ("commission", "commission")):
+        assert frame[column].tolist() == [getattr(o, field) for o in snapshots]
+    for column in ("limit_price", "stop_price"):
+        assert [None if pd.isna(v) else v for v in frame[column]] == [getattr(o, column) for o in snapshots]
 
 
 @given(steps=actions, config=configs)

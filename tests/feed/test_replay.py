@@ -162,3 +162,42 @@ def test_bad_inputs():
         Replay(naive)
     with pytest.raises(ValueError, match="start: not a date or time"):
         Replay(quotes_at([0]), start="soon")
+
+
+@given(st.lists(st.tuples(st.booleans(), sorted_seconds, st.sampled_from(["A", "B"])), min_size=1, max_size=4),
+       st.integers(0, 30), st.booleans())
+def test_marks_from_the_arrays_equal_the_marks_of_the_merged_frame(specs, until, exclude_b):
+    # Replay.marks (what the engine values positions at) against workbench.engine.marks_of on
+    # replay.frame(), an independent groupby: the last mark of each time and symbol (sources
+    # may mark the same symbol at the same time), forward filled, cut at `until`.
+    from workbench.engine import marks_of
+
+    frames = [quotes_at(secs, symbol) if is_quote else bars_at(sorted(set(secs)), symbol)
+              for is_quote, secs, symbol in specs]
+    replay = Replay(*frames)
+    cut = BASE.as_unit("ns").value + until * 1_000_000_000
+    frame = replay.frame()
+    if len(frame):
+        frame = frame[(frame.index.asi8 <= cut) & ~(exclude_b & (frame["symbol"] == "B")).to_numpy()]
+    expected = marks_of(frame)
+    got = replay.marks(until_ns=cut, exclude={"B"} if exclude_b else set())
+    pd.testing.assert_frame_equal(got, expected, check_column_type=False, check_index_type=len(expected) > 0)
+
+
+def test_marks_take_the_last_of_a_time_in_replay_order():
+    # Two sources mark X at the same time: the later source's mark wins (red if the first did).
+    first, second = quotes_at([0, 1], "X"), quotes_at([1, 2], "X")
+    second[["bid", "ask"]] += 100.0
+    marks = Replay(first, second).marks()
+    assert marks["X"].tolist() == [10.25, 110.25, 111.25]
+
+
+def test_events_keep_their_time_as_nanoseconds_and_build_it_when_asked():
+    whole = bars_at([0, 1])
+    fine = whole.copy()
+    fine.index = fine.index + pd.Timedelta(nanoseconds=7)
+    a, b = list(Replay(whole))
+    assert a.ns == BASE.as_unit("ns").value and a.time == BASE and b.time == BASE + pd.Timedelta(seconds=1)
+    assert type(a.time) is not pd.Timestamp  # a whole microsecond: a plain datetime (cheaper)
+    (c, _) = list(Replay(fine))
+    assert isinstance(c.time, pd.Timestamp) and c.time.value == BASE.as_unit("ns").value + 7  # nanoseconds kept

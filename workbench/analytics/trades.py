@@ -25,27 +25,32 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
     multipliers = multipliers or {}
     rows = []
     state: dict[str, dict] = {}
-    for f in fills.itertuples(index=False):
-        signed = f.quantity if f.side == "buy" else -f.quantity
-        fee = getattr(f, "commission", 0.0) or 0.0
+    n = len(fills)
+    # the columns as lists (a row's times are taken by position at the end: iterating a
+    # time column builds a Timestamp per row, which cost more than the rest of this loop)
+    fees = [c or 0.0 for c in fills["commission"].tolist()] if "commission" in fills.columns else [0.0] * n
+    columns = zip(range(n), fills["symbol"].tolist(), fills["side"].tolist(), fills["quantity"].tolist(),
+                  fills["price"].tolist(), fees)
+    for row, symbol, side, quantity, price, fee in columns:
+        signed = quantity if side == "buy" else -quantity
         while signed:
-            trip = state.get(f.symbol)
+            trip = state.get(symbol)
             if trip is None:
-                trip = state[f.symbol] = {
+                trip = state[symbol] = {
                     "position": 0.0, "max": 0.0, "open_qty": 0.0, "open_value": 0.0,
-                    "close_qty": 0.0, "close_value": 0.0, "commission": 0.0, "entry_time": f.time,
+                    "close_qty": 0.0, "close_value": 0.0, "commission": 0.0, "entry_row": row,
                     "direction": "long" if signed > 0 else "short",
                 }
             pos = trip["position"]
             if pos == 0 or (pos > 0) == (signed > 0):  # opening or adding
                 step = signed
                 trip["open_qty"] += abs(step)
-                trip["open_value"] += abs(step) * f.price
+                trip["open_value"] += abs(step) * price
             else:  # closing, at most down to flat
                 step = -pos if abs(signed) > abs(pos) else signed
                 trip["close_qty"] += abs(step)
-                trip["close_value"] += abs(step) * f.price
-            trip["commission"] += fee * abs(step) / f.quantity
+                trip["close_value"] += abs(step) * price
+            trip["commission"] += fee * abs(step) / quantity
             trip["position"] = pos + step
             trip["max"] = max(trip["max"], abs(trip["position"]))
             signed -= step
@@ -54,18 +59,23 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
                 exit_ = trip["close_value"] / trip["close_qty"]
                 sign = 1.0 if trip["direction"] == "long" else -1.0
                 gross = sign * (trip["close_value"] - trip["close_qty"] * entry)
-                m = multipliers.get(f.symbol, 1.0)
+                m = multipliers.get(symbol, 1.0)
                 if m != 1.0:
                     gross *= m
                 pnl = gross - trip["commission"]
                 rows.append({
-                    "symbol": f.symbol, "direction": trip["direction"],
-                    "entry_time": trip["entry_time"], "exit_time": f.time, "quantity": trip["max"],
+                    "symbol": symbol, "direction": trip["direction"],
+                    "entry_time": trip["entry_row"], "exit_time": row, "quantity": trip["max"],
                     "entry_price": entry, "exit_price": exit_, "pnl": pnl,
                     "commission": trip["commission"], "return": pnl / (trip["open_value"] * m),
                 })
-                del state[f.symbol]
-    return pd.DataFrame(rows, columns=COLUMNS)
+                del state[symbol]
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    if len(out):
+        time = fills["time"].reset_index(drop=True)
+        for column in ("entry_time", "exit_time"):
+            out[column] = time.iloc[out[column].to_numpy()].reset_index(drop=True)
+    return out
 
 
 def trade_stats(trips: pd.DataFrame) -> dict[str, float]:

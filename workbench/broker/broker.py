@@ -32,7 +32,7 @@ import threading
 import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from workbench.broker.account import INITIAL_MARGIN, Account, AccountSnapshot, A
 from workbench.broker.book import OpenOrders
 from workbench.broker.costs import (
     CommissionModel,
+    NoCommission,
     SlippageModel,
     commission_from,
     slippage_from,
@@ -71,6 +72,8 @@ from workbench.model import (
     Quote,
     Side,
     TimeInForce,
+    time_ns,
+    time_of,
 )
 
 EPS = 1e-9
@@ -189,8 +192,7 @@ class SimulatedBroker:
         self._last_slice_ns: int | None = None
         self._seq = -1
         self._next_id = 1
-        self._now = None  # latest market time seen (a datetime); its ns when journaling
-        self._now_ns = 0
+        self._now_ns: int | None = None  # latest market time seen, ns since the epoch (UTC)
         self._orders: dict[str, _Working] = {}
         self._open = OpenOrders()
         self._quotes: dict[str, Quote] = {}
@@ -483,22 +485,52 @@ class SimulatedBroker:
 
     def advance_time(self, time: datetime) -> None:
         """Move market time forward (it never moves back); ``time`` is timezone-aware."""
-        if self._now is None or time > self._now:
-            if time.tzinfo is None:
-                raise ValueError(f"time must be timezone-aware, got {time}")
-            self._now = time
-            self._now_ns = -1  # computed when an event needs it
+        if time.tzinfo is None:
+            raise ValueError(f"time must be timezone-aware, got {time}")
+        self.advance_ns(time_ns(time))
+
+    def advance_ns(self, ns: int) -> None:
+        """:meth:`advance_time` in nanoseconds since the epoch (UTC)."""
+        if self._now_ns is None or ns > self._now_ns:
+            self._now_ns = ns
+
+    @property
+    def _now(self) -> datetime | None:
+        """Market time as a ``datetime`` (built when asked)."""
+        return None if self._now_ns is None else time_of(self._now_ns)
 
     @property
     def _time_ns(self) -> int:
-        if self._now_ns < 0:
-            self._now_ns = _ns(self._now)
-        return self._now_ns
+        return 0 if self._now_ns is None else self._now_ns
+
+    def on_events(self, events: Iterable[Bar | Quote]) -> list[Fill]:
+        """:meth:`on_bar` or :meth:`on_quote` for each event, in order, under one lock: the
+        engine's call for a time slice. A bar of a symbol with no working order and no quote
+        held is only a mark (what :meth:`on_bar` does then), without the call."""
+        with self._lock:
+            first = len(self._fills)
+            books, quotes, mark = self._open._books, self._quotes, self._account.mark
+            for e in events:
+                if self._now_ns is None or e[0] > self._now_ns:
+                    self._now_ns = e[0]
+                if type(e) is Bar:
+                    if e[1] in books or (quotes and e[1] in quotes):
+                        self.on_bar(e)
+                    else:
+                        mark(e[1], e[5])
+                else:
+                    self.on_quote(e)
+            return self._fills[first:]
+
+    def session_work(self) -> bool:
+        """Whether :meth:`end_session` has anything to do: an order working, or option
+        contracts whose expiries it settles (else the engine does not call it)."""
+        return bool(self._open._books) or bool(self._contracts)
 
     def on_bar(self, bar: Bar) -> list[Fill]:
         """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
         with self._lock:
-            self.advance_time(bar.time)
+            self.advance_ns(bar[0])
             if self._quotes:
                 self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
             if not self._open.has(bar.symbol):
@@ -514,7 +546,7 @@ class SimulatedBroker:
     def on_quote(self, quote: Quote) -> list[Fill]:
         """Match working orders of ``quote.symbol`` against ``quote``; mark at the mid."""
         with self._lock:
-            self.advance_time(quote.time)
+            self.advance_ns(quote[0])
             first = len(self._fills)
             self._quotes[quote.symbol] = quote
             self._quote_left[quote.symbol] = [quote.bid_size, quote.ask_size]
@@ -572,6 +604,28 @@ class SimulatedBroker:
         """Every order accepted so far, in id order."""
         return [o.snapshot() for o in self._orders.values()]
 
+    def order_frame(self) -> pd.DataFrame:
+        """:meth:`orders` as a frame, a row an order in id order: ``id, created, symbol, side,
+        type, quantity, limit_price, stop_price, tif, status, filled_quantity, avg_fill_price,
+        commission`` (a run's ``Result.orders``), built column by column from the orders
+        themselves rather than from a snapshot of each."""
+        os_ = list(self._orders.values())
+        columns = ["id", "created", "symbol", "side", "type", "quantity", "limit_price", "stop_price", "tif",
+                   "status", "filled_quantity", "avg_fill_price", "commission"]
+        if not os_:
+            return pd.DataFrame(columns=columns)
+        return pd.DataFrame({
+            "id": [o.id for o in os_],
+            "created": pd.to_datetime(np.array([o.created_ns for o in os_], dtype=np.int64), utc=True),
+            "symbol": [o.symbol for o in os_], "side": [o.side.value for o in os_],
+            "type": [o.type.value for o in os_], "quantity": [o.quantity for o in os_],
+            "limit_price": [o.limit for o in os_], "stop_price": [o.stop for o in os_],
+            "tif": [o.tif.value for o in os_], "status": [o.status.value for o in os_],
+            "filled_quantity": [o.filled for o in os_],
+            "avg_fill_price": [o.value / o.filled if o.filled else 0.0 for o in os_],
+            "commission": [o.commission for o in os_],
+        }, columns=columns)
+
     def fills(self) -> list[Fill]:
         return list(self._fills)
 
@@ -601,8 +655,13 @@ class SimulatedBroker:
         return self._open.net(symbol)
 
     def exposure(self, symbol: str) -> float:
-        """Units held plus working buys less working sells: where the position is going."""
-        return self._account.quantity(symbol) + self._open.net(symbol)
+        """Units held plus working buys less working sells: where the position is going.
+        (Read by most strategies on every bar: the two books' entries are looked up here
+        rather than through their methods.)"""
+        held = self._account._books.get(symbol)
+        working = self._open._books.get(symbol)
+        q = 0.0 if held is None else held.quantity
+        return q if working is None else q + working.qty[0] - working.qty[1]
 
     @property
     def fill_count(self) -> int:
@@ -625,7 +684,7 @@ class SimulatedBroker:
     @property
     def time(self) -> pd.Timestamp | None:
         """Market time: the latest bar, quote or ``advance_time`` seen."""
-        return None if self._now is None else pd.Timestamp(self._now)
+        return None if self._now_ns is None else pd.Timestamp(self._now_ns, tz="UTC")
 
     @property
     def last_seq(self) -> int:
@@ -805,7 +864,8 @@ class SimulatedBroker:
         chain is quoted daily; yesterday's quote of an option is no price today)."""
         if quote.symbol not in self._contracts:
             return True
-        return self._now is not None and quote.time.date() == self._now.date() and not self._expired(quote.symbol)
+        return (self._now_ns is not None and quote[0] // _DAY_NS == self._now_ns // _DAY_NS
+                and not self._expired(quote.symbol))
 
     def _expired(self, symbol: str) -> bool:
         """Whether the option ``symbol`` trades no more: its expiry is before market time, or
@@ -1035,11 +1095,12 @@ class SimulatedBroker:
         account never goes below zero."""
         if self._account.type is not AccountType.CASH or order.side is Side.SELL:
             return qty
-        cash, snapshot = self._account.cash, order.snapshot()
+        cash = self._account.cash
+        snapshot = None if type(self.commission) is NoCommission else order.snapshot()  # for a model that reads it
         if self._contracts:  # the cash securing short puts pays for nothing else but buying them back
             cash -= self._secured_cash() - self._released_cash(order.symbol, order.side, qty, exclude=order)
         price = price * self._account.multiplier(order.symbol)  # a contract's price
-        fee = self._commission
+        fee = self._commission if snapshot is not None else lambda order, qty, price: 0.0
         if qty * price + fee(snapshot, qty, price) <= cash + EPS:
             return qty
         lot = self.instruments[order.symbol].lot_size
@@ -1068,7 +1129,8 @@ class SimulatedBroker:
         """Journal a fill; a bar's fill records the bar's range (recovery checks the price
         lies in it)."""
         m = self._account.multiplier(order.symbol)
-        commission = self._commission(order.snapshot(), qty, price * m)
+        free = type(self.commission) is NoCommission  # its snapshot of the order: built only for a model that reads it
+        commission = 0.0 if free else self._commission(order.snapshot(), qty, price * m)
         slippage = (price - rule_price) * qty * order.side.sign * m
         payload = {"quantity": qty, "price": price, "commission": commission, "slippage": slippage}
         if bar is not None:
@@ -1096,8 +1158,8 @@ class SimulatedBroker:
         if e.seq != self._seq + 1:
             raise ConfigError(f"journal out of sequence: event {e.seq} after {self._seq}")
         self._seq = e.seq
-        if self._now is None or e.time_ns > self._time_ns:
-            self._now, self._now_ns = _ts(e.time_ns), e.time_ns
+        if self._now_ns is None or e.time_ns > self._time_ns:
+            self._now_ns = e.time_ns
         p = e.payload
         kind = e.kind
         if kind == "fill":
@@ -1177,15 +1239,7 @@ def _floor_lot(quantity: float, lot: float) -> float:
     return math.floor(quantity / lot + 1e-9) * lot
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _ns(time: datetime) -> int:
-    """Nanoseconds since the epoch of an aware datetime or Timestamp (cheap for both)."""
-    if isinstance(time, pd.Timestamp):
-        return int(time.value)
-    d = time - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 def _ts(ns: int) -> pd.Timestamp:

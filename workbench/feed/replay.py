@@ -8,8 +8,8 @@ Three ways to consume it:
 * ``for event in replay`` yields :class:`~workbench.model.Bar` and
   :class:`~workbench.model.Quote` objects (built in chunks from the arrays; frames are
   validated once on entry with the feed's rules, so events are not checked one by one;
-  their times are UTC ``datetime`` objects, ``pandas.Timestamp`` if a source has
-  sub-microsecond times);
+  each keeps its time as nanoseconds and builds its UTC ``datetime`` when asked,
+  ``pandas.Timestamp`` for a sub-microsecond time);
 * ``async for event in replay`` does the same in an event loop (pacing with asyncio);
 * ``replay.batches(size)`` and ``replay.frame()`` give whole arrays, for vectorized
   consumers.
@@ -31,17 +31,16 @@ import pandas as pd
 
 from workbench.feed.schema import FIELDS, Kind, kind_of
 from workbench.feed.files import validate_frame
-from workbench.model import Bar, Quote, unchecked_bar, unchecked_quote
+from workbench.model import Bar, Quote, bars_from_ns, quotes_from_ns
 from workbench.units import utc_time
 
-CHUNK = 16_384  # events built into objects at a time
+CHUNK = 1_024  # events built at a time: few enough that they die young (the collector's youngest generation)
 
 
 @dataclass
 class _Source:
     kind: Kind
     times: np.ndarray  # int64 ns UTC
-    whole_micros: bool  # every time is a whole microsecond: events may carry datetimes
     symbols: np.ndarray  # object array of str
     columns: tuple[np.ndarray, ...]  # float64 data columns in FIELDS order
 
@@ -150,6 +149,48 @@ class Replay:
             index = pd.DatetimeIndex(self._times[lo:hi], tz="UTC", name="time")
             yield pd.DataFrame(data, index=index)
 
+    def marks(self, until_ns: int | None = None, exclude: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+        """The price each symbol is marked at after each time (a bar's close, a quote's mid;
+        of several at one time, the last in replay order), forward filled: a time x symbol
+        frame (symbols sorted), what an equity curve values positions at. Events after
+        ``until_ns`` and the symbols of ``exclude`` are left out. From the arrays, without
+        :meth:`frame`'s per-event columns; ``workbench.engine.marks_of`` gives the same from
+        a frame."""
+        times, symbols, marks = [], [], []
+        for s in self._sources:
+            keep = np.ones(s.times.size, dtype=bool)
+            if until_ns is not None:
+                keep &= s.times <= until_ns
+            if exclude:
+                keep &= ~np.isin(s.symbols, list(exclude))
+            mark = s.columns[3] if s.kind == "bars" else (s.columns[0] + s.columns[1]) / 2
+            times.append(s.times[keep])
+            symbols.append(s.symbols[keep])
+            marks.append(mark[keep])
+        t = np.concatenate(times)
+        if not t.size:
+            return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
+        order = np.argsort(t, kind="stable")  # replay order: by time, ties in source then row order
+        t, sym, mark = t[order], np.concatenate(symbols)[order], np.concatenate(marks)[order]
+        codes, found = pd.factorize(sym)
+        rank = np.argsort(np.asarray(found, dtype=str), kind="stable")  # the columns sorted by name
+        names = np.asarray(found, dtype=object)[rank]
+        codes = np.argsort(rank)[codes]
+        new_time = np.append(True, t[1:] != t[:-1])  # t is sorted: a time's rows are consecutive
+        stamps, rows = t[new_time], np.cumsum(new_time) - 1
+        key = rows.astype(np.int64) * len(names) + codes
+        grid = np.full((stamps.size, len(names)), np.nan)
+        if pd.Index(key).is_unique:  # one mark per time and symbol
+            grid[rows, codes] = mark
+        else:  # the last of each (time, symbol) in replay order (a stable sort keeps it)
+            ordered = np.argsort(key, kind="stable")
+            key, mark = key[ordered], mark[ordered]
+            last = np.flatnonzero(np.append(key[1:] != key[:-1], True))
+            grid.reshape(-1)[key[last]] = mark[last]
+        columns = pd.Index([str(n) for n in names], name="symbol")
+        frame = pd.DataFrame(grid, index=pd.DatetimeIndex(stamps, tz="UTC", name="time"), columns=columns)
+        return frame.ffill()
+
     # --- per-event objects -------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Bar | Quote]:
@@ -171,6 +212,7 @@ class Replay:
         start_wall = self.clock()
         t_first = self._times[0] if len(self) else 0
         catch_up = self.pace_after_ns
+        paced = self.speed is not None
         pending: list | None = None
         pending_t = 0
         for lo, chunk in self._chunks():
@@ -184,7 +226,8 @@ class Replay:
                         pending.extend(chunk[s:e])
                         continue
                     if catch_up is None:
-                        self._pace(pending_t, t_first, start_wall)
+                        if paced:
+                            self._pace(pending_t, t_first, start_wall)
                     elif pending_t > catch_up:  # caught up: the pacing starts from this slice
                         catch_up, t_first, start_wall = None, pending_t, self.clock()
                     yield pending_t, pending
@@ -281,7 +324,6 @@ def _source(frame: pd.DataFrame, i: int, lo: int | None, hi: int | None) -> _Sou
     return _Source(
         kind=kind,
         times=times,
-        whole_micros=bool(np.all(times % 1000 == 0)),
         symbols=_symbol_array(frame["symbol"])[sel],
         columns=tuple(frame[c].to_numpy(dtype=np.float64)[sel] for c in FIELDS[kind]),
     )
@@ -296,11 +338,8 @@ def _symbol_array(col: pd.Series) -> np.ndarray:
 
 
 def _build(s: _Source, rows: np.ndarray) -> list[Bar | Quote]:
-    """Objects for ``rows`` of one validated source. Lists and ``map`` keep the loop in C;
-    times are ``datetime`` (UTC) when whole microseconds, else ``pandas.Timestamp``."""
-    index = pd.DatetimeIndex(s.times[rows], tz="UTC")
-    times = index.to_pydatetime().tolist() if s.whole_micros else list(index)
-    symbols = s.symbols[rows].tolist()
-    cols = [c[rows].tolist() for c in s.columns]
-    make = unchecked_bar if s.kind == "bars" else unchecked_quote
-    return list(map(make, times, symbols, *cols))
+    """Objects for ``rows`` of one validated source, built in C (``tuple.__new__`` over
+    ``zip`` of lists): no Python call and no ``datetime`` per event; an event builds its
+    ``time`` from its nanoseconds when asked (:class:`~workbench.model.Bar`)."""
+    make = bars_from_ns if s.kind == "bars" else quotes_from_ns
+    return list(make(zip(s.times[rows].tolist(), s.symbols[rows].tolist(), *(c[rows].tolist() for c in s.columns))))
