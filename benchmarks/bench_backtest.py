@@ -67,8 +67,9 @@ def run_workbench(bars: pd.DataFrame, fast_path: bool = False) -> dict[str, list
     if rejected:
         raise SystemExit(f"{rejected} orders rejected: the comparison needs every order to go through")
     fills: dict[str, list] = {}
-    for f in result.fills.itertuples():
-        fills.setdefault(f.symbol, []).append((round(f.price, 6), f.quantity if f.side == "buy" else -f.quantity))
+    f = result.fills
+    for symbol, price, quantity, side in zip(f["symbol"], f["price"], f["quantity"], f["side"]):
+        fills.setdefault(symbol, []).append((round(price, 6), quantity if side == "buy" else -quantity))
     return fills
 
 
