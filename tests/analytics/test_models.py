@@ -85,6 +85,25 @@ def test_on_a_random_walk_nothing_beats_naive_by_much_and_coverage_is_honest():
         assert 0.85 <= acc["naive_coverage"] <= 1.0 and 0.8 <= acc["model_coverage"] <= 1.0
 
 
+def test_theta_intervals_are_statsmodels_and_a_warm_started_fit_finds_the_same_variance():
+    # forecast.py computes the Theta method's intervals itself (so that a rolling evaluation
+    # can start each origin's variance fit from the last one's): from scratch they must be
+    # statsmodels' own, and a warm start must land on the same estimate.
+    import warnings
+
+    y = np.log(random_walk(8, n=900).to_numpy())
+    ours = F._predict("theta", None, y, 6, 0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = F._fit("theta", y[-F.THETA_WINDOW:])
+        theirs = np.asarray(res.prediction_intervals(6, alpha=0.1))
+        cold = res.sigma2
+    np.testing.assert_allclose(ours[:, 1:], theirs, rtol=0, atol=1e-12)
+    warm = {}
+    F._theta_sigma2(y[-F.THETA_WINDOW - 50:-50], warm)  # the previous origin's estimates
+    assert F._theta_sigma2(y[-F.THETA_WINDOW:], warm) == pytest.approx(cold, rel=1e-2)
+
+
 def test_on_a_trending_series_a_model_beats_naive():
     rng = np.random.default_rng(6)
     y = np.zeros(3000)
