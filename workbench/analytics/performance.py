@@ -241,8 +241,11 @@ def calmar(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> floa
     years); NaN without a drawdown. The same figure as ``empyrical.calmar_ratio``, composed
     here from :func:`cagr` and :func:`max_drawdown` (both empyrical's) so that a replaced
     ``drawdown`` reaches it."""
-    mdd = max_drawdown(returns)
-    return _ratio(cagr(returns, periods_per_year), abs(mdd)) if mdd and mdd < 0 else math.nan
+    return _calmar(cagr(returns, periods_per_year), max_drawdown(returns))
+
+
+def _calmar(growth: float, mdd: float) -> float:
+    return _ratio(growth, abs(mdd)) if mdd and mdd < 0 else math.nan
 
 
 def omega(returns: pd.Series, threshold: float = 0.0) -> float:
@@ -422,15 +425,16 @@ def daily_statistics(daily: np.ndarray, final: float, starting_cash: float) -> d
     """:func:`equity_statistics` from the daily equity closes as an array (and the last
     equity): the optimizer's inner loop, which knows its bars are daily, starts here."""
     returns = _run_return_values(daily, starting_cash)
+    growth, mdd = cagr(returns), max_drawdown(returns)
     return {
         "final_equity": final,
         "total_return": final / float(starting_cash) - 1.0,
-        "cagr": cagr(returns),
+        "cagr": growth,
         "annual_volatility": annual_volatility(returns),
         "sharpe": sharpe(returns),
         "sortino": sortino(returns),
-        "max_drawdown": max_drawdown(returns),
-        "calmar": calmar(returns),
+        "max_drawdown": mdd,
+        "calmar": _calmar(growth, mdd),  # calmar(returns), from the two figures already here
     }
 
 

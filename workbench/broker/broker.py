@@ -508,19 +508,23 @@ class SimulatedBroker:
         engine's call for a time slice. A bar of a symbol with no working order and no quote
         held is only a mark (what :meth:`on_bar` does then), without the call."""
         with self._lock:
-            first = len(self._fills)
-            books, quotes, mark = self._open._books, self._quotes, self._account.mark
+            fills = self._fills
+            first = len(fills)
+            books, quotes, held = self._open._books, self._quotes, self._account._books
             for e in events:
                 if self._now_ns is None or e[0] > self._now_ns:
                     self._now_ns = e[0]
                 if type(e) is Bar:
-                    if e[1] in books or (quotes and e[1] in quotes):
+                    symbol = e[1]
+                    if symbol in books or (quotes and symbol in quotes):
                         self.on_bar(e)
+                    elif symbol in held:  # Account.mark, inline
+                        held[symbol].last = e[5]
                     else:
-                        mark(e[1], e[5])
+                        self._account.mark(symbol, e[5])
                 else:
                     self.on_quote(e)
-            return self._fills[first:]
+            return fills[first:] if len(fills) > first else []
 
     def session_work(self) -> bool:
         """Whether :meth:`end_session` has anything to do: an order working, or option
