@@ -583,6 +583,8 @@ class Engine:
             if monitor is not None:
                 monitor.session_started()
             control = self.control
+            halted = self._stop.is_set
+            handle = self._slice
             for t_ns, events in self.replay.slices():
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
@@ -598,10 +600,10 @@ class Engine:
                             broker.end_session(previous.time, next_time=events[0].time)
                         day = today
                     if monitor is None:
-                        self._slice(events, per_bar, on_bar, on_quote)
+                        handle(events, per_bar, on_bar, on_quote)
                     else:
                         t0 = perf()
-                        self._slice(events, per_bar, on_bar, on_quote)
+                        handle(events, per_bar, on_bar, on_quote)
                         self.busy_seconds += perf() - t0
                         monitor.tick()
                     if step:
@@ -614,7 +616,7 @@ class Engine:
                 if bar is not None and self.events % PROGRESS_EVERY < len(events):
                     bar.n = self.events
                     bar.refresh()
-                if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
+                if halted() or (deadline is not None and self.clock() >= deadline):
                     stopped = True
                     break
             if by_date and previous is not None and not stopped and not self._warming:
@@ -692,8 +694,10 @@ class Engine:
             if self._on_slice is not None:
                 self._on_slice(self.now)
             return
-        for f in broker.on_events(events):
-            strategy.on_fill(f)
+        fills = broker.on_events(events)
+        if fills:
+            for f in fills:
+                strategy.on_fill(f)
         if per_bar and broker.session_work():
             broker.end_session(self.now)
         for e in events:
