@@ -511,9 +511,10 @@ class SimulatedBroker:
             fills = self._fills
             first = len(fills)
             books, quotes, held = self._open._books, self._quotes, self._account._books
+            now = self._now_ns
             for e in events:
-                if self._now_ns is None or e[0] > self._now_ns:
-                    self._now_ns = e[0]
+                if now is None or e[0] > now:
+                    now = self._now_ns = e[0]
                 if type(e) is Bar:
                     symbol = e[1]
                     if symbol in books or (quotes and symbol in quotes):
@@ -524,6 +525,7 @@ class SimulatedBroker:
                         self._account.mark(symbol, e[5])
                 else:
                     self.on_quote(e)
+                now = self._now_ns
             return fills[first:] if len(fills) > first else []
 
     def session_work(self) -> bool:
