@@ -1,5 +1,6 @@
 import math
 import pickle
+from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -96,6 +97,23 @@ def test_enums():
     assert terminal == {
         OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED
     }
+
+
+def test_events_are_checked_values_in_utc():
+    b = bar()
+    with pytest.raises(ValueError, match="Bar.close must be > 0"):
+        b._replace(close=-5.0)  # a copy is checked like a new bar
+    with pytest.raises(ValueError, match="below max"):
+        Bar._make((b.ns, "X", 10.0, 9.0, 9.0, 10.5, 1.0))
+    moved = b._replace(time=T + pd.Timedelta(days=1), close=10.8)
+    assert moved.time == T + pd.Timedelta(days=1) and moved.close == 10.8 and moved.symbol == "X"
+    assert b._replace(ns=b.ns + 1).time.value == T.value + 1
+    new_york = Bar(T.tz_convert("America/New_York"), "X", 10.0, 11.0, 9.0, 10.5, 100.0)
+    assert new_york == b and type(new_york.time) is pd.Timestamp and str(new_york.time.tz) == "UTC"
+    with pytest.raises(ValueError, match="nanosecond range"):
+        bar(time=pd.Timestamp("2300-01-01", tz="UTC"))
+    with pytest.raises(ValueError, match="nanosecond range"):
+        bar(time=datetime(1600, 1, 1, tzinfo=timezone.utc))
 
 
 def test_unchecked_constructors_build_equal_objects_without_checks():

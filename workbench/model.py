@@ -2,11 +2,12 @@
 
 Immutable values, validated on construction, with no I/O (NautilusTrader's habit): frozen
 dataclasses, and for the market events (:class:`Bar`, :class:`Quote`), of which a replay
-builds millions, tuples built in C that keep their time as nanoseconds since the epoch and
-build the ``datetime`` only when asked. Times are timezone-aware values in UTC: plain
-``datetime`` for whole microseconds, ``pandas.Timestamp`` (a ``datetime``) where
-nanoseconds matter. Prices are in the instrument's currency per unit; sizes and volumes in
-units (shares, contracts, coins).
+builds millions, tuples built in C that keep their time as nanoseconds since the epoch
+(``ns``) and build its ``pandas.Timestamp`` only when asked (``time``, always UTC: a time
+given in another zone is kept as the same instant in UTC). As tuples they are not
+dataclasses: ``_replace`` makes a checked copy, and a frame of them has an ``ns`` column.
+Prices are in the instrument's currency per unit; sizes and volumes in units (shares,
+contracts, coins).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from functools import lru_cache
 from functools import partial as _partial
 from enum import Enum
 from typing import NamedTuple
@@ -177,9 +179,19 @@ class Bar(_BarFields):
         return _tuple_new(cls, (time_ns(time), symbol, open, high, low, close, volume))
 
     @property
-    def time(self) -> datetime:
+    def time(self) -> pd.Timestamp:
         """When the bar's interval ended (UTC)."""
         return time_of(self[0])
+
+    @classmethod
+    def _make(cls, iterable) -> Bar:
+        """A checked bar from ``(ns, symbol, open, high, low, close, volume)``."""
+        ns, *rest = iterable
+        return cls(time_of(ns), *rest)
+
+    def _replace(self, **changes) -> Bar:
+        """A checked copy with ``changes`` (``time`` or ``ns``, and any other field)."""
+        return _replaced(self, changes)
 
     def __repr__(self) -> str:
         return (f"Bar(time={self.time!r}, symbol={self[1]!r}, open={self[2]!r}, high={self[3]!r}, "
@@ -217,9 +229,19 @@ class Quote(_QuoteFields):
         return _tuple_new(cls, (time_ns(time), symbol, bid, ask, bid_size, ask_size))
 
     @property
-    def time(self) -> datetime:
+    def time(self) -> pd.Timestamp:
         """When the quote was current from (UTC)."""
         return time_of(self[0])
+
+    @classmethod
+    def _make(cls, iterable) -> Quote:
+        """A checked quote from ``(ns, symbol, bid, ask, bid_size, ask_size)``."""
+        ns, *rest = iterable
+        return cls(time_of(ns), *rest)
+
+    def _replace(self, **changes) -> Quote:
+        """A checked copy with ``changes`` (``time`` or ``ns``, and any other field)."""
+        return _replaced(self, changes)
 
     @property
     def mid(self) -> float:
@@ -325,20 +347,43 @@ _tuple_new = tuple.__new__
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+_NS_RANGE = (pd.Timestamp.min.value, pd.Timestamp.max.value)
+
+
 def time_ns(time: datetime) -> int:
-    """Nanoseconds since the epoch of an aware ``datetime`` or ``pandas.Timestamp``."""
+    """Nanoseconds since the epoch of an aware ``datetime`` or ``pandas.Timestamp``; a
+    ``ValueError`` outside what 64-bit nanoseconds hold (1677-09-21 to 2262-04-11)."""
     if isinstance(time, pd.Timestamp):
-        return int(time.as_unit("ns").value)
-    d = time - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+        try:
+            return int(time.as_unit("ns").value)
+        except (OverflowError, ValueError):  # pandas' OutOfBoundsDatetime is a ValueError
+            ns = None
+    else:
+        d = time - _EPOCH
+        ns = (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+    if ns is None or not _NS_RANGE[0] <= ns <= _NS_RANGE[1]:
+        raise ValueError(f"time {time} is outside the nanosecond range (1677-09-21 to 2262-04-11)")
+    return ns
 
 
-def time_of(ns: int) -> datetime:
-    """The UTC time of ``ns`` nanoseconds since the epoch: a ``datetime`` when a whole
-    microsecond (several times cheaper), else a ``pandas.Timestamp``."""
-    if ns % 1_000:
-        return pd.Timestamp(ns, tz="UTC")
-    return _EPOCH + timedelta(microseconds=ns // 1_000)
+@lru_cache(maxsize=4_096)
+def time_of(ns: int) -> pd.Timestamp:
+    """The ``pandas.Timestamp`` (UTC) of ``ns`` nanoseconds since the epoch. Cached: the
+    events of one time (a bar and the option chain quoted with it) ask for the same one."""
+    return pd.Timestamp(ns, tz="UTC")
+
+
+def _replaced(event, changes: dict):
+    values = dict(zip(event._fields, event))
+    if "ns" in changes and "time" in changes:
+        raise TypeError("give time or ns, not both")
+    values["time"] = changes.pop("time") if "time" in changes else time_of(changes.pop("ns", values["ns"]))
+    del values["ns"]
+    unknown = set(changes) - set(values)
+    if unknown:
+        raise TypeError(f"{type(event).__name__} has no field(s) {sorted(unknown)}")
+    values.update(changes)
+    return type(event)(**values)
 
 
 def unchecked_bar(time: datetime, symbol: str, open: float, high: float, low: float, close: float,

@@ -222,3 +222,9 @@ def test_round_trips_and_their_stats_by_hand():
     stats = trade_stats(trips)
     assert stats["trades"] == 2 and stats["win_rate"] == 1.0 and math.isnan(stats["profit_factor"])
     assert stats["avg_holding_days"] == pytest.approx((4 + 4) / 2)
+    assert trips["entry_time"].tolist() == [fills["time"][0], fills["time"][2]]
+    assert trips["exit_time"].tolist() == [fills["time"][2], fills["time"][4]]
+    # times as objects (Timestamps in an object column) come out as datetimes all the same
+    as_objects = round_trips(fills.assign(time=fills["time"].astype(object)))
+    pd.testing.assert_frame_equal(as_objects, trips, check_dtype=False)
+    assert str(as_objects["entry_time"].dtype).startswith("datetime64")

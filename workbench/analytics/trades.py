@@ -74,7 +74,10 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
     if len(out):
         time = fills["time"].reset_index(drop=True)
         for column in ("entry_time", "exit_time"):
-            out[column] = time.iloc[out[column].to_numpy()].reset_index(drop=True)
+            picked = time.iloc[out[column].to_numpy()].reset_index(drop=True)
+            # times given as objects (Timestamps in an object column) are inferred, as a
+            # frame built from the rows would
+            out[column] = pd.Series(picked.tolist()) if picked.dtype == object else picked
     return out
 
 

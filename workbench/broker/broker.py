@@ -193,6 +193,10 @@ class SimulatedBroker:
         self._seq = -1
         self._next_id = 1
         self._now_ns: int | None = None  # latest market time seen, ns since the epoch (UTC)
+        # a subclass's own market-data hooks are called for every event (on_events, session_work)
+        cls = type(self)
+        self._own_hooks = cls.on_bar is not SimulatedBroker.on_bar or cls.on_quote is not SimulatedBroker.on_quote
+        self._own_session_end = cls.end_session is not SimulatedBroker.end_session
         self._orders: dict[str, _Working] = {}
         self._open = OpenOrders()
         self._quotes: dict[str, Quote] = {}
@@ -506,7 +510,15 @@ class SimulatedBroker:
     def on_events(self, events: Iterable[Bar | Quote]) -> list[Fill]:
         """:meth:`on_bar` or :meth:`on_quote` for each event, in order, under one lock: the
         engine's call for a time slice. A bar of a symbol with no working order and no quote
-        held is only a mark (what :meth:`on_bar` does then), without the call."""
+        held is only a mark (what :meth:`on_bar` does then), without the call (unless a
+        subclass gives its own ``on_bar``: then it sees every bar)."""
+        if self._own_hooks:
+            with self._lock:
+                fills = self._fills
+                first = len(fills)
+                for e in events:
+                    (self.on_bar if type(e) is Bar else self.on_quote)(e)
+                return fills[first:]
         with self._lock:
             fills = self._fills
             first = len(fills)
@@ -530,8 +542,9 @@ class SimulatedBroker:
 
     def session_work(self) -> bool:
         """Whether :meth:`end_session` has anything to do: an order working, or option
-        contracts whose expiries it settles (else the engine does not call it)."""
-        return bool(self._open._books) or bool(self._contracts)
+        contracts whose expiries it settles (else the engine does not call it); always, for
+        a subclass that gives its own ``end_session``."""
+        return bool(self._open._books) or bool(self._contracts) or self._own_session_end
 
     def on_bar(self, bar: Bar) -> list[Fill]:
         """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
@@ -667,7 +680,7 @@ class SimulatedBroker:
         held = self._account._books.get(symbol)
         working = self._open._books.get(symbol)
         q = 0.0 if held is None else held.quantity
-        return q if working is None else q + working.qty[0] - working.qty[1]
+        return q if working is None else q + (working.qty[0] - working.qty[1])  # as OpenOrders.net
 
     @property
     def fill_count(self) -> int:

@@ -54,23 +54,23 @@ class _OptionSeller(Strategy):
 
     def on_start(self) -> None:
         self._quotes: dict[str, Quote] = {}  # the option quotes of the latest market time seen
-        self._quotes_at = None  # that time
-        self._bar_at = None  # the underlying's latest bar time
+        self._quotes_at = None  # that time (ns)
+        self._bar_at = None  # the underlying's latest bar time (ns)
         self._terms: dict[str, object] = {}  # OCC symbol -> OptionContract (None: not an option)
         self._short: dict | None = None  # {"symbol", "premium"} of the option sold, while held
         self.log: list[tuple[str, str, str, float]] = []  # (date, action, symbol, price): what it did
 
     def on_quote(self, quote: Quote) -> None:
-        if quote.time != self._quotes_at:  # a new day's chain: only its quotes are kept
-            if quote.time == self._bar_at:
+        if quote.ns != self._quotes_at:  # a new day's chain: only its quotes are kept
+            if quote.ns == self._bar_at:
                 raise ConfigError(f"{self.name}: the option quotes of {quote.time} came after the underlying's bar "
                                   "of that time; give the engine the quotes before the bars (option_frames)")
-            self._quotes, self._quotes_at = {}, quote.time
+            self._quotes, self._quotes_at = {}, quote.ns
         if self._contract(quote.symbol) is not None:
             self._quotes[quote.symbol] = quote
 
     def on_bar(self, bar: Bar) -> None:
-        self._bar_at = bar.time
+        self._bar_at = bar.ns
         if self._manage(bar):
             return
         self.decide(bar)
@@ -91,7 +91,7 @@ class _OptionSeller(Strategy):
             self._short = None
             return False
         quote = self._quotes.get(symbol)
-        if quote is None or quote.time != bar.time or self.working(symbol):
+        if quote is None or quote.ns != bar.ns or self.working(symbol):
             return True
         premium, p = short["premium"], self.params
         if (p["take_profit"] and quote.ask <= (1.0 - p["take_profit"]) * premium + 1e-9) or \
@@ -135,7 +135,7 @@ class _OptionSeller(Strategy):
         today = bar.time.date()
         earliest = today + dt.timedelta(days=self.params["dte"])
         todays = [(s, q, self._terms[s]) for s, q in self._quotes.items()
-                  if q.time == bar.time and self._terms[s].right == right
+                  if q.ns == bar.ns and self._terms[s].right == right
                   and self._terms[s].underlying == bar.symbol and self._terms[s].expiry >= earliest]
         if not todays:
             return None
@@ -265,7 +265,7 @@ class IronCondor(_OptionSeller):
         self._legs: list[str] = []
 
     def on_bar(self, bar: Bar) -> None:
-        self._bar_at = bar.time
+        self._bar_at = bar.ns
         if self._legs:
             if any(self.position(s) or self.working(s) for s in self._legs):
                 return
