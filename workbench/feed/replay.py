@@ -161,8 +161,8 @@ class Replay:
             keep = np.ones(s.times.size, dtype=bool)
             if until_ns is not None:
                 keep &= s.times <= until_ns
-            if exclude:
-                keep &= ~np.isin(s.symbols, list(exclude))
+            if exclude:  # hashed (np.isin sorts object arrays: minutes for an option chain's millions of rows)
+                keep &= ~pd.Index(s.symbols).isin(list(exclude))
             mark = s.columns[3] if s.kind == "bars" else (s.columns[0] + s.columns[1]) / 2
             times.append(s.times[keep])
             symbols.append(s.symbols[keep])
