@@ -121,6 +121,13 @@ def test_backtest_out_dir_and_options(capsys, tmp_path):
     assert fills["time"].iloc[0].startswith("2010-01-05")  # first bar 2010-01-04, filled next open
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["bars"] == 252
+    # what --json prints of the run's benchmark and portfolio is in the file too
+    code, printed, _ = run(capsys, "backtest", "buy_and_hold", "-p", "quantity=100", "--data", "sp500,nasdaq",
+                           "--symbols", "NASDAQ", "--start", "2010-01-01", "--end", "2010-12-31", "--commission",
+                           "ibkr-fixed", "--slippage", "bps:5", "--cash", "500000", "--json")
+    printed = json.loads(printed)
+    assert code == 0 and summary["benchmark"] == printed["benchmark"] and summary["portfolio"] == printed["portfolio"]
+    assert summary["benchmark"]["symbols"] == ["NASDAQ"] and summary["fills_sha256"] == printed["fills_sha256"]
     code, _, err = run(capsys, "backtest", "buy_and_hold", "--data", "sp500", "--out", str(out_dir))
     assert code == 2 and "exists" in err
 

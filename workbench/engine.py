@@ -209,7 +209,9 @@ class Result:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
-        journal is already there when the run was given ``journal=directory/...``)."""
+        journal is already there when the run was given ``journal=directory/...``).
+        ``summary.json``: :meth:`summary`, with the run's ``rejections``, ``benchmark`` and
+        ``portfolio`` and its ``warnings`` where there are any (as ``--json`` prints them)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         orders = self.orders.copy()
@@ -219,7 +221,12 @@ class Result:
         (out / "fills.csv").write_bytes(self.fills_csv())
         eq = pd.DataFrame({"time": [t.isoformat() for t in self.equity.index], "equity": self.equity.to_numpy()})
         eq.to_csv(out / "equity.csv", index=False, lineterminator="\n")
-        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
+        document = self.summary()
+        for key, value in (("rejections", self.rejections()), ("benchmark", self.benchmark()),
+                           ("portfolio", self.portfolio()), ("warnings", list(self.warnings))):
+            if value:
+                document[key] = value
+        (out / "summary.json").write_text(json.dumps(jsonable(document), indent=2) + "\n")
         return out
 
 
