@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from functools import partial as _partial
+from itertools import repeat
 from enum import Enum
 from typing import NamedTuple
 
@@ -402,9 +402,9 @@ def unchecked_quote(time: datetime, symbol: str, bid: float, ask: float, bid_siz
 def bars_from_ns(rows) -> map:
     """Bars from ``(ns, symbol, open, high, low, close, volume)`` tuples of validated data,
     lazily and in C (``tuple.__new__`` over an iterable: no Python call per bar)."""
-    return map(_partial(_tuple_new, Bar), rows)
+    return map(_tuple_new, repeat(Bar), rows)
 
 
 def quotes_from_ns(rows) -> map:
     """Quotes from ``(ns, symbol, bid, ask, bid_size, ask_size)`` tuples (see :func:`bars_from_ns`)."""
-    return map(_partial(_tuple_new, Quote), rows)
+    return map(_tuple_new, repeat(Quote), rows)

@@ -94,6 +94,7 @@ class Replay:
         self._times = times[order]
         self._source_ids = source_ids[order]
         self._rows = rows[order]
+        self._in_order = len(self._sources) == 1 and bool(np.all(self._rows == np.arange(self._rows.size)))
 
     def __len__(self) -> int:
         return int(self._times.size)
@@ -259,6 +260,8 @@ class Replay:
             yield lo, self._objects(lo, hi)
 
     def _objects(self, lo: int, hi: int) -> list[Bar | Quote]:
+        if self._in_order:  # one source replayed in its own row order: rows lo..hi, as views
+            return _build(self._sources[0], slice(lo, hi))
         src = self._source_ids[lo:hi]
         rows = self._rows[lo:hi]
         if len(self._sources) == 1:
@@ -337,7 +340,7 @@ def _symbol_array(col: pd.Series) -> np.ndarray:
     return col.astype(str).to_numpy(dtype=object)
 
 
-def _build(s: _Source, rows: np.ndarray) -> list[Bar | Quote]:
+def _build(s: _Source, rows: np.ndarray | slice) -> list[Bar | Quote]:
     """Objects for ``rows`` of one validated source, built in C (``tuple.__new__`` over
     ``zip`` of lists): no Python call and no ``datetime`` per event; an event builds its
     ``time`` from its nanoseconds when asked (:class:`~workbench.model.Bar`)."""
