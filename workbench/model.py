@@ -144,6 +144,40 @@ class Instrument:
         _check_number("Instrument", "multiplier", self.multiplier, positive=True)
 
 
+class _Event:
+    """What :class:`Bar` and :class:`Quote` share: the first field is ``ns``, the time in
+    nanoseconds since the epoch (UTC), and ``time`` its ``pandas.Timestamp``, built when asked."""
+
+    __slots__ = ()
+
+    @property
+    def time(self) -> pd.Timestamp:
+        """When the event happened (UTC): the end of a bar's interval, a quote's start."""
+        return time_of(self[0])
+
+    @classmethod
+    def _make(cls, iterable):
+        """A checked event from its fields, ``ns`` first."""
+        ns, *rest = iterable
+        return cls(time_of(ns), *rest)
+
+    def _replace(self, **changes):
+        """A checked copy with ``changes`` (``time`` or ``ns``, and any other field)."""
+        values = dict(zip(self._fields, self))
+        if "ns" in changes and "time" in changes:
+            raise TypeError("give time or ns, not both")
+        values["time"] = changes.pop("time") if "time" in changes else time_of(changes.pop("ns", values["ns"]))
+        del values["ns"]
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field(s) {sorted(unknown)}")
+        values.update(changes)
+        return type(self)(**values)
+
+    def __reduce__(self):
+        return _tuple_new, (type(self), tuple(self))
+
+
 class _BarFields(NamedTuple):
     ns: int
     symbol: str
@@ -154,7 +188,7 @@ class _BarFields(NamedTuple):
     volume: float
 
 
-class Bar(_BarFields):
+class Bar(_Event, _BarFields):
     """OHLCV bar for the interval that ends at ``time``; volume in units.
 
     An immutable value (a tuple): the time is kept as ``ns``, nanoseconds since the epoch
@@ -178,27 +212,10 @@ class Bar(_BarFields):
             raise ValueError(f"Bar.low {low} is above min(open, close) at {time}")
         return _tuple_new(cls, (time_ns(time), symbol, open, high, low, close, volume))
 
-    @property
-    def time(self) -> pd.Timestamp:
-        """When the bar's interval ended (UTC)."""
-        return time_of(self[0])
-
-    @classmethod
-    def _make(cls, iterable) -> Bar:
-        """A checked bar from ``(ns, symbol, open, high, low, close, volume)``."""
-        ns, *rest = iterable
-        return cls(time_of(ns), *rest)
-
-    def _replace(self, **changes) -> Bar:
-        """A checked copy with ``changes`` (``time`` or ``ns``, and any other field)."""
-        return _replaced(self, changes)
-
     def __repr__(self) -> str:
         return (f"Bar(time={self.time!r}, symbol={self[1]!r}, open={self[2]!r}, high={self[3]!r}, "
                 f"low={self[4]!r}, close={self[5]!r}, volume={self[6]!r})")
 
-    def __reduce__(self):
-        return _tuple_new, (Bar, tuple(self))
 
 
 class _QuoteFields(NamedTuple):
@@ -210,7 +227,7 @@ class _QuoteFields(NamedTuple):
     ask_size: float
 
 
-class Quote(_QuoteFields):
+class Quote(_Event, _QuoteFields):
     """Top-of-book quote at ``time``; sizes in units. An immutable value kept as
     :class:`Bar` is: ``ns`` stored, ``time`` built when asked."""
 
@@ -229,21 +246,6 @@ class Quote(_QuoteFields):
         return _tuple_new(cls, (time_ns(time), symbol, bid, ask, bid_size, ask_size))
 
     @property
-    def time(self) -> pd.Timestamp:
-        """When the quote was current from (UTC)."""
-        return time_of(self[0])
-
-    @classmethod
-    def _make(cls, iterable) -> Quote:
-        """A checked quote from ``(ns, symbol, bid, ask, bid_size, ask_size)``."""
-        ns, *rest = iterable
-        return cls(time_of(ns), *rest)
-
-    def _replace(self, **changes) -> Quote:
-        """A checked copy with ``changes`` (``time`` or ``ns``, and any other field)."""
-        return _replaced(self, changes)
-
-    @property
     def mid(self) -> float:
         """Mid price, (bid + ask) / 2."""
         return (self[2] + self[3]) / 2.0
@@ -257,8 +259,6 @@ class Quote(_QuoteFields):
         return (f"Quote(time={self.time!r}, symbol={self[1]!r}, bid={self[2]!r}, ask={self[3]!r}, "
                 f"bid_size={self[4]!r}, ask_size={self[5]!r})")
 
-    def __reduce__(self):
-        return _tuple_new, (Quote, tuple(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,19 +371,6 @@ def time_of(ns: int) -> pd.Timestamp:
     """The ``pandas.Timestamp`` (UTC) of ``ns`` nanoseconds since the epoch. Cached: the
     events of one time (a bar and the option chain quoted with it) ask for the same one."""
     return pd.Timestamp(ns, tz="UTC")
-
-
-def _replaced(event, changes: dict):
-    values = dict(zip(event._fields, event))
-    if "ns" in changes and "time" in changes:
-        raise TypeError("give time or ns, not both")
-    values["time"] = changes.pop("time") if "time" in changes else time_of(changes.pop("ns", values["ns"]))
-    del values["ns"]
-    unknown = set(changes) - set(values)
-    if unknown:
-        raise TypeError(f"{type(event).__name__} has no field(s) {sorted(unknown)}")
-    values.update(changes)
-    return type(event)(**values)
 
 
 def unchecked_bar(time: datetime, symbol: str, open: float, high: float, low: float, close: float,
