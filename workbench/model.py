@@ -192,9 +192,8 @@ class Bar(_Event, _BarFields):
     """OHLCV bar for the interval that ends at ``time``; volume in units.
 
     An immutable value (a tuple): the time is kept as ``ns``, nanoseconds since the epoch
-    (UTC), and ``time`` builds the ``datetime`` from it when asked (a ``pandas.Timestamp``
-    when the time is not a whole microsecond). A replay builds millions of these, and most
-    are never asked their time: building it per bar cost more than the bar.
+    (UTC), and ``time`` builds its ``pandas.Timestamp`` when asked. A replay builds millions
+    of these, and most are never asked their time: building it per bar cost more than the bar.
     """
 
     __slots__ = ()
@@ -215,7 +214,6 @@ class Bar(_Event, _BarFields):
     def __repr__(self) -> str:
         return (f"Bar(time={self.time!r}, symbol={self[1]!r}, open={self[2]!r}, high={self[3]!r}, "
                 f"low={self[4]!r}, close={self[5]!r}, volume={self[6]!r})")
-
 
 
 class _QuoteFields(NamedTuple):
