@@ -590,8 +590,6 @@ class Engine:
             if monitor is not None:
                 monitor.session_started()
             control = self.control
-            halted = self._stop.is_set
-            handle = self._slice
             for t_ns, events in self.replay.slices():
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
@@ -607,10 +605,10 @@ class Engine:
                             broker.end_session(previous.time, next_time=events[0].time)
                         day = today
                     if monitor is None:
-                        handle(events, per_bar, on_bar, on_quote)
+                        self._slice(events, per_bar, on_bar, on_quote)
                     else:
                         t0 = perf()
-                        handle(events, per_bar, on_bar, on_quote)
+                        self._slice(events, per_bar, on_bar, on_quote)
                         self.busy_seconds += perf() - t0
                         monitor.tick()
                     if step:
@@ -623,7 +621,7 @@ class Engine:
                 if bar is not None and self.events % PROGRESS_EVERY < len(events):
                     bar.n = self.events
                     bar.refresh()
-                if halted() or (deadline is not None and self.clock() >= deadline):
+                if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
                     stopped = True
                     break
             if by_date and previous is not None and not stopped and not self._warming:
@@ -701,10 +699,8 @@ class Engine:
             if self._on_slice is not None:
                 self._on_slice(self.now)
             return
-        fills = broker.on_events(events)
-        if fills:
-            for f in fills:
-                strategy.on_fill(f)
+        for f in broker.on_events(events):
+            strategy.on_fill(f)
         if per_bar and broker.session_work():
             broker.end_session(self.now)
         for e in events:
@@ -951,20 +947,6 @@ def _instruments(symbols: list[str], given: Any) -> list:
         raise ConfigError(f"options on {', '.join(missing)} need {'its' if len(missing) == 1 else 'their'} bars or "
                           "quotes in the data: exercise, assignment and the greeks need the underlying's price")
     return [by_symbol.get(s, s) for s in symbols]
-
-
-def marks_of(frame: pd.DataFrame) -> pd.DataFrame:
-    """The price each symbol is marked at after each time (bar close, quote mid), forward
-    filled: a time x symbol frame, from a merged replay frame."""
-    if frame.empty:
-        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
-    mark = frame["close"] if "close" in frame.columns else pd.Series(np.nan, index=frame.index)
-    if "bid" in frame.columns:
-        mark = mark.fillna((frame["bid"] + frame["ask"]) / 2)
-    return (
-        pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "mark": mark.to_numpy()}, index=frame.index)
-        .groupby([pd.Grouper(level="time"), "symbol"]).last()["mark"].unstack("symbol").ffill()
-    )
 
 
 def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float,

@@ -164,14 +164,28 @@ def test_bad_inputs():
         Replay(quotes_at([0]), start="soon")
 
 
+def marks_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The price each symbol is marked at after each time (bar close, quote mid), forward
+    filled: a time x symbol frame, from a merged replay frame (what the engine computed
+    before Replay.marks: the independent statement)"""
+    if frame.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
+    mark = frame["close"] if "close" in frame.columns else pd.Series(np.nan, index=frame.index)
+    if "bid" in frame.columns:
+        mark = mark.fillna((frame["bid"] + frame["ask"]) / 2)
+    return (
+        pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "mark": mark.to_numpy()}, index=frame.index)
+        .groupby([pd.Grouper(level="time"), "symbol"]).last()["mark"].unstack("symbol").ffill()
+    )
+
+
+
 @given(st.lists(st.tuples(st.booleans(), sorted_seconds, st.sampled_from(["A", "B"])), min_size=1, max_size=4),
        st.integers(0, 30), st.booleans())
 def test_marks_from_the_arrays_equal_the_marks_of_the_merged_frame(specs, until, exclude_b):
-    # Replay.marks (what the engine values positions at) against workbench.engine.marks_of on
+    # Replay.marks (what the engine values positions at) against marks_of on
     # replay.frame(), an independent groupby: the last mark of each time and symbol (sources
     # may mark the same symbol at the same time), forward filled, cut at `until`.
-    from workbench.engine import marks_of
-
     frames = [quotes_at(secs, symbol) if is_quote else bars_at(sorted(set(secs)), symbol)
               for is_quote, secs, symbol in specs]
     replay = Replay(*frames)

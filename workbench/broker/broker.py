@@ -1115,17 +1115,15 @@ class SimulatedBroker:
         if self._account.type is not AccountType.CASH or order.side is Side.SELL:
             return qty
         cash = self._account.cash
-        snapshot = None if type(self.commission) is NoCommission else order.snapshot()  # for a model that reads it
         if self._contracts:  # the cash securing short puts pays for nothing else but buying them back
             cash -= self._secured_cash() - self._released_cash(order.symbol, order.side, qty, exclude=order)
         price = price * self._account.multiplier(order.symbol)  # a contract's price
-        fee = self._commission if snapshot is not None else lambda order, qty, price: 0.0
-        if qty * price + fee(snapshot, qty, price) <= cash + EPS:
+        if qty * price + self._fee(order, qty, price) <= cash + EPS:
             return qty
         lot = self.instruments[order.symbol].lot_size
         q = min(qty, max(cash, 0.0) / price)
-        q = _floor_lot(max(cash - fee(snapshot, q, price), 0.0) / price, lot)
-        while q > EPS and q * price + fee(snapshot, q, price) > cash + EPS:
+        q = _floor_lot(max(cash - self._fee(order, q, price), 0.0) / price, lot)
+        while q > EPS and q * price + self._fee(order, q, price) > cash + EPS:
             q = _floor_lot(q - lot, lot) if q - lot > EPS else 0.0
         return q
 
@@ -1135,6 +1133,13 @@ class SimulatedBroker:
         order = Order("estimate", _symbol(symbol), _enum(Side, side, "side"), OrderType.MARKET, float(quantity), None,
                       None, TimeInForce.DAY, OrderStatus.ACCEPTED)
         return self._commission(order, float(quantity), float(price) * self._account.multiplier(order.symbol))
+
+    def _fee(self, order: _Working, qty: float, contract_price: float) -> float:
+        """:meth:`_commission` of a working order: its snapshot is built only for a model
+        that may read it (free trading reads nothing)."""
+        if type(self.commission) is NoCommission:
+            return 0.0
+        return self._commission(order.snapshot(), qty, contract_price)
 
     def _commission(self, order: Order, qty: float, contract_price: float) -> float:
         """The commission model's charge, the model seeing prices per contract (price x
@@ -1148,8 +1153,7 @@ class SimulatedBroker:
         """Journal a fill; a bar's fill records the bar's range (recovery checks the price
         lies in it)."""
         m = self._account.multiplier(order.symbol)
-        free = type(self.commission) is NoCommission  # its snapshot of the order: built only for a model that reads it
-        commission = 0.0 if free else self._commission(order.snapshot(), qty, price * m)
+        commission = self._fee(order, qty, price * m)
         slippage = (price - rule_price) * qty * order.side.sign * m
         payload = {"quantity": qty, "price": price, "commission": commission, "slippage": slippage}
         if bar is not None:

@@ -155,8 +155,7 @@ class Replay:
         of several at one time, the last in replay order), forward filled: a time x symbol
         frame (symbols sorted), what an equity curve values positions at. Events after
         ``until_ns`` and the symbols of ``exclude`` are left out. From the arrays, without
-        :meth:`frame`'s per-event columns; ``workbench.engine.marks_of`` gives the same from
-        a frame."""
+        :meth:`frame`'s per-event columns (a test checks it against a groupby of that frame)."""
         times, symbols, marks = [], [], []
         for s in self._sources:
             keep = np.ones(s.times.size, dtype=bool)
