@@ -34,7 +34,11 @@ from workbench.feed.files import validate_frame
 from workbench.model import Bar, Quote, bars_from_ns, quotes_from_ns
 from workbench.units import utc_time
 
-CHUNK = 1_024  # events built at a time: few enough that they die young (the collector's youngest generation)
+# Events built at a time. Fewer than the collector's youngest-generation threshold (700
+# allocations by default), so a chunk's events die young: with 1,024 every chunk started a
+# collection that walked its live events and promoted them, and replaying objects took 1.8x
+# as long (bench_feed: 0.52x plain tuples; 0.9x at 256). Backtests run the same either way.
+CHUNK = 256
 
 
 @dataclass
