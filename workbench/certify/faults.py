@@ -302,11 +302,11 @@ def _replace_before_check(original):
 
 
 def _skip_ragged(original):
-    def read_csv(p, source):
+    def read_csv(p, source, *args, **kwargs):
         from workbench.errors import DataError
 
         try:
-            return original(p, source)
+            return original(p, source, *args, **kwargs)
         except DataError as exc:
             if exc.rule != "format" or exc.line is None:
                 raise
@@ -379,8 +379,8 @@ def _clock_ignored(original):
 
 
 def _high_against_close_only(original):
-    def check_values(frame, kind, findings, skip):
-        original(frame, kind, findings, skip)
+    def check_values(frame, kind, findings, skip, bounds=None):
+        original(frame, kind, findings, skip, bounds)
         if kind == "bars":
             close_only = (frame["high"] < frame["close"]).to_numpy()
             findings.masks = [(r, c, close_only if r == "high_ge_open_close" else m) for r, c, m in findings.masks]
@@ -388,7 +388,7 @@ def _high_against_close_only(original):
 
 
 def _expiries_ignored(original):
-    def settle(self):
+    def settle(self, next_time=None):
         return None
     return settle
 
@@ -412,7 +412,7 @@ def _chain_row_by_row(original):
 
 
 def _day_orders_kept(original):
-    def end_session(self, time=None):
+    def end_session(self, time=None, next_time=None):
         if time is not None:
             self.advance_time(time)
         return 0
@@ -451,8 +451,8 @@ def _short_pnl_flipped(original):
 
 
 def _equity_a_bar_late(original):
-    def equity_curve(marks, fills, starting_cash):
-        equity, positions = original(marks, fills, starting_cash)
+    def equity_curve(marks, fills, starting_cash, multipliers=None):
+        equity, positions = original(marks, fills, starting_cash, multipliers)
         return equity.shift(1).fillna(float(starting_cash)), positions
     return equity_curve
 
