@@ -178,8 +178,8 @@ class Account:
         """Currency the account can commit to new buys before open orders (see module doc)."""
         if self.type is AccountType.CASH:
             return max(self.cash, 0.0)
-        long, short = self.exposure()
-        return margin_buying_power(self.equity(), long + short)
+        long, short = self.exposure()  # once: equity() would sum the books again
+        return margin_buying_power(self.cash + long - short, long + short)
 
     def snapshot(self) -> AccountSnapshot:
         long, short = self.exposure()

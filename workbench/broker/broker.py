@@ -1265,8 +1265,7 @@ def _floor_lot(quantity: float, lot: float) -> float:
 _DAY_NS = 86_400 * 1_000_000_000
 
 
-def _ts(ns: int) -> pd.Timestamp:
-    return pd.Timestamp(ns, tz="UTC")
+_ts = time_of  # a fill's, an order's time: the bar's, whose Timestamp is cached already
 
 
 def _symbol(value: object) -> str:
