@@ -32,7 +32,7 @@ from workbench.strategies import SmaCross  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=400_000, help="bars in all (400,000 over 10 symbols)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each, best taken (3)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each, best taken (5: the overhead is a few per cent, within one run's noise)")
     parser.add_argument("--scrapers", type=int, default=200, help="concurrent /metrics clients (200)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)

@@ -230,6 +230,61 @@ def test_a_large_file_is_checked_on_two_threads_and_a_forked_child_still_loads(t
     assert queue.get(timeout=5) == len(quotes)
 
 
+def _broken_cases(tmp_path):
+    """Large Parquet files (on the two-thread path) that break one pair rule or the order
+    in one row, and what loading each must say."""
+    quotes = synthetic_quotes(2, days=1, freq="1min", seed=3)
+    bars = synthetic_bars(2, periods=300, freq="1D", seed=3)
+    cases = []
+    crossed = quotes.copy()
+    crossed.iloc[7, crossed.columns.get_loc("bid")] = crossed["ask"].iloc[7] + 0.5
+    cases.append((crossed, "bid_le_ask", 8))
+    high = bars.copy()
+    high.iloc[9, high.columns.get_loc("high")] = high[["open", "close"]].iloc[9].max() - 0.01
+    cases.append((high, "high_ge_open_close", 10))
+    low = bars.copy()
+    low.iloc[11, low.columns.get_loc("low")] = low[["open", "close"]].iloc[11].min() + 0.01
+    cases.append((low, "low_le_open_close", 12))
+    back = quotes.copy()
+    stamps = back.index.to_numpy().copy()
+    stamps[20] = stamps[2]  # row 21 steps back in time, within its symbol
+    back.index = pd.DatetimeIndex(stamps, name=back.index.name)
+    cases.append((back, "time_order", 21))
+    out = []
+    for i, (frame, rule, row) in enumerate(cases):
+        path = tmp_path / f"broken{i}.parquet"
+        frame.to_parquet(path)
+        out.append((path, rule, row, frame))
+    return out
+
+
+def test_the_scans_shortcuts_still_find_one_broken_row(tmp_path, monkeypatch):
+    """A clean file skips the per-row masks of the pair and order rules (a whole-column scan
+    says none is broken); one broken row in a large file is still found at its row, and the
+    first and last times are right whichever way the rows came."""
+    from workbench.feed import files
+
+    monkeypatch.setattr(files, "_POOL_FROM", 10)  # these count as large: the two-thread path
+    for path, rule, row, frame in _broken_cases(tmp_path):
+        with pytest.raises(DataError) as caught:
+            load_file(path)
+        assert (caught.value.rule, caught.value.row) == (rule, row), (path, caught.value)
+        loaded = load_file(path, on_error="drop")
+        assert loaded.report.bad_rows == 1
+        kept = frame.index.delete(row - 1)
+        assert (loaded.report.first_time, loaded.report.last_time) == (kept.min(), kept.max())
+    shuffled = synthetic_quotes(2, days=1, freq="1min", seed=3).sort_values("symbol", kind="stable")
+    shuffled.to_parquet(tmp_path / "by_symbol.parquet")  # each symbol in order, the file not
+    report = load_file(tmp_path / "by_symbol.parquet").report
+    assert (report.first_time, report.last_time) == (shuffled.index.min(), shuffled.index.max())
+    # red: a scan that calls every file clean and ordered lets the broken rows through
+    monkeypatch.setattr(files, "_scan", lambda cols, kind, stamps: ({}, frozenset(
+        {"bid_le_ask", "high_ge_open_close", "low_le_open_close"}), True))
+    missed = [rule for path, rule, row, frame in _broken_cases(tmp_path)
+              if load_file(path, on_error="drop").report.bad_rows == 0]
+    assert missed == ["bid_le_ask", "high_ge_open_close", "low_le_open_close", "time_order"]
+
+
 def test_duplicate_columns_beside_a_time_index_are_named(tmp_path):
     """Found by a break-it review: a regression gave a raw ValueError here."""
     t = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC", name="time")

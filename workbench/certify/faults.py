@@ -379,8 +379,8 @@ def _clock_ignored(original):
 
 
 def _high_against_close_only(original):
-    def check_values(frame, kind, findings, skip, bounds=None):
-        original(frame, kind, findings, skip, bounds)
+    def check_values(frame, kind, findings, skip, bounds=None, clean=frozenset()):
+        original(frame, kind, findings, skip, bounds, clean)
         if kind == "bars":
             close_only = (frame["high"] < frame["close"]).to_numpy()
             findings.masks = [(r, c, close_only if r == "high_ge_open_close" else m) for r, c, m in findings.masks]

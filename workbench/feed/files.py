@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -398,7 +399,7 @@ def _canonical(
 
     sym = _symbols(raw["symbol"])
     if isinstance(sym.dtype, pd.CategoricalDtype):  # missing is code -1: one cheap pass in the clean case
-        codes = sym.cat.codes.to_numpy()
+        codes = sym.array.codes  # a view (.cat.codes copies them into a Series)
         if codes.size and codes.min() < 0:
             findings.add("missing_value", "symbol", codes < 0)
     else:
@@ -406,7 +407,7 @@ def _canonical(
 
     data: dict[str, np.ndarray] = {}
     numeric = FIELDS[kind] + tuple(c for c in OPTIONAL[kind] if c in raw.columns)
-    bounds = _float_bounds([raw[c] for c in numeric])
+    bounds, clean, ordered = _scan([raw[c] for c in numeric], kind, times.asi8)
     for col in numeric:
         if close_only and col in ("open", "high", "low"):  # copies of the close, parsed (and named) once
             continue
@@ -424,14 +425,14 @@ def _canonical(
         {"symbol": sym.array, **data}, index=pd.DatetimeIndex(times, name="time"), copy=False
     )
 
-    check_values(frame, kind, findings, skip, bounds)
+    check_values(frame, kind, findings, skip, bounds, clean)
     if close_only:  # open, high and low are the close here: a broken rule is the close's
         findings.masks = [(rule, "close" if col in ("open", "high", "low") else col, mask)
                           for rule, col, mask in findings.masks]
     # Order rules only over rows that are otherwise fine, so that a dropped row never
     # makes its neighbours look out of order.
     bad = findings.bad()
-    check_order(times.asi8, sym, kind, findings, None if bad is None else ~bad)
+    check_order(times.asi8, sym, kind, findings, None if bad is None else ~bad, ordered=ordered)
 
     bad = findings.bad()
     report = QualityReport(
@@ -465,8 +466,9 @@ def _canonical(
             return Loaded(frame, report)
     report.symbols = _present_symbols(frame["symbol"])
     stamps = frame.index.asi8
-    report.first_time = pd.Timestamp(int(stamps.min()), tz="UTC")
-    report.last_time = pd.Timestamp(int(stamps.max()), tz="UTC")
+    first, last = (stamps[0], stamps[-1]) if ordered else (stamps.min(), stamps.max())  # rows kept stay in order
+    report.first_time = pd.Timestamp(int(first), tz="UTC")
+    report.last_time = pd.Timestamp(int(last), tz="UTC")
     return Loaded(frame, report)
 
 
@@ -522,7 +524,7 @@ def _present_symbols(col: pd.Series) -> list[str]:
     """Sorted distinct symbols (for categoricals, from the codes: no string work; a first
     block of rows that already holds every category settles it without reading the rest)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy()
+        codes = col.array.codes  # a view (.cat.codes copies)
         used = np.zeros(len(col.cat.categories) + 1, dtype=bool)  # the last: missing (code -1)
         for lo, hi in ((0, min(codes.size, 65_536)), (min(codes.size, 65_536), codes.size)):
             used[codes[lo:hi]] = True
@@ -600,13 +602,28 @@ _POOL: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it
 _POOL_FROM = 1_000_000  # rows from which a column's reductions run on two threads
 
 
-def _float_bounds(cols: list[pd.Series]) -> dict[str, tuple[float, float]]:
-    """(min, max) of each float64 column, NaN when it holds a NaN (min and max propagate
-    it). On large files the reductions run on two threads: numpy releases the GIL in them,
-    and the pass over memory is what a clean file's value rules cost."""
+def _scan(cols: list[pd.Series], kind: Kind, stamps: np.ndarray) -> tuple[dict[str, tuple[float, float]],
+                                                                          frozenset[str], bool]:
+    """One pass of the whole-column facts a clean file's rules need, so that they build no
+    per-row mask: (min, max) of each float64 column (NaN when it holds a NaN: min and max
+    propagate it); the pair rules (``bid_le_ask``, ``high_ge_open_close``,
+    ``low_le_open_close``) no row breaks, by the very comparison :func:`check_values` makes;
+    and whether the times never decrease. On large files the passes run on two threads:
+    numpy releases the GIL in them, and these passes over memory are what validating a clean
+    file costs."""
     global _POOL
     arrays = {c.name: c.to_numpy(copy=False) for c in cols if c.dtype == np.float64 and len(c)}
     jobs = [a.min for a in arrays.values()] + [a.max for a in arrays.values()]
+    pairs: dict[str, Callable[[], bool]] = {}
+    if kind == "quotes" and {"bid", "ask"} <= arrays.keys():
+        bid, ask = arrays["bid"], arrays["ask"]
+        pairs["bid_le_ask"] = lambda: bool(np.any(bid > ask))
+    elif kind == "bars" and {"open", "high", "low", "close"} <= arrays.keys():
+        o, h, lo, c = arrays["open"], arrays["high"], arrays["low"], arrays["close"]
+        pairs["high_ge_open_close"] = lambda: bool(np.any(h < np.maximum(o, c)))
+        pairs["low_le_open_close"] = lambda: bool(np.any(lo > np.minimum(o, c)))
+    jobs += pairs.values()
+    jobs.append(lambda: bool(np.all(stamps[1:] >= stamps[:-1])))
     if sum(a.size for a in arrays.values()) < _POOL_FROM or (os.cpu_count() or 1) < 2:
         done = [job() for job in jobs]
     else:
@@ -614,7 +631,9 @@ def _float_bounds(cols: list[pd.Series]) -> dict[str, tuple[float, float]]:
             _POOL = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="workbench-validate"))
         done = list(_POOL[1].map(lambda job: job(), jobs))
     k = len(arrays)
-    return {name: (done[i], done[k + i]) for i, name in enumerate(arrays)}
+    bounds = {name: (done[i], done[k + i]) for i, name in enumerate(arrays)}
+    clean = frozenset(rule for rule, broken in zip(pairs, done[2 * k:]) if not broken)
+    return bounds, clean, done[-1]
 
 
 def _parse_numbers(col: pd.Series, bounds: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -622,7 +641,8 @@ def _parse_numbers(col: pd.Series, bounds: dict | None = None) -> tuple[np.ndarr
     ``None`` where no row has that problem. ``bounds``: the columns' (min, max) where known."""
     if col.dtype == np.float64:  # the common case: no copy, no temporary unless needed
         values = col.to_numpy(copy=False)
-        lo = (bounds or {}).get(col.name, (values.min() if values.size else 0.0,))[0]
+        # (the scan's bound where known: a default of values.min() would be a pass of its own)
+        lo = bounds[col.name][0] if bounds and col.name in bounds else (values.min() if values.size else 0.0)
         has_nan = values.size and np.isnan(lo)  # min propagates NaN
         return values, np.isnan(values) if has_nan else None, None
     missing = col.isna().to_numpy()

@@ -200,12 +200,13 @@ class Findings:
 
 
 def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.ndarray,
-                 bounds: dict[str, tuple[float, float]] | None = None) -> None:
+                 bounds: dict[str, tuple[float, float]] | None = None, clean: frozenset[str] = frozenset()) -> None:
     """Value rules on a frame whose data columns are float64 (NaN where unparseable).
 
     ``skip`` marks rows already flagged as missing or unparseable, so a row is not
     counted twice for one bad cell. ``bounds`` holds columns' (min, max) where already
-    known (NaN where a value is NaN).
+    known (NaN where a value is NaN); ``clean``, the pair rules already known to hold on
+    every row (their masks are not built).
     """
     bounds = bounds or {}
     if kind == "bars":
@@ -237,9 +238,11 @@ def check_values(frame: pd.DataFrame, kind: Kind, findings: Findings, skip: np.n
             findings.add(size_rule, c, ~ok & ~skip)
         if kind == "bars":
             o, h, lo, c = arrays["open"], arrays["high"], arrays["low"], arrays["close"]
-            findings.add("high_ge_open_close", "high", h < np.maximum(o, c))
-            findings.add("low_le_open_close", "low", lo > np.minimum(o, c))
-        else:
+            if "high_ge_open_close" not in clean:
+                findings.add("high_ge_open_close", "high", h < np.maximum(o, c))
+            if "low_le_open_close" not in clean:
+                findings.add("low_le_open_close", "low", lo > np.minimum(o, c))
+        elif "bid_le_ask" not in clean:
             findings.add("bid_le_ask", "bid", arrays["bid"] > arrays["ask"])
 
 
@@ -249,9 +252,11 @@ def check_order(
     kind: Kind,
     findings: Findings,
     valid: np.ndarray | None = None,
+    ordered: bool | None = None,
 ) -> None:
     """Per-symbol time-order rules over rows marked ``valid`` (all rows if ``None``),
-    with int64 ns times.
+    with int64 ns times; ``ordered``: whether all the times are known never to decrease
+    (``None``: not known).
 
     Each row is compared with the running maximum of the earlier valid rows of its symbol.
     """
@@ -264,7 +269,7 @@ def check_order(
     if t.size < 2:
         return
     # Fast path: globally non-decreasing times imply per-symbol non-decreasing times.
-    globally_sorted = bool(np.all(t[1:] >= t[:-1]))
+    globally_sorted = ordered or bool(np.all(t[1:] >= t[:-1]))  # (the rows of times in order are in order)
     if globally_sorted and kind == "quotes":
         return
     codes = pd.factorize(symbols)[0]
