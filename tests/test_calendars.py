@@ -106,3 +106,40 @@ def test_buy_and_hold_buys_a_symbol_that_starts_later_with_the_cash_left():
 def test_a_calendar_option_says_calendar():
     with pytest.raises(ConfigError, match="'bar' is not an exchange calendar"):
         calendars.check("bar", "--calendar")
+
+
+def test_auto_follows_the_new_york_exchange_when_the_intraday_data_keep_to_its_days():
+    """``session="auto"`` on intraday data: XNYS when every date of the data (New York time)
+    is one of its session days, bars after the close included; else the UTC date."""
+    from workbench.engine import Engine
+
+    days = TIMES.as_unit("ns").asi8
+    assert calendars.follows("XNYS", days)
+    after_hours = pd.DatetimeIndex(["2018-11-26 22:30", "2018-11-27 00:30"], tz="UTC")  # 17:30, 19:30 New York
+    assert calendars.follows("XNYS", after_hours.as_unit("ns").asi8)
+    for odd in ("2018-11-24 15:00", "2018-11-22 15:00", "2018-11-24 04:30"):  # Saturday, Thanksgiving, Friday
+        times = TIMES.append(pd.DatetimeIndex([odd], tz="UTC")).sort_values()  # night in New York: Saturday UTC
+        assert calendars.follows("XNYS", times.as_unit("ns").asi8) is (odd == "2018-11-24 04:30"), odd
+    assert not calendars.follows("XNYS", pd.date_range("2018-11-23", periods=200, freq="h", tz="UTC").asi8)
+
+    data = bars([99.0, 99.0, 85.0, 99.0])  # the half day's 18:30 bar trades through the limit, after the close
+    auto = backtest(BuyLow(), data)
+    assert len(auto.fills) == 0 and auto.broker.orders()[0].status.value == "expired"  # as session="XNYS"
+    assert Engine(BuyLow(), data).session == "XNYS"
+    saturday = pd.concat([data, bars([99.0] * 4).iloc[:1].set_axis(pd.DatetimeIndex(["2018-11-24 15:00"],
+                                                                                      tz="UTC"))]).sort_index()
+    assert Engine(BuyLow(), saturday).session == "date"
+    assert len(backtest(BuyLow(), saturday).fills) == 1  # the UTC date had not changed at 18:30: it filled
+    sp = load_dataset_bars("sp500").iloc[-300:]
+    assert Engine(SmaCross(), sp).session == "bar"  # daily bars: each bar, as before
+
+
+def test_the_auto_choice_and_the_bars_outside_are_said(tmp_path):
+    data = bars([99.0, 99.0, 99.0, 99.0])
+    path = tmp_path / "m.parquet"
+    data.to_parquet(path)
+    warnings = run_session(SessionConfig("buy_and_hold", (str(path),))).warnings
+    assert warnings[0].startswith("sessions follow XNYS (--session auto: every date")
+    assert any(w.startswith("1 bar(s) outside XNYS sessions") for w in warnings)
+    assert not any("XNYS" in w for w in run_session(SessionConfig("buy_and_hold", (str(path),),
+                                                                  session="date")).warnings)

@@ -18,6 +18,8 @@ import pandas as pd
 from workbench.errors import ConfigError
 
 PLAIN = ("auto", "bar", "date")  # the engine's own session rules (workbench.engine)
+DEFAULT = "XNYS"  # the exchange "auto" gives intraday data that keep to its days (follows)
+_HOUR_NS = 3_600 * 1_000_000_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,3 +93,30 @@ def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
     inside = i < len(closes_)
     j = np.minimum(i, len(closes_) - 1)
     return ~(inside & (t >= opens[j]))
+
+
+def follows(name: str, times_ns: np.ndarray) -> bool:
+    """Whether intraday event times (int64 ns UTC, in order) keep to calendar ``name``'s
+    days: the date of every event, in the exchange's own time zone, is one of its session
+    days. A weekend or holiday bar (a 24-hour market, a file from another exchange that
+    trades on its holidays) says no; bars before the open or after the close of a session
+    day say yes (they belong to a session: :func:`outside` counts them). Read an hour at a
+    time (a zone's offset changes on the hour), so a long file costs one conversion per
+    hour of data, not per event; a span the calendar does not cover says no."""
+    times_ns = np.asarray(times_ns, dtype=np.int64)
+    if not times_ns.size:
+        return False
+    import exchange_calendars
+
+    hours = times_ns // _HOUR_NS
+    hours = hours[np.r_[True, hours[1:] != hours[:-1]]]  # in order: each hour once
+    factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
+    tz = getattr(factory._calendar_factories.get(factory.resolve_alias(check(name))), "tz", None)
+    local = pd.DatetimeIndex(hours * _HOUR_NS, tz="UTC")
+    local = local.tz_convert(tz) if tz is not None else local
+    dates = pd.DatetimeIndex(local.tz_localize(None).normalize().unique())
+    try:
+        days = schedule(name, str(dates.min().date()), str(dates.max().date()))[0]
+    except ConfigError:
+        return False
+    return bool(np.isin(dates.as_unit("ns").asi8, days).all())

@@ -9,7 +9,9 @@ slice (all events with the same timestamp) at a time:
 3. with per-bar sessions (daily bars), the session closes: DAY orders expire;
 4. the strategy sees each event (``on_bar`` / ``on_quote``) and may place orders, which
    are eligible from the next bar (or match the current quote at once);
-5. with intraday data, the session closes when the next slice is on another UTC date.
+5. with intraday data, the session closes when the next slice is in another session: by
+   default (``session="auto"``) the New York Stock Exchange's when every date of the data
+   is one of its session days (its close, half days included), else the UTC date.
 
 Backtest mode replays as fast as the data allows (journal batched by default); paper mode
 paces the same loop by the wall clock at ``speed`` data seconds per second (journal fully
@@ -378,7 +380,7 @@ class Engine:
         for f in frames:
             symbols.update(str(s) for s in pd.unique(f["symbol"]))
         self.symbols = sorted(symbols)
-        self.session = self._session_kind(session, frames)
+        self.session = self._session_kind(session, frames, self.replay._times)
         self._resume_after_ns: int | None = None
         # What the journal records of the run (and a resume must match): only a journal file
         # needs it, so a backtest in memory does not hash its data.
@@ -837,14 +839,20 @@ class Engine:
         return equity_curve(marks, fills, self.broker.account().starting_cash, self.broker.multipliers)
 
     @staticmethod
-    def _session_kind(session: Session, frames) -> str:
-        if session not in ("auto", "bar", "date"):
-            from workbench import calendars
+    def _session_kind(session: Session, frames, times_ns: np.ndarray) -> str:
+        """The session rule a run follows. ``auto``: each bar for daily bars; for intraday
+        data, the New York Stock Exchange's sessions (:data:`workbench.calendars.DEFAULT`)
+        when the data keep to its days (:func:`workbench.calendars.follows`), else the UTC
+        date (a 24-hour market, or bars on its holidays)."""
+        from workbench import calendars
 
+        if session not in ("auto", "bar", "date"):
             return calendars.check(session)
         if session != "auto":
             return session
-        return "bar" if _daily(frames) else "date"
+        if _daily(frames):
+            return "bar"
+        return calendars.DEFAULT if calendars.follows(calendars.DEFAULT, times_ns) else "date"
 
     # --- component API -------------------------------------------------------------------
 

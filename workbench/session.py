@@ -130,6 +130,10 @@ def run_session(config: SessionConfig) -> Result:
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
+        if c.session == "auto" and engine.session not in ("bar", "date"):  # said, as --session would say it
+            short = short + [f"sessions follow {engine.session} (--session auto: every date of the intraday data is "
+                             f"one of its session days): DAY orders expire at its close; --session date ends them "
+                             f"at the UTC date instead"] + session_warnings(frames, engine.session)
         if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
             link = Path(c.out) / MONITOR_LINK
             if c.monitor is not None:
