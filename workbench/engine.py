@@ -209,11 +209,12 @@ class Result:
         cash = (self.equity - held) / self.equity.where(self.equity != 0)
         return {"turnover": jsonable(performance.turnover(traded, daily)), "cash_share": jsonable(float(cash.mean()))}
 
-    def save(self, directory: str | os.PathLike) -> Path:
+    def save(self, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
         journal is already there when the run was given ``journal=directory/...``).
         ``summary.json``: :meth:`summary`, with the run's ``rejections``, ``benchmark`` and
-        ``portfolio`` and its ``warnings`` where there are any (as ``--json`` prints them)."""
+        ``portfolio`` and its ``warnings`` where there are any (as ``--json`` prints them),
+        and the blocks of ``extra`` (a session's ``options``) that are not empty."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         orders = self.orders.copy()
@@ -225,7 +226,8 @@ class Result:
         eq.to_csv(out / "equity.csv", index=False, lineterminator="\n")
         document = self.summary()
         for key, value in (("rejections", self.rejections()), ("benchmark", self.benchmark()),
-                           ("portfolio", self.portfolio()), ("warnings", list(self.warnings))):
+                           ("portfolio", self.portfolio()), ("warnings", list(self.warnings)),
+                           *(extra or {}).items()):
             if value:
                 document[key] = value
         (out / "summary.json").write_text(json.dumps(jsonable(document), indent=2) + "\n")

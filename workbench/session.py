@@ -150,10 +150,12 @@ def run_session(config: SessionConfig) -> Result:
             control.close()
         if monitor is not None:
             monitor.close()
-    result.warnings = short + no_order_warnings(result, strategy, [w for w in short if "warm-up" in w or
-                                                                     "decides only" in w])
+    result.warnings = short + sample_warnings(result) + no_order_warnings(
+        result, strategy, [w for w in short if "warm-up" in w or "decides only" in w])
     if c.out is not None:
-        result.save(c.out)
+        from workbench.options.attribution import option_summary
+
+        result.save(c.out, {"options": option_summary(result)})  # (empty without options: left out)
     return result
 
 
@@ -207,6 +209,19 @@ def session_warnings(frames, session: str) -> list[str]:
             out.append(f"{int(off.sum()):,} bar(s) outside {session} sessions (the first at {first}): they belong "
                        "to the next session")
     return out
+
+
+def sample_warnings(result) -> list[str]:
+    """A run shorter than a year: its yearly figures (CAGR, Sharpe, volatility) are
+    annualized from what it has, which a few weeks make loud."""
+    equity = result.equity
+    if len(equity) < 2 or not len(result.orders):  # (no order: nothing to annualize; the run says why)
+        return []
+    span = equity.index[-1] - equity.index[0]
+    if span >= pd.Timedelta(days=365):
+        return []
+    length = f"{span.days:,} day(s)" if span.days else f"{span.total_seconds() / 3600:,.1f} hour(s)"
+    return [f"the run spans {length}: its CAGR, Sharpe and volatility are annualized from less than a year"]
 
 
 def no_order_warnings(result, strategy, short: list[str]) -> list[str]:

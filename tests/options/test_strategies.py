@@ -275,7 +275,7 @@ def test_a_long_dte_gets_expiries_far_enough():
     assert later.index[0] >= pd.Timestamp("2018-10-01", tz="UTC")
 
 
-def test_the_command_line_shows_refusals_and_gives_the_option_figures_in_json():
+def test_the_command_line_shows_refusals_and_gives_the_option_figures_in_json(tmp_path):
     import json
     import subprocess
     import sys
@@ -286,8 +286,10 @@ def test_the_command_line_shows_refusals_and_gives_the_option_figures_in_json():
     line = next(x for x in poor.stdout.splitlines() if "orders / fills" in x)
     assert "0 / 0" in line and "rejected (UNCOVERED_OPTION" in line  # why nothing traded
     rich = subprocess.run([sys.executable, "-m", "workbench", "backtest", "wheel", "--data", "sp500", "--start",
-                           "2018-09-01", "--json"], capture_output=True, text=True, timeout=300)
+                           "2018-09-01", "--json", "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=300)
     options = json.loads(rich.stdout)["options"]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["options"] == options  # the file has them too
     assert options["contracts_sold"] > 0 and options["premium"] > 0
     assert set(options["pnl_parts"]) == {"delta", "gamma", "theta", "vega", "residual", "total"}
     assert "rejections" not in json.loads(rich.stdout)

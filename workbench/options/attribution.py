@@ -115,3 +115,38 @@ def pnl_attribution(result, *, rate: float = 0.03) -> pd.DataFrame:
             row[4] += total - sum(parts)
         out[i] = row
     return pd.DataFrame(out, index=times, columns=list(PARTS))
+
+
+def option_summary(result) -> dict:
+    """A run's option figures as plain data (``--json``; none without options): contracts
+    sold and bought, the premium collected (sales less purchases, x the multiplier), how the
+    contracts ended, and the sums of the daily P&L attribution
+    (:func:`workbench.options.attribution.pnl_attribution`). Computed once a run (a session
+    saves it in ``summary.json``, ``--json`` prints it)."""
+    cached = getattr(result, "_option_summary", None)
+    if cached is not None:
+        return cached
+    result._option_summary = _option_summary(result)
+    return result._option_summary
+
+
+def _option_summary(result) -> dict:
+    stats = result.broker.stats(latency=False) if result.broker is not None else {}
+    if "options_expired" not in stats:
+        return {}
+    from workbench.model import OCC_SYMBOL
+
+    fills = result.fills
+    opt = fills[fills["symbol"].astype(str).str.match(OCC_SYMBOL.pattern) & ~fills["order_id"].str.startswith("E")]
+    m = result.broker.multipliers
+    value = lambda f: float(sum(q * p * m.get(str(x), 1.0) for q, p, x in zip(f["quantity"], f["price"], f["symbol"])))  # noqa: E731
+    sold, bought = opt[opt["side"] == "sell"], opt[opt["side"] == "buy"]
+    a = pnl_attribution(result).iloc[1:]
+    held = result.broker.positions()
+    still = sum(abs(p.quantity) for sym, p in held.items() if OCC_SYMBOL.match(sym))
+    return {"contracts_sold": float(sold["quantity"].sum()), "sales": len(sold), "contracts_open": float(still),
+            "contracts_bought": float(bought["quantity"].sum()), "premium": value(sold) - value(bought),
+            **{k: stats[f"options_{k}"] for k in ("assigned", "exercised", "cash_settled", "expired")},
+            "pnl_parts": {k: float(a[k].sum()) for k in ("delta", "gamma", "theta", "vega", "residual", "total")},
+            "residual_share": float(a["residual"].abs().sum() / a["total"].abs().sum()) if a["total"].abs().sum()
+            else None}
