@@ -143,3 +143,66 @@ def test_the_auto_choice_and_the_bars_outside_are_said(tmp_path):
     assert any(w.startswith("1 bar(s) outside XNYS sessions") for w in warnings)
     assert not any("XNYS" in w for w in run_session(SessionConfig("buy_and_hold", (str(path),),
                                                                   session="date")).warnings)
+
+
+def two_exchanges(vod_lows, spy_lows):
+    """VOD (London, 08:00-16:30 UTC in winter) and SPY (New York, 14:30-21:00 UTC), minute
+    bars on Monday 2018-11-26 and Tuesday 2018-11-27."""
+    vod = pd.DatetimeIndex(["2018-11-26 09:00", "2018-11-26 16:00", "2018-11-26 17:00", "2018-11-27 09:00"], tz="UTC")
+    spy = pd.DatetimeIndex(["2018-11-26 15:00", "2018-11-26 16:00", "2018-11-26 17:00", "2018-11-27 15:00"], tz="UTC")
+    frame = lambda symbol, index, lows: pd.DataFrame({"symbol": symbol, "open": 100.0, "high": 101.0,  # noqa: E731
+                                                      "low": lows, "close": 100.0, "volume": 1e6}, index=index)
+    return pd.concat([frame("VOD", vod, vod_lows), frame("SPY", spy, spy_lows)]).sort_index(kind="stable")
+
+
+class BuyBoth(Strategy):
+    def on_bar(self, bar):
+        sent = self.__dict__.setdefault("sent", set())
+        if bar.symbol not in sent and bar.time.hour in (9, 15):  # a DAY limit order in each, in its session
+            sent.add(bar.symbol)
+            self.order(bar.symbol, "buy", 1, "limit", limit_price=90.0)
+
+
+def test_symbols_of_another_exchange_keep_its_sessions():
+    """``session="XNYS,VOD=XLON"``: VOD's DAY order expires at London's close (16:30 UTC), so
+    its 17:00 bar through the limit fills nothing; SPY's works until New York's close and
+    fills at 17:00. With New York's sessions for both, VOD's order fills there too."""
+    from workbench.engine import Engine
+
+    data = two_exchanges([99.0, 99.0, 85.0, 99.0], [99.0, 99.0, 85.0, 99.0])
+    both = backtest(BuyBoth(), data, session="XNYS,VOD=XLON")
+    assert sorted(both.fills["symbol"]) == ["SPY"]
+    assert {o.symbol: o.status.value for o in both.broker.orders()} == {"VOD": "expired", "SPY": "filled"}
+    ny = backtest(BuyBoth(), data, session="XNYS")
+    assert sorted(ny.fills["symbol"]) == ["SPY", "VOD"]
+    assert backtest(BuyBoth(), data, session={"*": "XNYS", "VOD": "XLON"}).summary() == both.summary()
+    assert Engine(BuyBoth(), data, session="auto,VOD=XLON").session == "XNYS"  # SPY's dates: New York's days
+    # London trades on Thanksgiving, New York does not: only the dates of the symbols without
+    # sessions of their own decide what auto gives the run
+    thanksgiving = pd.concat([data, data.iloc[:1].set_axis(pd.DatetimeIndex(["2018-11-22 10:00"], tz="UTC"))])
+    thanksgiving = thanksgiving.sort_index(kind="stable")
+    assert Engine(BuyBoth(), thanksgiving).session == "date"
+    assert Engine(BuyBoth(), thanksgiving, session="auto,VOD=XLON").session == "XNYS"
+    with pytest.raises(ConfigError, match="NOPE is not a symbol of the data"):
+        Engine(BuyBoth(), data, session="XNYS,NOPE=XLON")
+    for bad, words in (("XNYS,VOD=XXXX", "session VOD: 'XXXX' is not an exchange calendar"),
+                       ("XNYS,XLON", "one rule for the run"), ("XNYS,VOD=", "not SYMBOL=CALENDAR"),
+                       ("bar,VOD=XLON", "no symbol has sessions of its own"),
+                       ("XNYS,VOD=XLON,VOD=XLON", "VOD is given twice")):
+        with pytest.raises(ConfigError, match=words):
+            Engine(BuyBoth(), data, session=bad)
+
+
+def test_a_symbols_own_sessions_are_said_and_run_from_the_command_line(tmp_path):
+    data = two_exchanges([99.0] * 4, [99.0] * 4)
+    path = tmp_path / "two.parquet"
+    data.to_parquet(path)
+    warnings = run_session(SessionConfig("buy_and_hold", (str(path),), session="XNYS,VOD=XLON")).warnings
+    assert "1 bar(s) outside XLON sessions (VOD) (the first at 2018-11-26 17:00:00+00:00)" in " ".join(warnings)
+    assert not any("outside XNYS" in w for w in warnings)  # SPY's bars are all within New York's
+    run = subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", str(path),
+                          "--session", "XNYS,VOD=XLON", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    bad = subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", str(path),
+                          "--session", "XNYS,VOD=XQQQ"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--session VOD: 'XQQQ' is not an exchange calendar" in bad.stderr

@@ -120,3 +120,39 @@ def follows(name: str, times_ns: np.ndarray) -> bool:
     except ConfigError:
         return False
     return bool(np.isin(dates.as_unit("ns").asi8, days).all())
+
+
+def parse(session, where: str = "session") -> tuple[str, dict[str, str]]:
+    """``(the run's rule, {symbol: its own rule})`` from ``session``: a rule (``auto``,
+    ``bar``, ``date`` or a calendar), ``"RULE,SYMBOL=CALENDAR,..."`` (``--session
+    XNYS,VOD=XLON``: VOD's sessions are London's, the others New York's), or a mapping of
+    symbols to rules with the run's under ``"*"`` (``auto`` when left out). A symbol's own
+    rule is a calendar or ``date`` (a 24-hour market among exchange-listed ones). Every name
+    is checked here (a :class:`ConfigError` naming the item)."""
+    if isinstance(session, str) and "," not in session and "=" not in session:
+        return (session if session in PLAIN else check(session, where)), {}
+    if isinstance(session, str):
+        items = [part.strip() for part in session.split(",") if part.strip()]
+        plain = [part for part in items if "=" not in part]
+        if len(plain) > 1:
+            raise ConfigError(f"{where}: one rule for the run ({', '.join(plain)} are {len(plain)}); "
+                              "the others as SYMBOL=CALENDAR")
+        mapping: dict = {"*": plain[0]} if plain else {}
+        for part in items:
+            if "=" in part:
+                symbol, _, rule = (x.strip() for x in part.partition("="))
+                if not symbol or not rule:
+                    raise ConfigError(f"{where}: {part!r} is not SYMBOL=CALENDAR (VOD=XLON)")
+                if symbol in mapping:
+                    raise ConfigError(f"{where}: {symbol} is given twice")
+                mapping[symbol] = rule
+        session = mapping
+    if not isinstance(session, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in session.items()):
+        raise ConfigError(f"{where}: a rule, 'RULE,SYMBOL=CALENDAR,...' or a mapping of symbols to rules, "
+                          f"got {session!r}")
+    default, own = parse(session.get("*", "auto"), where)[0], {}
+    for symbol, rule in session.items():
+        if symbol != "*":
+            own[symbol] = "date" if rule == "date" else check(rule, f"{where} {symbol}")
+    return default, own

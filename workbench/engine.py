@@ -11,7 +11,8 @@ slice (all events with the same timestamp) at a time:
    are eligible from the next bar (or match the current quote at once);
 5. with intraday data, the session closes when the next slice is in another session: by
    default (``session="auto"``) the New York Stock Exchange's when every date of the data
-   is one of its session days (its close, half days included), else the UTC date.
+   is one of its session days (its close, half days included), else the UTC date; symbols
+   of other exchanges keep their own (``session="XNYS,VOD=XLON"``).
 
 Backtest mode replays as fast as the data allows (journal batched by default); paper mode
 paces the same loop by the wall clock at ``speed`` data seconds per second (journal fully
@@ -347,10 +348,9 @@ class Engine:
             raise TypeError(f"strategy must be a Strategy instance, got {type(strategy).__name__}")
         if mode not in ("backtest", "paper"):
             raise ConfigError(f"mode must be 'backtest' or 'paper', got {mode!r}")
-        if session not in ("auto", "bar", "date"):
-            from workbench import calendars
+        from workbench import calendars
 
-            calendars.check(session)  # an exchange calendar, or a ConfigError naming the choices
+        session, own = calendars.parse(session)  # a rule and symbols' own, or a ConfigError naming the item
         if mode == "paper" and (speed is None or not speed > 0):
             raise ConfigError(f"paper mode needs a speed > 0 (data seconds per second), got {speed!r}")
         if duration is not None and not duration > 0:
@@ -382,7 +382,14 @@ class Engine:
         for f in frames:
             symbols.update(str(s) for s in pd.unique(f["symbol"]))
         self.symbols = sorted(symbols)
-        self.session = self._session_kind(session, frames, self.replay._times)
+        unknown = sorted(set(own) - symbols)
+        if unknown:
+            raise ConfigError(f"session: {', '.join(unknown)} is not a symbol of the data "
+                              f"({', '.join(self.symbols[:10])}{'...' if len(self.symbols) > 10 else ''})")
+        if own and session == "bar":
+            raise ConfigError("session: with bar (each bar its own session) no symbol has sessions of its own")
+        self.session = self._session_kind(session, frames, self._times_of(frames, exclude=own))
+        self.symbol_sessions = {} if self.session == "bar" else dict(sorted(own.items()))  # daily bars: each bar
         self._resume_after_ns: int | None = None
         # What the journal records of the run (and a resume must match): only a journal file
         # needs it, so a backtest in memory does not hash its data.
@@ -390,7 +397,7 @@ class Engine:
             "strategy": strategy.name, "params": strategy.params, "symbols": self.symbols, "mode": mode,
             "data": fingerprint(frames), "start": None if start is None else str(start),
             "end": None if end is None else str(end), "session": self.session,
-            "source": _user_source(strategy)}
+            "source": _user_source(strategy), **({"sessions": self.symbol_sessions} if self.symbol_sessions else {})}
         self._broker_options: dict[str, Any] | None = None  # set when the engine makes its broker
         if resume:
             if journal is None:
@@ -571,6 +578,15 @@ class Engine:
                 from workbench import calendars
 
                 closes = calendars.closes(self.session, pd.DatetimeIndex([span[0], span[-1]], tz="UTC"))
+        # symbols with sessions of their own (session="XNYS,VOD=XLON"): [closes (None: the UTC
+        # date), their symbols, the session the last slice was in], one a rule
+        groups, own = [], frozenset(self.symbol_sessions) if by_date else frozenset()
+        for rule in sorted(set(self.symbol_sessions.values()) if own else ()):
+            from workbench import calendars
+
+            span = pd.DatetimeIndex([self.replay._times[0], self.replay._times[-1]], tz="UTC")
+            groups.append([None if rule == "date" else calendars.closes(rule, span),
+                           frozenset(s for s, r in self.symbol_sessions.items() if r == rule), None])
         resume_ns = self._resume_after_ns
         wall0 = _time.perf_counter()
         deadline = self._deadline = None if self.duration is None else self.clock() + self.duration
@@ -606,8 +622,15 @@ class Engine:
                     if by_date:  # the session: the UTC date, or the first exchange close at or after t
                         today = t_ns // _DAY_NS if closes is None else int(np.searchsorted(closes, t_ns, "left"))
                         if day is not None and today != day and not self._warming:
-                            broker.end_session(previous.time, next_time=events[0].time)
+                            broker.end_session(previous.time, next_time=events[0].time, exclude=own)
                         day = today
+                        for group in groups:  # (none, as a rule)
+                            g_closes, g_symbols, g_day = group
+                            today = t_ns // _DAY_NS if g_closes is None else int(
+                                np.searchsorted(g_closes, t_ns, "left"))
+                            if g_day is not None and today != g_day and not self._warming:
+                                broker.end_session(previous.time, symbols=g_symbols)
+                            group[2] = today
                     if monitor is None:
                         self._slice(events, per_bar, on_bar, on_quote)
                     else:
@@ -839,6 +862,18 @@ class Engine:
             untraded = set(options) - (set(fills["symbol"].astype(str)) if len(fills) else set())
         marks = self.replay.marks(until_ns=self._now_ns, exclude=untraded)
         return equity_curve(marks, fills, self.broker.account().starting_cash, self.broker.multipliers)
+
+    def _times_of(self, frames, exclude) -> np.ndarray:
+        """The replay's event times (int64 ns, in order), those of the ``exclude``d symbols left
+        out (they have sessions of their own)."""
+        if not exclude:
+            return self.replay._times
+        times = self.replay._times
+        lo, hi = (times[0], times[-1]) if len(times) else (0, -1)  # the replay's start and end
+        kept = [pd.DatetimeIndex(f.index).as_unit("ns").asi8[~f["symbol"].astype(str).isin(exclude).to_numpy()]
+                for f in frames]
+        out = np.sort(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.int64)
+        return out[(out >= lo) & (out <= hi)]
 
     @staticmethod
     def _session_kind(session: Session, frames, times_ns: np.ndarray) -> str:

@@ -95,10 +95,9 @@ def run_session(config: SessionConfig) -> Result:
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
     frames = load_bars(c.data, c.symbols, progress=c.progress, **c.layout)
-    if c.session not in ("auto", "bar", "date"):
-        from workbench import calendars
+    from workbench import calendars
 
-        calendars.check(c.session, "--session")
+    calendars.parse(c.session, "--session")  # a ConfigError naming the item, before any work
     short = warmup_warnings(strategy, frames, start, end) + session_warnings(frames, c.session)
     if short and c.strict:
         raise ConfigError(f"--strict: {short[0]}")
@@ -130,10 +129,11 @@ def run_session(config: SessionConfig) -> Result:
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
-        if c.session == "auto" and engine.session not in ("bar", "date"):  # said, as --session would say it
+        if calendars.parse(c.session)[0] == "auto" and engine.session not in ("bar", "date"):  # said, as --session would
             short = short + [f"sessions follow {engine.session} (--session auto: every date of the intraday data is "
                              f"one of its session days): DAY orders expire at its close; --session date ends them "
-                             f"at the UTC date instead"] + session_warnings(frames, engine.session)
+                             f"at the UTC date instead"] + session_warnings(
+                frames, {"*": engine.session, **{symbol: "date" for symbol in engine.symbol_sessions}})  # (theirs: said)
         if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
             link = Path(c.out) / MONITOR_LINK
             if c.monitor is not None:
@@ -193,20 +193,32 @@ def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
     return out
 
 
-def session_warnings(frames, session: str) -> list[str]:
-    """With an exchange calendar: the bars outside its sessions (a holiday, after hours), by symbol."""
-    if session in ("auto", "bar", "date"):
-        return []
+def session_warnings(frames, session) -> list[str]:
+    """With exchange calendars (the run's, or symbols' own: ``XNYS,VOD=XLON``): the bars
+    outside their sessions (a holiday, after hours), by calendar."""
     from workbench import calendars
 
+    default, own = calendars.parse(session)
+    rules = {**{s: default for f in frames if "close" in f.columns for s in pd.unique(f["symbol"].astype(str))},
+             **own}
     out = []
-    for frame in frames:
-        if "close" not in frame.columns or not len(frame):
-            continue
-        off = calendars.outside(pd.DatetimeIndex(frame.index), session)
-        if off.any():
-            first = frame.index[int(np.flatnonzero(off)[0])]
-            out.append(f"{int(off.sum()):,} bar(s) outside {session} sessions (the first at {first}): they belong "
+    for name in sorted({r for r in rules.values() if r not in calendars.PLAIN}):
+        symbols = [s for s, r in rules.items() if r == name]
+        off_count, first = 0, None
+        for frame in frames:
+            if "close" not in frame.columns or not len(frame):
+                continue
+            rows = frame[frame["symbol"].astype(str).isin(symbols)] if own else frame
+            if not len(rows):
+                continue
+            off = calendars.outside(pd.DatetimeIndex(rows.index), name)
+            if off.any():
+                off_count += int(off.sum())
+                at = rows.index[int(np.flatnonzero(off)[0])]
+                first = at if first is None else min(first, at)
+        if off_count:
+            whose = f" ({', '.join(symbols)})" if own else ""
+            out.append(f"{off_count:,} bar(s) outside {name} sessions{whose} (the first at {first}): they belong "
                        "to the next session")
     return out
 

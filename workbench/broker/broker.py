@@ -31,7 +31,7 @@ import os
 import threading
 import time as _time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from dataclasses import replace as _replace
 from pathlib import Path
@@ -587,22 +587,27 @@ class SimulatedBroker:
         with self._lock:
             self._account.mark(_symbol(symbol), float(price))
 
-    def end_session(self, time: pd.Timestamp | None = None, next_time: pd.Timestamp | None = None) -> int:
+    def end_session(self, time: pd.Timestamp | None = None, next_time: pd.Timestamp | None = None,
+                    symbols: Collection[str] | None = None, exclude: Collection[str] = ()) -> int:
         """The session closed: every working DAY order expires. Returns how many.
 
         ``next_time``: when the next session opens, if known (the engine knows it): options
         expiring on the days between, when the market is shut (a holiday), are settled now, at
-        this session's prices, as listed options' expiries move to the trading day before."""
+        this session's prices, as listed options' expiries move to the trading day before.
+        ``symbols``: the session of these symbols only closed (they trade on another exchange's
+        hours): only their DAY orders expire, and no option is settled. ``exclude``: symbols
+        whose sessions close apart (their orders stay)."""
         with self._lock:
             if time is not None:
                 self.advance_time(time)
-            if self._contracts:
+            if self._contracts and symbols is None:
                 self._settle_expiries(next_time)
             if not self._open:  # nothing works (the common case, on every bar of a daily run)
                 return 0
             expired = 0
             for order in list(self._open):
-                if order.tif is TimeInForce.DAY:
+                if order.tif is TimeInForce.DAY and (symbols is None or order.symbol in symbols) \
+                        and order.symbol not in exclude:
                     self._emit("expired", order.id, {})
                     expired += 1
             return expired

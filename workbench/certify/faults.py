@@ -412,7 +412,7 @@ def _chain_row_by_row(original):
 
 
 def _day_orders_kept(original):
-    def end_session(self, time=None, next_time=None):
+    def end_session(self, time=None, next_time=None, symbols=None, exclude=()):
         if time is not None:
             self.advance_time(time)
         return 0
