@@ -71,3 +71,26 @@ def test_the_architecture_page_names_only_paths_that_exist():
     assert len(named) > 10
     missing = sorted(p for p in named if not (root / p).exists())
     assert not missing, missing
+
+
+def certify_transcript_problems(readme: str) -> list[str]:
+    """What the README's ``workbench certify`` transcript and its check count say that the
+    library does not: each category's checks, and the total."""
+    from workbench.certify import CHECKS
+    from workbench.certify.report import TITLES
+
+    shown = dict(re.findall(r"^PASS  (.+?)\s+(\d+/\d+) checks", readme, re.M))
+    want = {TITLES[c]: f"{len(CHECKS[c])}/{len(CHECKS[c])}" for c in TITLES}
+    problems = [f"{title}: README {shown.get(title)}, library {n}" for title, n in want.items() if shown.get(title) != n]
+    total = re.search(r"Each of its\s+(\d+) checks", readme)
+    if total is None or int(total.group(1)) != sum(len(fns) for fns in CHECKS.values()):
+        problems.append(f"total: README {total and total.group(1)}, library {sum(len(f) for f in CHECKS.values())}")
+    return problems
+
+
+def test_the_certification_transcript_has_the_librarys_checks():
+    readme = README.read_text()
+    assert certify_transcript_problems(readme) == []
+    # red: a transcript from before a check was added
+    stale = readme.replace("9/9 checks", "8/8 checks", 1)
+    assert certify_transcript_problems(stale) == ["Trading execution workflow: README 8/8, library 9/9"]
