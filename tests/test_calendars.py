@@ -143,6 +143,13 @@ def test_the_auto_choice_and_the_bars_outside_are_said(tmp_path):
     assert any(w.startswith("1 bar(s) outside XNYS sessions") for w in warnings)
     assert not any("XNYS" in w for w in run_session(SessionConfig("buy_and_hold", (str(path),),
                                                                   session="date")).warnings)
+    # auto on data with a holiday bar: the UTC date, and why
+    holiday = pd.concat([data, data.iloc[:1].set_axis(pd.DatetimeIndex(["2018-11-22 15:00"], tz="UTC"))]).sort_index()
+    holiday.to_parquet(path)
+    warnings = run_session(SessionConfig("buy_and_hold", (str(path),))).warnings
+    assert warnings[0] == ("sessions end at the UTC date (--session auto: 1 date(s) of the data are not XNYS session "
+                           "days, the first 2018-11-22: a 24-hour market, or bars on its holidays); --session XNYS "
+                           "follows its sessions anyway, the bars outside them counted")
 
 
 def two_exchanges(vod_lows, spy_lows):

@@ -96,16 +96,22 @@ def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
 
 
 def follows(name: str, times_ns: np.ndarray) -> bool:
-    """Whether intraday event times (int64 ns UTC, in order) keep to calendar ``name``'s
-    days: the date of every event, in the exchange's own time zone, is one of its session
-    days. A weekend or holiday bar (a 24-hour market, a file from another exchange that
-    trades on its holidays) says no; bars before the open or after the close of a session
-    day say yes (they belong to a session: :func:`outside` counts them). Read an hour at a
-    time (a zone's offset changes on the hour), so a long file costs one conversion per
-    hour of data, not per event; a span the calendar does not cover says no."""
+    """Whether intraday event times keep to calendar ``name``'s days (:func:`off_days` finds
+    none, and the calendar covers them)."""
+    return off_days(name, times_ns) == []
+
+
+def off_days(name: str, times_ns: np.ndarray) -> list[str] | None:
+    """The dates (YYYY-MM-DD, in the exchange's time zone) of intraday event times (int64 ns
+    UTC, in order) that are not session days of calendar ``name``: a weekend or holiday bar
+    (a 24-hour market, a file from another exchange that trades on this one's holidays).
+    Bars before the open or after the close of a session day are on a session day (they
+    belong to a session: :func:`outside` counts them). ``None``: no times, or a span the
+    calendar does not cover. Read an hour at a time (a zone's offset changes on the hour), so
+    a long file costs one conversion per hour of data, not per event."""
     times_ns = np.asarray(times_ns, dtype=np.int64)
     if not times_ns.size:
-        return False
+        return None
     import exchange_calendars
 
     hours = times_ns // _HOUR_NS
@@ -118,8 +124,9 @@ def follows(name: str, times_ns: np.ndarray) -> bool:
     try:
         days = schedule(name, str(dates.min().date()), str(dates.max().date()))[0]
     except ConfigError:
-        return False
-    return bool(np.isin(dates.as_unit("ns").asi8, days).all())
+        return None
+    off = ~np.isin(dates.as_unit("ns").asi8, days)
+    return [str(d.date()) for d in dates[off]]
 
 
 def parse(session, where: str = "session") -> tuple[str, dict[str, str]]:

@@ -388,7 +388,7 @@ class Engine:
                               f"({', '.join(self.symbols[:10])}{'...' if len(self.symbols) > 10 else ''})")
         if own and session == "bar":
             raise ConfigError("session: with bar (each bar its own session) no symbol has sessions of its own")
-        self.session = self._session_kind(session, frames, self._times_of(frames, exclude=own))
+        self.session, self.session_note = self._session_kind(session, frames, self._times_of(frames, exclude=own))
         self.symbol_sessions = {} if self.session == "bar" else dict(sorted(own.items()))  # daily bars: each bar
         self._resume_after_ns: int | None = None
         # What the journal records of the run (and a resume must match): only a journal file
@@ -876,20 +876,30 @@ class Engine:
         return out[(out >= lo) & (out <= hi)]
 
     @staticmethod
-    def _session_kind(session: Session, frames, times_ns: np.ndarray) -> str:
-        """The session rule a run follows. ``auto``: each bar for daily bars; for intraday
-        data, the New York Stock Exchange's sessions (:data:`workbench.calendars.DEFAULT`)
-        when the data keep to its days (:func:`workbench.calendars.follows`), else the UTC
-        date (a 24-hour market, or bars on its holidays)."""
+    def _session_kind(session: Session, frames, times_ns: np.ndarray) -> tuple[str, str | None]:
+        """The session rule a run follows, and what ``auto`` chose for intraday data and why
+        (``None`` otherwise). ``auto``: each bar for daily bars; for intraday data, the New
+        York Stock Exchange's sessions (:data:`workbench.calendars.DEFAULT`) when every date
+        of the data is one of its session days (:func:`workbench.calendars.off_days`), else
+        the UTC date (a 24-hour market, or bars on its holidays)."""
         from workbench import calendars
 
         if session not in ("auto", "bar", "date"):
-            return calendars.check(session)
+            return calendars.check(session), None
         if session != "auto":
-            return session
+            return session, None
         if _daily(frames):
-            return "bar"
-        return calendars.DEFAULT if calendars.follows(calendars.DEFAULT, times_ns) else "date"
+            return "bar", None
+        name = calendars.DEFAULT
+        off = calendars.off_days(name, times_ns)
+        if off == []:
+            return name, (f"sessions follow {name} (--session auto: every date of the intraday data is one of its "
+                          f"session days): DAY orders expire at its close; --session date ends them at the UTC date "
+                          f"instead")
+        why = (f"{len(off):,} date(s) of the data are not {name} session days, the first {off[0]}: a 24-hour market, "
+               f"or bars on its holidays" if off else f"the data's dates are outside the {name} calendar")
+        return "date", (f"sessions end at the UTC date (--session auto: {why}); --session {name} follows its "
+                        f"sessions anyway, the bars outside them counted")
 
     # --- component API -------------------------------------------------------------------
 

@@ -129,10 +129,8 @@ def run_session(config: SessionConfig) -> Result:
                         progress=c.progress, monitor=monitor, control=control, resume=resume, **options)
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
-        if calendars.parse(c.session)[0] == "auto" and engine.session not in ("bar", "date"):  # said, as --session would
-            short = short + [f"sessions follow {engine.session} (--session auto: every date of the intraday data is "
-                             f"one of its session days): DAY orders expire at its close; --session date ends them "
-                             f"at the UTC date instead"] + session_warnings(
+        if engine.session_note is not None:  # what auto chose, and the bars outside (as --session would say)
+            short = short + [engine.session_note] + session_warnings(
                 frames, {"*": engine.session, **{symbol: "date" for symbol in engine.symbol_sessions}})  # (theirs: said)
         if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
             link = Path(c.out) / MONITOR_LINK
@@ -224,16 +222,18 @@ def session_warnings(frames, session) -> list[str]:
 
 
 def sample_warnings(result) -> list[str]:
-    """A run shorter than a year: its yearly figures (CAGR, Sharpe, volatility) are
-    annualized from what it has, which a few weeks make loud."""
+    """A run shorter than a year: its yearly figures and the buy-and-hold's (CAGR, Sharpe,
+    volatility) are annualized from its days, as if a year were 252 of them, which a few
+    weeks make loud."""
     equity = result.equity
-    if len(equity) < 2 or not len(result.orders):  # (no order: nothing to annualize; the run says why)
+    if len(equity) < 2:
         return []
     span = equity.index[-1] - equity.index[0]
     if span >= pd.Timedelta(days=365):
         return []
-    length = f"{span.days:,} day(s)" if span.days else f"{span.total_seconds() / 3600:,.1f} hour(s)"
-    return [f"the run spans {length}: its CAGR, Sharpe and volatility are annualized from less than a year"]
+    days = len(pd.DatetimeIndex(equity.index).normalize().unique())  # the dates with a point (UTC)
+    return [f"the run has {days:,} day(s) of data over {span.days:,} calendar day(s): its CAGR, Sharpe and "
+            "volatility, and the buy-and-hold's, are annualized from them as if a year were 252 such days"]
 
 
 def no_order_warnings(result, strategy, short: list[str]) -> list[str]:
