@@ -117,9 +117,10 @@ def test_auto_follows_the_new_york_exchange_when_the_intraday_data_keep_to_its_d
     assert calendars.follows("XNYS", days)
     after_hours = pd.DatetimeIndex(["2018-11-26 22:30", "2018-11-27 00:30"], tz="UTC")  # 17:30, 19:30 New York
     assert calendars.follows("XNYS", after_hours.as_unit("ns").asi8)
-    for odd in ("2018-11-24 15:00", "2018-11-22 15:00", "2018-11-24 04:30"):  # Saturday, Thanksgiving, Friday
-        times = TIMES.append(pd.DatetimeIndex([odd], tz="UTC")).sort_values()  # night in New York: Saturday UTC
-        assert calendars.follows("XNYS", times.as_unit("ns").asi8) is (odd == "2018-11-24 04:30"), odd
+    # Saturday, Thanksgiving, then a Friday 19:30 in New York (after hours) that is Saturday in UTC
+    for odd in ("2018-11-24 15:00", "2018-11-22 15:00", "2018-11-17 00:30"):
+        times = TIMES.append(pd.DatetimeIndex([odd], tz="UTC")).sort_values()
+        assert calendars.follows("XNYS", times.as_unit("ns").asi8) is (odd == "2018-11-17 00:30"), odd
     assert not calendars.follows("XNYS", pd.date_range("2018-11-23", periods=200, freq="h", tz="UTC").asi8)
 
     data = bars([99.0, 99.0, 85.0, 99.0])  # the half day's 18:30 bar trades through the limit, after the close
@@ -213,3 +214,85 @@ def test_a_symbols_own_sessions_are_said_and_run_from_the_command_line(tmp_path)
     bad = subprocess.run([sys.executable, "-m", "workbench", "backtest", "buy_and_hold", "--data", str(path),
                           "--session", "XNYS,VOD=XQQQ"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--session VOD: 'XQQQ' is not an exchange calendar" in bad.stderr
+
+
+def hourly(start, end, hours, symbol="AAA", weekdays=True):
+    """Hourly bars of ``symbol`` at the given UTC hours of each day from ``start`` to ``end``."""
+    days = pd.date_range(start, end, freq="D", tz="UTC")
+    times = pd.DatetimeIndex([d + pd.Timedelta(hours=h) for d in days for h in hours
+                              if not weekdays or d.dayofweek < 5])
+    return pd.DataFrame({"symbol": symbol, "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.0,
+                         "volume": 1e6}, index=times)
+
+
+def test_auto_does_not_take_a_24_hour_market_for_the_exchange_and_says_why():
+    """Found by a break-it review: 24-hour bars from Tuesday to Thursday keep to New York's
+    days, but trade overnight, far from its sessions: the UTC date. Extended hours (04:00 to
+    20:00 New York) are the exchange's own."""
+    from workbench.engine import Engine
+
+    crypto = hourly("2024-03-05", "2024-03-07", range(24))
+    engine = Engine(BuyLow(), crypto)
+    assert engine.session == "date"
+    assert engine.session_note.startswith("sessions end at the UTC date (--session auto: bars more than 6 hours from "
+                                          "any XNYS session, the first in the hour from 2024-03-05 03:00:00+00:00")
+    extended = hourly("2024-03-04", "2024-03-08", range(9, 24))  # 04:00-19:00 New York (EST, then 05:00-20:00 EDT)
+    assert Engine(BuyLow(), extended).session == "XNYS"
+    # (London's hours look like New York's pre-market: they may get XNYS, whose close, after
+    # London's and before its next open, ends its sessions where the UTC date would)
+
+
+def test_daily_bars_with_quotes_at_their_times_keep_the_date_rule():
+    """Found by a break-it review: an option strategy's chains are quotes at the daily bars'
+    times, so the data are not all bars; close-stamped daily bars then took New York's
+    sessions, and the Friday after Thanksgiving's bar (after its 13:00 close) fell into
+    Monday's session. Daily bars with quotes at their times keep the UTC date, as before."""
+    from workbench.engine import Engine
+
+    sp = load_dataset_bars("sp500").iloc[-60:]
+    closes = sp.set_axis(sp.index + pd.Timedelta(hours=21))  # stamped at 16:00 New York in winter
+    quotes = pd.DataFrame({"symbol": "OPT", "bid": 1.0, "ask": 1.1, "bid_size": 10.0, "ask_size": 10.0},
+                          index=closes.index)
+    engine = Engine(SmaCross(), quotes, closes)
+    assert (engine.session, engine.session_note) == ("date", None)
+
+
+def test_a_run_started_before_auto_knew_the_exchange_resumes_with_its_rule(tmp_path):
+    """Found by a break-it review: a paper run whose journal recorded the UTC date for
+    ``auto`` (as every intraday run did before) resumes with the same command."""
+    from workbench.engine import Engine
+
+    data = hourly("2024-03-04", "2024-03-08", range(15, 21))  # New York's hours: auto is XNYS now
+    journal = tmp_path / "j.sqlite"
+    started = Engine(SmaCross(fast=2, slow=4), data, mode="paper", speed=1e12, journal=journal, session="date",
+                     duration=None)
+    started.run()
+    resumed = Engine(SmaCross(fast=2, slow=4), data, mode="paper", speed=1e12, journal=journal, resume=True)
+    assert resumed.session == "date" and "the rule --session auto gave the run when it started" in \
+        resumed.session_note
+    resumed.run()
+    with pytest.raises(ConfigError, match="session 'date' in the journal, 'XLON' now"):
+        Engine(SmaCross(fast=2, slow=4), data, mode="paper", speed=1e12, journal=journal, resume=True,
+               session="XLON")
+
+
+def test_the_bars_outside_are_counted_within_the_run_and_strict_refuses_them_under_auto(tmp_path):
+    data = pd.concat([hourly("2024-03-04", "2024-03-06", range(15, 21)),
+                      hourly("2024-03-04", "2024-03-04", [23])]).sort_index()  # one bar at 18:00 New York, Monday
+    path = tmp_path / "ext.parquet"
+    data.to_parquet(path)
+    warnings = run_session(SessionConfig("buy_and_hold", (str(path),))).warnings
+    assert any(w.startswith("1 bar(s) outside XNYS sessions") for w in warnings), warnings
+    later = run_session(SessionConfig("buy_and_hold", (str(path),), start="2024-03-05")).warnings
+    assert not any("outside XNYS" in w for w in later), later  # Monday's bar is not in the run
+    with pytest.raises(ConfigError, match=r"--strict: 1 bar\(s\) outside XNYS sessions .*--session auto"):
+        run_session(SessionConfig("buy_and_hold", (str(path),), strict=True))
+    with pytest.raises(ConfigError, match=r"--strict: 1 bar\(s\) outside XNYS sessions"):
+        run_session(SessionConfig("buy_and_hold", (str(path),), strict=True, session="XNYS"))
+
+
+def test_a_calendar_year_is_not_said_to_be_shorter_than_a_year():
+    year = run_session(SessionConfig("buy_and_hold", ("sp500",), start="2018-01-01", end="2018-12-31")).warnings
+    assert not any("annualized" in w for w in year), year
+    months = run_session(SessionConfig("buy_and_hold", ("sp500",), start="2018-01-01", end="2018-10-31")).warnings
+    assert any("annualized" in w for w in months), months

@@ -18,7 +18,8 @@ import pandas as pd
 from workbench.errors import ConfigError
 
 PLAIN = ("auto", "bar", "date")  # the engine's own session rules (workbench.engine)
-DEFAULT = "XNYS"  # the exchange "auto" gives intraday data that keep to its days (follows)
+DEFAULT = "XNYS"  # the exchange "auto" gives intraday data that keep to its days and hours (follows)
+NEAR_HOURS = 6  # how far from a session an exchange's own bars may lie (New York's extended hours: 04:00-20:00)
 _HOUR_NS = 3_600 * 1_000_000_000
 
 
@@ -97,8 +98,41 @@ def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
 
 def follows(name: str, times_ns: np.ndarray) -> bool:
     """Whether intraday event times keep to calendar ``name``'s days (:func:`off_days` finds
-    none, and the calendar covers them)."""
-    return off_days(name, times_ns) == []
+    none, and the calendar covers them) and hours (:func:`far_from_sessions` finds none)."""
+    return off_days(name, times_ns) == [] and far_from_sessions(name, times_ns) is None
+
+
+def _hours(times_ns: np.ndarray) -> np.ndarray:
+    """The hours (int64, since the epoch) that hold one of the times (in order), each once."""
+    hours = np.asarray(times_ns, dtype=np.int64) // _HOUR_NS
+    return hours[np.r_[True, hours[1:] != hours[:-1]]] if hours.size else hours
+
+
+def far_from_sessions(name: str, times_ns: np.ndarray, hours: float = NEAR_HOURS) -> pd.Timestamp | None:
+    """The first hour of the times (int64 ns UTC, in order) that lies more than ``hours``
+    from every session of calendar ``name`` (its open or its close), else ``None``: a
+    24-hour market trades overnight, an exchange's own extended hours do not (New York's
+    end 4 hours after the close and start 5.5 before the open). Read by the hour: each hour
+    with a time, from its start to its end."""
+    h = _hours(times_ns)
+    if not h.size:
+        return None
+    starts = h * _HOUR_NS
+    first, last = pd.Timestamp(int(starts[0]), tz="UTC"), pd.Timestamp(int(starts[-1]), tz="UTC")
+    try:
+        _, opens, closes_ = schedule(name, str(first.date()), str(last.date()))
+    except ConfigError:
+        return None
+    window = int(hours * _HOUR_NS)
+    n = len(closes_)
+    far = np.zeros(starts.size, dtype=bool)
+    for edge in (starts, starts + _HOUR_NS - 1):
+        i = np.searchsorted(closes_, edge, side="left")  # the first close at or after each
+        nxt = np.minimum(i, n - 1)
+        before_next = (i < n) & (edge >= opens[nxt] - window)
+        after_last = (i > 0) & (edge <= closes_[np.maximum(i - 1, 0)] + window)
+        far |= ~(before_next | after_last)
+    return pd.Timestamp(int(starts[int(np.flatnonzero(far)[0])]), tz="UTC") if far.any() else None
 
 
 def off_days(name: str, times_ns: np.ndarray) -> list[str] | None:
@@ -114,8 +148,7 @@ def off_days(name: str, times_ns: np.ndarray) -> list[str] | None:
         return None
     import exchange_calendars
 
-    hours = times_ns // _HOUR_NS
-    hours = hours[np.r_[True, hours[1:] != hours[:-1]]]  # in order: each hour once
+    hours = _hours(times_ns)
     factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
     tz = getattr(factory._calendar_factories.get(factory.resolve_alias(check(name))), "tz", None)
     local = pd.DatetimeIndex(hours * _HOUR_NS, tz="UTC")

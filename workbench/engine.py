@@ -389,6 +389,15 @@ class Engine:
         if own and session == "bar":
             raise ConfigError("session: with bar (each bar its own session) no symbol has sessions of its own")
         self.session, self.session_note = self._session_kind(session, frames, self._times_of(frames, exclude=own))
+        if resume and session == "auto" and journal is not None and Path(journal).is_file():
+            # what auto chose when the run started (before auto knew the exchanges: the UTC date) stays
+            from workbench.broker.journal import read_meta
+
+            started = (read_meta(journal).get("engine") or {}).get("session")
+            if isinstance(started, str) and started != self.session and (
+                    started in ("bar", "date") or started in calendars.names()):
+                self.session, self.session_note = started, (
+                    f"sessions: {started}, the rule --session auto gave the run when it started (its journal)")
         self.symbol_sessions = {} if self.session == "bar" else dict(sorted(own.items()))  # daily bars: each bar
         self._resume_after_ns: int | None = None
         # What the journal records of the run (and a resume must match): only a journal file
@@ -890,14 +899,24 @@ class Engine:
             return session, None
         if _daily(frames):
             return "bar", None
+        bars = [f for f in frames if kind_of(f) == "bars"]
+        if bars and len(bars) < len(frames) and _daily(bars):  # daily bars and quotes at their times (chains)
+            return "date", None  # (as before auto knew the exchanges)
         name = calendars.DEFAULT
         off = calendars.off_days(name, times_ns)
-        if off == []:
+        far = calendars.far_from_sessions(name, times_ns) if off == [] else None
+        if off == [] and far is None:
             return name, (f"sessions follow {name} (--session auto: every date of the intraday data is one of its "
-                          f"session days): DAY orders expire at its close; --session date ends them at the UTC date "
-                          f"instead")
-        why = (f"{len(off):,} date(s) of the data are not {name} session days, the first {off[0]}: a 24-hour market, "
-               f"or bars on its holidays" if off else f"the data's dates are outside the {name} calendar")
+                          f"session days, every bar within {calendars.NEAR_HOURS} hours of a session): DAY orders "
+                          f"expire at its close; --session date ends them at the UTC date instead")
+        if far is not None:
+            why = (f"bars more than {calendars.NEAR_HOURS} hours from any {name} session, the first in the hour from "
+                   f"{far}: a 24-hour market")
+        elif off:
+            why = (f"{len(off):,} date(s) of the data are not {name} session days, the first {off[0]}: a 24-hour "
+                   f"market, or bars on its holidays")
+        else:
+            why = f"the data's dates are outside the {name} calendar"
         return "date", (f"sessions end at the UTC date (--session auto: {why}); --session {name} follows its "
                         f"sessions anyway, the bars outside them counted")
 

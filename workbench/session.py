@@ -98,7 +98,7 @@ def run_session(config: SessionConfig) -> Result:
     from workbench import calendars
 
     calendars.parse(c.session, "--session")  # a ConfigError naming the item, before any work
-    short = warmup_warnings(strategy, frames, start, end) + session_warnings(frames, c.session)
+    short = warmup_warnings(strategy, frames, start, end) + session_warnings(frames, c.session, start, end)
     if short and c.strict:
         raise ConfigError(f"--strict: {short[0]}")
     instruments = None
@@ -130,8 +130,11 @@ def run_session(config: SessionConfig) -> Result:
         if len(engine.replay) == 0:
             raise ConfigError("no data left between --start and --end")
         if engine.session_note is not None:  # what auto chose, and the bars outside (as --session would say)
-            short = short + [engine.session_note] + session_warnings(
-                frames, {"*": engine.session, **{symbol: "date" for symbol in engine.symbol_sessions}})  # (theirs: said)
+            outside = session_warnings(frames, {"*": engine.session, **{s: "date" for s in engine.symbol_sessions}},
+                                       start, end)  # (the symbols' own calendars: said above)
+            if outside and c.strict:
+                raise ConfigError(f"--strict: {outside[0]} ({engine.session_note})")
+            short = short + [engine.session_note] + outside
         if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
             link = Path(c.out) / MONITOR_LINK
             if c.monitor is not None:
@@ -191,9 +194,10 @@ def warmup_warnings(strategy, frames, start=None, end=None) -> list[str]:
     return out
 
 
-def session_warnings(frames, session) -> list[str]:
+def session_warnings(frames, session, start=None, end=None) -> list[str]:
     """With exchange calendars (the run's, or symbols' own: ``XNYS,VOD=XLON``): the bars
-    outside their sessions (a holiday, after hours), by calendar."""
+    between ``start`` and ``end`` (the run's) outside their sessions (a holiday, after
+    hours), by calendar."""
     from workbench import calendars
 
     default, own = calendars.parse(session)
@@ -207,6 +211,15 @@ def session_warnings(frames, session) -> list[str]:
             if "close" not in frame.columns or not len(frame):
                 continue
             rows = frame[frame["symbol"].astype(str).isin(symbols)] if own else frame
+            if start is not None or end is not None:
+                t = pd.DatetimeIndex(rows.index)
+                t = t.tz_localize("UTC") if t.tz is None else t
+                keep = np.ones(len(rows), dtype=bool)
+                if start is not None:
+                    keep &= np.asarray(t >= start)
+                if end is not None:
+                    keep &= np.asarray(t <= end)
+                rows = rows[keep]
             if not len(rows):
                 continue
             off = calendars.outside(pd.DatetimeIndex(rows.index), name)
@@ -229,7 +242,7 @@ def sample_warnings(result) -> list[str]:
     if len(equity) < 2:
         return []
     span = equity.index[-1] - equity.index[0]
-    if span >= pd.Timedelta(days=365):
+    if span >= pd.Timedelta(days=350):  # a calendar year's first and last trading days are 360-odd days apart
         return []
     days = len(pd.DatetimeIndex(equity.index).normalize().unique())  # the dates with a point (UTC)
     return [f"the run has {days:,} day(s) of data over {span.days:,} calendar day(s): its CAGR, Sharpe and "
