@@ -148,9 +148,9 @@ def test_the_auto_choice_and_the_bars_outside_are_said(tmp_path):
     holiday = pd.concat([data, data.iloc[:1].set_axis(pd.DatetimeIndex(["2018-11-22 15:00"], tz="UTC"))]).sort_index()
     holiday.to_parquet(path)
     warnings = run_session(SessionConfig("buy_and_hold", (str(path),))).warnings
-    assert warnings[0] == ("sessions end at the UTC date (--session auto: 1 date(s) of the data are not XNYS session "
-                           "days, the first 2018-11-22: a 24-hour market, or bars on its holidays); --session XNYS "
-                           "follows its sessions anyway, the bars outside them counted")
+    assert warnings[0] == ("sessions end at the UTC date (--session auto: 1 date(s) of the data (New York time) are not "
+                           "XNYS session days, the first 2018-11-22: a 24-hour market, or bars on its holidays); "
+                           "--session XNYS follows its sessions anyway, the bars outside them counted")
 
 
 def two_exchanges(vod_lows, spy_lows):
@@ -220,7 +220,7 @@ def hourly(start, end, hours, symbol="AAA", weekdays=True):
     """Hourly bars of ``symbol`` at the given UTC hours of each day from ``start`` to ``end``."""
     days = pd.date_range(start, end, freq="D", tz="UTC")
     times = pd.DatetimeIndex([d + pd.Timedelta(hours=h) for d in days for h in hours
-                              if not weekdays or d.dayofweek < 5])
+                              if not weekdays or d.day_of_week < 5])
     return pd.DataFrame({"symbol": symbol, "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.0,
                          "volume": 1e6}, index=times)
 
@@ -234,8 +234,8 @@ def test_auto_does_not_take_a_24_hour_market_for_the_exchange_and_says_why():
     crypto = hourly("2024-03-05", "2024-03-07", range(24))
     engine = Engine(BuyLow(), crypto)
     assert engine.session == "date"
-    assert engine.session_note.startswith("sessions end at the UTC date (--session auto: bars more than 6 hours from "
-                                          "any XNYS session, the first in the hour from 2024-03-05 03:00:00+00:00")
+    assert engine.session_note.startswith("sessions end at the UTC date (--session auto: bars in hours more than 6 "
+                                          "hours from any XNYS session, the first in the hour from 2024-03-05 03:00:00+00:00")
     extended = hourly("2024-03-04", "2024-03-08", range(9, 24))  # 04:00-19:00 New York (EST, then 05:00-20:00 EDT)
     assert Engine(BuyLow(), extended).session == "XNYS"
     # (London's hours look like New York's pre-market: they may get XNYS, whose close, after
@@ -268,7 +268,7 @@ def test_a_run_started_before_auto_knew_the_exchange_resumes_with_its_rule(tmp_p
                      duration=None)
     started.run()
     resumed = Engine(SmaCross(fast=2, slow=4), data, mode="paper", speed=1e12, journal=journal, resume=True)
-    assert resumed.session == "date" and "the rule --session auto gave the run when it started" in \
+    assert resumed.session == "date" and "the rule the run started with (its journal)" in \
         resumed.session_note
     resumed.run()
     with pytest.raises(ConfigError, match="session 'date' in the journal, 'XLON' now"):
@@ -296,3 +296,61 @@ def test_a_calendar_year_is_not_said_to_be_shorter_than_a_year():
     assert not any("annualized" in w for w in year), year
     months = run_session(SessionConfig("buy_and_hold", ("sp500",), start="2018-01-01", end="2018-10-31")).warnings
     assert any("annualized" in w for w in months), months
+
+
+def test_a_foreign_symbols_bar_on_a_holiday_does_not_move_the_runs_session():
+    """Found by a break-it review: VOD trading on the 4th of July (New York shut) ended New
+    York's session at VOD's bar, and a call expiring that day settled on Monday's price
+    instead of Thursday's. The run's session is told by its own symbols' slices."""
+    from workbench.options.chains import option_instruments
+
+    call = "SPY250704C00100000"
+
+    class BuyCall(Strategy):
+        def on_quote(self, quote):
+            if not hasattr(self, "sent"):
+                self.sent = self.order(call, "buy", 1, "market")
+
+    spy_times = pd.DatetimeIndex(["2025-07-02 15:00", "2025-07-03 15:00", "2025-07-03 16:30", "2025-07-07 15:00",
+                                  "2025-07-08 15:00"], tz="UTC")
+    closes = [110.0, 110.0, 110.0, 130.0, 130.0]
+    spy = pd.DataFrame({"symbol": "SPY", "open": closes, "high": closes, "low": [c - 1 for c in closes],
+                        "close": closes, "volume": 1e6}, index=spy_times)
+    vod = two_exchanges([99.0] * 4, [99.0] * 4).query("symbol == 'VOD'").iloc[:1]
+    vod = pd.concat([vod.set_axis(pd.DatetimeIndex([f"2025-07-0{d} 09:00"], tz="UTC")) for d in (2, 3, 4, 7)])
+    quote = pd.DataFrame({"symbol": call, "bid": 9.9, "ask": 10.0, "bid_size": 100.0, "ask_size": 100.0},
+                         index=spy_times[:1])
+
+    def settled(*frames, session):
+        result = backtest(BuyCall(), quote, *frames, session=session, instruments=option_instruments([call]),
+                          account_type="margin")
+        return [e.payload["underlying_price"] for e in result.broker.events() if e.kind == "expiry"]
+
+    assert settled(spy, session="XNYS") == [110.0]
+    both = pd.concat([spy, vod]).sort_index(kind="stable")
+    assert settled(both, session="XNYS,VOD=XLON") == [110.0]
+
+
+def test_a_resume_must_keep_the_symbols_sessions(tmp_path):
+    """Found by a break-it review: a run started with VOD=XLON resumed without it (VOD then
+    followed New York) was accepted."""
+    from workbench.engine import Engine
+
+    data = two_exchanges([99.0] * 4, [99.0] * 4)
+    journal = tmp_path / "j.sqlite"
+    Engine(BuyBoth(), data, mode="paper", speed=1e12, journal=journal, session="XNYS,VOD=XLON").run()
+    for session in ("XNYS", "auto"):
+        with pytest.raises(ConfigError, match=r"--session's symbols \{'VOD': 'XLON'\} in the journal, \{\} now"):
+            Engine(BuyBoth(), data, mode="paper", speed=1e12, journal=journal, resume=True, session=session)
+    Engine(BuyBoth(), data, mode="paper", speed=1e12, journal=journal, resume=True, session="XNYS,VOD=XLON").run()
+
+
+def test_strict_under_auto_refuses_before_anything_is_written(tmp_path):
+    data = pd.concat([hourly("2024-03-04", "2024-03-06", range(15, 21)),
+                      hourly("2024-03-04", "2024-03-04", [23])]).sort_index()
+    path = tmp_path / "ext.parquet"
+    data.to_parquet(path)
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=r"--strict: 1 bar\(s\) outside XNYS"):
+        run_session(SessionConfig("buy_and_hold", (str(path),), strict=True, out=out))
+    assert not out.exists()

@@ -183,7 +183,7 @@ def test_a_run_shorter_than_the_warm_up_says_so_and_strict_refuses_it(tmp_path):
     warnings = json.loads(run.stdout)["warnings"]
     assert warnings[0].startswith("THREE has 3 bar(s) in this run; sma_cross") and "seen 30" in warnings[0]
     assert warnings[-1] == "no orders: the data is shorter than sma_cross's warm-up (30 bars)"
-    assert warnings[1].startswith("the run has 3 day(s) of data over 2 calendar day(s)")
+    assert warnings[1].startswith("the run has data on 3 of 3 calendar day(s) (UTC dates)")
     assert "warning: THREE has 3 bar(s)" in run.stderr
     strict = cli("backtest", "sma_cross", "--data", str(data), "--strict")
     assert strict.returncode == 2 and "--strict: THREE has 3 bar(s)" in strict.stderr
@@ -198,7 +198,7 @@ def test_a_run_with_enough_data_and_no_order_says_the_rules_never_fired(tmp_path
     data.write_text("time,open,high,low,close,volume\n" + "".join(f"{d:%Y-%m-%d},5,5,5,5,1\n" for d in days))
     result = run_session(SessionConfig("sma_cross", (str(data),)))
     assert len(result.orders) == 0
-    assert result.warnings[0].startswith("the run has 80 day(s) of data")  # (under a year)
+    assert result.warnings[0].startswith("the run has data on 80 of ")  # (under a year)
     assert result.warnings[1:] == [f"no orders: sma_cross {result.params} saw 80 bar(s) and 0 quote(s) and its rules "
                                "never asked for one (try other parameters, or check the data's symbols and dates)"]
     traded = run_session(SessionConfig("buy_and_hold", (str(data),)))
@@ -279,7 +279,7 @@ def test_a_run_shorter_than_a_year_says_its_yearly_figures_are_annualized(tmp_pa
     data = tmp_path / "bars.parquet"
     bars.to_parquet(data)
     short = run_session(SessionConfig("buy_and_hold", (str(data),))).warnings
-    assert any(w.startswith("the run has 60 day(s) of data over ") and "as if a year were 252 such days" in w
+    assert any(w.startswith("the run has data on 60 of ") and "as if a year were 252 of them" in w
                for w in short), short
     year = run_session(SessionConfig("buy_and_hold", ("sp500",), start="2010-01-01", end="2011-01-05")).warnings
     assert not any("annualized" in w for w in year), year

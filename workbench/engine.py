@@ -66,6 +66,7 @@ from workbench.feed.schema import kind_of
 from workbench.model import OCC_SYMBOL, Bar, time_of
 from workbench.resume import check_same_setup, fingerprint
 from workbench.strategies.base import Strategy
+from workbench.units import utc_time
 
 Mode = Literal["backtest", "paper"]
 Session = str  # "auto", "bar", "date", or an exchange calendar's name ("XNYS": workbench.calendars)
@@ -268,6 +269,21 @@ def _user_source(strategy: Strategy) -> str | None:
     return sha256_bytes(path.read_bytes()) if path.is_file() else None
 
 
+def event_times(frames, lo: int | None = None, hi: int | None = None, exclude=()) -> np.ndarray:
+    """The event times (int64 ns UTC, in order) of ``frames`` from ``lo`` to ``hi`` (both
+    included; ``None``: open), those of the ``exclude``d symbols left out."""
+    kept = []
+    for f in frames:
+        t = pd.DatetimeIndex(f.index).as_unit("ns").asi8
+        kept.append(t[~f["symbol"].astype(str).isin(exclude).to_numpy()] if exclude else t)
+    out = np.sort(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.int64)
+    if lo is not None:
+        out = out[out >= lo]
+    if hi is not None:
+        out = out[out <= hi]
+    return out
+
+
 def _daily(frames) -> bool:
     """Whether the data are daily bars: bars only, and at most one bar per symbol per UTC date
     (stamped at midnight, at a close, or in a local zone): each bar is then its own session."""
@@ -397,7 +413,7 @@ class Engine:
             if isinstance(started, str) and started != self.session and (
                     started in ("bar", "date") or started in calendars.names()):
                 self.session, self.session_note = started, (
-                    f"sessions: {started}, the rule --session auto gave the run when it started (its journal)")
+                    f"sessions: {started}, the rule the run started with (its journal), kept by --session auto")
         self.symbol_sessions = {} if self.session == "bar" else dict(sorted(own.items()))  # daily bars: each bar
         self._resume_after_ns: int | None = None
         # What the journal records of the run (and a resume must match): only a journal file
@@ -612,7 +628,8 @@ class Engine:
             strategy.on_start()
             if resume_ns is not None:
                 self._warming = True
-            previous = None  # the last slice's first event (its time closes a session)
+            previous = previous_mine = None  # the last slice's first event (its time closes a session), and the
+            # last of a slice of the run's own symbols (not only of those with sessions of their own)
             day = None
             monitor = self.monitor
             perf = _time.perf_counter
@@ -628,18 +645,21 @@ class Engine:
                 if step:
                     broker.begin_slice()
                 try:
-                    if by_date:  # the session: the UTC date, or the first exchange close at or after t
+                    # the session: the UTC date, or the first exchange close at or after t; with
+                    # symbols of other exchanges, told by the slices of the run's own symbols (the
+                    # next session's first time settles options over a holiday)
+                    mine = not own or not own.issuperset([e[1] for e in events])  # a slice of the run's symbols
+                    if by_date and mine:
                         today = t_ns // _DAY_NS if closes is None else int(np.searchsorted(closes, t_ns, "left"))
                         if day is not None and today != day and not self._warming:
-                            broker.end_session(previous.time, next_time=events[0].time, exclude=own)
+                            broker.end_session(previous_mine.time, next_time=events[0].time, exclude=own)
                         day = today
-                        for group in groups:  # (none, as a rule)
-                            g_closes, g_symbols, g_day = group
-                            today = t_ns // _DAY_NS if g_closes is None else int(
-                                np.searchsorted(g_closes, t_ns, "left"))
-                            if g_day is not None and today != g_day and not self._warming:
-                                broker.end_session(previous.time, symbols=g_symbols)
-                            group[2] = today
+                    for group in groups:  # (none, as a rule)
+                        g_closes, g_symbols, g_day = group
+                        today = t_ns // _DAY_NS if g_closes is None else int(np.searchsorted(g_closes, t_ns, "left"))
+                        if g_day is not None and today != g_day and not self._warming:
+                            broker.end_session(previous.time, symbols=g_symbols)
+                        group[2] = today
                     if monitor is None:
                         self._slice(events, per_bar, on_bar, on_quote)
                     else:
@@ -654,6 +674,8 @@ class Engine:
                         broker.abort_slice()
                     raise
                 previous = events[0]
+                if mine:
+                    previous_mine = events[0]
                 if bar is not None and self.events % PROGRESS_EVERY < len(events):
                     bar.n = self.events
                     bar.refresh()
@@ -878,11 +900,19 @@ class Engine:
         if not exclude:
             return self.replay._times
         times = self.replay._times
-        lo, hi = (times[0], times[-1]) if len(times) else (0, -1)  # the replay's start and end
-        kept = [pd.DatetimeIndex(f.index).as_unit("ns").asi8[~f["symbol"].astype(str).isin(exclude).to_numpy()]
-                for f in frames]
-        out = np.sort(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.int64)
-        return out[(out >= lo) & (out <= hi)]
+        return event_times(frames, *((times[0], times[-1]) if len(times) else (0, -1)), exclude)
+
+    @staticmethod
+    def session_choice(session: Session, frames, start=None, end=None) -> tuple[str, str | None]:
+        """The session rule a run of ``frames`` between ``start`` and ``end`` gets, and what
+        ``auto`` chose and why: what :class:`Engine` decides, for checks made before one is
+        built (it writes its journal)."""
+        from workbench import calendars
+
+        rule, own = calendars.parse(session)
+        lo = None if start is None else utc_time(start, "start").as_unit("ns").value
+        hi = None if end is None else utc_time(end, "end").as_unit("ns").value
+        return Engine._session_kind(rule, frames, event_times(frames, lo, hi, own))
 
     @staticmethod
     def _session_kind(session: Session, frames, times_ns: np.ndarray) -> tuple[str, str | None]:
@@ -902,6 +932,8 @@ class Engine:
         bars = [f for f in frames if kind_of(f) == "bars"]
         if bars and len(bars) < len(frames) and _daily(bars):  # daily bars and quotes at their times (chains)
             return "date", None  # (as before auto knew the exchanges)
+        if not len(times_ns):  # every symbol has sessions of its own: the run's rule serves none
+            return "date", None
         name = calendars.DEFAULT
         off = calendars.off_days(name, times_ns)
         far = calendars.far_from_sessions(name, times_ns) if off == [] else None
@@ -910,11 +942,11 @@ class Engine:
                           f"session days, every bar within {calendars.NEAR_HOURS} hours of a session): DAY orders "
                           f"expire at its close; --session date ends them at the UTC date instead")
         if far is not None:
-            why = (f"bars more than {calendars.NEAR_HOURS} hours from any {name} session, the first in the hour from "
-                   f"{far}: a 24-hour market")
+            why = (f"bars in hours more than {calendars.NEAR_HOURS} hours from any {name} session, the first in "
+                   f"the hour from {far}: a 24-hour market")
         elif off:
-            why = (f"{len(off):,} date(s) of the data are not {name} session days, the first {off[0]}: a 24-hour "
-                   f"market, or bars on its holidays")
+            why = (f"{len(off):,} date(s) of the data (New York time) are not {name} session days, the first "
+                   f"{off[0]}: a 24-hour market, or bars on its holidays")
         else:
             why = f"the data's dates are outside the {name} calendar"
         return "date", (f"sessions end at the UTC date (--session auto: {why}); --session {name} follows its "

@@ -39,6 +39,10 @@ def check_same_setup(journal: str | os.PathLike, setup: dict[str, Any], costs: d
         raise ConfigError(f"resume: {journal} was not written by a workbench session")
     now = {**setup, **costs}
     then = {**{k: recorded.get(k) for k in setup}, **{k: config.get(k) for k in costs}}
+    for key, empty in _RECORDED_WHEN_SET.items():  # absent on either side: the default, compared both ways
+        if key in recorded or key in now:
+            now.setdefault(key, empty)
+            then[key] = recorded.get(key, empty)
     differ = [f"{_NAMES.get(k, k)} {_show(k, then[k])} in the journal, {_show(k, now[k])} now"
               for k in now if _plain(then[k]) != _plain(now[k])]
     if differ:
@@ -47,7 +51,8 @@ def check_same_setup(journal: str | os.PathLike, setup: dict[str, Any], costs: d
                           + " (give the options the run was started with, or start a new run in another --out)")
 
 
-_NAMES = {"params": "parameters", "data": "data", "cash": "--cash", "account_type": "--account",
+_RECORDED_WHEN_SET = {"sessions": {}}  # setup keys a journal holds only when not the default
+_NAMES = {"sessions": "--session's symbols", "params": "parameters", "data": "data", "cash": "--cash", "account_type": "--account",
           "commission": "--commission", "slippage": "--slippage", "start": "--start", "end": "--end",
           "source": "the strategy file's SHA-256"}
 

@@ -109,6 +109,13 @@ def run_session(config: SessionConfig) -> Result:
             raise ConfigError(f"{c.strategy} trades the options of one underlying; give one --data set")
         quotes, instruments = option_frames(frames[0], dte=int(strategy.params.get("dte", 0)), start=start, end=end)
         frames = (quotes, *frames)  # the day's quotes before its bar: the strategy decides at the bar
+    if c.strict:  # the bars outside the sessions auto gives the run (as those of --session XNYS above)
+        rule, note = Engine.session_choice(c.session, frames, start, end)
+        if note is not None:
+            own = calendars.parse(c.session)[1]
+            outside = session_warnings(frames, {"*": rule, **{s: "date" for s in own}}, start, end)
+            if outside:
+                raise ConfigError(f"--strict: {outside[0]} ({note})")
     if c.out is not None:
         check_writable(Path(c.out))  # the last check: a refused run leaves no folder behind
     if start_as == "afresh":  # every check passed: only now is the half-created journal removed
@@ -132,8 +139,6 @@ def run_session(config: SessionConfig) -> Result:
         if engine.session_note is not None:  # what auto chose, and the bars outside (as --session would say)
             outside = session_warnings(frames, {"*": engine.session, **{s: "date" for s in engine.symbol_sessions}},
                                        start, end)  # (the symbols' own calendars: said above)
-            if outside and c.strict:
-                raise ConfigError(f"--strict: {outside[0]} ({engine.session_note})")
             short = short + [engine.session_note] + outside
         if c.out is not None:  # where the dashboard finds the run's metrics (none: a resumed run's old link goes)
             link = Path(c.out) / MONITOR_LINK
@@ -244,9 +249,10 @@ def sample_warnings(result) -> list[str]:
     span = equity.index[-1] - equity.index[0]
     if span >= pd.Timedelta(days=350):  # a calendar year's first and last trading days are 360-odd days apart
         return []
-    days = len(pd.DatetimeIndex(equity.index).normalize().unique())  # the dates with a point (UTC)
-    return [f"the run has {days:,} day(s) of data over {span.days:,} calendar day(s): its CAGR, Sharpe and "
-            "volatility, and the buy-and-hold's, are annualized from them as if a year were 252 such days"]
+    dates = pd.DatetimeIndex(equity.index).normalize()  # UTC dates
+    days, calendar = len(dates.unique()), (dates[-1] - dates[0]).days + 1
+    return [f"the run has data on {days:,} of {calendar:,} calendar day(s) (UTC dates): its CAGR, Sharpe and "
+            "volatility, and the buy-and-hold's, are annualized from those days as if a year were 252 of them"]
 
 
 def no_order_warnings(result, strategy, short: list[str]) -> list[str]:

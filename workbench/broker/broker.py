@@ -597,6 +597,10 @@ class SimulatedBroker:
         ``symbols``: the session of these symbols only closed (they trade on another exchange's
         hours): only their DAY orders expire, and no option is settled. ``exclude``: symbols
         whose sessions close apart (their orders stay)."""
+        if isinstance(symbols, str):  # one symbol (in a str, "SP" would be found in "SPY")
+            symbols = (symbols,)
+        if isinstance(exclude, str):
+            exclude = (exclude,)
         with self._lock:
             if time is not None:
                 self.advance_time(time)
