@@ -919,8 +919,11 @@ class Engine:
         """The session rule a run follows, and what ``auto`` chose for intraday data and why
         (``None`` otherwise). ``auto``: each bar for daily bars; for intraday data, the New
         York Stock Exchange's sessions (:data:`workbench.calendars.DEFAULT`) when every date
-        of the data is one of its session days (:func:`workbench.calendars.off_days`), else
-        the UTC date (a 24-hour market, or bars on its holidays)."""
+        of the data is one of its session days (:func:`workbench.calendars.off_days`) and
+        every bar lies near one (:func:`workbench.calendars.far_from_sessions`), else the UTC
+        date (a 24-hour market, or bars on its holidays); daily bars with quotes at their
+        times (option chains) keep the UTC date, and so does a run whose every symbol has
+        sessions of its own."""
         from workbench import calendars
 
         if session not in ("auto", "bar", "date"):

@@ -52,9 +52,9 @@ def check_same_setup(journal: str | os.PathLike, setup: dict[str, Any], costs: d
 
 
 _RECORDED_WHEN_SET = {"sessions": {}}  # setup keys a journal holds only when not the default
-_NAMES = {"sessions": "--session's symbols", "params": "parameters", "data": "data", "cash": "--cash", "account_type": "--account",
-          "commission": "--commission", "slippage": "--slippage", "start": "--start", "end": "--end",
-          "source": "the strategy file's SHA-256"}
+_NAMES = {"sessions": "--session's symbols", "params": "parameters", "data": "data", "cash": "--cash",
+          "account_type": "--account", "commission": "--commission", "slippage": "--slippage", "start": "--start",
+          "end": "--end", "source": "the strategy file's SHA-256"}
 
 
 def _show(key: str, value: Any) -> str:
