@@ -44,8 +44,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
         p.add_argument("--session", default="auto", metavar="RULE",
                        help="when a session ends and DAY orders expire: auto (daily bars: each bar; intraday data: "
-                            "XNYS when every date of the data is one of its session days and every bar within 6 hours "
-                            "of a session, else the UTC date), bar, "
+                            "XNYS when every date of the data is one of its session days and every hour with a bar "
+                            "lies within 6 hours of a session, else the UTC date), bar, "
                             "date, or an exchange calendar such as XNYS (its closes, half days, holidays); "
                             "symbols of other exchanges after it: XNYS,VOD=XLON")
         p.add_argument("--strict", action="store_true",
