@@ -43,14 +43,22 @@ def check(name: str, where: str = "session") -> str:
     return name
 
 
+def _calendar_class(name: str):
+    """The ``exchange_calendars`` class of calendar ``name`` (its bounds, its time zone), or
+    ``None`` where the library makes it otherwise."""
+    import exchange_calendars
+
+    factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
+    return factory._calendar_factories.get(factory.resolve_alias(check(name)))
+
+
 @functools.lru_cache(maxsize=16)
 def schedule(name: str, first: str, last: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(session dates as UTC midnights, opens, closes) in int64 nanoseconds, for the sessions
     from a week before ``first`` to a week after ``last`` (dates, YYYY-MM-DD)."""
     import exchange_calendars
 
-    factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
-    cls = factory._calendar_factories.get(factory.resolve_alias(check(name)))
+    cls = _calendar_class(name)
     start = pd.Timestamp(first) - pd.Timedelta(days=7)
     end = pd.Timestamp(last) + pd.Timedelta(days=7)
     if cls is not None:  # the library's own bounds (XNYS from 1885, Tokyo from 1997, Hong Kong to 2049)
@@ -146,11 +154,8 @@ def off_days(name: str, times_ns: np.ndarray) -> list[str] | None:
     times_ns = np.asarray(times_ns, dtype=np.int64)
     if not times_ns.size:
         return None
-    import exchange_calendars
-
     hours = _hours(times_ns)
-    factory = exchange_calendars.calendar_utils.global_calendar_dispatcher
-    tz = getattr(factory._calendar_factories.get(factory.resolve_alias(check(name))), "tz", None)
+    tz = getattr(_calendar_class(name), "tz", None)
     local = pd.DatetimeIndex(hours * _HOUR_NS, tz="UTC")
     local = local.tz_convert(tz) if tz is not None else local
     dates = pd.DatetimeIndex(local.tz_localize(None).normalize().unique())

@@ -606,10 +606,11 @@ class Engine:
         # symbols with sessions of their own (session="XNYS,VOD=XLON"): [closes (None: the UTC
         # date), their symbols, the session the last slice was in], one a rule
         groups, own = [], frozenset(self.symbol_sessions) if by_date else frozenset()
-        for rule in sorted(set(self.symbol_sessions.values()) if own else ()):
+        if own:
             from workbench import calendars
 
             span = pd.DatetimeIndex([self.replay._times[0], self.replay._times[-1]], tz="UTC")
+        for rule in sorted(set(self.symbol_sessions.values()) if own else ()):
             groups.append([None if rule == "date" else calendars.closes(rule, span),
                            frozenset(s for s, r in self.symbol_sessions.items() if r == rule), None])
         resume_ns = self._resume_after_ns
