@@ -472,6 +472,8 @@ class Engine:
         self._bar_arrays: dict[str, dict[str, np.ndarray]] | None = None
         # the strategy's once-a-time hook, called only when a strategy overrides it
         self._on_slice = strategy.on_slice if type(strategy).on_slice is not Strategy.on_slice else None
+        self._lean_ok = True  # the loop may take :meth:`_lean` (tests compare it with the full loop)
+        self._took_lean = False
 
     # --- strategy-facing -----------------------------------------------------------------
 
@@ -637,7 +639,15 @@ class Engine:
             if monitor is not None:
                 monitor.session_started()
             control = self.control
-            for t_ns, events in self.replay.slices():
+            lean = (self._lean_ok and control is None and monitor is None and not atomic and not own and deadline is None
+                    and bar is None and resume_ns is None and self._on_slice is None and not broker._own_hooks
+                    and not broker._own_session_end)
+            slices = self.replay.slices()
+            self._took_lean = lean
+            if lean:  # a backtest in memory: the same steps, without what is not there
+                previous, stopped = self._lean(slices, per_bar, by_date, closes, on_bar, on_quote)
+                slices = ()
+            for t_ns, events in slices:
                 if self._warming and t_ns > resume_ns:
                     self._warming = False
                 if control is not None and control.pending:
@@ -717,6 +727,68 @@ class Engine:
                     bar.close()
         self._loop_seconds = _time.perf_counter() - wall0
         return self._result(stopped)
+
+    def _lean(self, slices, per_bar: bool, by_date: bool, closes, on_bar, on_quote) -> tuple:
+        """The loop of :meth:`run` and :meth:`_slice` for a run with no journal file, monitor,
+        command channel, duration, progress bar, resume, ``on_slice`` hook or symbols with
+        sessions of their own, and a broker without hooks of its own: the same steps in the
+        same order, without the checks for what is not there. A bar of a symbol with no
+        working order and no quote held is marked here (as ``SimulatedBroker.on_events``
+        does); any other slice goes through the broker's ``on_events``. Returns the last
+        slice's first event and whether the run was stopped."""
+        broker, strategy = self.broker, self.strategy
+        on_fill = strategy.on_fill
+        books, quotes, held = broker._open._books, broker._quotes, broker._account._books
+        contracts = broker._contracts
+        on_events, end_session, mark = broker.on_events, broker.end_session, broker._account.mark
+        seen, stop = self._seen, self._stop
+        seen_get = seen.get
+        bars_only = all(source.kind == "bars" for source in self.replay._sources)
+        previous = None
+        day = None
+        bars = quotes_seen = 0
+        try:
+            for t_ns, events in slices:
+                self._now_ns = t_ns
+                self.events += len(events)
+                if by_date:
+                    today = t_ns // _DAY_NS if closes is None else int(np.searchsorted(closes, t_ns, "left"))
+                    if day is not None and today != day:
+                        broker.end_session(previous.time, next_time=events[0].time, exclude=frozenset())
+                    day = today
+                if books or quotes or not bars_only:
+                    for f in on_events(events):
+                        on_fill(f)
+                else:
+                    if broker._now_ns is None or t_ns > broker._now_ns:
+                        broker._now_ns = t_ns
+                    for e in events:
+                        book = held.get(e[1])
+                        if book is None:
+                            mark(e[1], e[5])
+                        else:
+                            book.last = e[5]
+                if per_bar and (books or contracts):
+                    end_session(self.now)
+                for e in events:
+                    if type(e) is Bar:
+                        bars += 1
+                        symbol = e[1]
+                        seen[symbol] = seen_get(symbol, 0) + 1
+                        on_bar(e)
+                    else:
+                        quotes_seen += 1
+                        n = broker.fill_count
+                        on_quote(e)
+                        for f in broker.fills_since(n):
+                            on_fill(f)
+                previous = events[0]
+                if stop.is_set():
+                    return previous, True
+            return previous, False
+        finally:
+            self._bars += bars
+            self._quotes += quotes_seen
 
     def _stop_on_sigint(self) -> Callable[[], None]:
         """In the main thread, Ctrl-C asks the run to stop after the current slice (a second
