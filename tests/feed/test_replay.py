@@ -1,6 +1,7 @@
 """Replay: total (time, sequence) order, the three ways to consume it, and pacing."""
 
 import asyncio
+import itertools
 import time
 
 import numpy as np
@@ -217,3 +218,20 @@ def test_events_keep_their_time_as_nanoseconds_and_build_it_when_asked():
     # one type whatever the time: a whole second and a nanosecond alike (code may call
     # Timestamp methods on any event's time; a plain datetime for some broke the dashboard)
     assert {type(e.time) for e in (a, b, c, d)} == {pd.Timestamp} and str(a.time.tz) == "UTC"
+
+
+@pytest.mark.parametrize("symbols", [1, 3, 300])
+def test_slices_are_the_events_of_each_time_paced_or_not(symbols):
+    """slices() against a groupby of the merged events' times: 300 symbols make slices
+    longer than a chunk (256 events), so some span two; the paced cut (a clock that never
+    waits) and the unpaced one give the same slices."""
+    bars = synthetic_bars(symbols, periods=max(2_000 // symbols, 3), seed=2)
+    quotes = synthetic_quotes(1, days=1, freq="7min", seed=3)
+    expected = [list(g) for _, g in itertools.groupby(list(Replay(bars, quotes)), key=lambda e: e.time)]
+    unpaced = list(Replay(bars, quotes).slices())
+    paced = list(Replay(bars, quotes, speed=1e12, clock=lambda: 0.0, sleep=lambda s: None).slices())
+    assert [events for _, events in unpaced] == expected
+    assert [t for t, _ in unpaced] == [events[0][0] for events in expected]
+    assert paced == unpaced
+    if symbols == 300:
+        assert max(len(events) for _, events in unpaced) == 300 > 256

@@ -221,6 +221,17 @@ class Replay:
         pending_t = 0
         for lo, chunk in self._chunks():
             t0 = self.clock()
+            if not paced and catch_up is None:  # unpaced: cut by each event's own time (its first field)
+                for event in chunk:
+                    t = event[0]
+                    if pending is not None:
+                        if t == pending_t:
+                            pending.append(event)
+                            continue
+                        yield pending_t, pending
+                    pending, pending_t = [event], t
+                self._count(len(chunk), t0)
+                continue
             times = self._times[lo : lo + len(chunk)]
             cuts = (np.flatnonzero(times[1:] != times[:-1]) + 1).tolist()
             starts = [0, *cuts]
