@@ -293,3 +293,61 @@ def test_duplicate_columns_beside_a_time_index_are_named(tmp_path):
     frame.to_parquet(tmp_path / "x.parquet")
     with pytest.raises(DataError, match=r"duplicate column\(s\) \['close'\]"):
         load_file(tmp_path / "x.parquet")
+
+
+TIMES_FILE = """time,symbol,open,high,low,close,volume
+2024-03-10T01:30:00,A,1,1,1,1,1
+2024-03-10 02:30:00,A,1,1,1,1,1
+2024-03-10T03:30:00-04:00,A,1,1,1,1,1
+,A,1,1,1,1,1
+not a time,A,1,1,1,1,1
+2024-03-10T08:00:00Z,A,1,1,1,1,1
+2024-11-03 01:30:00,A,1,1,1,1,1
+2024-11-03T06:00:00+00:00,B,1,1,1,1,1
+2024-11-03T06:00:00+00:00,B,1,1,1,1,1
+2024-11-03 02:00:00,B,1,1,1,1,1
+2300-01-01 00:00:00,B,1,1,1,1,1
+2024-11-04 09:30:00.000000001,B,1,1,1,1,1
+"""
+DOTTED_FILE = "time,symbol,close\n" + "".join(f"0{d}.01.2024 10:00,A,{d}\n" for d in range(1, 8)) + "x,A,1\n"
+
+
+@pytest.mark.parametrize("text", [TIMES_FILE, DOTTED_FILE], ids=["iso, offsets, DST, bad", "dotted"])
+def test_times_parsed_a_slice_at_a_time_are_those_parsed_at_once(tmp_path, monkeypatch, text):
+    """Text times are parsed TIME_SLICE rows at a time: slices of 2 and 3 rows (sets with and
+    without an offset, missing, unparseable, DST gaps and overlaps, a year beyond ns, a set
+    with no ISO 8601 row) give the frame and report of one slice for the whole file."""
+    from workbench.feed import files
+
+    path = tmp_path / "times.csv"
+    path.write_text(text)
+
+    def load():
+        loaded = load_file(path, tz="America/New_York", on_error="drop", cache=False)
+        return loaded.frame, [(v.rule, v.column, v.first_lines) for v in loaded.report.violations]
+
+    whole = load()
+    assert len(whole[0]) >= 3 and whole[1], "the file should have good and bad rows"
+    for size in (2, 3):
+        monkeypatch.setattr(files, "TIME_SLICE", size)
+        frame, violations = load()
+        pd.testing.assert_frame_equal(frame, whole[0])
+        assert violations == whole[1]
+
+
+def test_repeated_time_and_symbol_pairs_are_found_as_duplicated_finds_them():
+    """In-order times: each repeat of a (time, symbol) pair after the first, missing symbols
+    included, is a duplicate_time, as DataFrame.duplicated marks them."""
+    from workbench.feed.validate import Findings, check_order
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(2, 120))
+        times = np.sort(rng.integers(0, max(2, n // 3), n)).astype(np.int64)
+        codes = rng.integers(-1, 4, n)
+        symbols = pd.Series(pd.Categorical.from_codes(codes, ["A", "B", "C", "D"]))
+        findings = Findings(n)
+        check_order(times, symbols, "bars", findings, ordered=True)
+        found = findings.bad()
+        want = pd.DataFrame({"t": times, "s": codes}).duplicated().to_numpy()
+        assert ((found if found is not None else np.zeros(n, bool)) == want).all()

@@ -551,19 +551,45 @@ def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray,
         # Epoch numbers are ambiguous (s? ms? ns?): refuse rather than guess.
         times = pd.DatetimeIndex(np.full(len(col), np.datetime64("NaT"), "datetime64[ns]"), tz="UTC")
     else:
-        text = col.astype("string")
-        aware = text.str.contains(_OFFSET, na=False).to_numpy()
-        out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns, UTC]")
-        if aware.any():
-            out[aware] = _to_datetime(text[aware], utc=True)
-        naive = ~aware & ~missing
-        if naive.any():
-            local = _to_datetime(text[naive], utc=False)
-            out[naive] = _localize(pd.DatetimeIndex(local), tz)
-        times = pd.DatetimeIndex(out)
+        times = _parse_text_times(col.astype("string"), missing, tz)
     times = pd.DatetimeIndex(_in_ns_range(pd.Series(times))).as_unit("ns")
     bad = np.asarray(times.isna()) & ~missing
     return times, missing, bad
+
+
+TIME_SLICE = 1 << 18  # text times are parsed this many at a time: the parse's temporaries stay this size
+
+
+def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.DatetimeIndex:
+    """Text times as UTC (NaT where bad): with an offset, converted; without, local in
+    ``tz``. ISO 8601 is parsed :data:`TIME_SLICE` rows at a time (row by row, so the same
+    as all at once, with temporaries of a slice's size, not the file's); a set (with or
+    without an offset) of which no row is ISO 8601 is then read as :func:`_to_datetime`
+    reads it, all at once (day-first dotted dates, or a format pandas infers)."""
+    n = len(text)
+    nat = np.iinfo(np.int64).min
+    stamps = np.full(n, nat, dtype=np.int64)
+    aware = np.zeros(n, dtype=bool)
+    iso_any = {True: False, False: False}  # whether any row with (True) or without an offset is ISO 8601
+
+    def put(rows: np.ndarray, utc: bool, parsed: pd.Series) -> None:
+        parsed = _in_ns_range(parsed)
+        values = pd.DatetimeIndex(parsed) if utc else _localize(pd.DatetimeIndex(parsed), tz)
+        stamps[rows] = values.as_unit("ns").asi8
+
+    for lo in range(0, n, TIME_SLICE):
+        part = text.iloc[lo:lo + TIME_SLICE]
+        a = part.str.contains(_OFFSET, na=False).to_numpy()
+        aware[lo:lo + len(part)] = a
+        for utc, sel in ((True, a), (False, ~a & ~missing[lo:lo + len(part)])):
+            if sel.any():
+                parsed = pd.to_datetime(part[sel], format="ISO8601", errors="coerce", utc=utc)
+                iso_any[utc] = iso_any[utc] or bool(parsed.notna().any())
+                put(lo + np.flatnonzero(sel), utc, parsed)
+    for utc, sel in ((True, aware), (False, ~aware & ~missing)):
+        if sel.any() and not iso_any[utc]:
+            put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc))
+    return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
 
 
 _DOTTED = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")  # 02.01.2024: the European day-first form

@@ -276,8 +276,18 @@ def check_order(
     if idx is not None:
         codes = codes[idx]
     if globally_sorted:
-        # Only ties can break strict order: look for a repeated (time, symbol) pair.
-        dup = pd.DataFrame({"t": t, "s": codes}).duplicated().to_numpy()
+        # Only ties can break strict order: look for a repeated (time, symbol) pair, by one
+        # int64 key (the time's rank among the sorted times, then the symbol) in a stable
+        # sort: each repeat after the first is marked, as DataFrame.duplicated marks them,
+        # with temporaries of two int64 arrays (the frame's hash table took four times that).
+        key = np.zeros(t.size, dtype=np.int64)
+        np.cumsum(t[1:] != t[:-1], out=key[1:])
+        key *= int(codes.max()) + 2
+        key += codes + 1  # a missing symbol (-1) is a symbol of its own, as in duplicated()
+        order = np.argsort(key, kind="stable")
+        ranked = key[order]
+        dup = np.zeros(t.size, dtype=bool)
+        dup[order[1:][ranked[1:] == ranked[:-1]]] = True
         findings.add("duplicate_time", "time", _scatter(n, idx, dup))
         return
     # Running maximum per symbol, then each row's predecessor in its symbol's sequence.
