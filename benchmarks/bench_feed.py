@@ -10,7 +10,8 @@ same work before a ratio is printed:
   the timing: only the iteration is timed;
 * replay in vectorized batches (measured; >= 1,000,000 events/s expected);
 * a CSV load against the second load of the same file from the Parquet cache (different
-  work by design: what the cache saves).
+  work by design: what the cache saves);
+* the CSV load's peak memory above its fresh process's start, beside a bare ``read_csv``'s.
 The claimed old system printed a constant 33,481 "ops/s"; it is shown for comparison only.
 
 Run: ``make bench`` or ``python benchmarks/bench_feed.py [--rows N] [--json FILE]``.
@@ -41,6 +42,28 @@ def quotes_for(rows: int, seed: int = 0) -> pd.DataFrame:
     symbols = min(20, max(1, rows // 23_400))
     days = max(1, math.ceil(rows / (symbols * 23_400)))
     return synthetic_quotes(symbols, days=days, freq="1s", seed=seed)
+
+
+_PEAK = """
+import json, resource, sys, psutil
+import pandas as pd
+from workbench.feed import load_file
+path, how = sys.argv[1], sys.argv[2]
+start = psutil.Process().memory_info().rss
+frame = load_file(path, cache=False).frame if how == "load_file" else pd.read_csv(path)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+print(json.dumps({"peak_mb": (peak - start) / 2**20, "frame_mb": frame.memory_usage(deep=True).sum() / 2**20}))
+"""
+
+
+def _peak_mb(path: Path, how: str) -> dict[str, float]:
+    """Peak memory of one CSV read (``load_file`` or a bare ``read_csv``) above where its
+    fresh process stood before it, and the frame's size, in MiB."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(path), how], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         f.update(csv_rows=len(first.frame), csv_load_s=t_miss, csv_cached_load_s=t_hit, cache_speedup=t_miss / t_hit)
         out.add(f"CSV load ({len(first.frame) / 1e6:.1f}M rows), then the same file from the Parquet cache",
                 f"{t_miss:.2f} s, then {t_hit:.3f} s: {t_miss / t_hit:.0f}x", "measured")
+
+        # Memory: the CSV load's peak above where its process started, each in a fresh process,
+        # against a bare pandas.read_csv of the same file (the same kind of work, no validation).
+        peaks = {name: _peak_mb(csv_path, name) for name in ("load_file", "read_csv")}
+        ours, bare = peaks["load_file"], peaks["read_csv"]
+        f.update(csv_peak_mb=ours["peak_mb"], csv_frame_mb=ours["frame_mb"], read_csv_peak_mb=bare["peak_mb"])
+        out.add(f"CSV load ({len(first.frame) / 1e6:.1f}M rows) peak memory above its process's start, vs a bare "
+                "read_csv of the file",
+                f"{ours['peak_mb']:,.0f} MB (frame {ours['frame_mb']:,.0f} MB) vs {bare['peak_mb']:,.0f} MB: "
+                f"{ours['peak_mb'] / bare['peak_mb']:.2f}x", "measured")
 
     print(f"claimed old system: {CLAIMED_OPS:,} 'ops/s' (a constant, never measured); ours: "
           f"{b / CLAIMED_OPS:,.0f}x that in batches, {o / CLAIMED_OPS:,.1f}x as objects")
