@@ -99,6 +99,7 @@ def test_a_session_stopped_after_a_command_resumes_to_the_run_that_never_stopped
     resumed = engine.run()
     assert resumed.fills_csv() == runs["whole"][0].fills_csv()
     assert engine.broker.state_digest() == runs["whole"][1]
+    assert engine.resume_note is None  # the warm-up ran the command again where the run had it
 
 
 def test_the_channel_refuses_strangers_and_bad_bodies_naming_the_field(tmp_path):
@@ -299,3 +300,68 @@ def test_a_burst_of_clients_is_served_and_every_acknowledged_order_is_journaled(
     assert errors == [] and len(replies) == 100
     journaled = {e.order_id for e in read_events(folder / "j2.sqlite") if e.kind == "accepted"}
     assert {r["order_id"] for r in replies if r["accepted"]} <= journaled and len(journaled) == 100
+
+
+def test_a_resumed_session_is_warmed_up_with_the_commands_the_run_had(tmp_path, monkeypatch):
+    """An order, a cancel, the kill switch on and off from outside, then a stop: the resumed
+    session's warm-up gives those commands again where the run had them, so it retraces the
+    journal (no resume note) and ends as the run that never stopped. Red: a warm-up that
+    leaves them out is caught by its comparison with the journal."""
+    commands = {3: lambda c: c.order(symbol=SYMBOL, side="buy", quantity=2, type="limit", limit_price=1.0,
+                                      tif="gtc"),
+                6: lambda c: c.order(symbol=SYMBOL, side="buy", quantity=5),
+                9: lambda c: c.cancel("O2"),
+                30: lambda c: c.kill(True), 34: lambda c: c.kill(False)}
+
+    def commanding(stop_at, channel, folder):
+        class Commanding(SmaCross):
+            name = "sma_cross"
+            bars = 0
+
+            def on_bar(self, bar):
+                super().on_bar(bar)
+                self.bars += 1
+                if self.bars in commands:
+                    client = ControlClient(folder, by="ops:dana")
+                    send = commands[self.bars]
+                    thread = threading.Thread(target=lambda: send(client), daemon=True)
+                    thread.start()
+                    while not channel.pending:
+                        thread.join(0.01)
+                if self.bars == stop_at:
+                    self.request_stop()
+
+        return Commanding(fast=5, slow=20)
+
+    def session(name, stop_at, resume=False):
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        channel = ControlChannel(folder)
+        strategy = SmaCross(fast=5, slow=20) if resume else commanding(stop_at, channel, folder)
+        engine = Engine(strategy, BARS, mode="paper", speed=1e12, journal=folder / "journal.sqlite",
+                        control=channel, resume=resume)
+        channel.open()
+        try:
+            result = engine.run()
+        finally:
+            channel.close()
+        digest = engine.broker.state_digest()
+        engine.broker.close()
+        return engine, result, digest
+
+    _, whole, whole_digest = session("whole", None)
+    kinds = [e.kind for e in read_events(tmp_path / "whole")]
+    from workbench.engine import _by_operator
+
+    assert sum(_by_operator(e) for e in read_events(tmp_path / "whole")) == 5  # the five commands, journaled
+    assert "kill_switch" in kinds and "cancelled" in kinds
+    for name, broken in (("cut", False), ("cut_broken", True)):
+        session(name, 60)
+        if broken:
+            monkeypatch.setattr(Engine, "_give_commands", lambda self, before_ns: None)
+        engine, resumed, digest = session(name, None, resume=True)
+        if broken:
+            assert engine.resume_note is not None and "did not retrace the journal" in engine.resume_note
+        else:
+            assert engine.resume_note is None
+            assert resumed.fills_csv() == whole.fills_csv() and digest == whole_digest

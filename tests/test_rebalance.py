@@ -195,3 +195,38 @@ def test_target_percent_and_target_weights_size_from_equity_and_round_towards_ze
         assert run.positions[symbol].iloc[-1] == qty
     closes = bars[bars["symbol"] == "AAA"]["close"]
     assert s.sized["AAA"] == math.floor(0.25 * 1_000_000 / closes.iloc[4])
+
+
+@pytest.mark.parametrize("old_warmup", [False, True], ids=["warm-up trades", "red: warm-up sends nothing"])
+def test_a_resumed_paper_rebalance_is_the_uninterrupted_one(tmp_path, monkeypatch, old_warmup):
+    """Stopped part-way and resumed from its journal, a drift-band rebalance gives the fills
+    of the run that never stopped: its warm-up trades again on a broker in memory, so the
+    drift it sees there is the run's. Red: a warm-up that sends no order (and so sees the
+    journal's latest account throughout) decides otherwise here, and says so."""
+    from workbench.engine import Engine
+
+    bars = synthetic_bars(["AAA", "BBB"], periods=200, seed=5)
+    whole = backtest(Rebalance(every="never", band=0.01), bars)
+
+    class StopAt(Rebalance):
+        def on_slice(self, time):
+            super().on_slice(time)
+            if len(self.history("AAA")) == 59:
+                self.request_stop()
+
+    journal = tmp_path / "paper.sqlite"
+    first = Engine(StopAt(every="never", band=0.01), bars, mode="paper", speed=1e12, journal=journal).run()
+    assert first.stopped_early
+    first.broker.close()
+    if old_warmup:
+        submit = Engine.submit
+        monkeypatch.setattr(Engine, "submit", lambda self, *a: None if self._warming else submit(self, *a))
+    engine = Engine(Rebalance(every="never", band=0.01), bars, mode="paper", speed=1e12, journal=journal,
+                    resume=True)
+    rest = engine.run()
+    same = rest.summary()["fills_sha256"] == whole.summary()["fills_sha256"]
+    assert len(whole.fills) > 10
+    if old_warmup:
+        assert not same and engine.resume_note is not None
+    else:
+        assert same and engine.resume_note is None

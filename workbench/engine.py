@@ -18,8 +18,10 @@ Backtest mode replays as fast as the data allows (journal batched by default); p
 paces the same loop by the wall clock at ``speed`` data seconds per second (journal fully
 synced by default) and stops cleanly on :meth:`Engine.stop`, Ctrl-C or ``duration``, with
 the journal intact. A paper run resumes from its journal (``resume=True``): the broker is
-recovered, the strategy is warmed up on the data it had already seen (orders suppressed),
-and the run carries on after the last journaled time.
+recovered, the strategy is warmed up on the slices the journal holds, trading on a broker of
+the same configuration in memory (so it lives through them as the run did: its orders, fills
+and account), the warm-up is checked against the journal (``Engine.resume_note`` says how it
+differs), and the run carries on after the last journaled slice with the journal's broker.
 
 The strategy never gets the data frames; it sees only the events handed to it, so it
 cannot look ahead.
@@ -416,6 +418,10 @@ class Engine:
                     f"sessions: {started}, the rule the run started with (its journal), kept by --session auto")
         self.symbol_sessions = {} if self.session == "bar" else dict(sorted(own.items()))  # daily bars: each bar
         self._resume_after_ns: int | None = None
+        self._scratch: SimulatedBroker | None = None  # a resumed run's warm-up broker (see run)
+        self._recovered: SimulatedBroker | None = None  # and the journal's, which takes over after it
+        self._journaled_commands: list[tuple[int, list]] = []  # (time of the slice before, events) of each
+        self.resume_note: str | None = None  # a resumed run whose warm-up did not retrace its journal
         # What the journal records of the run (and a resume must match): only a journal file
         # needs it, so a backtest in memory does not hash its data.
         setup = None if journal is None else {
@@ -431,10 +437,15 @@ class Engine:
                      "commission": commission_from(commission).to_dict(),
                      "slippage": slippage_from(slippage).to_dict(), "participation": participation}
             check_same_setup(journal, setup, costs)
-            broker = SimulatedBroker.recover(journal)
+            broker = self._recovered = SimulatedBroker.recover(journal)
             # Carry on after the last slice the journal holds complete: nothing of a slice
             # that was cut short is in it (slices are atomic steps).
             self._resume_after_ns = broker.last_slice_ns
+            # the warm-up runs the strategy again over those slices on a broker of the same
+            # configuration in memory, so that it lives through the run as it was (its
+            # orders, fills and account); the journal's broker takes over after them
+            self._scratch = SimulatedBroker.like(journal)
+            self._journaled_commands = _command_steps(broker.events())  # given again where the run had them
             self.replay.pace_after_ns = broker.last_slice_ns  # catch up at full speed, then paced
         elif broker is None:
             self._broker_options = dict(
@@ -483,9 +494,7 @@ class Engine:
         return None if self._now_ns is None else time_of(self._now_ns)
 
     def submit(self, symbol, side, quantity, type, limit_price, stop_price, tif):
-        """An order from the strategy (suppressed while warming up a resumed run)."""
-        if self._warming:
-            return None
+        """An order from the strategy (while a resumed run warms up, to the warm-up's broker)."""
         return self.broker.place_order(symbol, side, quantity, type, limit_price, stop_price, tif)
 
     def position(self, symbol: str) -> float:
@@ -590,6 +599,11 @@ class Engine:
             self.broker = SimulatedBroker(**self._broker_options)
             self._now_ns, self.events, self._bars, self._seen = None, 0, 0, {}
         strategy, broker = self.strategy, self.broker
+        # A journal file makes each slice one atomic step (its events and a marker), so a
+        # run killed anywhere resumes exactly where the last complete slice ended.
+        atomic = broker.journal.path is not None
+        if self._resume_after_ns is not None:  # a resumed run warms up on its scratch broker
+            broker = self.broker = self._scratch
         self.exposure = broker.exposure  # what strategies read on every bar: the broker's, without a hop
         strategy.bind(self)
         per_bar = self.session == "bar"
@@ -623,9 +637,6 @@ class Engine:
             bar = tqdm(total=len(self.replay), unit="ev", unit_scale=True, desc=f"{self.mode} {strategy.name}")
         stopped = False
         on_bar, on_quote = strategy.on_bar, strategy.on_quote
-        # A journal file makes each slice one atomic step (its events and a marker), so a
-        # run killed anywhere resumes exactly where the last complete slice ended.
-        atomic = broker.journal.path is not None
         restore_sigint = self._stop_on_sigint()
         try:
             strategy.on_start()
@@ -648,8 +659,11 @@ class Engine:
                 previous, stopped = self._lean(slices, per_bar, by_date, closes, on_bar, on_quote)
                 slices = ()
             for t_ns, events in slices:
-                if self._warming and t_ns > resume_ns:
-                    self._warming = False
+                if self._warming:
+                    if t_ns > resume_ns:
+                        broker = self._take_over(check=True)
+                    elif self._journaled_commands and self._journaled_commands[0][0] < t_ns:
+                        self._give_commands(t_ns)
                 if control is not None and control.pending:
                     self._commands()
                 step = atomic and not self._warming
@@ -662,13 +676,13 @@ class Engine:
                     mine = not own or not own.issuperset([e[1] for e in events])  # a slice of the run's symbols
                     if by_date and mine:
                         today = t_ns // _DAY_NS if closes is None else int(np.searchsorted(closes, t_ns, "left"))
-                        if day is not None and today != day and not self._warming:
+                        if day is not None and today != day:
                             broker.end_session(previous_mine.time, next_time=events[0].time, exclude=own)
                         day = today
                     for group in groups:  # (none, as a rule)
                         g_closes, g_symbols, g_day = group
                         today = t_ns // _DAY_NS if g_closes is None else int(np.searchsorted(g_closes, t_ns, "left"))
-                        if g_day is not None and today != g_day and not self._warming:
+                        if g_day is not None and today != g_day:
                             broker.end_session(previous.time, symbols=g_symbols)
                         group[2] = today
                     if monitor is None:
@@ -693,7 +707,9 @@ class Engine:
                 if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
                     stopped = True
                     break
-            if by_date and previous is not None and not stopped and not self._warming:
+            if self._warming and not stopped:  # the journal held every slice: its broker ended the last session
+                broker = self._take_over(check=True)
+            elif by_date and previous is not None and not stopped:
                 broker.end_session(previous.time)
         except (KeyboardInterrupt, _Stopped):
             stopped = True
@@ -703,7 +719,8 @@ class Engine:
             raise _strategy_error(exc, strategy, self.now) or exc
         finally:
             restore_sigint()
-            self._warming = False
+            if self._warming:  # stopped during the warm-up: the journal's broker, as it stands
+                self._take_over(check=False)
             try:
                 try:
                     strategy.on_stop()
@@ -790,6 +807,59 @@ class Engine:
             self._bars += bars
             self._quotes += quotes_seen
 
+    def _take_over(self, check: bool) -> SimulatedBroker:
+        """The end of a resumed run's warm-up: the journal's broker takes over from the
+        scratch one, shown the market as the warm-up left it (last prices, quotes, the last
+        settled expiry date: what the journal does not hold). With ``check``, the warm-up's
+        orders and fills are compared with the journal's; a difference (an operator's
+        command, a strategy that does not decide the same way twice) is kept in
+        ``resume_note``: the run carries on from the journal's account all the same."""
+        scratch, real = self.broker, self._recovered
+        if check:
+            self._give_commands(None)
+        with real._lock:
+            for symbol, book in scratch._account._books.items():
+                if book.last is not None:
+                    real._account.mark(symbol, book.last)
+            real._quotes.update(scratch._quotes)
+            real._quote_left.update({k: list(v) for k, v in scratch._quote_left.items()})
+            real._settled_on = scratch._settled_on
+            if scratch._now_ns is not None:
+                real.advance_ns(scratch._now_ns)
+        if check:
+            self.resume_note = _warmup_difference(scratch, real)
+        self.broker, self.exposure, self._warming = real, real.exposure, False
+        return real
+
+    def _give_commands(self, before_ns: int | None) -> None:
+        """A resumed run's warm-up: the operator's commands that the journal holds before
+        ``before_ns`` (``None``: all), given to the scratch broker as the command channel gave
+        them to the run (``workbench.control``), so that the warm-up's account is the run's."""
+        b, steps = self.broker, self._journaled_commands
+        while steps and (before_ns is None or steps[0][0] < before_ns):
+            for e in steps.pop(0)[1]:
+                p = e.payload
+                if e.kind == "accepted" or (e.kind == "rejected" and p.get("action") == "place"):
+                    r = p if e.kind == "accepted" else p.get("request", {})
+                    try:
+                        b.place_order(r.get("symbol"), r.get("side"), r.get("quantity"), r.get("type") or "market",
+                                      r.get("limit_price"), r.get("stop_price"), r.get("tif") or "day",
+                                      client_id=r.get("client_id"))
+                    except (TypeError, ValueError, OverflowError):
+                        pass  # (refused as it was: the comparison with the journal says if not)
+                elif e.kind == "cancelled" and "by" in p:
+                    b.cancel_order(e.order_id, by=p["by"])
+                elif e.kind == "rejected" and p.get("action") == "cancel":
+                    b.cancel_order(e.order_id, by=p.get("request", {}).get("by"))
+                elif e.kind == "kill_switch":
+                    reason = str(p.get("reason", ""))
+                    if p.get("on"):
+                        b.kill_switch(reason)
+                    else:
+                        b.reset_kill_switch(reason[len("reset by "):] if reason.startswith("reset by ") else None)
+                # (anything else is what those commands did: fills at a held quote, the kill
+                # switch's cancels; the broker does it again)
+
     def _stop_on_sigint(self) -> Callable[[], None]:
         """In the main thread, Ctrl-C asks the run to stop after the current slice (a second
         one interrupts at once); returns what restores the previous handler."""
@@ -813,23 +883,6 @@ class Engine:
         seen = self._seen
         self._now_ns = events[0][0]
         self.events += len(events)
-        if self._warming:  # a resumed run: the broker already lived through this (still counted:
-            for e in events:  # a run's figures cover the whole run, resumed or not)
-                # the broker's journal holds no prices: it is shown them again (marked, nothing
-                # filled or journaled), so the first session close after the resume values and
-                # settles with the prices the run had (an option expiring there: its underlying's)
-                if type(e) is Bar:
-                    self._bars += 1
-                    seen[e[1]] = seen.get(e[1], 0) + 1
-                    broker.mark(e[1], e[5])
-                    on_bar(e)
-                else:
-                    self._quotes += 1
-                    broker.mark(e[1], e.mid)
-                    on_quote(e)
-            if self._on_slice is not None:
-                self._on_slice(self.now)
-            return
         for f in broker.on_events(events):
             strategy.on_fill(f)
         if per_bar and broker.session_work():
@@ -1167,6 +1220,53 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float,
     equity.index.name = "time"
     pos.index.name = "time"
     return equity, pos
+
+
+def _command_steps(events) -> list[tuple[int, list]]:
+    """The command channel's steps in a journal: ``(time of the slice before, events)`` of
+    each journal step (events up to a ``slice`` marker) that starts with an operator's event
+    (an order with a ``client_id``, a cancel ``by`` someone, the kill switch); the engine's
+    own orders carry neither."""
+    steps, current = [], []
+    for e in events:
+        if e.kind != "slice":
+            current.append(e)
+            continue
+        if current and _by_operator(current[0]):
+            steps.append((e.time_ns, current))
+        current = []
+    return steps
+
+
+def _by_operator(e) -> bool:
+    p = e.payload
+    if e.kind == "accepted":
+        return p.get("client_id") is not None
+    if e.kind == "rejected":
+        request = p.get("request") or {}
+        return request.get("client_id") is not None or "by" in request
+    return (e.kind == "cancelled" and "by" in p) or e.kind == "kill_switch"
+
+
+def _warmup_difference(scratch: SimulatedBroker, real: SimulatedBroker) -> str | None:
+    """How a resumed run's warm-up differs from its journal (the first order or fill that
+    is not the same), or ``None`` when it retraced it."""
+    def orders(b):
+        return [(o.id, o.symbol, o.side.value, o.type.value, o.quantity, o.limit, o.stop) for o in b._orders.values()]
+
+    def fills(b):
+        return [(f.order_id, f.time, f.symbol, f.side.value, f.quantity, f.price, f.commission) for f in b.fills()]
+
+    for what, ours, theirs in (("order", orders(scratch), orders(real)), ("fill", fills(scratch), fills(real))):
+        if ours != theirs:
+            i = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            seen = "nothing" if i >= len(ours) else ours[i]
+            held = "nothing" if i >= len(theirs) else theirs[i]
+            return (f"resume: the warm-up did not retrace the journal: its {what} {i + 1} is {seen}, the journal's "
+                    f"{held} (an operator's command, or a strategy that does not decide the same way twice); the run "
+                    "carries on from the journal's account, and the strategy's own state may differ from a run that "
+                    "never stopped")
+    return None
 
 
 def backtest(strategy: Strategy, *frames: pd.DataFrame, **options: Any) -> Result:

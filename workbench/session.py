@@ -156,6 +156,8 @@ def run_session(config: SessionConfig) -> Result:
             control.close()
         if monitor is not None:
             monitor.close()
+    if engine.resume_note is not None:  # the warm-up did not retrace the journal
+        short = short + [engine.resume_note]
     result.warnings = short + sample_warnings(result) + no_order_warnings(
         result, strategy, [w for w in short if "warm-up" in w or "decides only" in w])
     if c.out is not None:

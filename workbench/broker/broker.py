@@ -257,23 +257,7 @@ class SimulatedBroker:
                               f"this one reads format {JOURNAL_FORMAT}")
         found = verify(path, upto_seq=upto_seq)
         found.raise_if_bad()
-        cfg = meta["config"]
-        try:
-            commission = commission or commission_from(cfg["commission"])
-            slippage = slippage or slippage_from(cfg["slippage"])
-        except ConfigError as exc:
-            raise ConfigError(f"{exc}; pass commission=/slippage= to recover") from None
-        kwargs = dict(
-            cash=cfg["cash"],
-            account_type=cfg["account_type"],
-            instruments=[Instrument(**i) for i in cfg["instruments"]],
-            commission=commission,
-            slippage=slippage,
-            participation=cfg["participation"],
-            risk=RiskLimits.from_dict(cfg["risk"]),
-            durability=cfg["durability"],
-            batch_size=cfg.get("batch_size", 1000),
-        )
+        kwargs = _recorded_config(meta["config"], commission, slippage)
         broker = cls(**kwargs, journal=path if upto_seq is None else None, _recovering=True)
         try:
             broker._replay(found.events, path, fresh_journal=upto_seq is not None)
@@ -288,6 +272,18 @@ class SimulatedBroker:
                 broker._account.mark(fill.symbol, fill.price)
                 marked.add(fill.symbol)
         return broker
+
+    @classmethod
+    def like(cls, path: str | os.PathLike, *, commission: CommissionModel | None = None,
+             slippage: SlippageModel | None = None) -> SimulatedBroker:
+        """A new broker in memory with the configuration a journal records (cash, account,
+        instruments, costs, risk limits), none of its events: what a resumed run warms up on."""
+        meta = read_meta(Path(path))
+        if "config" not in meta:
+            raise ConfigError(f"{path}: not a workbench broker journal")
+        kwargs = _recorded_config(meta["config"], commission, slippage)
+        del kwargs["durability"], kwargs["batch_size"]
+        return cls(**kwargs)
 
     @classmethod
     def inspect(cls, path: str | os.PathLike, **options: Any) -> SimulatedBroker:
@@ -1263,6 +1259,28 @@ class SimulatedBroker:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _recorded_config(cfg: dict[str, Any], commission: CommissionModel | None,
+                     slippage: SlippageModel | None) -> dict[str, Any]:
+    """A journal's ``config`` meta as the broker's keyword arguments (``commission`` and
+    ``slippage``: the models to use instead of those it names, for classes of one's own)."""
+    try:
+        commission = commission or commission_from(cfg["commission"])
+        slippage = slippage or slippage_from(cfg["slippage"])
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; pass commission=/slippage= to recover") from None
+    return dict(
+        cash=cfg["cash"],
+        account_type=cfg["account_type"],
+        instruments=[Instrument(**i) for i in cfg["instruments"]],
+        commission=commission,
+        slippage=slippage,
+        participation=cfg["participation"],
+        risk=RiskLimits.from_dict(cfg["risk"]),
+        durability=cfg["durability"],
+        batch_size=cfg.get("batch_size", 1000),
+    )
 
 
 def _floor_lot(quantity: float, lot: float) -> float:

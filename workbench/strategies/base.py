@@ -246,8 +246,8 @@ class Strategy:
     def order(self, symbol: str, side: str, quantity: float, type: str = "market",
               limit_price: float | None = None, stop_price: float | None = None,
               tif: str = "day") -> Reply | None:
-        """Send an order through the engine; returns the broker's reply (``None`` while
-        the engine warms a resumed strategy up and sends nothing)."""
+        """Send an order through the engine; returns the broker's reply (while a resumed run
+        warms up, that of the broker it warms up on: the run's orders are placed again there)."""
         return self._bound().submit(symbol, side, quantity, type, limit_price, stop_price, tif)
 
     def target_position(self, symbol: str, quantity: float, **order: Any) -> Reply | None:

@@ -117,8 +117,8 @@ class _OptionSeller(Strategy):
 
     def _sell(self, bar: Bar, right: str, symbol: str, bid: float, contracts: float) -> bool:
         reply = self.order(symbol, "sell", contracts)
-        # None: a resumed run's warm-up, whose orders the engine holds back (the run before
-        # the stop placed this one): followed all the same, so the live part knows it holds it
+        # None: a host that sends nothing (the engine always replies, a resumed run's warm-up
+        # too): followed all the same, as if placed
         if reply is None or reply.accepted:
             self._short = {"symbol": symbol, "premium": bid}
             self.log.append((str(bar.time.date()), f"sell {right}", symbol, bid))
@@ -289,7 +289,7 @@ class IronCondor(_OptionSeller):
         n = float(self.params["contracts"])
         for right, side, symbol, bid, ask in legs:
             reply = self.order(symbol, side, n)
-            if reply is not None and not reply.accepted:  # (None: a resumed run's warm-up, followed)
+            if reply is not None and not reply.accepted:  # (None: a host that sends nothing, followed)
                 break
             self._legs.append(symbol)
             self.log.append((str(bar.time.date()), f"{side} {right}", symbol, bid if side == "sell" else ask))

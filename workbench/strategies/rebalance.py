@@ -53,10 +53,9 @@ class Rebalance(Strategy):
     close with the commission, and fills at the following open (a cash account's buy that gaps above the cash fills as far
     as the cash goes). A decision waits until every weighted symbol has a price.
 
-    A paper run resumed from its journal makes the calendar's decisions as the run never
-    stopped would; with ``band`` > 0 it may not (the strategy is warmed up over the recovered
-    account, whose positions are the latest ones, so the drift it sees then differs): known,
-    not fixed."""
+    A paper run resumed from its journal makes the decisions the run that never stopped
+    makes, drift band included: its warm-up trades the slices again on a broker in memory, so
+    the drift it sees there is the one the run saw."""
 
     name = "rebalance"
     parameters = {
