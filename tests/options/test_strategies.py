@@ -217,15 +217,22 @@ def test_a_resumed_paper_run_knows_the_option_it_holds(tmp_path):
     stop and sold another (two puts held at once)."""
     from workbench.engine import Engine
 
+    notes = []
+
     def paper(strategy, journal, resume=False):
-        return Engine(strategy, QUOTES, BARS, instruments=INSTRUMENTS, cash=1_000_000.0, journal=journal,
-                      mode="paper", speed=1e12, resume=resume).run()
+        engine = Engine(strategy, QUOTES, BARS, instruments=INSTRUMENTS, cash=1_000_000.0, journal=journal,
+                        mode="paper", speed=1e12, resume=resume)
+        result = engine.run()
+        notes.append(engine.resume_note)
+        return result
 
     whole = paper(PutWrite(delta=0.3, dte=7), tmp_path / "whole.sqlite")
     first = paper(_StopsAt(delta=0.3, dte=7), tmp_path / "cut.sqlite")
     assert first.stopped_early and len(first.fills) < len(whole.fills)
+    assert first.broker.stats()["options_expired"] + first.broker.stats().get("options_assigned", 0) >= 1
     resumed = paper(PutWrite(delta=0.3, dte=7), tmp_path / "cut.sqlite", resume=True)
     assert resumed.fills_csv() == whole.fills_csv()
+    assert notes[-1] is None  # the warm-up retraced the journal, expiries included
 
 
 def test_the_wheel_sells_calls_on_the_shares_a_partial_fill_left():
