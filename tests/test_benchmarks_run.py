@@ -91,3 +91,20 @@ def test_bench_reliability_runs_and_measures(tmp_path, capsys):
     figures, rows = result(out)
     assert figures["crash"]["identical"] == 3 and figures["corruption"]["detected_with_first_bad_seq"] == 7
     assert "resumed runs identical" in capsys.readouterr().out
+
+
+def test_the_csv_peak_is_the_childs_own_not_its_large_parents(tmp_path):
+    """The peak memory of a CSV load is measured in a fresh process; a child keeps its
+    parent's getrusage peak across exec, so a large parent (bench_feed holds 10M rows) once
+    made the two loads' peaks its own size. With 400 MB held here, a small file's load peaks
+    far below that."""
+    from workbench.feed import synthetic_bars
+
+    path = tmp_path / "small.csv"
+    synthetic_bars(1, periods=2_000, seed=1).to_csv(path)
+    held = bytearray(400 * 2**20)
+    for i in range(0, len(held), 4096):
+        held[i] = 1  # resident, not only reserved
+    peaks = {how: load("bench_feed")._peak_mb(path, how)["peak_mb"] for how in ("load_file", "read_csv")}
+    del held
+    assert all(0 <= peak < 200 for peak in peaks.values()), peaks
