@@ -377,3 +377,36 @@ def test_exposure_adds_the_working_net_to_the_position_as_before():
     b.place_order("X", "sell", 0.3, "limit", limit_price=20.0, tif="gtc")
     assert b.position("X") == 0.1
     assert b.exposure("X") == 0.1 + (0.2 - 0.3) and b.exposure("X") != (0.1 + 0.2) - 0.3
+
+
+def test_a_resume_whose_warm_up_decides_otherwise_names_the_first_order_placed_otherwise(tmp_path):
+    """A strategy that does not decide the same way twice (here: a class attribute changed
+    between the runs) buys at another bar in the warm-up: the note names the first order by
+    the time it was placed, the warm-up's and the journal's, and the run carries on."""
+
+    class Flaky(Strategy):
+        name = "flaky"
+        at = 10
+
+        def on_start(self):
+            self.bars = 0
+
+        def on_bar(self, bar):
+            self.bars += 1
+            if self.bars in (self.at, 40):
+                self.order(bar.symbol, "buy", 1)
+            if self.bars == 60 and Flaky.at == 10:
+                self.request_stop()
+
+    bars = load_dataset_bars("sp500").iloc[:100]
+    journal = tmp_path / "paper.sqlite"
+    first = Engine(Flaky(), bars, mode="paper", speed=1e12, journal=journal).run()
+    assert first.stopped_early and len(first.fills) == 2
+    first.broker.close()
+    Flaky.at = 12
+    engine = Engine(Flaky(), bars, mode="paper", speed=1e12, journal=journal, resume=True)
+    result = engine.run()
+    note = engine.resume_note
+    assert note is not None and "its order 1 is O1" in note
+    assert str(bars.index[11]) in note.split(";")[0] and str(bars.index[9]) in note.split(";")[1]
+    assert len(result.fills) == 2 and not result.stopped_early  # the journal's account, carried on

@@ -1253,8 +1253,9 @@ def _by_operator(e) -> bool:
 def _warmup_difference(scratch: SimulatedBroker, real: SimulatedBroker) -> str | None:
     """How a resumed run's warm-up differs from its journal (the first order or fill that
     is not the same), or ``None`` when it retraced it."""
-    def orders(b):
-        return [(o.id, o.symbol, o.side.value, o.type.value, o.quantity, o.limit, o.stop) for o in b._orders.values()]
+    def orders(b):  # with the time each was placed: the first that differs is the first placed otherwise
+        return [(o.id, time_of(o.created_ns), o.symbol, o.side.value, o.type.value, o.quantity, o.limit, o.stop)
+                for o in b._orders.values()]
 
     def fills(b):  # (an expiry's fills are named by its event's sequence number, which the slice markers shift)
         return [("E" if f.order_id.startswith("E") else f.order_id, f.time, f.symbol, f.side.value, f.quantity,
@@ -1263,13 +1264,18 @@ def _warmup_difference(scratch: SimulatedBroker, real: SimulatedBroker) -> str |
     for what, ours, theirs in (("order", orders(scratch), orders(real)), ("fill", fills(scratch), fills(real))):
         if ours != theirs:
             i = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
-            seen = "nothing" if i >= len(ours) else ours[i]
-            held = "nothing" if i >= len(theirs) else theirs[i]
-            return (f"resume: the warm-up did not retrace the journal: its {what} {i + 1} is {seen}, the journal's "
-                    f"{held} (an operator's command, or a strategy that does not decide the same way twice); the run "
-                    "carries on from the journal's account, and the strategy's own state may differ from a run that "
-                    "never stopped")
+            seen = "none" if i >= len(ours) else _shown(ours[i])
+            held = "none" if i >= len(theirs) else _shown(theirs[i])
+            return (f"resume: the warm-up did not retrace the journal: its {what} {i + 1} is {seen}; the journal's "
+                    f"is {held} (a strategy that does not decide the same way twice, or a command the warm-up could "
+                    "not give again); the run carries on from the journal's account, and the strategy's own state "
+                    "may differ from a run that never stopped")
     return None
+
+
+def _shown(row: tuple) -> str:
+    """An order or fill of :func:`_warmup_difference` in words: its fields, ``None`` left out."""
+    return " ".join(str(v) for v in row if v is not None)
 
 
 def backtest(strategy: Strategy, *frames: pd.DataFrame, **options: Any) -> Result:

@@ -2,6 +2,7 @@
 and wide files; each read as the same canonical bars, with errors that still name file, line,
 column and rule."""
 
+import json
 import subprocess
 import sys
 
@@ -212,3 +213,29 @@ def test_tsv_files_ohlc_without_volume_and_a_decimal_comma_hint(tmp_path):
     comma = write(tmp_path, "c.csv", "time;close\n2024-01-02;1,5\n")
     with pytest.raises(DataError, match="a decimal comma"):
         load_file(comma, cache=False)
+
+
+def test_the_command_line_reads_a_files_local_times_in_the_zone_tz_names(tmp_path, capsys):
+    """New York times without an offset: with --tz America/New_York the backtest is the one of
+    the same times written with their offsets; without, they are read as UTC, and the run says
+    its bars fall outside the exchange's sessions and names --tz."""
+    from workbench.cli import main
+
+    times = pd.date_range("2024-01-02 09:30", periods=390, freq="1min").append(
+        pd.date_range("2024-01-03 09:30", periods=390, freq="1min"))
+    close = 100 + np.sin(np.arange(len(times)) / 9.0)
+    frame = pd.DataFrame({"symbol": "SPY", "open": close, "high": close + 0.05, "low": close - 0.05, "close": close,
+                          "volume": 1000.0})
+    naive, aware = tmp_path / "local.csv", tmp_path / "offsets.csv"
+    frame.assign(time=times.strftime("%Y-%m-%d %H:%M:%S")).to_csv(naive, index=False)
+    frame.assign(time=times.tz_localize("America/New_York").strftime("%Y-%m-%dT%H:%M:%S%z")).to_csv(aware, index=False)
+
+    def run(*args):
+        assert main(["backtest", "sma_cross", "-p", "fast=3", "-p", "slow=8", "--json", *args]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    local, offsets, as_utc = (run("--data", str(naive), "--tz", "America/New_York"), run("--data", str(aware)),
+                              run("--data", str(naive)))
+    assert local["orders"] > 10 and local["fills_sha256"] == offsets["fills_sha256"]
+    assert not any("outside XNYS" in w for w in local.get("warnings", []))
+    assert any("outside XNYS" in w and "--tz" in w for w in as_utc.get("warnings", []))

@@ -50,16 +50,18 @@ def add_market_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_layout_options(p: argparse.ArgumentParser) -> None:
-    """How to read a user's own files: --columns, --sep, --decimal, --wide (workbench.feed.files)."""
+    """How to read a user's own files: --columns, --sep, --decimal, --wide, --tz (workbench.feed.files)."""
     p.add_argument("--columns", metavar="THEIRS=OURS,...",
                    help="the file's column names to ours, e.g. dt=time,ticker=symbol,o=open,c=close")
     p.add_argument("--sep", metavar="SEP", help="the CSV delimiter: , ; | or tab (detected when not given)")
     p.add_argument("--decimal", choices=[".", ","], default=".", help="the decimal mark (.)")
     p.add_argument("--wide", action="store_true", help="one column of closes per symbol (time,SPY,QQQ)")
+    p.add_argument("--tz", type=timezone, default="UTC",
+                   help="the time zone of a file's times without an offset, e.g. America/New_York (UTC)")
 
 
 def layout_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The :func:`workbench.feed.load_file` options of --columns, --sep, --decimal, --wide."""
+    """The :func:`workbench.feed.load_file` options of --columns, --sep, --decimal, --wide, --tz."""
     out: dict[str, Any] = {}
     if getattr(args, "columns", None):
         out["columns"] = key_values([c for c in args.columns.split(",") if c.strip()], "--columns")
@@ -69,6 +71,7 @@ def layout_options(args: argparse.Namespace) -> dict[str, Any]:
         out["decimal"] = args.decimal
     if getattr(args, "wide", False):
         out["wide"] = True
+    tz = getattr(args, "tz", "UTC")
     if out:
         from workbench.feed.files import _check_layout
 
@@ -76,6 +79,8 @@ def layout_options(args: argparse.Namespace) -> dict[str, Any]:
             _check_layout(out.get("columns"), out.get("sep"), out.get("decimal", "."), out.get("wide", False))
         except ConfigError as exc:
             raise ConfigError(f"--{exc}") from None
+    if tz != "UTC":
+        out["tz"] = tz
     return out
 
 

@@ -15,7 +15,6 @@ from workbench.cli.common import (
     layout_options,
     positive_int,
     print_json,
-    timezone,
     with_actions,
 )
 from workbench.errors import ConfigError, DataError
@@ -35,7 +34,6 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("show", help="the first rows of a dataset or file", parents=[common])
     p.add_argument("name", help="dataset name (see `workbench data list`) or a CSV/Parquet file")
     p.add_argument("--head", type=positive_int, default=10, metavar="N", help="rows to show (10)")
-    p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive file timestamps (UTC)")
     add_layout_options(p)
     p.set_defaults(func=data_show)
 
@@ -44,7 +42,6 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a CSV/Parquet file of bars or quotes, or a dataset name")
     p.add_argument("--kind", choices=["bars", "quotes"], help="expected kind (detected otherwise)")
     p.add_argument("--symbol", help="symbol of a single-symbol file without a symbol column")
-    p.add_argument("--tz", type=timezone, default="UTC", help="timezone of naive timestamps (UTC)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--calendar", metavar="NAME", help="also count the bars outside this exchange's sessions (XNYS)")
     add_layout_options(p)
@@ -71,7 +68,7 @@ def data_list(args: argparse.Namespace) -> int:
 
 
 def data_show(args: argparse.Namespace) -> int:
-    loaded = load(args.name, tz=args.tz, **layout_options(args))
+    loaded = load(args.name, **layout_options(args))
     frame = loaded.frame
     for note in loaded.report.notes:
         print(f"note: {note}")
@@ -83,7 +80,7 @@ def data_show(args: argparse.Namespace) -> int:
 
 def data_validate(args: argparse.Namespace) -> int:
     try:
-        report = load(args.file, on_error="drop", cache=False, tz=args.tz, kind=args.kind, symbol=args.symbol,
+        report = load(args.file, on_error="drop", cache=False, kind=args.kind, symbol=args.symbol,
                       progress=interactive(), **layout_options(args)).report
     except DataError as exc:  # the whole file is unusable (unreadable, empty, wrong columns): a finding
         if args.json:
@@ -94,7 +91,7 @@ def data_validate(args: argparse.Namespace) -> int:
     if args.calendar and report.kind == "bars":
         from workbench import calendars
 
-        frame = load(args.file, tz=args.tz, kind=args.kind, symbol=args.symbol, on_error="drop", cache=False,
+        frame = load(args.file, kind=args.kind, symbol=args.symbol, on_error="drop", cache=False,
                      **layout_options(args)).frame
         off = calendars.outside(pd.DatetimeIndex(frame.index), calendars.check(args.calendar, "--calendar"))
         report.notes.append(f"{int(off.sum()):,} bar(s) outside {args.calendar} sessions"
