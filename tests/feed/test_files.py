@@ -351,3 +351,17 @@ def test_repeated_time_and_symbol_pairs_are_found_as_duplicated_finds_them():
         found = findings.bad()
         want = pd.DataFrame({"t": times, "s": codes}).duplicated().to_numpy()
         assert ((found if found is not None else np.zeros(n, bool)) == want).all()
+
+
+@pytest.mark.parametrize("time, words", [("2024-03-10 02:30:00", "does not exist: the clocks skip it"),
+                                         ("2024-11-03 01:30:00", "is ambiguous: the clocks repeat it"),
+                                         ("nope", None)])
+def test_a_local_time_a_daylight_saving_change_breaks_is_said_to_be_one(tmp_path, time, words):
+    path = tmp_path / "local.csv"
+    path.write_text(f"time,symbol,open,high,low,close,volume\n2024-01-02 10:00:00,A,1,1,1,1,1\n{time},A,1,1,1,1,1\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, tz="America/New_York", cache=False)
+    assert info.value.line == 3 and info.value.rule == "time_parse"
+    assert (words in str(info.value)) if words else ("daylight" not in str(info.value))
+    utc = load_file(path, cache=False, on_error="drop") if words else None  # in UTC the same times are fine
+    assert utc is None or utc.report.bad_rows == 0

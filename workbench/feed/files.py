@@ -447,7 +447,7 @@ def _canonical(
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
         raise DataError(
-            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})" + _hint(raw, pos, column, rule)
+            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})" + _hint(raw, pos, column, rule, tz)
             + (
                 f"; {report.bad_rows - 1:,} more bad row(s), see the report"
                 if report.bad_rows > 1
@@ -683,13 +683,22 @@ def _parse_numbers(col: pd.Series, bounds: dict | None = None) -> tuple[np.ndarr
     return values, missing, bad
 
 
-def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str) -> str:
-    """A likely cause of a broken rule, when the cell says it: a decimal comma."""
-    if rule != "number_parse" or column not in raw.columns:
+def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str, tz: str = "UTC") -> str:
+    """A likely cause of a broken rule, when the cell says it: a decimal comma; a local time
+    that a daylight-saving change skips or repeats in ``tz``."""
+    if column not in raw.columns:
         return ""
     value = str(raw[column].iloc[pos])
-    if re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
+    if rule == "number_parse" and re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
         return " (a decimal comma? read the file with decimal=',', --decimal ,)"
+    if rule == "time_parse" and tz != "UTC" and not _OFFSET.search(value):
+        local = pd.to_datetime(pd.Series([value]), format="ISO8601", errors="coerce")
+        if local.notna().all():
+            times = pd.DatetimeIndex(local)
+            if times.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").isna().all():
+                if times.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").isna().all():
+                    return f" (in {tz} this local time is ambiguous: the clocks repeat it at a daylight-saving change)"
+                return f" (in {tz} this local time does not exist: the clocks skip it at a daylight-saving change)"
     return ""
 
 
