@@ -130,6 +130,8 @@ def render(benches: list[dict]) -> str:
              f"the last benchmark started. (load): the 1-minute load average just before the benchmark, out of "
              f"{m['usable_cores']} cores. us: microseconds. Do not edit: run `make bench`.",
              "",
+             _tally(benches),
+             "",
              "| benchmark (load) | figure | measured | target | met |",
              "| --- | --- | --- | --- | --- |"]
     for b in benches:
@@ -140,6 +142,18 @@ def render(benches: list[dict]) -> str:
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     lines.append(END)
     return "\n".join(lines)
+
+
+def _tally(benches: list[dict]) -> str:
+    """How many of the run's targets were met, and which benchmarks missed some."""
+    rows = [(b["bench"], r) for b in benches for r in b["rows"] if r["met"] is not None]
+    missed = [bench for bench, r in rows if not r["met"]]
+    met = len(rows) - len(missed)
+    if not missed:
+        return f"**{met} of {len(rows)} targets met in this run.**"
+    where = ", ".join(f"`{b}.py` ({missed.count(b)})" for b in dict.fromkeys(missed))
+    return (f"**{met} of {len(rows)} targets met in this run**; the {len(missed)} not met (marked **no**) are in "
+            f"{where}.")
 
 
 def splice(readme: str, table: str) -> str:

@@ -260,3 +260,17 @@ def test_a_dashboard_page_that_stopped_updating_is_counted_though_it_has_no_gap(
     halved = bench_dashboard.update_counts([list(range(100, 140, 2))], 20.0, 500)
     assert halved["updates_lost_per_session"] == [19] and halved["received_share_min"] == 0.5
     assert bench_dashboard.TARGETS["received_share_min"] > halved["received_share_min"]
+
+
+def test_the_table_says_how_many_targets_were_met_and_where_the_others_are():
+    benches = report.load(ROOT / "benchmarks" / "results")
+    rows = [r for b in benches for r in b["rows"] if r["met"] is not None]
+    for b in benches:
+        for r in b["rows"]:
+            if r["met"] is not None:
+                r["met"] = True
+    assert f"**{len(rows)} of {len(rows)} targets met in this run.**" in report.render(benches)
+    first = next(b for b in benches if any(r["met"] is not None for r in b["rows"]))
+    next(r for r in first["rows"] if r["met"] is not None)["met"] = False
+    assert (f"**{len(rows) - 1} of {len(rows)} targets met in this run**; the 1 not met (marked **no**) are in "
+            f"`{first['bench']}.py` (1)." in report.render(benches))
