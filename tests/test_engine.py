@@ -410,3 +410,19 @@ def test_a_resume_whose_warm_up_decides_otherwise_names_the_first_order_placed_o
     assert note is not None and "its order 1 is O1" in note
     assert str(bars.index[11]) in note.split(";")[0] and str(bars.index[9]) in note.split(";")[1]
     assert len(result.fills) == 2 and not result.stopped_early  # the journal's account, carried on
+
+
+def test_a_run_stopped_before_the_end_of_its_data_says_so_in_summary_json(tmp_path):
+    class StopAt(SmaCross):
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            if len(self.history(bar.symbol)) == 100:
+                self.request_stop()
+
+    bars = load_dataset_bars("sp500").iloc[:300]
+    backtest(StopAt(), bars).save(tmp_path / "cut")
+    backtest(SmaCross(), bars).save(tmp_path / "whole")
+    import json
+
+    assert json.loads((tmp_path / "cut" / "summary.json").read_text())["stopped_early"] is True
+    assert "stopped_early" not in json.loads((tmp_path / "whole" / "summary.json").read_text())

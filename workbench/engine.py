@@ -217,8 +217,9 @@ class Result:
         """Write ``orders.csv``, ``fills.csv``, ``equity.csv`` and ``summary.json`` (the
         journal is already there when the run was given ``journal=directory/...``).
         ``summary.json``: :meth:`summary`, with the run's ``rejections``, ``benchmark`` and
-        ``portfolio`` and its ``warnings`` where there are any (as ``--json`` prints them),
-        and the blocks of ``extra`` (a session's ``options``) that are not empty."""
+        ``portfolio`` and its ``warnings`` where there are any, and ``stopped_early: true``
+        for a run stopped before the end of its data (as ``--json`` prints them), and the
+        blocks of ``extra`` (a session's ``options``) that are not empty."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         orders = self.orders.copy()
@@ -231,7 +232,7 @@ class Result:
         document = self.summary()
         for key, value in (("rejections", self.rejections()), ("benchmark", self.benchmark()),
                            ("portfolio", self.portfolio()), ("warnings", list(self.warnings)),
-                           *(extra or {}).items()):
+                           ("stopped_early", self.stopped_early), *(extra or {}).items()):
             if value:
                 document[key] = value
         (out / "summary.json").write_text(json.dumps(jsonable(document), indent=2) + "\n")

@@ -107,6 +107,7 @@ def run_strategy(args: argparse.Namespace) -> int:
         summary = {**summary, "benchmark": bench} if bench is not None else summary
         held = result.portfolio()
         summary = {**summary, "portfolio": held} if held is not None else summary
+        summary = {**summary, "stopped_early": True} if result.stopped_early else summary
         print_json({**summary, "warnings": result.warnings} if result.warnings else summary)
     else:
         print_summary(result, args.out)
