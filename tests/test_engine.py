@@ -426,3 +426,16 @@ def test_a_run_stopped_before_the_end_of_its_data_says_so_in_summary_json(tmp_pa
 
     assert json.loads((tmp_path / "cut" / "summary.json").read_text())["stopped_early"] is True
     assert "stopped_early" not in json.loads((tmp_path / "whole" / "summary.json").read_text())
+
+
+def test_resuming_a_finished_run_says_nothing_was_left_and_changes_nothing(tmp_path):
+    bars = load_dataset_bars("sp500").iloc[:300]
+    journal = tmp_path / "paper.sqlite"
+    done = Engine(SmaCross(), bars, mode="paper", speed=1e12, journal=journal)
+    whole = done.run()
+    whole.broker.close()
+    assert not done.resumed_nothing
+    again = Engine(SmaCross(), bars, mode="paper", speed=1e12, journal=journal, resume=True)
+    result = again.run()
+    assert again.resumed_nothing and again.resume_note is None
+    assert result.fills_csv() == whole.fills_csv()

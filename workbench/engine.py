@@ -423,6 +423,7 @@ class Engine:
         self._recovered: SimulatedBroker | None = None  # and the journal's, which takes over after it
         self._journaled_commands: list[tuple[int, list]] = []  # (time of the slice before, events) of each
         self.resume_note: str | None = None  # a resumed run whose warm-up did not retrace its journal
+        self.resumed_nothing = False  # a resumed run whose journal already held every slice of its data
         # What the journal records of the run (and a resume must match): only a journal file
         # needs it, so a backtest in memory does not hash its data.
         setup = None if journal is None else {
@@ -712,6 +713,7 @@ class Engine:
                 if by_date and previous is not None:
                     broker.end_session(previous.time)  # (the warm-up's, to compare like with like)
                 broker = self._take_over(check=True)
+                self.resumed_nothing = True
             elif by_date and previous is not None and not stopped:
                 broker.end_session(previous.time)
         except (KeyboardInterrupt, _Stopped):

@@ -158,6 +158,9 @@ def run_session(config: SessionConfig) -> Result:
             monitor.close()
     if engine.resume_note is not None:  # the warm-up did not retrace the journal
         short = short + [engine.resume_note]
+    if engine.resumed_nothing:
+        short = short + ["resume: the journal already held every time slice of the data; nothing was left to run "
+                         "(the figures are the finished run's)"]
     result.warnings = short + sample_warnings(result) + no_order_warnings(
         result, strategy, [w for w in short if "warm-up" in w or "decides only" in w])
     if c.out is not None:
