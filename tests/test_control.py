@@ -365,3 +365,22 @@ def test_a_resumed_session_is_warmed_up_with_the_commands_the_run_had(tmp_path, 
         else:
             assert engine.resume_note is None
             assert resumed.fills_csv() == whole.fills_csv() and digest == whole_digest
+
+
+def test_a_command_journaled_after_a_stopped_runs_on_stop_orders_is_still_a_command():
+    """Found by a review: a stopped run's on_stop orders are written outside any step, so
+    the next session's first command step starts with them; the step is still found by its
+    operator's events, and only those are given again."""
+    from types import SimpleNamespace as E
+
+    from workbench.engine import _command_steps
+
+    events = [E(kind="accepted", payload={"client_id": None}, order_id="O1", time_ns=1),
+              E(kind="slice", payload={}, order_id=None, time_ns=1),
+              E(kind="accepted", payload={"client_id": None}, order_id="O2", time_ns=1),  # on_stop's
+              E(kind="accepted", payload={"client_id": "ops:erin"}, order_id="O3", time_ns=1),
+              E(kind="slice", payload={}, order_id=None, time_ns=1),
+              E(kind="fill", payload={}, order_id="O2", time_ns=2),
+              E(kind="slice", payload={}, order_id=None, time_ns=2)]
+    steps = _command_steps(events)
+    assert len(steps) == 1 and [e.order_id for e in steps[0][1]] == ["O2", "O3"]

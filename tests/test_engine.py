@@ -439,3 +439,65 @@ def test_resuming_a_finished_run_says_nothing_was_left_and_changes_nothing(tmp_p
     result = again.run()
     assert again.resumed_nothing and again.resume_note is None
     assert result.fills_csv() == whole.fills_csv()
+
+
+class _StopAtBar(Strategy):
+    """Rests a DAY limit far below the market (it never fills) and stops at bar ``stop_at``
+    (0: never); a bar of ``fail_at`` raises."""
+
+    name = "stop_at_bar"
+    stop_at = fail_at = 0
+
+    def on_start(self):
+        self.n = 0
+
+    def on_bar(self, bar):
+        self.n += 1
+        if not self.working(bar.symbol):
+            self.order(bar.symbol, "buy", 1, "limit", limit_price=1.0)
+        if self.n == self.fail_at:
+            raise RuntimeError("a strategy's own error")
+        if self.n == self.stop_at:
+            self.request_stop()
+
+
+def _paper(bars, journal, resume=False, stop_at=0, fail_at=0, close=True, **options):
+    strategy = _StopAtBar()
+    strategy.stop_at, strategy.fail_at = stop_at, fail_at
+    engine = Engine(strategy, bars, mode="paper", speed=1e12, journal=journal, resume=resume, **options)
+    try:
+        result = engine.run()
+    finally:
+        digest = engine.broker.state_digest()
+        if close:
+            engine.broker.close()
+    return engine, result, digest
+
+
+@pytest.mark.parametrize("how", ["stopped", "failed"])
+def test_a_resume_stopped_or_failing_in_its_warm_up_leaves_the_journal_free(tmp_path, how):
+    """A resumed run stopped (or failing) during its warm-up releases the journal, as a
+    run does: the next resume in the same process runs (red: JournalLocked)."""
+    bars = synthetic_bars(1, days=60, seed=3)
+    journal = tmp_path / "paper.sqlite"
+    _paper(bars, journal, stop_at=40)
+    if how == "stopped":  # (the run releases the journal itself: nothing closed here)
+        _, cut, _ = _paper(bars, journal, resume=True, stop_at=20, close=False)
+        assert cut.stopped_early
+    else:
+        with pytest.raises(Exception, match="own error"):
+            _paper(bars, journal, resume=True, fail_at=20, close=False)
+    engine, result, _ = _paper(bars, journal, resume=True)
+    assert not result.stopped_early and engine.resume_note is None
+
+
+@pytest.mark.parametrize("session", ["date", "XNYS"])
+def test_a_run_stopped_on_its_last_slice_closes_its_last_session_when_resumed(tmp_path, session):
+    """Stopped on its last bar, before the close of its last session: the resumed run closes
+    it (the DAY order expires) and ends as the run that never stopped."""
+    bars = synthetic_bars(1, periods=6, freq="1min", seed=4, start="2024-03-04 14:30")
+    _, whole, whole_digest = _paper(bars, tmp_path / "whole.sqlite", session=session)
+    _paper(bars, tmp_path / "cut.sqlite", stop_at=6, session=session)
+    engine, resumed, digest = _paper(bars, tmp_path / "cut.sqlite", resume=True, session=session)
+    assert whole.orders["status"].tolist() == ["expired"] == resumed.orders["status"].tolist()
+    assert digest == whole_digest and engine.resume_note is None and not engine.resumed_nothing

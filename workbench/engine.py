@@ -709,11 +709,14 @@ class Engine:
                 if self._stop.is_set() or (deadline is not None and self.clock() >= deadline):
                     stopped = True
                     break
-            if self._warming and not stopped:  # the journal held every slice: its broker ended the last session
+            if self._warming and not stopped:  # the journal held every slice of the data
                 if by_date and previous is not None:
                     broker.end_session(previous.time)  # (the warm-up's, to compare like with like)
                 broker = self._take_over(check=True)
-                self.resumed_nothing = True
+                seq = broker.last_seq
+                if by_date and previous is not None:  # nothing to do when the run closed its last session; a
+                    broker.end_session(previous.time)  # run stopped on its last slice (or killed then) had not
+                self.resumed_nothing = broker.last_seq == seq
             elif by_date and previous is not None and not stopped:
                 broker.end_session(previous.time)
         except (KeyboardInterrupt, _Stopped):
@@ -725,7 +728,7 @@ class Engine:
         finally:
             restore_sigint()
             if self._warming:  # stopped during the warm-up: the journal's broker, as it stands
-                self._take_over(check=False)
+                broker = self._take_over(check=False)
             try:
                 try:
                     strategy.on_stop()
@@ -843,7 +846,9 @@ class Engine:
         b, steps = self.broker, self._journaled_commands
         while steps and (before_ns is None or steps[0][0] < before_ns):
             for e in steps.pop(0)[1]:
-                p = e.payload
+                if not _by_operator(e):
+                    continue  # what the commands did (fills at a held quote, the kill switch's cancels), or
+                p = e.payload  # a stopped run's on_stop orders before them: not the operator's
                 if e.kind == "accepted" or (e.kind == "rejected" and p.get("action") == "place"):
                     r = p if e.kind == "accepted" else p.get("request", {})
                     try:
@@ -862,8 +867,6 @@ class Engine:
                         b.kill_switch(reason)
                     else:
                         b.reset_kill_switch(reason[len("reset by "):] if reason.startswith("reset by ") else None)
-                # (anything else is what those commands did: fills at a held quote, the kill
-                # switch's cancels; the broker does it again)
 
     def _stop_on_sigint(self) -> Callable[[], None]:
         """In the main thread, Ctrl-C asks the run to stop after the current slice (a second
@@ -1229,15 +1232,16 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float,
 
 def _command_steps(events) -> list[tuple[int, list]]:
     """The command channel's steps in a journal: ``(time of the slice before, events)`` of
-    each journal step (events up to a ``slice`` marker) that starts with an operator's event
-    (an order with a ``client_id``, a cancel ``by`` someone, the kill switch); the engine's
-    own orders carry neither."""
+    each journal step (events up to a ``slice`` marker) that holds an operator's event (an
+    order with a ``client_id``, a cancel ``by`` someone, the kill switch; the engine's own
+    orders carry neither). (A step may follow events written outside any step, a stopped
+    run's ``on_stop`` orders: they are not the operator's and are not given again.)"""
     steps, current = [], []
     for e in events:
         if e.kind != "slice":
             current.append(e)
             continue
-        if current and _by_operator(current[0]):
+        if any(_by_operator(x) for x in current):
             steps.append((e.time_ns, current))
         current = []
     return steps
@@ -1270,9 +1274,9 @@ def _warmup_difference(scratch: SimulatedBroker, real: SimulatedBroker) -> str |
             seen = "none" if i >= len(ours) else _shown(ours[i])
             held = "none" if i >= len(theirs) else _shown(theirs[i])
             return (f"resume: the warm-up did not retrace the journal: its {what} {i + 1} is {seen}; the journal's "
-                    f"is {held} (a strategy that does not decide the same way twice, or a command the warm-up could "
-                    "not give again); the run carries on from the journal's account, and the strategy's own state "
-                    "may differ from a run that never stopped")
+                    f"is {held} (a strategy that does not decide the same way twice, orders a stopped run placed in "
+                    "on_stop, or a command the warm-up could not give again); the run carries on from the journal's "
+                    "account, and the strategy's own state may differ from a run that never stopped")
     return None
 
 

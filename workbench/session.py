@@ -162,7 +162,7 @@ def run_session(config: SessionConfig) -> Result:
         short = short + ["resume: the journal already held every time slice of the data; nothing was left to run "
                          "(the figures are the finished run's)"]
     result.warnings = short + sample_warnings(result) + no_order_warnings(
-        result, strategy, [w for w in short if "warm-up" in w or "decides only" in w])
+        result, strategy, [w for w in short if ("warm-up" in w or "decides only" in w) and not w.startswith("resume:")])
     if c.out is not None:
         from workbench.options.attribution import option_summary
 

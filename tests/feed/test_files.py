@@ -365,3 +365,26 @@ def test_a_local_time_a_daylight_saving_change_breaks_is_said_to_be_one(tmp_path
     assert (words in str(info.value)) if words else ("the clocks" not in str(info.value))
     utc = load_file(path, cache=False, on_error="drop") if words else None  # in UTC the same times are fine
     assert utc is None or utc.report.bad_rows == 0
+
+
+def test_times_slices_agree_on_years_beyond_2262_offsets_in_hours_and_clock_words(tmp_path, monkeypatch):
+    """Found by a review: pandas picks each parse's unit from its rows, so a year beyond 2262
+    parsed alone (a slice of its own) and stopped the dotted dates' fallback; an offset
+    written +HH was read as a local time; 'now' read as the time of the load. Whatever the
+    slices: US dates read by the fallback, +HH converted, 'now' and 'today' a time_parse."""
+    from workbench.feed import files
+
+    path = tmp_path / "t.csv"
+    rows = ["01/02/2020 00:00", "01/03/2020 00:00", "1500-01-01 00:00:00.000000001", "3000-01-01 00:00:00"]
+    path.write_text("time,symbol,close\n" + "".join(f"{t},A,1\n" for t in rows))
+    offsets = tmp_path / "o.csv"
+    offsets.write_text("time,symbol,close\n2024-01-01T10:00:00+01,A,1\n2024-01-01T10:30:00+02,A,1\n"
+                       "now,A,1\ntoday,A,1\n")
+    for size in (1, 2, 3, 1 << 18):
+        monkeypatch.setattr(files, "TIME_SLICE", size)
+        loaded = load_file(path, cache=False, on_error="drop")
+        assert loaded.report.bad_rows == 2 and len(loaded.frame) == 2, size
+        loaded = load_file(offsets, cache=False, on_error="drop")
+        # 10:00+01 is 09:00 UTC; 10:30+02 is 08:30 UTC, before it: out of order
+        assert [str(t) for t in loaded.frame.index] == ["2024-01-01 09:00:00+00:00"], size
+        assert loaded.report.counts() == {"time_parse": 2, "time_order": 1}, size

@@ -69,7 +69,9 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 TEXT_SUFFIXES = (".tsv", ".txt", ".tsv.gz", ".txt.gz")  # read as CSV too (the delimiter detected or --sep)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+# an offset at the end of a time: Z, +HH:MM, +HHMM, or +HH after the time's minutes or fraction
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\d:\d{2}[+-]\d{2}|\.\d+[+-]\d{2})\s*$")
+_CLOCK_WORDS = ("now", "today")  # what pandas reads as the time of the load: no time of a market event
 
 
 @dataclass
@@ -564,8 +566,9 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.Datet
     """Text times as UTC (NaT where bad): with an offset, converted; without, local in
     ``tz``. ISO 8601 is parsed :data:`TIME_SLICE` rows at a time (row by row, so the same
     as all at once, with temporaries of a slice's size, not the file's); a set (with or
-    without an offset) of which no row is ISO 8601 is then read as :func:`_to_datetime`
-    reads it, all at once (day-first dotted dates, or a format pandas infers)."""
+    without an offset) of which no row is an ISO 8601 time within 1677..2262 is then read as
+    :func:`_to_datetime` reads it, all at once (day-first dotted dates, or a format pandas
+    infers). ``now`` and ``today`` are not times of the data: they break ``time_parse``."""
     n = len(text)
     nat = np.iinfo(np.int64).min
     stamps = np.full(n, nat, dtype=np.int64)
@@ -577,16 +580,20 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.Datet
         values = pd.DatetimeIndex(parsed) if utc else _localize(pd.DatetimeIndex(parsed), tz)
         stamps[rows] = values.as_unit("ns").asi8
 
+    words = text.isin(_CLOCK_WORDS).to_numpy()  # never parsed: they stay NaT, a time_parse
     for lo in range(0, n, TIME_SLICE):
         part = text.iloc[lo:lo + TIME_SLICE]
         a = part.str.contains(_OFFSET, na=False).to_numpy()
         aware[lo:lo + len(part)] = a
-        for utc, sel in ((True, a), (False, ~a & ~missing[lo:lo + len(part)])):
+        other = missing[lo:lo + len(part)] | words[lo:lo + len(part)]
+        for utc, sel in ((True, a & ~other), (False, ~a & ~other)):
             if sel.any():
-                parsed = pd.to_datetime(part[sel], format="ISO8601", errors="coerce", utc=utc)
+                # (in the ns range: pandas picks each call's unit from its rows, so a year
+                # beyond 2262 parses or not with its neighbours; out of the range it never counts)
+                parsed = _in_ns_range(pd.to_datetime(part[sel], format="ISO8601", errors="coerce", utc=utc))
                 iso_any[utc] = iso_any[utc] or bool(parsed.notna().any())
                 put(lo + np.flatnonzero(sel), utc, parsed)
-    for utc, sel in ((True, aware), (False, ~aware & ~missing)):
+    for utc, sel in ((True, aware & ~words), (False, ~aware & ~missing & ~words)):
         if sel.any() and not iso_any[utc]:
             put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc))
     return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
