@@ -70,7 +70,15 @@ SCENARIOS = {
     "quotes and bars": lambda: (Taker(), _mixed(), {"account_type": "margin", "cash": 1e7}),
     "option chains (the wheel)": lambda: (Wheel(), *_wheel()),
     "a run stopped by its strategy": lambda: (StopHalfway(), [load_dataset_bars("sp500").iloc[:600]], {}),
+    "monitored": lambda: (Resting(), [_intraday()], {"session": "XNYS", "monitor": _monitor()}),
 }
+
+
+def _monitor():
+    from workbench.monitor import Monitor
+
+    ticks = iter(range(10**9))  # a clock that moves a second a call: samples are due often
+    return Monitor(log=False, interval=5.0, clock=lambda: float(next(ticks)))
 
 
 def _run(scenario, lean):
@@ -105,6 +113,11 @@ def test_the_lean_loop_gives_what_the_full_loop_gives(scenario):
     assert lean_engine._took_lean and not full_engine._took_lean
     assert len(full.fills) > 0, "the scenario should trade"
     assert _differences(_outcome(lean_engine, lean), _outcome(full_engine, full)) == []
+    if lean_engine.monitor is not None:  # told of every slice, and sampled, as in the full loop
+        for engine in (lean_engine, full_engine):
+            values = engine.monitor.sample()
+            assert values["workbench_feed_events_total"] == engine.events > 0
+            assert engine.busy_seconds > 0
 
 
 def test_a_lean_loop_that_skips_a_step_is_caught(monkeypatch):

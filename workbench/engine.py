@@ -652,7 +652,7 @@ class Engine:
             if monitor is not None:
                 monitor.session_started()
             control = self.control
-            lean = (self._lean_ok and control is None and monitor is None and not atomic and not own and deadline is None
+            lean = (self._lean_ok and control is None and not atomic and not own and deadline is None
                     and bar is None and resume_ns is None and self._on_slice is None and not broker._own_hooks
                     and not broker._own_session_end)
             slices = self.replay.slices()
@@ -754,12 +754,13 @@ class Engine:
         return self._result(stopped)
 
     def _lean(self, slices, per_bar: bool, by_date: bool, closes, on_bar, on_quote) -> tuple:
-        """The loop of :meth:`run` and :meth:`_slice` for a run with no journal file, monitor,
+        """The loop of :meth:`run` and :meth:`_slice` for a run with no journal file,
         command channel, duration, progress bar, resume, ``on_slice`` hook or symbols with
         sessions of their own, and a broker without hooks of its own: the same steps in the
         same order, without the checks for what is not there. A bar of a symbol with no
         working order and no quote held is marked here (as ``SimulatedBroker.on_events``
-        does); any other slice goes through the broker's ``on_events``. Returns the last
+        does); any other slice goes through the broker's ``on_events``. A monitor is told of
+        each slice as in the full loop (its time counted in ``busy_seconds``). Returns the last
         slice's first event and whether the run was stopped."""
         broker, strategy = self.broker, self.strategy
         on_fill = strategy.on_fill
@@ -772,8 +773,11 @@ class Engine:
         previous = None
         day = None
         bars = quotes_seen = 0
+        monitor, perf = self.monitor, _time.perf_counter
         try:
             for t_ns, events in slices:
+                if monitor is not None:
+                    t0 = perf()
                 self._now_ns = t_ns
                 self.events += len(events)
                 if by_date:
@@ -808,6 +812,9 @@ class Engine:
                         for f in broker.fills_since(n):
                             on_fill(f)
                 previous = events[0]
+                if monitor is not None:
+                    self.busy_seconds += perf() - t0
+                    monitor.tick()
                 if stop.is_set():
                     return previous, True
             return previous, False
