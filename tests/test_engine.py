@@ -450,6 +450,8 @@ class _StopAtBar(Strategy):
 
     def on_start(self):
         self.n = 0
+        if self.fail_at < 0:
+            raise RuntimeError("a strategy's own error, in on_start")
 
     def on_bar(self, bar):
         self.n += 1
@@ -474,7 +476,7 @@ def _paper(bars, journal, resume=False, stop_at=0, fail_at=0, close=True, **opti
     return engine, result, digest
 
 
-@pytest.mark.parametrize("how", ["stopped", "failed"])
+@pytest.mark.parametrize("how", ["stopped", "failed", "failed in on_start"])
 def test_a_resume_stopped_or_failing_in_its_warm_up_leaves_the_journal_free(tmp_path, how):
     """A resumed run stopped (or failing) during its warm-up releases the journal, as a
     run does: the next resume in the same process runs (red: JournalLocked)."""
@@ -486,7 +488,7 @@ def test_a_resume_stopped_or_failing_in_its_warm_up_leaves_the_journal_free(tmp_
         assert cut.stopped_early
     else:
         with pytest.raises(Exception, match="own error"):
-            _paper(bars, journal, resume=True, fail_at=20, close=False)
+            _paper(bars, journal, resume=True, fail_at=20 if how == "failed" else -1, close=False)
     engine, result, _ = _paper(bars, journal, resume=True)
     assert not result.stopped_early and engine.resume_note is None
 

@@ -641,9 +641,9 @@ class Engine:
         on_bar, on_quote = strategy.on_bar, strategy.on_quote
         restore_sigint = self._stop_on_sigint()
         try:
-            strategy.on_start()
-            if resume_ns is not None:
+            if resume_ns is not None:  # (before on_start: an error there hands the journal's broker back too)
                 self._warming = True
+            strategy.on_start()
             previous = previous_mine = None  # the last slice's first event (its time closes a session), and the
             # last of a slice of the run's own symbols (not only of those with sessions of their own)
             day = None
@@ -710,13 +710,16 @@ class Engine:
                     stopped = True
                     break
             if self._warming and not stopped:  # the journal held every slice of the data
+                self._give_commands(None)
+                scratch = broker
                 if by_date and previous is not None:
-                    broker.end_session(previous.time)  # (the warm-up's, to compare like with like)
-                broker = self._take_over(check=True)
+                    scratch.end_session(previous.time)  # (the warm-up's, to compare like with like)
+                broker = self._take_over(check=False)
                 seq = broker.last_seq
                 if by_date and previous is not None:  # nothing to do when the run closed its last session; a
                     broker.end_session(previous.time)  # run stopped on its last slice (or killed then) had not
                 self.resumed_nothing = broker.last_seq == seq
+                self.resume_note = _warmup_difference(scratch, broker)  # (both past that close)
             elif by_date and previous is not None and not stopped:
                 broker.end_session(previous.time)
         except (KeyboardInterrupt, _Stopped):

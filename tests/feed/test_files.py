@@ -380,6 +380,9 @@ def test_times_slices_agree_on_years_beyond_2262_offsets_in_hours_and_clock_word
     offsets = tmp_path / "o.csv"
     offsets.write_text("time,symbol,close\n2024-01-01T10:00:00+01,A,1\n2024-01-01T10:30:00+02,A,1\n"
                        "now,A,1\ntoday,A,1\n")
+    spaced = tmp_path / "s.csv"  # naive times beside offsets written with a space, or in the basic format
+    spaced.write_text("time,symbol,close\n2024-01-01 09:00:00,A,1\n2024-01-01 11:02:00 +01,A,1\n"
+                      "20240101T120300+01,A,1\n2024-01-01 11:04:00,A,1\n")
     for size in (1, 2, 3, 1 << 18):
         monkeypatch.setattr(files, "TIME_SLICE", size)
         loaded = load_file(path, cache=False, on_error="drop")
@@ -388,3 +391,5 @@ def test_times_slices_agree_on_years_beyond_2262_offsets_in_hours_and_clock_word
         # 10:00+01 is 09:00 UTC; 10:30+02 is 08:30 UTC, before it: out of order
         assert [str(t) for t in loaded.frame.index] == ["2024-01-01 09:00:00+00:00"], size
         assert loaded.report.counts() == {"time_parse": 2, "time_order": 1}, size
+        loaded = load_file(spaced, cache=False)
+        assert [t.strftime("%H:%M") for t in loaded.frame.index] == ["09:00", "10:02", "11:03", "11:04"], size

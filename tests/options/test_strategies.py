@@ -315,3 +315,46 @@ def test_an_option_strategy_without_options_is_refused_saying_what_it_needs():
     with pytest.raises(ConfigError, match="wheel trades options: give the underlying's chain"):
         backtest(Wheel(), BARS.iloc[-30:])
 
+
+
+def test_a_run_stopped_on_an_expiry_days_last_bar_resumes_without_a_note(tmp_path):
+    """Found by a review: options expiring on the last day of a run stopped on its last bar
+    were settled by the warm-up before the comparison, by the journal's broker only after it:
+    a false note. Now both are compared past that close: the same fills, no note."""
+    from workbench.engine import Engine
+    from workbench.feed import synthetic_bars
+
+    times = [t for t in pd.date_range("2024-02-26 14:30", "2024-03-08 20:30", freq="30min", tz="UTC")
+             if t.dayofweek < 5 and 14 * 60 + 30 <= t.hour * 60 + t.minute <= 20 * 60 + 30]
+    bars = synthetic_bars(["SPY"], periods=len(times), seed=3)
+    bars.index = pd.DatetimeIndex(times, name=bars.index.name)
+    quotes, instruments = option_frames(bars, seed=3)
+
+    class StopAt(PutWrite):
+        name = "put_write"
+        stop_at = 0
+
+        def on_start(self):
+            super().on_start()
+            self.n = 0
+
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            self.n += 1
+            if self.n == self.stop_at:
+                self.request_stop()
+
+    def run(journal, stop_at=0, resume=False):
+        s = StopAt(delta=0.3, dte=7)
+        s.stop_at = stop_at
+        engine = Engine(s, quotes, bars, mode="paper", speed=1e12, journal=journal, resume=resume,
+                        instruments=instruments, commission="ibkr-options", session="XNYS")
+        result = engine.run()
+        engine.broker.close()
+        return engine, result
+
+    _, whole = run(tmp_path / "whole.sqlite")
+    assert (whole.fills["order_id"].str.startswith("E") & (whole.fills["time"] >= times[-1].normalize())).any()
+    run(tmp_path / "cut.sqlite", stop_at=len(bars))
+    engine, resumed = run(tmp_path / "cut.sqlite", resume=True)
+    assert resumed.fills_csv() == whole.fills_csv() and engine.resume_note is None

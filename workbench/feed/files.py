@@ -69,8 +69,9 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 TEXT_SUFFIXES = (".tsv", ".txt", ".tsv.gz", ".txt.gz")  # read as CSV too (the delimiter detected or --sep)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
-# an offset at the end of a time: Z, +HH:MM, +HHMM, or +HH after the time's minutes or fraction
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\d:\d{2}[+-]\d{2}|\.\d+[+-]\d{2})\s*$")
+# an offset at the end of a time: Z, +HH:MM, +HHMM, or +HH after the time's minutes, fraction or
+# basic-format clock (T1200, T120000), a space before it allowed
+_OFFSET = re.compile(r"(?:Z|\s*[+-]\d{2}:?\d{2}|\d:\d{2}\s*[+-]\d{2}|\.\d+\s*[+-]\d{2}|T\d{4,6}\s*[+-]\d{2})\s*$")
 _CLOCK_WORDS = ("now", "today")  # what pandas reads as the time of the load: no time of a market event
 
 
