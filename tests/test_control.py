@@ -370,7 +370,7 @@ def test_a_resumed_session_is_warmed_up_with_the_commands_the_run_had(tmp_path, 
 def test_a_command_journaled_after_a_stopped_runs_on_stop_orders_is_still_a_command():
     """Found by a review: a stopped run's on_stop orders are written outside any step, so
     the next session's first command step starts with them; the step is still found by its
-    operator's events, and only those are given again."""
+    operator's events, and the on_stop orders before them are told apart."""
     from types import SimpleNamespace as E
 
     from workbench.engine import _command_steps
@@ -383,4 +383,70 @@ def test_a_command_journaled_after_a_stopped_runs_on_stop_orders_is_still_a_comm
               E(kind="fill", payload={}, order_id="O2", time_ns=2),
               E(kind="slice", payload={}, order_id=None, time_ns=2)]
     steps = _command_steps(events)
-    assert len(steps) == 1 and [e.order_id for e in steps[0][1]] == ["O2", "O3"]
+    assert len(steps) == 1 and [(e.order_id, on_stop) for e, on_stop in steps[0][1]] == [("O2", True), ("O3", False)]
+
+
+def test_a_stopped_runs_on_stop_orders_and_later_commands_are_given_again_in_the_warm_up(tmp_path):
+    """Found by a review: a strategy that flattens in on_stop. Its orders, written outside
+    any step, are given again in the warm-up where the run placed them, so the order ids of
+    the commands after them stay the run's (an operator's cancel once hit the strategy's own
+    order): each later resume retraces the journal, with no note."""
+
+    class Flatten(SmaCross):
+        name = "flatten"
+        stop_at = 0
+        commands = {}
+
+        def on_start(self):
+            super().on_start()
+            self.n = 0
+
+        def on_bar(self, bar):
+            super().on_bar(bar)
+            self.n += 1
+            if self.n in self.commands:
+                client = ControlClient(self.folder, by="ops:fay")
+                send, box = self.commands[self.n], self.replies
+                thread = threading.Thread(target=lambda: box.append(send(client, box)), daemon=True)
+                thread.start()
+                while not self.channel.pending:
+                    thread.join(0.01)
+            if self.n == self.stop_at:
+                self.request_stop()
+
+        def on_stop(self):
+            for s in self.universe:
+                if self.position(s):
+                    self.order(s, "sell" if self.position(s) > 0 else "buy", abs(self.position(s)))
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    replies = []
+    limit = dict(symbol=SYMBOL, side="buy", type="limit", limit_price=1.0, tif="gtc")
+
+    def session(stop_at, commands=None, resume=False):
+        channel = ControlChannel(folder)
+        strategy = Flatten(fast=5, slow=20)
+        strategy.stop_at, strategy.commands, strategy.replies = stop_at, commands or {}, replies
+        strategy.folder, strategy.channel = folder, channel
+        engine = Engine(strategy, BARS, mode="paper", speed=1e12, journal=folder / "journal.sqlite", control=channel,
+                        resume=resume)
+        channel.open()
+        try:
+            engine.run()
+        finally:
+            channel.close()
+        engine.broker.close()
+        return engine
+
+    session(60)
+    second = session(100, {70: lambda c, box: c.order(quantity=2, **limit),
+                           72: lambda c, box: c.order(quantity=3, **limit),
+                           75: lambda c, box: c.cancel(box[0]["order_id"])}, resume=True)
+    third = session(0, resume=True)
+    ops = [(e.kind, e.order_id) for e in read_events(folder) if e.payload.get("client_id") or e.payload.get("by")]
+    assert ops == [("accepted", replies[0]["order_id"]), ("accepted", replies[1]["order_id"]),
+                   ("cancelled", replies[0]["order_id"])]
+    flattened = [e for e in read_events(folder) if e.kind == "accepted" and e.payload["side"] == "sell"]
+    assert len(flattened) >= 2  # the two stops' on_stop sales (with the strategy's own)
+    assert second.resume_note is None and third.resume_note is None

@@ -850,15 +850,15 @@ class Engine:
         return real
 
     def _give_commands(self, before_ns: int | None) -> None:
-        """A resumed run's warm-up: the operator's commands that the journal holds before
-        ``before_ns`` (``None``: all), given to the scratch broker as the command channel gave
-        them to the run (``workbench.control``), so that the warm-up's account is the run's."""
+        """A resumed run's warm-up: the operator's commands, and a stopped run's ``on_stop``
+        orders, that the journal holds before ``before_ns`` (``None``: all), given to the
+        scratch broker as the command channel (``workbench.control``) or the strategy gave them
+        to the run, so that the warm-up's account (and its order ids) is the run's. What they
+        did in turn (fills at a held quote, the kill switch's cancels) the broker does again."""
         b, steps = self.broker, self._journaled_commands
         while steps and (before_ns is None or steps[0][0] < before_ns):
-            for e in steps.pop(0)[1]:
-                if not _by_operator(e):
-                    continue  # what the commands did (fills at a held quote, the kill switch's cancels), or
-                p = e.payload  # a stopped run's on_stop orders before them: not the operator's
+            for e, _ in steps.pop(0)[1]:
+                p = e.payload
                 if e.kind == "accepted" or (e.kind == "rejected" and p.get("action") == "place"):
                     r = p if e.kind == "accepted" else p.get("request", {})
                     try:
@@ -867,8 +867,8 @@ class Engine:
                                       client_id=r.get("client_id"))
                     except (TypeError, ValueError, OverflowError):
                         pass  # (refused as it was: the comparison with the journal says if not)
-                elif e.kind == "cancelled" and "by" in p:
-                    b.cancel_order(e.order_id, by=p["by"])
+                elif e.kind == "cancelled":
+                    b.cancel_order(e.order_id, by=p.get("by"))
                 elif e.kind == "rejected" and p.get("action") == "cancel":
                     b.cancel_order(e.order_id, by=p.get("request", {}).get("by"))
                 elif e.kind == "kill_switch":
@@ -1241,20 +1241,42 @@ def equity_curve(marks: pd.DataFrame, fills: pd.DataFrame, starting_cash: float,
 
 
 def _command_steps(events) -> list[tuple[int, list]]:
-    """The command channel's steps in a journal: ``(time of the slice before, events)`` of
-    each journal step (events up to a ``slice`` marker) that holds an operator's event (an
-    order with a ``client_id``, a cancel ``by`` someone, the kill switch; the engine's own
-    orders carry neither). (A step may follow events written outside any step, a stopped
-    run's ``on_stop`` orders: they are not the operator's and are not given again.)"""
+    """What a resumed run's warm-up gives its broker between slices, from the journal:
+    ``(time of the slice before, events)`` of each group of events up to a ``slice`` marker
+    that holds an operator's events (an order with a ``client_id``, a cancel ``by`` someone,
+    the kill switch; the engine's own orders carry neither) or a stopped run's ``on_stop``
+    orders. Those were written outside any step, so they open the group that follows: before
+    its first operator event when it is a command step, or stamped before its marker's time
+    when it is a market slice (whose own orders carry the slice's time), or they follow the
+    journal's last marker; they are tagged ``on_stop`` (as ``(event, True)``; the
+    operator's ``(event, False)``)."""
     steps, current = [], []
     for e in events:
         if e.kind != "slice":
             current.append(e)
             continue
-        if any(_by_operator(x) for x in current):
-            steps.append((e.time_ns, current))
+        operator = [_by_operator(x) for x in current]
+        first = operator.index(True) if any(operator) else None
+        given = []
+        for i, x in enumerate(current):
+            if operator[i]:
+                given.append((x, False))
+            elif _an_order_action(x) and (x.time_ns < e.time_ns if first is None else i < first):
+                given.append((x, True))
+        if given:  # given before the first slice after them (a market slice's own time is its marker's)
+            steps.append((e.time_ns if first is not None else given[0][0].time_ns, given))
         current = []
+    trailing = [(x, True) for x in current if _an_order_action(x)]  # after the last marker: the last run's on_stop
+    if trailing:
+        steps.append((trailing[0][0].time_ns, trailing))
     return steps
+
+
+def _an_order_action(e) -> bool:
+    """An order placed (accepted or refused) or cancelled on request: what a strategy does."""
+    p = e.payload
+    return (e.kind == "accepted" or (e.kind == "rejected" and p.get("action") in ("place", "cancel"))
+            or (e.kind == "cancelled" and p.get("reason") == "requested"))
 
 
 def _by_operator(e) -> bool:
@@ -1284,9 +1306,9 @@ def _warmup_difference(scratch: SimulatedBroker, real: SimulatedBroker) -> str |
             seen = "none" if i >= len(ours) else _shown(ours[i])
             held = "none" if i >= len(theirs) else _shown(theirs[i])
             return (f"resume: the warm-up did not retrace the journal: its {what} {i + 1} is {seen}; the journal's "
-                    f"is {held} (a strategy that does not decide the same way twice, orders a stopped run placed in "
-                    "on_stop, or a command the warm-up could not give again); the run carries on from the journal's "
-                    "account, and the strategy's own state may differ from a run that never stopped")
+                    f"is {held} (a strategy that does not decide the same way twice, or a command the warm-up could "
+                    "not give again); the run carries on from the journal's account, and the strategy's own state "
+                    "may differ from a run that never stopped")
     return None
 
 
