@@ -652,9 +652,9 @@ class Engine:
             if monitor is not None:
                 monitor.session_started()
             control = self.control
-            lean = (self._lean_ok and control is None and not atomic and not own and deadline is None
-                    and bar is None and resume_ns is None and self._on_slice is None and not broker._own_hooks
-                    and not broker._own_session_end)
+            lean = (self._lean_ok and self.mode == "backtest" and control is None and not atomic and not own
+                    and deadline is None and bar is None and resume_ns is None and self._on_slice is None
+                    and not broker._own_hooks and not broker._own_session_end)
             slices = self.replay.slices()
             self._took_lean = lean
             if lean:  # a backtest in memory: the same steps, without what is not there
@@ -757,7 +757,7 @@ class Engine:
         return self._result(stopped)
 
     def _lean(self, slices, per_bar: bool, by_date: bool, closes, on_bar, on_quote) -> tuple:
-        """The loop of :meth:`run` and :meth:`_slice` for a run with no journal file,
+        """The loop of :meth:`run` and :meth:`_slice` for a backtest with no journal file,
         command channel, duration, progress bar, resume, ``on_slice`` hook or symbols with
         sessions of their own, and a broker without hooks of its own: the same steps in the
         same order, without the checks for what is not there. A bar of a symbol with no
