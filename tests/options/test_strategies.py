@@ -193,10 +193,14 @@ def test_quotes_given_after_the_bars_are_refused_by_name():
         backtest(Wheel(), BARS, QUOTES, instruments=INSTRUMENTS)
 
 
+STOP_AT = 37
+
+
 class _StopsAt(PutWrite):
     """put_write that stops its run after a number of bars (the same name and rules)."""
 
     name = "put_write"
+    stop_at = STOP_AT
 
     def on_start(self) -> None:
         super().on_start()
@@ -205,11 +209,8 @@ class _StopsAt(PutWrite):
     def on_bar(self, bar):
         super().on_bar(bar)
         self._bars += 1
-        if self._bars == STOP_AT:
+        if self._bars == self.stop_at:
             self._host.stop()
-
-
-STOP_AT = 37
 
 
 def test_a_resumed_paper_run_knows_the_option_it_holds(tmp_path):
@@ -330,22 +331,8 @@ def test_a_run_stopped_on_an_expiry_days_last_bar_resumes_without_a_note(tmp_pat
     bars.index = pd.DatetimeIndex(times, name=bars.index.name)
     quotes, instruments = option_frames(bars, seed=3)
 
-    class StopAt(PutWrite):
-        name = "put_write"
-        stop_at = 0
-
-        def on_start(self):
-            super().on_start()
-            self.n = 0
-
-        def on_bar(self, bar):
-            super().on_bar(bar)
-            self.n += 1
-            if self.n == self.stop_at:
-                self.request_stop()
-
     def run(journal, stop_at=0, resume=False):
-        s = StopAt(delta=0.3, dte=7)
+        s = _StopsAt(delta=0.3, dte=7)
         s.stop_at = stop_at
         engine = Engine(s, quotes, bars, mode="paper", speed=1e12, journal=journal, resume=resume,
                         instruments=instruments, commission="ibkr-options", session="XNYS")
