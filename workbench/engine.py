@@ -835,15 +835,7 @@ class Engine:
         scratch, real = self.broker, self._recovered
         if check:
             self._give_commands(None)
-        with real._lock:
-            for symbol, book in scratch._account._books.items():
-                if book.last is not None:
-                    real._account.mark(symbol, book.last)
-            real._quotes.update(scratch._quotes)
-            real._quote_left.update({k: list(v) for k, v in scratch._quote_left.items()})
-            real._settled_on = scratch._settled_on
-            if scratch._now_ns is not None:
-                real.advance_ns(scratch._now_ns)
+        real.carry_market(scratch)
         if check:
             self.resume_note = _warmup_difference(scratch, real)
         self.broker, self.exposure, self._warming = real, real.exposure, False

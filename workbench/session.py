@@ -98,7 +98,8 @@ def run_session(config: SessionConfig) -> Result:
     from workbench import calendars
 
     calendars.parse(c.session, "--session")  # a ConfigError naming the item, before any work
-    short = warmup_warnings(strategy, frames, start, end) + session_warnings(frames, c.session, start, end)
+    warm = warmup_warnings(strategy, frames, start, end)  # (what no_order_warnings counts as too short)
+    short = warm + session_warnings(frames, c.session, start, end)
     if short and c.strict:
         raise ConfigError(f"--strict: {short[0]}")
     instruments = None
@@ -161,8 +162,7 @@ def run_session(config: SessionConfig) -> Result:
     if engine.resumed_nothing:
         short = short + ["resume: the journal already held every time slice of the data; nothing was left to run "
                          "(the figures are the finished run's)"]
-    result.warnings = short + sample_warnings(result) + no_order_warnings(
-        result, strategy, [w for w in short if ("warm-up" in w or "decides only" in w) and not w.startswith("resume:")])
+    result.warnings = short + sample_warnings(result) + no_order_warnings(result, strategy, warm)
     if c.out is not None:
         from workbench.options.attribution import option_summary
 

@@ -285,6 +285,20 @@ class SimulatedBroker:
         del kwargs["durability"], kwargs["batch_size"]
         return cls(**kwargs)
 
+    def carry_market(self, other: SimulatedBroker) -> None:
+        """Take on what ``other`` knows of the market and the journal does not hold: the last
+        price of each symbol, the quotes held and their size left, the last settled expiry
+        date and the market time (a resumed run's broker after its warm-up's)."""
+        with self._lock:
+            for symbol, book in other._account._books.items():
+                if book.last is not None:
+                    self._account.mark(symbol, book.last)
+            self._quotes.update(other._quotes)
+            self._quote_left.update({k: list(v) for k, v in other._quote_left.items()})
+            self._settled_on = other._settled_on
+            if other._now_ns is not None:
+                self.advance_ns(other._now_ns)
+
     @classmethod
     def inspect(cls, path: str | os.PathLike, **options: Any) -> SimulatedBroker:
         """The broker a journal recovers to, in memory: the file is only read (no lock is

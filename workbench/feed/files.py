@@ -576,8 +576,7 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.Datet
     aware = np.zeros(n, dtype=bool)
     iso_any = {True: False, False: False}  # whether any row with (True) or without an offset is ISO 8601
 
-    def put(rows: np.ndarray, utc: bool, parsed: pd.Series) -> None:
-        parsed = _in_ns_range(parsed)
+    def put(rows: np.ndarray, utc: bool, parsed: pd.Series) -> None:  # (parsed: in the ns range)
         values = pd.DatetimeIndex(parsed) if utc else _localize(pd.DatetimeIndex(parsed), tz)
         stamps[rows] = values.as_unit("ns").asi8
 
