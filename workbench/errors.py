@@ -32,6 +32,7 @@ class DataError(WorkbenchError, ValueError):
         self.column = column
         self.rule = rule
         self.report = report
+        self.message = message  # without where and the rule
         where = []
         if file is not None:
             where.append(str(file))

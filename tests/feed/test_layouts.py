@@ -100,7 +100,8 @@ def test_a_wide_file_is_long_close_only_bars_symbol_by_symbol(tmp_path):
     bad = write(tmp_path, "b.csv", "date,SPY,QQQ\n2024-01-02,470.1,400.2\n2024-01-03,1,2\n2024-01-04,472.0,abc\n")
     with pytest.raises(DataError) as info:
         load_file(bad, wide=True, cache=False)
-    assert (info.value.line, info.value.column) == (4, "close")  # the physical line of the bad cell
+    assert (info.value.line, info.value.column) == (4, "QQQ")  # the physical line and column of the bad cell
+    assert "(QQQ=abc)" in str(info.value)
     dropped = load_file(bad, wide=True, cache=False, on_error="drop")
     assert dropped.report.violations[0].first_lines == [4] and len(dropped.frame) == 5
     with pytest.raises(DataError, match="one time column"):
@@ -239,3 +240,44 @@ def test_the_command_line_reads_a_files_local_times_in_the_zone_tz_names(tmp_pat
     assert local["orders"] > 10 and local["fills_sha256"] == offsets["fills_sha256"]
     assert not any("outside XNYS" in w for w in local.get("warnings", []))
     assert any("outside XNYS" in w and "--tz" in w for w in as_utc.get("warnings", []))
+
+
+def test_a_wide_files_report_counts_its_lines_not_a_bar_per_symbol(tmp_path):
+    # line 3's time is bad for both symbols, line 5 repeats line 4; line 6 has one bad cell of two
+    path = write(tmp_path, "w.csv", "time,SPY,QQQ\n2024-01-02,1,2\nnot-a-time,3,4\n2024-01-04,5,6\n"
+                 "2024-01-04,5,6\n2024-01-05,7,x\n")
+    loaded = load_file(path, wide=True, cache=False, on_error="drop")
+    report = loaded.report
+    assert (report.rows, report.bad_rows) == (5, 3)  # the file's five lines, three of them bad
+    assert {v.rule: (v.count, v.first_lines) for v in report.violations} == {
+        "time_parse": (1, [3]), "duplicate_time": (1, [5]), "number_parse": (1, [6])}
+    assert len(loaded.frame) == 5  # the good bars are all kept: line 6's SPY among them
+    with pytest.raises(DataError, match="2 more bad row"):
+        load_file(path, wide=True, cache=False)
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("time,SPY,QQQ\n2024-01-02,1.5,2\n2024-01-03,x,3\n", "one column of prices per symbol (SPY, QQQ)? read it "
+     "with wide=True, --wide"),
+    ("dt,Ticker,o,c\n2024-01-02,SPY,1,2\n", "--columns dt=time,Ticker=symbol,o=open,c=close"),
+    ("time,ticker,o,c\n2024-01-02,SPY,1,2\n", "--columns ticker=symbol,o=open,c=close"),  # text: not wide
+    ("when,what\n2024-01-02,1\n", "--columns THEIRS=OURS"),
+])
+def test_columns_that_name_nothing_of_ours_get_a_hint_of_what_to_say(tmp_path, text, hint):
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "f.csv", text), cache=False)
+    assert hint in str(info.value) and info.value.rule == "columns"
+    assert ("--wide" in str(info.value)) == ("--wide" in hint)
+
+
+def test_more_bad_rows_than_the_first_say_where_to_see_them_and_how_to_load_the_rest(tmp_path):
+    path = write(tmp_path, "b.csv", "time,symbol,close\n2024-01-02,X,1\n2024-01-03,X,x\n2024-01-04,X,-1\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    text = str(info.value)
+    assert "1 more bad row(s); `workbench data validate` lists every bad row, --on-error drop" in text
+    assert "see the report" not in text and info.value.report.bad_rows == 2
+    frame = pd.DataFrame({"time": ["2024-01-02", "x"], "symbol": "X", "open": 1.0, "high": 1.0, "low": 1.0,
+                          "close": 1.0, "volume": 0.0})
+    with pytest.raises(DataError, match=r"validate_frame\(\.\.\., on_error='drop'\) lists every bad row"):
+        validate_frame(frame)

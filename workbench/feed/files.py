@@ -340,9 +340,14 @@ def _canonical(
     notes: list[str] | None = None,
     rows_at: np.ndarray | None = None,
     close_only: bool = False,
+    theirs: list[str] | None = None,
 ) -> Loaded:
-    raw = _columns(raw, source)
-    found = detect_kind(list(raw.columns), source=source)
+    theirs = theirs or [str(c).strip() for c in raw.columns]
+    raw = _columns(raw, source, theirs)
+    try:
+        found = detect_kind(list(raw.columns), source=source)
+    except DataError as exc:
+        raise DataError(exc.message + _layout_hint(raw, theirs), file=source, rule="columns") from None
     if kind is not None and kind != found:
         raise DataError(
             f"expected {kind} but the columns are those of {found}: {list(raw.columns)}",
@@ -438,24 +443,31 @@ def _canonical(
     check_order(times.asi8, sym, kind, findings, None if bad is None else ~bad, ordered=ordered)
 
     bad = findings.bad()
+    # A wide file's line holds a bar of each symbol: its report counts lines, as the file has them
+    lines = None if rows_at is None else positions
     report = QualityReport(
         source=source,
         kind=kind,
-        rows=n,
-        bad_rows=0 if bad is None else int(bad.sum()),
-        violations=findings.results(line_of),
+        rows=n if lines is None else int(np.unique(lines).size),
+        bad_rows=0 if bad is None else int(bad.sum()) if lines is None else int(np.unique(lines[bad]).size),
+        violations=findings.results(line_of, lines),
         line_label=line_label,
         notes=list(notes or []),
     )
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
+        more = report.bad_rows - 1
+        cell = _cell(raw, pos, column, kind)
+        if rows_at is not None and column == "close":  # a wide file: the price is in its symbol's column
+            column = str(raw["symbol"].iloc[pos])
+            cell = f"{column}={raw['close'].iloc[pos]}"
         raise DataError(
-            f"{RULES[rule]} ({_cell(raw, pos, column, kind)})" + _hint(raw, pos, column, rule, tz)
-            + (
-                f"; {report.bad_rows - 1:,} more bad row(s), see the report"
-                if report.bad_rows > 1
-                else ""
-            ),
+            f"{RULES[rule]} ({cell})" + _hint(raw, pos, column, rule, tz)
+            + (f"; {more:,} more bad row(s)" if more else "")
+            # where to see them all, and how to load the rest (the exception's report holds them too)
+            + ("; validate_frame(..., on_error='drop') lists every bad row and keeps the rest"
+               if source.startswith("<") else
+               "; `workbench data validate` lists every bad row, --on-error drop (on_error='drop') loads the rest"),
             file=source,
             **{"line" if line_label == "line" else "row": line_of(pos)},
             column=column,
@@ -475,8 +487,9 @@ def _canonical(
     return Loaded(frame, report)
 
 
-def _columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Normalize column names; move a time index into a ``time`` column."""
+def _columns(raw: pd.DataFrame, source: str, theirs: list[str] | None = None) -> pd.DataFrame:
+    """Normalize column names; move a time index into a ``time`` column. (``theirs``: the
+    names as the input has them, for a hint.)"""
     raw = raw.rename(columns=normalize_name)
     if not any(c in TIME_ALIASES for c in raw.columns):
         index_name = normalize_name(raw.index.name) if raw.index.name is not None else None
@@ -496,7 +509,8 @@ def _columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
         raw = raw.rename(columns={aliases[0]: "time"})
     if "time" not in raw.columns:
         raise DataError(
-            f"missing column 'time' (or date/datetime/timestamp); columns are {list(raw.columns)}",
+            f"missing column 'time' (or date/datetime/timestamp); columns are {list(raw.columns)}"
+            + _layout_hint(raw, theirs),
             file=source,
             rule="columns",
         )
@@ -730,6 +744,33 @@ _SEP_NAMES = {",": "','", ";": "';'", "\t": "TAB", "|": "'|'"}
 _TARGETS = TIME_ALIASES + ("symbol",) + FIELDS["bars"] + OPTIONAL["bars"] + FIELDS["quotes"]
 
 
+# Column names often seen in others' files, for the example a hint gives
+_GUESS = {"dt": "time", "ts": "time", "ticker": "symbol", "sym": "symbol", "instrument": "symbol", "o": "open",
+          "h": "high", "l": "low", "c": "close", "v": "volume", "vol": "volume", "price": "close", "px": "close",
+          "last": "close", "px_last": "close", "bid_price": "bid", "ask_price": "ask", "bid_qty": "bid_size",
+          "ask_qty": "ask_size"}
+
+
+def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
+    """What to try when the columns name neither bars nor quotes, or no time: one column of
+    numbers per symbol beside a time column suggests ``wide``; otherwise ``columns``, with
+    an example from the names. ``theirs``: the names as the input has them (same order)."""
+    columns = [str(c) for c in raw.columns]
+    theirs = theirs if theirs is not None and len(theirs) == len(columns) else columns
+    others = [(c, t) for c, t in zip(columns, theirs) if c != "time" and c not in _TARGETS]
+    if "time" in columns and others and len(others) == len(columns) - 1:
+        head = raw[[c for c, _ in others]].head(20)
+        numbers = all(2 * pd.to_numeric(head[c].astype("string").str.replace(",", ".", regex=False),
+                                        errors="coerce").notna().sum() >= head[c].notna().sum() > 0
+                      for c, _ in others)  # (mostly numbers: a bad cell or two is for the rules to find)
+        if numbers:
+            names = ", ".join(t for _, t in others[:3]) + (", ..." if len(others) > 3 else "")
+            return f" (one column of prices per symbol ({names})? read it with wide=True, --wide)"
+    guessed = [f"{t}={_GUESS[c]}" for c, t in zip(columns, theirs) if c in _GUESS]
+    example = ",".join(guessed) if guessed else "dt=time,ticker=symbol,c=close"
+    return f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns {example})"
+
+
 def _check_layout(columns, sep, decimal, wide) -> dict:
     """The layout options, checked before any reading (a :class:`ConfigError` naming the option)."""
     if columns is not None:
@@ -807,10 +848,11 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
         raw = _map_columns(raw, layout["columns"], source)
     if layout["wide"]:
         raw, rows_at = _melt_wide(raw, source, notes)
-    raw = _columns(raw, source)
+    theirs = [str(c).strip() for c in raw.columns]  # (for a hint: the names as the file has them)
+    raw = _columns(raw, source, theirs)
     filled = _close_only(raw, notes)
     return _canonical(raw if filled is None else filled, source, line_label, kind, symbol, tz, on_error, notes=notes,
-                      rows_at=rows_at, close_only=filled is not None)
+                      rows_at=rows_at, close_only=filled is not None, theirs=theirs)
 
 
 def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:

@@ -189,10 +189,14 @@ class Findings:
                 best = (rule, column, pos)
         return best
 
-    def results(self, line_of) -> list[RuleResult]:
+    def results(self, line_of, lines: np.ndarray | None = None) -> list[RuleResult]:
+        """Each rule's count and first lines. ``lines``: the input line of each row where a
+        line holds several rows (a wide file: a bar per symbol); rules then count lines."""
         out = []
         for rule, column, m in self.masks:
             idx = np.flatnonzero(m)
+            if lines is not None:  # the first row of each line (rows come line by line)
+                idx = idx[np.unique(lines[idx], return_index=True)[1]]
             out.append(
                 RuleResult(rule, column, int(idx.size), [line_of(int(i)) for i in idx[:FIRST_LINES]])
             )
