@@ -175,3 +175,39 @@ def test_serve_on_a_port_in_use_is_refused_in_one_line_before_it_says_serving(ca
         code, out, err = run(capsys, "serve", "--port", str(port), "--runs", str(tmp_path / "runs"))
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "serving" not in out
     assert len(err.strip().splitlines()) == 1
+
+
+BAD_ROWS = ("time,symbol,open,high,low,close,volume\n" + "".join(  # line 3: close x; line 6: volume -5
+    f"2024-01-{d:02d},SPY,{100 + d},{101 + d},{99 + d},{'x' if d == 3 else 100 + d},{-5 if d == 6 else 1000}\n"
+    for d in range(2, 12)))
+
+
+def test_data_show_leaves_bad_rows_out_and_counts_them(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(BAD_ROWS)
+    code, out, err = run(capsys, "data", "show", str(path), "--head", "3")
+    assert code == 0 and "2024-01-02" in out and "2024-01-03" not in out and "2024-01-04" in out
+    assert "[8 rows x 6 columns]" in out
+    assert "2 bad line(s) of 10 left out: number_parse in close x1 (line 3); volume_nonneg in volume x1 (line 6)" \
+        in err and f"workbench data validate {path}" in err
+    every = tmp_path / "all.csv"
+    every.write_text("time,symbol,close\n2024-01-02,X,x\n")
+    code, out, err = run(capsys, "data", "show", str(every))
+    assert code == 0 and "no good rows: all 1 lines are bad" in out and "1 bad line(s) of 1 left out" in err
+
+
+def test_on_error_drop_runs_on_the_good_rows_and_says_what_it_left_out(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(BAD_ROWS)
+    code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(path))
+    assert code == 2 and "line 3, column 'close'" in err and "--on-error drop" in err
+    code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(path), "--on-error", "drop", "--json",
+                         "--out", str(tmp_path / "run"))
+    assert code == 0 and json.loads(out)["bars"] == 8
+    assert "warning: " + str(path) + ": 2 bad line(s) of 10 left out" in err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert any("2 bad line(s) of 10 left out" in w for w in summary["warnings"])
+    every = tmp_path / "all.csv"
+    every.write_text("time,symbol,close\n2024-01-02,X,x\n")
+    code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(every), "--on-error", "drop")
+    assert code == 2 and "every line is bad (1): nothing left to run on" in err

@@ -58,7 +58,7 @@ class SessionConfig:
     control: bool = True  # a paper session's command channel (workbench.control; loopback, token)
     strict: bool = False  # refuse a run whose data is shorter than the strategy's warm-up
     session: str = "auto"  # when a session ends (DAY orders expire): auto, bar, date, or an exchange calendar (XNYS)
-    layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide
+    layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide, tz, on_error
 
 
 def run_session(config: SessionConfig) -> Result:
@@ -94,7 +94,8 @@ def run_session(config: SessionConfig) -> Result:
         raise ConfigError("--resume is for paper sessions")
     journal = None if c.out is None else Path(c.out) / JOURNAL
     start_as = "fresh" if journal is None else _resume_or_fresh(journal, c)
-    frames = load_bars(c.data, c.symbols, progress=c.progress, **c.layout)
+    dropped: list[str] = []  # (--on-error drop: the bad rows left out of each file)
+    frames = load_bars(c.data, c.symbols, progress=c.progress, dropped=dropped, **c.layout)
     from workbench import calendars
 
     calendars.parse(c.session, "--session")  # a ConfigError naming the item, before any work
@@ -162,7 +163,7 @@ def run_session(config: SessionConfig) -> Result:
     if engine.resumed_nothing:
         short = short + ["resume: the journal already held every time slice of the data; nothing was left to run "
                          "(the figures are the finished run's)"]
-    result.warnings = short + sample_warnings(result) + no_order_warnings(result, strategy, warm)
+    result.warnings = dropped + short + sample_warnings(result) + no_order_warnings(result, strategy, warm)
     if c.out is not None:
         from workbench.options.attribution import option_summary
 

@@ -47,6 +47,9 @@ def add_market_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slippage", default="none", help=f"{forms_help(SLIPPAGE_FORMS)} (none)")
     p.add_argument("--account", choices=["cash", "margin"], default="cash", help="account type (cash)")
     add_layout_options(p)
+    p.add_argument("--on-error", choices=["raise", "drop"], default="raise",
+                   help="a file's bad rows: refuse the file (raise), or leave them out, with a warning that counts "
+                   "them by rule (drop; `workbench data validate FILE` lists them)")
 
 
 def add_layout_options(p: argparse.ArgumentParser) -> None:
@@ -61,7 +64,8 @@ def add_layout_options(p: argparse.ArgumentParser) -> None:
 
 
 def layout_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The :func:`workbench.feed.load_file` options of --columns, --sep, --decimal, --wide, --tz."""
+    """The :func:`workbench.feed.load_file` options of --columns, --sep, --decimal, --wide, --tz
+    (and --on-error where the command has it)."""
     out: dict[str, Any] = {}
     if getattr(args, "columns", None):
         out["columns"] = key_values([c for c in args.columns.split(",") if c.strip()], "--columns")
@@ -81,6 +85,8 @@ def layout_options(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(f"--{exc}") from None
     if tz != "UTC":
         out["tz"] = tz
+    if getattr(args, "on_error", "raise") == "drop":
+        out["on_error"] = "drop"
     return out
 
 

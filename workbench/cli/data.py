@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from workbench.cli.common import (
 )
 from workbench.errors import ConfigError, DataError
 from workbench.feed import SyntheticMarket, catalog, load, write_frame
-from workbench.feed.sources import output_format
+from workbench.feed.sources import dropped_note, output_format
 from workbench.feed.synthetic import SESSION_SECONDS
 from workbench.paths import check_writable
 
@@ -68,13 +69,20 @@ def data_list(args: argparse.Namespace) -> int:
 
 
 def data_show(args: argparse.Namespace) -> int:
-    loaded = load(args.name, **layout_options(args))
-    frame = loaded.frame
-    for note in loaded.report.notes:
+    """The first good rows; a file's bad rows are left out and counted in a warning (a file
+    is often shown because something is wrong with it; `data validate` is the check)."""
+    loaded = load(args.name, on_error="drop", **layout_options(args))
+    frame, report = loaded.frame, loaded.report
+    for note in report.notes:
         print(f"note: {note}")
-    with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(frame.head(args.head).to_string())
-    print(f"[{len(frame):,} rows x {frame.shape[1]} columns]")
+    if frame.empty:
+        print(f"[no good rows: all {report.rows:,} {report.line_label}s are bad]")
+    else:
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            print(frame.head(args.head).to_string())
+        print(f"[{len(frame):,} rows x {frame.shape[1]} columns]")
+    if report.bad_rows:
+        print(f"warning: {dropped_note(args.name, report)}", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,7 @@ certification computes the same way)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from workbench.cli.common import (
@@ -54,7 +55,10 @@ def optimize_command(args: argparse.Namespace) -> int:
         check_writable(args.out)
     options = {"cash": args.cash, "commission": args.commission, "slippage": args.slippage,
                "account_type": args.account}
-    frames = load_bars(args.data, args.symbols, progress=interactive(), **layout_options(args))
+    dropped: list[str] = []
+    frames = load_bars(args.data, args.symbols, progress=interactive(), dropped=dropped, **layout_options(args))
+    for warning in dropped:  # (--on-error drop) before the study: the trials run on what is left
+        print(f"warning: {warning}", file=sys.stderr)
     done = study(strategy, frames, space, random=args.random, bayes=args.bayes, seed=args.seed,
                  objective=args.objective, min_trades=args.min_trades, folds=args.walk_forward,
                  anchored=args.anchored, options=options, jobs=args.jobs, dask=args.dask,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DataError
 from workbench.feed import datasets, files
 
 
@@ -47,16 +47,30 @@ def split_names(sources: Iterable[str]) -> list[str]:
 
 
 def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, progress: bool = False,
-              **layout: Any) -> list[pd.DataFrame]:
+              dropped: list[str] | None = None, **layout: Any) -> list[pd.DataFrame]:
     """The canonical frames of ``sources`` (datasets or files; comma-separated names are
     several), keeping only ``symbols`` when given: an unknown symbol is an error that lists
     the available ones. ``layout``: how to read the files (``columns``, ``sep``, ``decimal``,
-    ``wide``: :func:`~workbench.feed.files.load_file`); ``progress``: a bar while a long file is read."""
+    ``wide``, ``tz``, ``on_error``: :func:`~workbench.feed.files.load_file`); ``progress``: a bar
+    while a long file is read. With ``on_error="drop"``, a file's bad rows are left out and
+    ``dropped`` (a list, when given) receives a line for each such file: how many, by rule."""
     names = split_names(sources)
     if not names:
         raise ConfigError("--data: no dataset or file given")
-    frames = [datasets.load_dataset_bars(n) if is_dataset(n) else _file(n, files.read_file, progress=progress, **layout)
-              for n in names]
+    frames = []
+    for n in names:
+        if is_dataset(n):
+            frames.append(datasets.load_dataset_bars(n))
+            continue
+        loaded = _file(n, files.load_file, progress=progress, **layout)
+        report = loaded.report
+        if report.bad_rows:  # (only with on_error="drop": "raise" refuses the file)
+            if loaded.frame.empty:
+                raise DataError(f"every {report.line_label} is bad ({report.bad_rows:,}): nothing left to run on; "
+                                f"`workbench data validate {n}` lists them", file=n, rule="empty")
+            if dropped is not None:
+                dropped.append(dropped_note(n, report))
+        frames.append(loaded.frame)
     if symbols:
         wanted = list(symbols)
         available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
@@ -66,6 +80,15 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, prog
         frames = [f[f["symbol"].astype(str).isin(wanted)] for f in frames]
         frames = [f for f in frames if len(f)]
     return frames
+
+
+def dropped_note(name: str, report) -> str:
+    """One line on the bad rows a load left out: how many, by rule and column, the first lines."""
+    rules = "; ".join(f"{v.rule} in {v.column} x{v.count:,} ({report.line_label} "
+                      f"{', '.join(str(n) for n in v.first_lines[:3])}{', ...' if v.count > 3 else ''})"
+                      for v in report.violations)
+    return (f"{name}: {report.bad_rows:,} bad {report.line_label}(s) of {report.rows:,} left out: {rules} "
+            f"(`workbench data validate {name}` lists them)")
 
 
 def catalog() -> pd.DataFrame:
