@@ -150,7 +150,8 @@ def test_the_auto_choice_and_the_bars_outside_are_said(tmp_path):
     warnings = run_session(SessionConfig("buy_and_hold", (str(path),))).warnings
     assert warnings[0] == ("sessions end at the UTC date (--session auto: 1 date(s) of the data (New York time) are not "
                            "XNYS session days, the first 2018-11-22: a 24-hour market, or bars on its holidays); "
-                           "--session XNYS follows its sessions anyway, the bars outside them counted")
+                           "--session XNYS follows its sessions anyway, the bars outside them counted, and so does "
+                           "another exchange's calendar (--session XLON, XTKS...; per symbol: --session date,SYM=XLON)")
 
 
 def two_exchanges(vod_lows, spy_lows):

@@ -1089,7 +1089,8 @@ class Engine:
         else:
             why = f"the data's dates are outside the {name} calendar"
         return "date", (f"sessions end at the UTC date (--session auto: {why}); --session {name} follows its "
-                        f"sessions anyway, the bars outside them counted")
+                        f"sessions anyway, the bars outside them counted, and so does another exchange's calendar "
+                        f"(--session XLON, XTKS...; per symbol: --session date,SYM=XLON)")
 
     # --- component API -------------------------------------------------------------------
 
