@@ -261,7 +261,10 @@ def test_a_wide_files_report_counts_its_lines_not_a_bar_per_symbol(tmp_path):
      "with wide=True, --wide"),
     ("dt,Ticker,o,c\n2024-01-02,SPY,1,2\n", "--columns dt=time,Ticker=symbol,o=open,c=close"),
     ("time,ticker,o,c\n2024-01-02,SPY,1,2\n", "--columns ticker=symbol,o=open,c=close"),  # text: not wide
-    ("when,what\n2024-01-02,1\n", "--columns THEIRS=OURS"),
+    ("when,what\n2024-01-02,x\n", "--columns THEIRS=OURS"),
+    ("date,o,h,l,c,v\n2024-01-02,1,2,0.5,1.5,100\n", "--columns o=open,h=high,l=low,c=close,v=volume"),  # not wide
+    ("Datum;DAX;SMI\n02.01.2024;16000,5;11000,1\n", "(DAX, SMI)? read it with wide=True, --wide --columns Datum=time"),
+    ("Date,Adj Close\n2024-01-02,1\n", "--columns 'Adj Close=close'"),
 ])
 def test_columns_that_name_nothing_of_ours_get_a_hint_of_what_to_say(tmp_path, text, hint):
     with pytest.raises(DataError) as info:
@@ -281,3 +284,43 @@ def test_more_bad_rows_than_the_first_say_where_to_see_them_and_how_to_load_the_
                           "close": 1.0, "volume": 0.0})
     with pytest.raises(DataError, match=r"validate_frame\(\.\.\., on_error='drop'\) lists every bad row"):
         validate_frame(frame)
+
+
+def test_slashed_dates_are_read_day_first_when_a_first_field_says_so_and_the_order_is_noted(tmp_path):
+    uk = load_file(write(tmp_path, "uk.csv", "date,close\n02/01/2023,1\n13/01/2023,2\n"), cache=False)
+    assert [str(t.date()) for t in uk.frame.index] == ["2023-01-02", "2023-01-13"]
+    assert "dates read day first (DD/MM/YYYY): a first field is above 12" in uk.report.notes
+    us = load_file(write(tmp_path, "us.csv", "date,close\n01/02/2023,1\n01/13/2023,2\n"), cache=False)
+    assert [str(t.date()) for t in us.frame.index] == ["2023-01-02", "2023-01-13"]
+    unsure = load_file(write(tmp_path, "a.csv", "date,close\n02/01/2023,1\n03/01/2023,2\n"), cache=False)
+    assert [str(t.date()) for t in unsure.frame.index] == ["2023-02-01", "2023-03-01"]  # as pandas reads them
+    assert any("no field above 12 tells the order" in n for n in unsure.report.notes)
+
+
+def test_a_close_only_files_bad_price_is_counted_once(tmp_path):
+    report = load_file(write(tmp_path, "c.csv", "time,close\n2024-01-02,1\n2024-01-03,-1\n2024-01-04,0\n"),
+                       cache=False, on_error="drop").report
+    assert [(v.rule, v.column, v.count, v.first_lines) for v in report.violations] == [
+        ("price_positive", "close", 2, [3, 4])]
+    assert report.counts() == {"price_positive": 2}
+
+
+def test_extra_columns_are_named_as_the_file_has_them_and_can_be_left_out(tmp_path):
+    path = write(tmp_path, "c.csv", "Date,Ticker,Open,High,Low,Close,Volume,Currency\n2024-01-02,ABC,1,2,0.5,1.5,10,USD\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    assert "unexpected column(s) 'Ticker', 'Currency'" in str(info.value)
+    assert "--columns Ticker= , columns={'Ticker': ''}; or say what it is: --columns Ticker=symbol" in str(info.value)
+    f = load_file(path, cache=False, columns={"Ticker": "symbol", "Currency": ""}).frame
+    assert list(f.columns) == ["symbol", "open", "high", "low", "close", "volume"] and f["symbol"].iloc[0] == "ABC"
+    # a delimiter at the end of every line (a spreadsheet's export): its empty, unnamed column is left out
+    trailing = load_file(write(tmp_path, "t.csv", "Date,Close,\n2024-01-02,1,\n2024-01-03,2,\n"), cache=False)
+    assert len(trailing.frame) == 2 and any("empty column(s) without a name left out" in n
+                                            for n in trailing.report.notes)
+
+
+def test_a_wide_files_decimal_comma_gets_its_hint(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "w.csv", "date;SPY;QQQ\n2024-01-02;100,5;200,5\n"), wide=True, cache=False)
+    assert info.value.column == "SPY" and "a decimal comma? read the file with decimal=','" in str(info.value)
+    assert "every row is bad" in str(info.value) and "--on-error drop" not in str(info.value)

@@ -344,10 +344,13 @@ def _canonical(
 ) -> Loaded:
     theirs = theirs or [str(c).strip() for c in raw.columns]
     raw = _columns(raw, source, theirs)
+    named = dict(zip(raw.columns, _as_theirs(raw, theirs)))  # our name -> the input's, for messages
     try:
         found = detect_kind(list(raw.columns), source=source)
-    except DataError as exc:
-        raise DataError(exc.message + _layout_hint(raw, theirs), file=source, rule="columns") from None
+    except DataError:
+        raise DataError(f"cannot tell bars from quotes; columns are {_as_theirs(raw, theirs)}; expected "
+                        f"time,symbol,{','.join(FIELDS['bars'])} or time,symbol,{','.join(FIELDS['quotes'])}"
+                        + _layout_hint(raw, theirs), file=source, rule="columns") from None
     if kind is not None and kind != found:
         raise DataError(
             f"expected {kind} but the columns are those of {found}: {list(raw.columns)}",
@@ -378,9 +381,13 @@ def _canonical(
         )
     extra = [c for c in raw.columns if c not in allowed]
     if extra:
+        named = {c: named.get(c, c) for c in extra}
+        guessed = [f"{named[c]}={_GUESS[c]}" for c in extra if c in _GUESS]
         raise DataError(
-            f"unexpected column(s) {', '.join(repr(c) for c in extra)}; "
-            f"{kind} take {','.join(required + OPTIONAL[kind])}",
+            f"unexpected column(s) {', '.join(repr(named[c]) for c in extra)}; "
+            f"{kind} take {','.join(required + OPTIONAL[kind])} (leave a column out with --columns "
+            f"{named[extra[0]]}= , columns={{{named[extra[0]]!r}: ''}}"
+            + (f"; or say what it is: --columns {','.join(guessed)}" if guessed else "") + ")",
             file=source,
             rule="columns",
         )
@@ -401,7 +408,8 @@ def _canonical(
     findings = Findings(n)
     skip = np.zeros(n, dtype=bool)
 
-    times, t_missing, t_bad = _parse_times(raw["time"], tz)
+    notes = list(notes or [])
+    times, t_missing, t_bad = _parse_times(raw["time"], tz, notes)
     findings.add("missing_value", "time", t_missing)
     findings.add("time_parse", "time", t_bad)
 
@@ -434,9 +442,12 @@ def _canonical(
     )
 
     check_values(frame, kind, findings, skip, bounds, clean)
-    if close_only:  # open, high and low are the close here: a broken rule is the close's
-        findings.masks = [(rule, "close" if col in ("open", "high", "low") else col, mask)
-                          for rule, col, mask in findings.masks]
+    if close_only:  # open, high and low are the close here: a broken rule is the close's, counted once
+        merged: dict[tuple[str, str], np.ndarray] = {}
+        for rule, col, mask in findings.masks:
+            key = (rule, "close" if col in ("open", "high", "low") else col)
+            merged[key] = mask if key not in merged else merged[key] | mask
+        findings.masks = [(rule, col, mask) for (rule, col), mask in merged.items()]
     # Order rules only over rows that are otherwise fine, so that a dropped row never
     # makes its neighbours look out of order.
     bad = findings.bad()
@@ -457,16 +468,17 @@ def _canonical(
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
         more = report.bad_rows - 1
-        cell = _cell(raw, pos, column, kind)
+        cell, hint = _cell(raw, pos, column, kind), _hint(raw, pos, column, rule, tz)
         if rows_at is not None and column == "close":  # a wide file: the price is in its symbol's column
             column = str(raw["symbol"].iloc[pos])
             cell = f"{column}={raw['close'].iloc[pos]}"
         raise DataError(
-            f"{RULES[rule]} ({cell})" + _hint(raw, pos, column, rule, tz)
+            f"{RULES[rule]} ({cell})" + hint
             + (f"; {more:,} more bad row(s)" if more else "")
             # where to see them all, and how to load the rest (the exception's report holds them too)
-            + ("; validate_frame(..., on_error='drop') lists every bad row and keeps the rest"
-               if source.startswith("<") else
+            + ("; every row is bad" if report.bad_rows == report.rows else
+               "; validate_frame(..., on_error='drop') lists every bad row and keeps the rest"
+               if not (source.startswith("dataset ") or os.path.exists(source)) else  # a frame's source is a name
                "; `workbench data validate` lists every bad row, --on-error drop (on_error='drop') loads the rest"),
             file=source,
             **{"line" if line_label == "line" else "row": line_of(pos)},
@@ -475,6 +487,10 @@ def _canonical(
             report=report,
         )
     if report.bad_rows:
+        rule, column, pos = findings.first()
+        hint = _hint(raw, pos, column, rule, tz)
+        if hint:  # what the first bad row suggests, for the report (its error would have said it)
+            report.notes.append(f"{line_label} {line_of(pos)}: {hint.strip()[1:-1]}")
         frame = frame[~bad]
         if frame.empty:
             report.symbols = []
@@ -509,7 +525,7 @@ def _columns(raw: pd.DataFrame, source: str, theirs: list[str] | None = None) ->
         raw = raw.rename(columns={aliases[0]: "time"})
     if "time" not in raw.columns:
         raise DataError(
-            f"missing column 'time' (or date/datetime/timestamp); columns are {list(raw.columns)}"
+            f"missing column 'time' (or date/datetime/timestamp); columns are {_as_theirs(raw, theirs)}"
             + _layout_hint(raw, theirs),
             file=source,
             rule="columns",
@@ -551,8 +567,10 @@ def _present_symbols(col: pd.Series) -> list[str]:
     return sorted(pd.unique(col.dropna()).tolist())
 
 
-def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """(UTC times with NaT where bad, missing mask, unparseable mask)."""
+def _parse_times(col: pd.Series, tz: str, notes: list[str] | None = None) -> tuple[pd.DatetimeIndex, np.ndarray,
+                                                                                   np.ndarray]:
+    """(UTC times with NaT where bad, missing mask, unparseable mask); how dates were read
+    where their form is ambiguous, in ``notes``."""
     if isinstance(col.dtype, pd.DatetimeTZDtype) and col.dtype.unit == "ns":  # Parquet's usual: nothing to parse
         times = pd.DatetimeIndex(col).tz_convert("UTC")
         stamps = times.asi8
@@ -568,7 +586,7 @@ def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray,
         # Epoch numbers are ambiguous (s? ms? ns?): refuse rather than guess.
         times = pd.DatetimeIndex(np.full(len(col), np.datetime64("NaT"), "datetime64[ns]"), tz="UTC")
     else:
-        times = _parse_text_times(col.astype("string"), missing, tz)
+        times = _parse_text_times(col.astype("string"), missing, tz, notes)
     times = pd.DatetimeIndex(_in_ns_range(pd.Series(times))).as_unit("ns")
     bad = np.asarray(times.isna()) & ~missing
     return times, missing, bad
@@ -577,7 +595,8 @@ def _parse_times(col: pd.Series, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray,
 TIME_SLICE = 1 << 18  # text times are parsed this many at a time: the parse's temporaries stay this size
 
 
-def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.DatetimeIndex:
+def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str,
+                      notes: list[str] | None = None) -> pd.DatetimeIndex:
     """Text times as UTC (NaT where bad): with an offset, converted; without, local in
     ``tz``. ISO 8601 is parsed :data:`TIME_SLICE` rows at a time (row by row, so the same
     as all at once, with temporaries of a slice's size, not the file's); a set (with or
@@ -609,21 +628,34 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str) -> pd.Datet
                 put(lo + np.flatnonzero(sel), utc, parsed)
     for utc, sel in ((True, aware & ~words), (False, ~aware & ~missing & ~words)):
         if sel.any() and not iso_any[utc]:
-            put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc))
+            put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc, notes=notes))
     return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
 
 
 _DOTTED = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")  # 02.01.2024: the European day-first form
+_SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"  # 02/01/2024: day first in Europe, month first in the US
 
 
-def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
-    """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first,
-    else let pandas infer one format."""
+def _to_datetime(text: pd.Series, *, utc: bool, notes: list[str] | None = None) -> pd.Series:
+    """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first;
+    slashed dates (``NN/NN/YYYY``) day first when a first field above 12 says so and no
+    second field above 12 says otherwise, else month first (said in ``notes`` when nothing
+    tells); else let pandas infer one format."""
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
     if parsed.isna().all():
         first = text.dropna()
-        dotted = len(first) and bool(_DOTTED.match(str(first.iloc[0])))
-        parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=bool(dotted))
+        head = str(first.iloc[0]) if len(first) else ""
+        dayfirst = bool(_DOTTED.match(head))
+        if re.match(_SLASHED, head):
+            fields = first.str.extract(_SLASHED).astype("float64")
+            days_first, months_first = bool((fields[0] > 12).any()), bool((fields[1] > 12).any())
+            dayfirst = days_first and not months_first
+            if notes is not None:
+                notes.append("dates read day first (DD/MM/YYYY): a first field is above 12" if dayfirst else
+                             "dates read month first (MM/DD/YYYY): a second field is above 12" if months_first else
+                             "dates read month first (MM/DD/YYYY): no field above 12 tells the order; a file of "
+                             "DD/MM/YYYY dates is read wrongly (write them as YYYY-MM-DD)")
+        parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=dayfirst)
     return _in_ns_range(parsed)
 
 
@@ -748,27 +780,55 @@ _TARGETS = TIME_ALIASES + ("symbol",) + FIELDS["bars"] + OPTIONAL["bars"] + FIEL
 _GUESS = {"dt": "time", "ts": "time", "ticker": "symbol", "sym": "symbol", "instrument": "symbol", "o": "open",
           "h": "high", "l": "low", "c": "close", "v": "volume", "vol": "volume", "price": "close", "px": "close",
           "last": "close", "px_last": "close", "bid_price": "bid", "ask_price": "ask", "bid_qty": "bid_size",
-          "ask_qty": "ask_size"}
+          "ask_qty": "ask_size", "adj_close": "close"}
+
+
+def _as_theirs(raw: pd.DataFrame, theirs: list[str] | None) -> list[str]:
+    """The column names as the input has them, where known (else ours)."""
+    return theirs if theirs is not None and len(theirs) == len(raw.columns) else [str(c) for c in raw.columns]
 
 
 def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
-    """What to try when the columns name neither bars nor quotes, or no time: one column of
-    numbers per symbol beside a time column suggests ``wide``; otherwise ``columns``, with
-    an example from the names. ``theirs``: the names as the input has them (same order)."""
+    """What to try when the columns name neither bars nor quotes, or no time: a time column
+    (found by its values where none is named) and one column of numbers per symbol suggest
+    ``wide``; otherwise ``columns``, with an example from the names. ``theirs``: the names as
+    the input has them (same order)."""
+    import shlex
+
     columns = [str(c) for c in raw.columns]
-    theirs = theirs if theirs is not None and len(theirs) == len(columns) else columns
-    others = [(c, t) for c, t in zip(columns, theirs) if c != "time" and c not in _TARGETS]
-    if "time" in columns and others and len(others) == len(columns) - 1:
-        head = raw[[c for c, _ in others]].head(20)
-        numbers = all(2 * pd.to_numeric(head[c].astype("string").str.replace(",", ".", regex=False),
-                                        errors="coerce").notna().sum() >= head[c].notna().sum() > 0
-                      for c, _ in others)  # (mostly numbers: a bad cell or two is for the rules to find)
-        if numbers:
-            names = ", ".join(t for _, t in others[:3]) + (", ..." if len(others) > 3 else "")
-            return f" (one column of prices per symbol ({names})? read it with wide=True, --wide)"
-    guessed = [f"{t}={_GUESS[c]}" for c, t in zip(columns, theirs) if c in _GUESS]
+    name = dict(zip(columns, _as_theirs(raw, theirs)))
+    head = raw.head(20)
+    looked = columns[:50]  # (the values of a few columns tell; a file of thousands is not read through)
+    time_col = "time" if "time" in columns else next(
+        (c for c in looked if c not in _TARGETS and _mostly(head[c], _times)), None)
+    map_time = [] if time_col in (None, "time") else [f"{name[time_col]}=time"]
+    guessed = [f"{name[c]}={_GUESS[c]}" for c in columns if c in _GUESS and c != time_col]
+    others = [c for c in columns if c != time_col and c not in _TARGETS]
+    if (time_col and not guessed and others and len(others) == len(columns) - 1
+            and not any(name[c].startswith("Unnamed: ") for c in others)
+            and all(_mostly(head[c], _numbers) for c in others if c in looked)):
+        names = ", ".join(name[c] for c in others[:3]) + (", ..." if len(others) > 3 else "")
+        return (f" (one column of prices per symbol ({names})? read it with wide=True, --wide"
+                + "".join(f" --columns {shlex.quote(m)}" for m in map_time) + ")")
+    guessed = map_time + guessed
     example = ",".join(guessed) if guessed else "dt=time,ticker=symbol,c=close"
-    return f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns {example})"
+    return f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns {shlex.quote(example)})"
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").notna()
+
+
+def _times(text: pd.Series) -> pd.Series:
+    """Dates or times, and not numbers (pandas' parser would read "1" as a day of this month)."""
+    dated = text.str.contains(r"\d[-/.:]\d", regex=True, na=False) & ~_numbers(text)
+    return dated & _to_datetime(text.where(dated), utc=True).notna()
+
+
+def _mostly(col: pd.Series, test) -> bool:
+    """At least half of the column's values pass ``test`` (a bad cell or two is for the rules)."""
+    values = col.dropna().astype("string")
+    return bool(len(values)) and 2 * int(test(values).sum()) >= len(values)
 
 
 def _check_layout(columns, sep, decimal, wide) -> dict:
@@ -777,11 +837,11 @@ def _check_layout(columns, sep, decimal, wide) -> dict:
         if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                      for k, v in columns.items()):
             raise ConfigError(f"columns: a mapping of the file's column names to ours, got {columns!r}")
-        bad = [v for v in columns.values() if normalize_name(v) not in _TARGETS]
+        bad = [v for v in columns.values() if v.strip() and normalize_name(v) not in _TARGETS]
         if bad:
             raise ConfigError(f"columns: {bad[0]!r} is not a column workbench reads; map to one of "
-                              f"{', '.join(_TARGETS)}")
-        targets = [normalize_name(v) for v in columns.values()]
+                              f"{', '.join(_TARGETS)}, or to nothing (NAME=) to leave it out")
+        targets = [normalize_name(v) for v in columns.values() if v.strip()]
         twice = sorted({t for t in targets if targets.count(t) > 1})
         if twice:
             raise ConfigError(f"columns: two of the file's columns are mapped to {twice[0]!r}")
@@ -844,6 +904,10 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
     rows_at = None
+    unnamed = [c for c in raw.columns if str(c).startswith("Unnamed: ") and raw[c].isna().all()]
+    if unnamed and len(unnamed) < len(raw.columns):  # a delimiter at the end of every line (a spreadsheet's)
+        raw = raw.drop(columns=unnamed)
+        notes.append(f"{len(unnamed)} empty column(s) without a name left out (a delimiter at the end of the lines?)")
     if layout["columns"]:
         raw = _map_columns(raw, layout["columns"], source)
     if layout["wide"]:
@@ -861,17 +925,20 @@ def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.
     names = [str(c) for c in raw.columns]
     if raw.index.name is not None:
         names.append(str(raw.index.name))
-    rename, index_name = {}, None
+    rename, index_name, leave = {}, None, []
     for key, target in mapping.items():
         found = key if key in names else next((c for c in names if c.strip().lower() == key.strip().lower()), None)
         if found is None:
             raise DataError(f"columns: {key!r} is not a column of the file; its columns are {names}", file=source,
                             column=key, rule="columns")
+        if not target.strip():  # NAME= : a column not read
+            leave += [c for c in raw.columns if str(c) == found]
+            continue
         if found == (str(raw.index.name) if raw.index.name is not None else None) and found not in raw.columns:
             index_name = normalize_name(target)
         else:
             rename[found] = normalize_name(target)
-    raw = raw.rename(columns=rename)
+    raw = raw.drop(columns=leave).rename(columns=rename)
     if index_name is not None:
         raw = raw.rename_axis(index_name)
     return raw
