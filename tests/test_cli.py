@@ -188,12 +188,12 @@ def test_data_show_leaves_bad_rows_out_and_counts_them(capsys, tmp_path):
     code, out, err = run(capsys, "data", "show", str(path), "--head", "3")
     assert code == 0 and "2024-01-02" in out and "2024-01-03" not in out and "2024-01-04" in out
     assert "[8 rows x 6 columns]" in out
-    assert "2 bad line(s) of 10 left out: number_parse in close x1 (line 3); volume_nonneg in volume x1 (line 6)" \
+    assert "2 bad row(s) of 10 left out: number_parse in close x1 (line 3); volume_nonneg in volume x1 (line 6)" \
         in err and f"workbench data validate {path}" in err
     every = tmp_path / "all.csv"
     every.write_text("time,symbol,close\n2024-01-02,X,x\n")
     code, out, err = run(capsys, "data", "show", str(every))
-    assert code == 0 and "no good rows: all 1 lines are bad" in out and "1 bad line(s) of 1 left out" in err
+    assert code == 0 and "no good rows: all 1 lines are bad" in out and "1 bad row(s) of 1 left out" in err
 
 
 def test_on_error_drop_runs_on_the_good_rows_and_says_what_it_left_out(capsys, tmp_path):
@@ -204,10 +204,28 @@ def test_on_error_drop_runs_on_the_good_rows_and_says_what_it_left_out(capsys, t
     code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(path), "--on-error", "drop", "--json",
                          "--out", str(tmp_path / "run"))
     assert code == 0 and json.loads(out)["bars"] == 8
-    assert "warning: " + str(path) + ": 2 bad line(s) of 10 left out" in err
+    assert "warning: " + str(path) + ": 2 bad row(s) of 10 left out" in err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert any("2 bad line(s) of 10 left out" in w for w in summary["warnings"])
+    assert any("2 bad row(s) of 10 left out" in w for w in summary["warnings"])
     every = tmp_path / "all.csv"
     every.write_text("time,symbol,close\n2024-01-02,X,x\n")
     code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(every), "--on-error", "drop")
     assert code == 2 and "every line is bad (1): nothing left to run on" in err
+
+
+def test_on_error_drop_names_the_options_to_list_them_with_and_optimize_keeps_the_warning(capsys, tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text("Datum;AAA;BBB\n" + "".join(f"{d:02d}.01.2024;{100 + d},5;{'x' if d == 5 else 50 + d},5\n"
+                                                 for d in range(2, 28)))
+    layout = ["--wide", "--columns", "Datum=time", "--decimal", ","]
+    code, out, err = run(capsys, "optimize", "sma_cross", "--data", str(path), *layout, "--on-error", "drop",
+                         "--grid", "fast=2", "--grid", "slow=4", "--jobs", "1", "--json", "--out", str(tmp_path / "o"))
+    note = (f"1 bad row(s) of 26 left out (a bad price leaves out that symbol's bar, the line's others kept): "
+            f"number_parse in close x1 (line 5) (`workbench data validate {path} --columns Datum=time --decimal , "
+            f"--wide` lists them)")
+    assert code == 0 and note in err
+    assert any(note in w for w in json.loads(out)["warnings"])
+    assert any(note in w for w in json.loads((tmp_path / "o" / "summary.json").read_text())["warnings"])
+    code, out, err = run(capsys, "backtest", "buy_and_hold", "--data", str(path), *layout, "--on-error", "drop",
+                         "--symbols", "CCC")
+    assert code == 2 and "not in the data" in err and "(--on-error drop: " in err

@@ -25,7 +25,7 @@ def series_of(source: str, symbol: str | None = None, column: str = "close") -> 
     several symbols needs ``symbol``."""
     from workbench.feed import load
 
-    frame = load(source).frame
+    frame = load(source, "--data ").frame
     symbols = sorted({str(x) for x in pd.unique(frame["symbol"])})
     symbol = symbol or (symbols[0] if len(symbols) == 1 else None)
     if symbol is None:

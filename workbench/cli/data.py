@@ -82,7 +82,7 @@ def data_show(args: argparse.Namespace) -> int:
             print(frame.head(args.head).to_string())
         print(f"[{len(frame):,} rows x {frame.shape[1]} columns]")
     if report.bad_rows:
-        print(f"warning: {dropped_note(args.name, report)}", file=sys.stderr)
+        print(f"warning: {dropped_note(args.name, report, layout_options(args))}", file=sys.stderr)
     return 0
 
 

@@ -64,6 +64,8 @@ def optimize_command(args: argparse.Namespace) -> int:
                  anchored=args.anchored, options=options, jobs=args.jobs, dask=args.dask,
                  store=None if args.out is None else args.out / "trials.sqlite", max_trials=args.max_trials,
                  progress=interactive())
+    if dropped:  # in the study's summary too, as a backtest's
+        done.report["warnings"] = dropped
     if args.out is not None:
         reporting.save(args.out, done.sweep, done.report, done.walk_forward)
     if args.json:

@@ -24,19 +24,21 @@ def is_dataset(name: str) -> bool:
     return name in datasets.DATASETS and not Path(name).exists()
 
 
-def load(name: str, **options: Any) -> files.Loaded:
+def load(name: str, flag: str = "", **options: Any) -> files.Loaded:
     """A dataset by name (rows that break a rule dropped and reported), or else a file
-    (``options`` as :func:`~workbench.feed.files.load_file`)."""
+    (``options`` as :func:`~workbench.feed.files.load_file`; ``flag``: the option that named
+    it, for an error, e.g. ``"--data "``)."""
     if is_dataset(name):
         frame = datasets.load_dataset_bars(name)
         return files.validate_frame(frame, source=f"dataset {name}", on_error="drop")
-    return _file(name, files.load_file, **options)
+    return _file(name, files.load_file, flag, **options)
 
 
-def _file(name: str, read, **options: Any):
-    """``read(name)``; a name that is neither a file nor a bundled dataset says both."""
+def _file(name: str, read, flag: str = "--data ", **options: Any):
+    """``read(name)``; a name that is neither a file nor a bundled dataset says both (after
+    ``flag``, the option that named it)."""
     if not Path(name).exists():
-        raise ConfigError(f"--data {name}: no such file, and not a bundled dataset ({', '.join(datasets.DATASETS)}; "
+        raise ConfigError(f"{flag}{name}: no such file, and not a bundled dataset ({', '.join(datasets.DATASETS)}; "
                           f"`workbench data list`)")
     return read(name, **options)
 
@@ -57,7 +59,7 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, prog
     names = split_names(sources)
     if not names:
         raise ConfigError("--data: no dataset or file given")
-    frames = []
+    frames, left_out = [], []
     for n in names:
         if is_dataset(n):
             frames.append(datasets.load_dataset_bars(n))
@@ -67,28 +69,55 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, prog
         if report.bad_rows:  # (only with on_error="drop": "raise" refuses the file)
             if loaded.frame.empty:
                 raise DataError(f"every {report.line_label} is bad ({report.bad_rows:,}): nothing left to run on; "
-                                f"`workbench data validate {n}` lists them", file=n, rule="empty")
-            if dropped is not None:
-                dropped.append(dropped_note(n, report))
+                                f"`workbench data validate {_command_options(n, layout)}` lists them", file=n, rule="empty")
+            left_out.append(dropped_note(n, report, layout))
         frames.append(loaded.frame)
+    if dropped is not None:
+        dropped += left_out
     if symbols:
         wanted = list(symbols)
         available = sorted({str(s) for f in frames for s in pd.unique(f["symbol"])})
         unknown = sorted(set(wanted) - set(available))
         if unknown:
-            raise ConfigError(f"--symbols: {unknown} not in the data; available: {available}")
+            raise ConfigError(f"--symbols: {unknown} not in the data; available: {available}"
+                              + "".join(f" (--on-error drop: {note})" for note in left_out))
         frames = [f[f["symbol"].astype(str).isin(wanted)] for f in frames]
         frames = [f for f in frames if len(f)]
     return frames
 
 
-def dropped_note(name: str, report) -> str:
-    """One line on the bad rows a load left out: how many, by rule and column, the first lines."""
+def dropped_note(name: str, report, layout: dict[str, Any] | None = None) -> str:
+    """One line on the bad rows a load left out: how many, by rule and column, the first
+    lines, what the report suggests, and the command that lists them all (with the options
+    ``layout`` read the file with)."""
     rules = "; ".join(f"{v.rule} in {v.column} x{v.count:,} ({report.line_label} "
                       f"{', '.join(str(n) for n in v.first_lines[:3])}{', ...' if v.count > 3 else ''})"
                       for v in report.violations)
-    return (f"{name}: {report.bad_rows:,} bad {report.line_label}(s) of {report.rows:,} left out: {rules} "
-            f"(`workbench data validate {name}` lists them)")
+    wide = any(n.startswith("wide file:") for n in report.notes)
+    hints = [n for n in report.notes if n.startswith(f"{report.line_label} ")]  # (what the first bad row suggests)
+    return (f"{name}: {report.bad_rows:,} bad row(s) of {report.rows:,} left out"
+            + (" (a bad price leaves out that symbol's bar, the line's others kept)" if wide else "")
+            + f": {rules}" + "".join(f"; {h}" for h in hints)
+            + f" (`workbench data validate {_command_options(name, layout or {})}` lists them)")
+
+
+def _command_options(name: str, layout: dict[str, Any]) -> str:
+    """``name`` and the command-line options of ``layout`` (``columns``, ``sep``, ``decimal``,
+    ``wide``, ``tz``), as a user would type them."""
+    import shlex
+
+    words = [name]
+    if layout.get("columns"):
+        words += ["--columns", ",".join(f"{k}={v}" for k, v in layout["columns"].items())]
+    if layout.get("sep") is not None:
+        words += ["--sep", {"\t": "tab"}.get(layout["sep"], layout["sep"])]
+    if layout.get("decimal", ".") != ".":
+        words += ["--decimal", layout["decimal"]]
+    if layout.get("wide"):
+        words.append("--wide")
+    if layout.get("tz", "UTC") != "UTC":
+        words += ["--tz", layout["tz"]]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def catalog() -> pd.DataFrame:
