@@ -286,6 +286,12 @@ def test_more_bad_rows_than_the_first_say_where_to_see_them_and_how_to_load_the_
         validate_frame(frame)
 
 
+def test_a_frame_that_repeats_a_column_name_gets_the_hint_not_a_crash():
+    frame = pd.DataFrame([[1.0, 2.0, "2024-01-02"]], columns=["x", "x", "when"])
+    with pytest.raises(DataError, match="missing column 'time'.*--columns THEIRS=OURS"):
+        validate_frame(frame)
+
+
 def test_slashed_dates_are_read_day_first_when_a_first_field_says_so_and_the_order_is_noted(tmp_path):
     uk = load_file(write(tmp_path, "uk.csv", "date,close\n02/01/2023,1\n13/01/2023,2\n"), cache=False)
     assert [str(t.date()) for t in uk.frame.index] == ["2023-01-02", "2023-01-13"]

@@ -797,15 +797,17 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
 
     columns = [str(c) for c in raw.columns]
     name = dict(zip(columns, _as_theirs(raw, theirs)))
-    head = raw.head(20)
-    looked = columns[:50]  # (the values of a few columns tell; a file of thousands is not read through)
+    head = {}  # each name's first values (by position: a frame may repeat a name)
+    for i, c in enumerate(columns[:50]):  # (a few columns tell; a file of thousands is not read through)
+        head.setdefault(c, raw.iloc[:20, i])
+    looked = list(head)
     time_col = "time" if "time" in columns else next(
         (c for c in looked if c not in _TARGETS and _mostly(head[c], _times)), None)
     map_time = [] if time_col in (None, "time") else [f"{name[time_col]}=time"]
     guessed = [f"{name[c]}={_GUESS[c]}" for c in columns if c in _GUESS and c != time_col]
     others = [c for c in columns if c != time_col and c not in _TARGETS]
     if (time_col and not guessed and others and len(others) == len(columns) - 1
-            and not any(name[c].startswith("Unnamed: ") for c in others)
+            and len(set(others)) == len(others) and not any(name[c].startswith("Unnamed: ") for c in others)
             and all(_mostly(head[c], _numbers) for c in others if c in looked)):
         names = ", ".join(name[c] for c in others[:3]) + (", ..." if len(others) > 3 else "")
         return (f" (one column of prices per symbol ({names})? read it with wide=True, --wide"
