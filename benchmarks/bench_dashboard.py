@@ -28,7 +28,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import Targets  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+from workbench.browser import CHROMIUM, ensure_chromium  # noqa: E402
+
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
          "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
@@ -202,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # a SIGTERM (make interrupted, a killed run) unwinds, so the server it started is stopped too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        ensure_chromium()  # (a fresh machine: make bench installs it as the browser tests do)
+    except RuntimeError as exc:
+        print(f"bench_dashboard: {exc}", file=sys.stderr)
+        return 1
     out = Targets("bench_dashboard", parser, args)  # the machine's state before the server and browsers
     f = measure(args.sessions, args.seconds, page_name=args.page)
     updates = f["updates_per_session"]

@@ -274,3 +274,17 @@ def test_the_table_says_how_many_targets_were_met_and_where_the_others_are():
     next(r for r in first["rows"] if r["met"] is not None)["met"] = False
     assert (f"**{len(rows) - 1} of {len(rows)} targets met in this run**; the 1 not met (marked **no**) are in "
             f"`{first['bench']}.py` (1)." in report.render(benches))
+
+
+def test_the_dashboard_benchmark_installs_chromium_or_says_it_cannot(monkeypatch, capsys, tmp_path):
+    # make bench on a fresh machine: bench_dashboard went straight to Playwright, which failed
+    # with a traceback where the browser tests install Debian's chromium first
+    import bench_dashboard
+
+    import workbench.browser as browser
+
+    missing = tmp_path / "no-chromium"
+    monkeypatch.setattr(browser, "CHROMIUM", str(missing))
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 1000)  # not root: apt-get is not tried
+    assert bench_dashboard.main(["--sessions", "1", "--seconds", "1"]) == 1
+    assert f"chromium is not installed at {missing}" in capsys.readouterr().err

@@ -1,8 +1,6 @@
 """A real server on 127.0.0.1 and Debian's Chromium driven by Playwright (no browser download)."""
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,20 +10,18 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from workbench.browser import CHROMIUM, ensure_chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
 def _ensure_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True)
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed and could not be installed with apt-get")
+    try:
+        ensure_chromium()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def free_port() -> int:
