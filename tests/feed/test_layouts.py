@@ -330,3 +330,32 @@ def test_a_wide_files_decimal_comma_gets_its_hint(tmp_path):
         load_file(write(tmp_path, "w.csv", "date;SPY;QQQ\n2024-01-02;100,5;200,5\n"), wide=True, cache=False)
     assert info.value.column == "SPY" and "a decimal comma? read the file with decimal=','" in str(info.value)
     assert "every row is bad" in str(info.value) and "--on-error drop" not in str(info.value)
+
+
+def test_slashed_dates_with_two_digit_years_offsets_or_both_orders_are_read_one_way(tmp_path):
+    yy = load_file(write(tmp_path, "yy.csv", "date,close\n01/01/23,1\n02/01/23,2\n13/01/23,3\n31/01/23,4\n"),
+                   cache=False)
+    assert [str(t.date()) for t in yy.frame.index] == ["2023-01-01", "2023-01-02", "2023-01-13", "2023-01-31"]
+    # rows with and without an offset: one order for the column, not one each
+    mixed = load_file(write(tmp_path, "m.csv", "date,close\n01/02/2023 09:30+01:00,1\n13/02/2023,2\n"), cache=False)
+    assert [str(t) for t in mixed.frame.index] == ["2023-02-01 08:30:00+00:00", "2023-02-13 00:00:00+00:00"]
+    both = load_file(write(tmp_path, "b.csv", "date,close\n13/01/2023,1\n01/02/2023,2\n01/14/2023,4\n"),
+                     cache=False, on_error="drop")
+    assert [str(t.date()) for t in both.frame.index] == ["2023-01-13", "2023-02-01"]
+    assert [(v.rule, v.first_lines) for v in both.report.violations] == [("time_parse", [4])]
+    assert any(n.startswith("dates in both orders (13/01/2023 and 01/14/2023): read day first") for n in
+               both.report.notes)
+
+
+def test_a_close_only_files_extra_column_is_named_as_written_and_quoted_for_the_shell(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "n.csv", "Date,Close,My Notes\n2024-01-02,1,x\n"), cache=False)
+    assert "unexpected column(s) 'My Notes'" in str(info.value) and "--columns 'My Notes='" in str(info.value)
+
+
+def test_a_wide_file_with_one_bad_column_is_not_every_row_bad(tmp_path):
+    path = write(tmp_path, "w.csv", "date,SPY,QQQ\n2024-01-02,x,1\n2024-01-03,y,2\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, wide=True, cache=False)
+    assert "every row is bad" not in str(info.value) and "--on-error drop" in str(info.value)
+    assert list(load_file(path, wide=True, cache=False, on_error="drop").frame["symbol"]) == ["QQQ", "QQQ"]

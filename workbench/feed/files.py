@@ -37,6 +37,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import tempfile
 import warnings
 import zlib
@@ -381,12 +382,13 @@ def _canonical(
         )
     extra = [c for c in raw.columns if c not in allowed]
     if extra:
+        own = set(named)  # the input's own columns (a symbol given by the file's name is not one)
         named = {c: named.get(c, c) for c in extra}
-        guessed = [f"{named[c]}={_GUESS[c]}" for c in extra if c in _GUESS]
+        guessed = [f"{named[c]}={_GUESS[c]}" for c in extra if c in _GUESS and _GUESS[c] not in own]
         raise DataError(
             f"unexpected column(s) {', '.join(repr(named[c]) for c in extra)}; "
             f"{kind} take {','.join(required + OPTIONAL[kind])} (leave a column out with --columns "
-            f"{named[extra[0]]}= , columns={{{named[extra[0]]!r}: ''}}"
+            f"{shlex.quote(named[extra[0]] + '=')} , columns={{{named[extra[0]]!r}: ''}}"
             + (f"; or say what it is: --columns {','.join(guessed)}" if guessed else "") + ")",
             file=source,
             rule="columns",
@@ -476,7 +478,7 @@ def _canonical(
             f"{RULES[rule]} ({cell})" + hint
             + (f"; {more:,} more bad row(s)" if more else "")
             # where to see them all, and how to load the rest (the exception's report holds them too)
-            + ("; every row is bad" if report.bad_rows == report.rows else
+            + ("; every row is bad" if bool(bad.all()) else
                "; validate_frame(..., on_error='drop') lists every bad row and keeps the rest"
                if not (source.startswith("dataset ") or os.path.exists(source)) else  # a frame's source is a name
                "; `workbench data validate` lists every bad row, --on-error drop (on_error='drop') loads the rest"),
@@ -626,36 +628,61 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str,
                 parsed = _in_ns_range(pd.to_datetime(part[sel], format="ISO8601", errors="coerce", utc=utc))
                 iso_any[utc] = iso_any[utc] or bool(parsed.notna().any())
                 put(lo + np.flatnonzero(sel), utc, parsed)
+    order: list[bool | None] = []  # slashed dates' order, decided once for the column
     for utc, sel in ((True, aware & ~words), (False, ~aware & ~missing & ~words)):
         if sel.any() and not iso_any[utc]:
-            put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc, notes=notes))
+            if not order:
+                order.append(_slashed_order(text[~missing & ~words], notes))
+            put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc, dayfirst=order[0]))
     return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
 
 
 _DOTTED = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")  # 02.01.2024: the European day-first form
-_SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"  # 02/01/2024: day first in Europe, month first in the US
+_SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b"  # 02/01/2024, 02/01/24: day first in Europe, month first in the US
 
 
-def _to_datetime(text: pd.Series, *, utc: bool, notes: list[str] | None = None) -> pd.Series:
-    """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first;
-    slashed dates (``NN/NN/YYYY``) day first when a first field above 12 says so and no
-    second field above 12 says otherwise, else month first (said in ``notes`` when nothing
-    tells); else let pandas infer one format."""
+def _slashed_order(text: pd.Series, notes: list[str] | None = None) -> bool | None:
+    """Whether slashed dates (``NN/NN/YYYY`` or ``NN/NN/YY``) are day first, decided once for
+    a column (its rows with and without an offset alike), said in ``notes``; ``None`` when
+    its first date is not slashed. Day first when a first field above 12 says so and no
+    second field does; month first when a second field does; both: the first such date's
+    order (the rows of the other order then break ``time_parse``); neither: month first,
+    said to be a guess."""
+    first = text.dropna()
+    if not len(first) or not re.match(_SLASHED, str(first.iloc[0])):
+        return None
+    fields = first.str.extract(_SLASHED)[[0, 1]].astype("float64")
+    day, month = (fields[0] > 12).to_numpy(), (fields[1] > 12).to_numpy()
+    if day.any() and month.any():
+        dayfirst = bool(np.flatnonzero(day)[0] < np.flatnonzero(month)[0])
+        why = (f"dates in both orders ({first.iloc[int(np.flatnonzero(day)[0])]} and "
+               f"{first.iloc[int(np.flatnonzero(month)[0])]}): read {'day' if dayfirst else 'month'} first as the "
+               f"first of them, the others break time_parse")
+    elif day.any():
+        dayfirst, why = True, "dates read day first (DD/MM/YYYY): a first field is above 12"
+    elif month.any():
+        dayfirst, why = False, "dates read month first (MM/DD/YYYY): a second field is above 12"
+    else:
+        dayfirst, why = False, ("dates read month first (MM/DD/YYYY): no field above 12 tells the order; a file of "
+                                "DD/MM/YYYY dates is read wrongly (write them as YYYY-MM-DD)")
+    if notes is not None and why not in notes:
+        notes.append(why)
+    return dayfirst
+
+
+def _to_datetime(text: pd.Series, *, utc: bool, dayfirst: bool | None = None) -> pd.Series:
+    """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first,
+    slashed dates in the order ``dayfirst`` gives (:func:`_slashed_order`), else the one
+    format pandas infers from the first."""
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
     if parsed.isna().all():
         first = text.dropna()
         head = str(first.iloc[0]) if len(first) else ""
-        dayfirst = bool(_DOTTED.match(head))
-        if re.match(_SLASHED, head):
-            fields = first.str.extract(_SLASHED).astype("float64")
-            days_first, months_first = bool((fields[0] > 12).any()), bool((fields[1] > 12).any())
-            dayfirst = days_first and not months_first
-            if notes is not None:
-                notes.append("dates read day first (DD/MM/YYYY): a first field is above 12" if dayfirst else
-                             "dates read month first (MM/DD/YYYY): a second field is above 12" if months_first else
-                             "dates read month first (MM/DD/YYYY): no field above 12 tells the order; a file of "
-                             "DD/MM/YYYY dates is read wrongly (write them as YYYY-MM-DD)")
-        parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=dayfirst)
+        if dayfirst is None:
+            dayfirst = bool(_DOTTED.match(head))
+        with warnings.catch_warnings():  # ("could not infer format": the rows it does not fit break time_parse)
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=dayfirst)
     return _in_ns_range(parsed)
 
 
@@ -793,8 +820,6 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
     (found by its values where none is named) and one column of numbers per symbol suggest
     ``wide``; otherwise ``columns``, with an example from the names. ``theirs``: the names as
     the input has them (same order)."""
-    import shlex
-
     columns = [str(c) for c in raw.columns]
     name = dict(zip(columns, _as_theirs(raw, theirs)))
     head = {}  # each name's first values (by position: a frame may repeat a name)
@@ -804,7 +829,7 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
     time_col = "time" if "time" in columns else next(
         (c for c in looked if c not in _TARGETS and _mostly(head[c], _times)), None)
     map_time = [] if time_col in (None, "time") else [f"{name[time_col]}=time"]
-    guessed = [f"{name[c]}={_GUESS[c]}" for c in columns if c in _GUESS and c != time_col]
+    guessed = [f"{name[c]}={_GUESS[c]}" for c in columns if c in _GUESS and c != time_col and _GUESS[c] not in columns]
     others = [c for c in columns if c != time_col and c not in _TARGETS]
     if (time_col and not guessed and others and len(others) == len(columns) - 1
             and len(set(others)) == len(others) and not any(name[c].startswith("Unnamed: ") for c in others)
@@ -916,9 +941,11 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
         raw, rows_at = _melt_wide(raw, source, notes)
     theirs = [str(c).strip() for c in raw.columns]  # (for a hint: the names as the file has them)
     raw = _columns(raw, source, theirs)
+    named = dict(zip(raw.columns, _as_theirs(raw, theirs)))  # (before a close-only file gains columns)
     filled = _close_only(raw, notes)
-    return _canonical(raw if filled is None else filled, source, line_label, kind, symbol, tz, on_error, notes=notes,
-                      rows_at=rows_at, close_only=filled is not None, theirs=theirs)
+    shaped = raw if filled is None else filled
+    return _canonical(shaped, source, line_label, kind, symbol, tz, on_error, notes=notes, rows_at=rows_at,
+                      close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns])
 
 
 def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:

@@ -68,8 +68,10 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, prog
         report = loaded.report
         if report.bad_rows:  # (only with on_error="drop": "raise" refuses the file)
             if loaded.frame.empty:
-                raise DataError(f"every {report.line_label} is bad ({report.bad_rows:,}): nothing left to run on; "
-                                f"`workbench data validate {_command_options(n, layout)}` lists them", file=n, rule="empty")
+                hints = "".join(f" ({h})" for h in report.notes if h.startswith(f"{report.line_label} "))
+                raise DataError(f"every {report.line_label} is bad ({report.bad_rows:,}): nothing left to run on"
+                                f"{hints}; `workbench data validate {_command_options(n, layout)}` lists them",
+                                file=n, rule="empty")
             left_out.append(dropped_note(n, report, layout))
         frames.append(loaded.frame)
     if dropped is not None:
