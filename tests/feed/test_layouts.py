@@ -359,3 +359,17 @@ def test_a_wide_file_with_one_bad_column_is_not_every_row_bad(tmp_path):
         load_file(path, wide=True, cache=False)
     assert "every row is bad" not in str(info.value) and "--on-error drop" in str(info.value)
     assert list(load_file(path, wide=True, cache=False, on_error="drop").frame["symbol"]) == ["QQQ", "QQQ"]
+
+
+def test_the_first_bad_rows_hint_and_a_wide_layout_are_fields_of_the_report_and_survive_the_cache(tmp_path):
+    from workbench.feed.validate import QualityReport
+
+    semi = write(tmp_path, "s.csv", "time;symbol;close\n2024-01-02;X;1,5\n2024-01-03;X;2,5\n")
+    report = load_file(semi, cache=False, on_error="drop").report
+    assert report.hint == "line 2: a decimal comma? read the file with decimal=',', --decimal ,"
+    assert not report.wide and not any("decimal comma" in n for n in report.notes)
+    wide = load_file(write(tmp_path, "w.csv", "date,SPY\n2024-01-02,1\n"), wide=True, cache=False).report
+    assert wide.wide and wide.hint == ""
+    assert QualityReport.from_dict(report.to_dict()).hint == report.hint
+    cached = [load_file(semi, cache=True, cache_dir=tmp_path / "c", on_error="drop").report for _ in range(2)]
+    assert cached[1].hint == report.hint

@@ -75,6 +75,8 @@ def data_show(args: argparse.Namespace) -> int:
     frame, report = loaded.frame, loaded.report
     for note in report.notes:
         print(f"note: {note}")
+    if report.hint:
+        print(f"hint: {report.hint}")
     if frame.empty:
         print(f"[no good rows: all {report.rows:,} {report.line_label}s are bad]")
     else:

@@ -466,6 +466,7 @@ def _canonical(
         violations=findings.results(line_of, lines),
         line_label=line_label,
         notes=list(notes or []),
+        wide=rows_at is not None,
     )
     if report.bad_rows and on_error == "raise":
         rule, column, pos = findings.first()
@@ -492,7 +493,7 @@ def _canonical(
         rule, column, pos = findings.first()
         hint = _hint(raw, pos, column, rule, tz)
         if hint:  # what the first bad row suggests, for the report (its error would have said it)
-            report.notes.append(f"{line_label} {line_of(pos)}: {hint.strip()[1:-1]}")
+            report.hint = f"{line_label} {line_of(pos)}: {hint.strip()[1:-1]}"
         frame = frame[~bad]
         if frame.empty:
             report.symbols = []

@@ -68,7 +68,7 @@ def load_bars(sources: Iterable[str], symbols: Iterable[str] | None = None, prog
         report = loaded.report
         if report.bad_rows:  # (only with on_error="drop": "raise" refuses the file)
             if loaded.frame.empty:
-                hints = "".join(f" ({h})" for h in report.notes if h.startswith(f"{report.line_label} "))
+                hints = f" ({report.hint})" if report.hint else ""
                 raise DataError(f"every {report.line_label} is bad ({report.bad_rows:,}): nothing left to run on"
                                 f"{hints}; `workbench data validate {_command_options(n, layout)}` lists them",
                                 file=n, rule="empty")
@@ -95,11 +95,9 @@ def dropped_note(name: str, report, layout: dict[str, Any] | None = None) -> str
     rules = "; ".join(f"{v.rule} in {v.column} x{v.count:,} ({report.line_label} "
                       f"{', '.join(str(n) for n in v.first_lines[:3])}{', ...' if v.count > 3 else ''})"
                       for v in report.violations)
-    wide = any(n.startswith("wide file:") for n in report.notes)
-    hints = [n for n in report.notes if n.startswith(f"{report.line_label} ")]  # (what the first bad row suggests)
     return (f"{name}: {report.bad_rows:,} bad row(s) of {report.rows:,} left out"
-            + (" (a bad price leaves out that symbol's bar, the line's others kept)" if wide else "")
-            + f": {rules}" + "".join(f"; {h}" for h in hints)
+            + (" (a bad price leaves out that symbol's bar, the line's others kept)" if report.wide else "")
+            + f": {rules}" + (f"; {report.hint}" if report.hint else "")
             + f" (`workbench data validate {_command_options(name, layout or {})}` lists them)")
 
 

@@ -84,6 +84,8 @@ class QualityReport:
     first_time: pd.Timestamp | None = None
     last_time: pd.Timestamp | None = None
     notes: list[str] = field(default_factory=list)  # how the file was read: a detected delimiter, a close-only layout
+    hint: str = ""  # what the first bad row suggests (a decimal comma?), as its error would say it
+    wide: bool = False  # a wide file: rows are its lines, each a bar per symbol
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,8 @@ class QualityReport:
             "last_time": None if self.last_time is None else self.last_time.isoformat(),
             "line_label": self.line_label,
             "notes": list(self.notes),
+            "hint": self.hint,
+            "wide": self.wide,
             "violations": [
                 {
                     "rule": v.rule,
@@ -136,6 +140,8 @@ class QualityReport:
             ],
             line_label=d["line_label"],
             notes=list(d.get("notes", [])),
+            hint=d.get("hint", ""),
+            wide=bool(d.get("wide", False)),
             symbols=list(d["symbols"]),
             first_time=None if d["first_time"] is None else pd.Timestamp(d["first_time"]),
             last_time=None if d["last_time"] is None else pd.Timestamp(d["last_time"]),
@@ -147,6 +153,7 @@ class QualityReport:
             + (f", {self.first_time} .. {self.last_time}" if self.first_time is not None else "")
         )
         head += "".join(f"\nnote: {n}" for n in self.notes)
+        head += f"\nhint: {self.hint}" if self.hint else ""
         if self.ok:
             return head + "\nOK: no rule broken"
         lines = [head, f"ERRORS: {self.bad_rows:,} bad row(s)"]
