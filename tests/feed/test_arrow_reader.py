@@ -1,0 +1,133 @@
+"""pyarrow's streaming CSV reader reads plain CSV files where it reads them as pandas' reader
+does, and hands every other file to pandas: each file here loads to the same frame and
+report (or the same error) both ways, and the clean ones are shown to take pyarrow's way."""
+
+import pandas as pd
+import pytest
+
+from workbench.errors import DataError
+from workbench.feed import files, load_file
+
+HEAD = "time,symbol,open,high,low,close,volume\n"
+ROW = "2024-01-0{d},ABC,1.5,2.0,1.0,{c},100\n"
+
+
+def rows(*closes, head=HEAD):
+    return head + "".join(ROW.format(d=i + 2, c=c) for i, c in enumerate(closes))
+
+
+# (name, file text, load options, whether pyarrow reads it)
+CASES = [
+    ("plain.csv", rows("1.75", "2.25", "1.5"), {}, True),
+    ("ints.csv", rows("2", "1", "-0"), {}, True),
+    ("exponents.csv", rows("1.75e0", "+1.5", ".5e1", "inf"), {}, True),
+    ("blank_lines.csv", rows("1.75", "1.5", "-1.5").replace("100\n2024", "100\n\n\n2024") + "\n",
+     {"on_error": "drop"}, True),  # (the bad row's line counts the blank ones)
+    ("empty_cells.csv", rows("", "1.5", "1.75").replace("2.0,1.0,,", ",1.0,,"), {}, True),
+    ("crlf.csv", rows("1.75", "1.5").replace("\n", "\r\n"), {}, True),
+    ("bom.csv", "\ufeff" + rows("1.75", "1.5"), {}, True),
+    ("quoted.csv", rows("1.75", "1.5").replace("ABC", '"ABC"'), {}, True),
+    ("semicolon.csv", rows("1.75", "1.5").replace(",", ";"), {}, True),
+    ("tab.tsv", rows("1.75", "1.5").replace(",", "\t"), {}, True),
+    ("rules.csv", rows("1.75", "3.0", "0.5", "1.5").replace("2024-01-05", "2024-01-03"), {"on_error": "drop"}, True),
+    ("offsets.csv", rows("1.75", "1.5").replace("2024-01-02", "2024-01-02T15:30:00+01:00"), {}, True),
+    ("local.csv", rows("1.75", "1.5").replace("2024-01-02", "2024-03-10 02:30"),
+     {"tz": "America/New_York", "on_error": "drop"}, True),
+    ("slashed.csv", rows("1.75", "1.5").replace("2024-01-02", "13/01/2024").replace("2024-01-03", "14/01/2024"), {},
+     True),
+    ("close_only.csv", "date,close\n2024-01-02,1.5\n2024-01-03,1.75\n", {}, True),
+    ("wide.csv", "Date,SPY,QQQ\n2024-01-02,1.5,\n2024-01-03,1.75,2.5\n", {"wide": True}, True),
+    ("mapped.csv", rows("1.75", "1.5", head="dt,ticker,o,h,l,c,vol\n"),
+     {"columns": {"dt": "time", "ticker": "symbol", "o": "open", "h": "high", "l": "low", "c": "close",
+                  "vol": "volume"}}, True),
+    ("no_symbol.csv", "time,open,high,low,close,volume\n2024-01-02,1.5,2.0,1.0,1.75,100\n", {}, True),
+    # pandas' way: a spelled-out NaN is a value to pandas, a missing cell to pyarrow
+    ("nan.csv", rows("nan", "1.5"), {"on_error": "drop"}, False),
+    ("bad_cell.csv", rows("x", "1.5"), {}, False),
+    ("bad_cell_dropped.csv", rows("x", "1.5", "1,75"), {"on_error": "drop"}, False),
+    ("spaced.csv", rows(" 1.5 ", "1.5"), {}, True),
+    ("short_line.csv", rows("1.75", "1.5").replace(",100\n2024-01-03", "\n2024-01-03"), {"on_error": "drop"}, False),
+    ("long_line.csv", rows("1.75", "1.5").replace("1.75,100", "1.75,100,7"), {}, False),
+    ("trailing_delimiter.csv", rows("1.75", "1.5").replace("\n", ",\n"), {}, False),
+    ("repeated_name.csv", "time,close,close\n2024-01-02,1.5,1.5\n", {}, False),
+    ("extra_text.csv", rows("1.75", head=HEAD.replace("\n", ",note\n")).replace("100\n", "100,hello\n"), {},
+     False),
+    ("bool.csv", rows("TRUE", "1.5"), {}, False),
+    ("header_only.csv", HEAD, {}, False),  # no rows: no column is all numbers
+]
+
+
+def outcome(path, options):
+    try:
+        loaded = load_file(path, cache=False, **options)
+    except DataError as exc:
+        return ("error", str(exc), exc.line, exc.column, exc.rule)
+    return ("loaded", loaded.frame, loaded.report.to_dict())
+
+
+@pytest.mark.parametrize("name,text,options,arrow", CASES, ids=[c[0] for c in CASES])
+def test_pyarrow_and_pandas_read_a_file_alike(tmp_path, monkeypatch, name, text, options, arrow):
+    path = tmp_path / name
+    path.write_text(text, newline="")
+    taken = []
+    real = files._read_csv_arrow
+
+    def spy(*args):
+        raw = real(*args)
+        taken.append(raw is not None)
+        return raw
+
+    monkeypatch.setattr(files, "_read_csv_arrow", spy)
+    fast = outcome(path, options)
+    monkeypatch.setattr(files, "_read_csv_arrow", lambda *args: None)  # pandas only
+    slow = outcome(path, options)
+    assert taken == [arrow]
+    assert fast[0] == slow[0]
+    if fast[0] == "error":
+        assert fast == slow
+    else:
+        pd.testing.assert_frame_equal(fast[1], slow[1], check_exact=True)
+        assert fast[2] == slow[2]
+
+
+def test_a_spelled_out_nan_is_read_by_pandas(tmp_path):
+    """pyarrow reads ``nan`` as a missing cell; pandas as a value that is not a price."""
+    path = tmp_path / "nan.csv"
+    path.write_text(rows("nan", "1.5"))
+    report = load_file(path, cache=False, on_error="drop").report
+    assert report.bad_rows == 1 and [v.rule for v in report.violations] != ["missing_value"]
+
+
+def test_a_long_file_streams_through_pyarrow_with_a_progress_bar(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "long.csv"
+    path.write_text(HEAD + "".join(f"2024-01-02T{h:02d}:{m:02d}:00Z,ABC,1.5,2.0,1.0,1.75,100\n"
+                                   for h in range(24) for m in range(60)))
+    monkeypatch.setattr(files, "ARROW_BLOCK", 4096)  # many blocks
+    monkeypatch.setattr(files, "PROGRESS_BYTES", 1)  # and counts as long
+    import tqdm.auto
+
+    bars = []
+
+    class Bar(tqdm.auto.tqdm):  # the bytes the bar was told of
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    streamed = load_file(path, cache=False, progress=True)
+    assert "reading long.csv" in capsys.readouterr().err
+    assert [(b.n, b.total) for b in bars] == [(path.stat().st_size, path.stat().st_size)]
+    monkeypatch.setattr(files, "_read_csv_arrow", lambda *args: None)
+    pd.testing.assert_frame_equal(streamed.frame, load_file(path, cache=False).frame, check_exact=True)
+    assert len(streamed.frame) == 24 * 60
+
+
+@pytest.mark.parametrize("extra", [[], ["2024-01-02 09:30 \u00a0"]], ids=["ascii", "not-ascii"])
+def test_offsets_are_found_by_pyarrow_as_by_pythons_re(extra):
+    """Which times carry an offset: pyarrow's RE2 on ASCII text, Python's ``re`` otherwise."""
+    text = ["2024-01-02T09:30:00-05:00", "2024-01-02 09:30:00Z", "2024-01-02", "2024-01-02 09:30 +0100",
+            "2024-01-02T0930-05", "2024-01-02T09:30:00.123+01", "01/02/2024", "2024-01-02 09:30:00 ", None,
+            "2024-01-02T09:30:00 Z", "2024-01-02T093000+01", "", "Z"] + extra
+    col = pd.Series(text, dtype="string")
+    assert files._has_offset(col).tolist() == col.astype(object).str.contains(files._OFFSET, na=False).tolist()
+    assert files._has_offset(col).tolist()[:4] == [True, True, False, True]
