@@ -131,3 +131,35 @@ def test_offsets_are_found_by_pyarrow_as_by_pythons_re(extra):
     col = pd.Series(text, dtype="string")
     assert files._has_offset(col).tolist() == col.astype(object).str.contains(files._OFFSET, na=False).tolist()
     assert files._has_offset(col).tolist()[:4] == [True, True, False, True]
+
+
+ISO = ["2024-01-02T09:30:00Z", "2024-01-02T09:30:00-05:00", "2024-01-02 09:30:00+0100", "2024-01-02T09:30Z",
+       "2024-01-02T09:30:00.123456789Z", "2024-01-02T09:30:00+01", "2024-01-02T09:30:00.5+01:00", "2024-01-02Z",
+       "2024-01-02T0930-05", "2024-01-02T09:30:00 Z", "2024-01-02T24:00:00Z", "2024-01-02T23:59:60Z",
+       "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-02T09:30:00,5Z", "20240102T093000Z",
+       "2024-01-02T09:30:00.1234567891Z", "9999-01-02T00:00:00Z", "1600-01-02T00:00:00Z", "2024-01-02T09:30:00z",
+       "2024-01-02", "2024-01-02 09:30", "2024-01-02T9:30", "2024-1-2", "2024-01-02T09", "2024-01-02 09:30:00 ",
+       "  2024-01-02", "2024-03-10 02:30", "2024-13-01", "x", "2024-01-02T09:30:00.000000001"]
+
+
+@pytest.mark.parametrize("utc", [True, False])
+def test_iso_times_are_read_by_pyarrow_as_by_pandas(utc):
+    """Each text alone, and all together (where pyarrow reads not all of them, pandas reads them)."""
+    def both(texts):
+        fast = files._iso_times(pd.Series(texts, dtype="string"), utc)  # Arrow strings: pyarrow first
+        slow = files._iso_times(pd.Series(texts, dtype=object), utc)  # pandas
+        return pd.DatetimeIndex(fast).as_unit("ns").asi8.tolist(), pd.DatetimeIndex(slow).as_unit("ns").asi8.tolist()
+
+    texts = ISO if utc else [t for t in ISO if not files._OFFSET.search(t)]  # (as the caller splits them)
+    for text in texts:
+        fast, slow = both([text])
+        assert fast == slow, text
+    fast, slow = both(texts)
+    assert fast == slow
+
+
+def test_clean_iso_times_are_read_by_pyarrow(monkeypatch):
+    texts = pd.Series(["2024-01-02T09:30:00Z", "2024-01-02T09:30:00.5-05:00"], dtype="string")
+    monkeypatch.setattr(pd, "to_datetime", None)  # pandas' reader unused
+    assert pd.DatetimeIndex(files._iso_times(texts, True)).strftime("%H:%M:%S.%f").tolist() == [
+        "09:30:00.000000", "14:30:00.500000"]

@@ -686,7 +686,7 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str,
             if sel.any():
                 # (in the ns range: pandas picks each call's unit from its rows, so a year
                 # beyond 2262 parses or not with its neighbours; out of the range it never counts)
-                parsed = _in_ns_range(pd.to_datetime(part[sel], format="ISO8601", errors="coerce", utc=utc))
+                parsed = _iso_times(part[sel], utc)
                 iso_any[utc] = iso_any[utc] or bool(parsed.notna().any())
                 put(lo + np.flatnonzero(sel), utc, parsed)
     order: list[bool | None] = []  # slashed dates' order, decided once for the column
@@ -696,6 +696,24 @@ def _parse_text_times(text: pd.Series, missing: np.ndarray, tz: str,
                 order.append(_slashed_order(text[~missing & ~words], notes))
             put(np.flatnonzero(sel), utc, _to_datetime(text[sel], utc=utc, dayfirst=order[0]))
     return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _iso_times(text: pd.Series, utc: bool) -> pd.Series:
+    """ISO 8601 times in nanoseconds, NaT where a text is not one (in the ns range: UTC when
+    ``utc``, else naive). pyarrow's cast reads a slice's Arrow strings twenty times faster than
+    pandas, but knows fewer forms (``T0930``, ``2024-1-2``, years past 2262): it answers only
+    when it reads every text of the slice, and pandas otherwise, whose reading is the rule."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if text.dtype == "string" and text.dtype.storage == "pyarrow" and len(text):
+        try:
+            cast = pc.cast(pa.array(text.array), pa.timestamp("ns", tz="UTC" if utc else None))
+        except (pa.ArrowException, ValueError):  # ArrowInvalid: a text it does not read
+            cast = None
+        if cast is not None:
+            return cast.to_pandas()
+    return _in_ns_range(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc))
 
 
 def _has_offset(text: pd.Series) -> np.ndarray:
