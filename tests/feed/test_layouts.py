@@ -309,6 +309,14 @@ def test_a_close_only_files_bad_price_is_counted_once(tmp_path):
     assert [(v.rule, v.column, v.count, v.first_lines) for v in report.violations] == [
         ("price_positive", "close", 2, [3, 4])]
     assert report.counts() == {"price_positive": 2}
+    # an empty close is the close's missing value, not also a missing volume (the file has none);
+    # a blank line is still only skipped
+    empty = load_file(write(tmp_path, "e.csv", "time,close\n2024-01-02,1\n2024-01-03,\n\n2024-01-04,2\n"),
+                      cache=False, on_error="drop").report
+    assert [(v.rule, v.column, v.first_lines) for v in empty.violations] == [("missing_value", "close", [3])]
+    ohlc = load_file(write(tmp_path, "o.csv", "time,open,high,low,close\n2024-01-02,1,1,1,1\n2024-01-03,1,1,1,\n"),
+                     cache=False, on_error="drop").report
+    assert [(v.rule, v.column, v.first_lines) for v in ohlc.violations] == [("missing_value", "close", [3])]
 
 
 def test_extra_columns_are_named_as_the_file_has_them_and_can_be_left_out(tmp_path):

@@ -1110,8 +1110,9 @@ def _close_only(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     volume of 0 when it has none), said in ``notes``; ``None`` for any other frame (a full
     OHLC frame without a volume is given a volume of 0 in place, said)."""
     cols = set(raw.columns)
+    blank = raw.isna().all(axis=1).to_numpy()  # a blank line stays blank (skipped); an empty close is the close's
     if {"open", "high", "low", "close"} <= cols and "volume" not in cols and not cols & {"bid", "ask"}:
-        raw["volume"] = np.where(raw["close"].isna(), np.nan, 0.0)  # a blank line stays blank
+        raw["volume"] = np.where(blank, np.nan, 0.0)
         notes.append("no volume column: volume set to 0")
         return None
     if "close" not in cols or cols & {"open", "high", "low", "bid", "ask"}:
@@ -1120,7 +1121,7 @@ def _close_only(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     raw = raw.assign(open=close, high=close, low=close)
     filled = "open, high and low set to the close"
     if "volume" not in cols:
-        raw = raw.assign(volume=np.where(close.isna(), np.nan, 0.0))  # a blank line stays blank
+        raw = raw.assign(volume=np.where(blank, np.nan, 0.0))
         filled += ", volume to 0"
     notes.append(f"close-only prices: {filled}")
     return raw
