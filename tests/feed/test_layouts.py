@@ -265,6 +265,11 @@ def test_a_wide_files_report_counts_its_lines_not_a_bar_per_symbol(tmp_path):
     ("date,o,h,l,c,v\n2024-01-02,1,2,0.5,1.5,100\n", "--columns o=open,h=high,l=low,c=close,v=volume"),  # not wide
     ("Datum;DAX;SMI\n02.01.2024;16000,5;11000,1\n", "(DAX, SMI)? read it with wide=True, --wide --columns Datum=time"),
     ("Date,Adj Close\n2024-01-02,1\n", "--columns 'Adj Close=close'"),
+    # an index that DataFrame.to_csv wrote (a column without a name): left out
+    (",Datum,SPY,QQQ\n0,2024-01-02,1,2\n", "(SPY, QQQ)? read it with wide=True, --wide --columns 'Datum=time,Unnamed: 0='"),
+    (",Date,Open,High,Low,Close,Volume\n0,2024-01-02,1,2,0.5,1.5,10\n", "unexpected column(s) 'Unnamed: 0' (a column "
+     "without a name: an index that DataFrame.to_csv wrote?)"),
+    ("Date,SPY,SPY\n2024-01-02,1,2\n", "the file names SPY twice: give each column its own name"),  # not wide
 ])
 def test_columns_that_name_nothing_of_ours_get_a_hint_of_what_to_say(tmp_path, text, hint):
     with pytest.raises(DataError) as info:
@@ -288,7 +293,7 @@ def test_more_bad_rows_than_the_first_say_where_to_see_them_and_how_to_load_the_
 
 def test_a_frame_that_repeats_a_column_name_gets_the_hint_not_a_crash():
     frame = pd.DataFrame([[1.0, 2.0, "2024-01-02"]], columns=["x", "x", "when"])
-    with pytest.raises(DataError, match="missing column 'time'.*--columns THEIRS=OURS"):
+    with pytest.raises(DataError, match="missing column 'time'.*names x twice: give each column its own name"):
         validate_frame(frame)
 
 

@@ -445,7 +445,9 @@ def _canonical(
         named = {c: named.get(c, c) for c in extra}
         guessed = [f"{named[c]}={_GUESS[c]}" for c in extra if c in _GUESS and _GUESS[c] not in own]
         raise DataError(
-            f"unexpected column(s) {', '.join(repr(named[c]) for c in extra)}; "
+            f"unexpected column(s) {', '.join(repr(named[c]) for c in extra)}"
+            + (" (a column without a name: an index that DataFrame.to_csv wrote?)"
+               if any(named[c].startswith("Unnamed: ") for c in extra) else "") + "; "
             f"{kind} take {','.join(required + OPTIONAL[kind])} (leave a column out with --columns "
             f"{shlex.quote(named[extra[0]] + '=')} , columns={{{named[extra[0]]!r}: ''}}"
             + (f"; or say what it is: --columns {','.join(guessed)}" if guessed else "") + ")",
@@ -923,15 +925,22 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
     time_col = "time" if "time" in columns else next(
         (c for c in looked if c not in _TARGETS and _mostly(head[c], _times)), None)
     map_time = [] if time_col in (None, "time") else [f"{name[time_col]}=time"]
+    # a column without a name (an index that DataFrame.to_csv wrote): left out
+    leave = [f"{name[c]}=" for c in columns if name[c].startswith("Unnamed: ") and c != time_col]
     guessed = [f"{name[c]}={_GUESS[c]}" for c in columns if c in _GUESS and c != time_col and _GUESS[c] not in columns]
-    others = [c for c in columns if c != time_col and c not in _TARGETS]
-    if (time_col and not guessed and others and len(others) == len(columns) - 1
-            and len(set(others)) == len(others) and not any(name[c].startswith("Unnamed: ") for c in others)
+    others = [c for c in columns if c != time_col and c not in _TARGETS and not name[c].startswith("Unnamed: ")]
+    # pandas reads a repeated name as NAME.1: one symbol's column twice is no wide file
+    repeated = sorted({m.group(1) for c in others if (m := re.fullmatch(r"(.+)\.\d+", name[c]))
+                       and m.group(1) in {name[o] for o in others}} | {c for c in others if others.count(c) > 1})
+    if (time_col and not guessed and others and len(others) == len(columns) - 1 - len(leave)
             and all(_mostly(head[c], _numbers) for c in others if c in looked)):
+        if repeated:
+            return f" (one column of prices per symbol? the file names {repeated[0]} twice: give each column its own name)"
         names = ", ".join(name[c] for c in others[:3]) + (", ..." if len(others) > 3 else "")
+        told = ",".join(map_time + leave)
         return (f" (one column of prices per symbol ({names})? read it with wide=True, --wide"
-                + "".join(f" --columns {shlex.quote(m)}" for m in map_time) + ")")
-    guessed = map_time + guessed
+                + (f" --columns {shlex.quote(told)}" if told else "") + ")")
+    guessed = map_time + leave + guessed
     example = ",".join(guessed) if guessed else "dt=time,ticker=symbol,c=close"
     return f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns {shlex.quote(example)})"
 
