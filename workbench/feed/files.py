@@ -933,7 +933,8 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
     repeated = sorted({m.group(1) for c in others if (m := re.fullmatch(r"(.+)\.\d+", name[c]))
                        and m.group(1) in {name[o] for o in others}} | {c for c in others if others.count(c) > 1})
     if (time_col and not guessed and others and len(others) == len(columns) - 1 - len(leave)
-            and all(_mostly(head[c], _numbers) for c in others if c in looked)):
+            and all(_mostly(head[c], _numbers) for c in others if c in looked and head[c].notna().any())
+            and any(head[c].notna().any() for c in others if c in looked)):  # (a symbol's first rows may be empty)
         if repeated:
             return f" (one column of prices per symbol? the file names {repeated[0]} twice: give each column its own name)"
         names = ", ".join(name[c] for c in others[:3]) + (", ..." if len(others) > 3 else "")
