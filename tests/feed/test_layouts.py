@@ -291,6 +291,9 @@ def test_more_bad_rows_than_the_first_say_where_to_see_them_and_how_to_load_the_
                           "close": 1.0, "volume": 0.0})
     with pytest.raises(DataError, match=r"validate_frame\(\.\.\., on_error='drop'\) lists every bad row"):
         validate_frame(frame)
+    # a frame named after a file (read from it by the caller) is still a frame
+    with pytest.raises(DataError, match=r"validate_frame\(\.\.\., on_error='drop'\) lists every bad row"):
+        validate_frame(frame, source=str(path))
 
 
 def test_a_frame_that_repeats_a_column_name_gets_the_hint_not_a_crash():

@@ -149,7 +149,7 @@ def load_file(
     fmt = file_format(p)
     if fmt == "parquet":
         raw = _read_parquet(p, source)
-        return _shaped(raw, source, "row", kind, symbol or _stem_symbol(p), tz, on_error, layout, [])
+        return _shaped(raw, source, "row", kind, symbol or _stem_symbol(p), tz, on_error, layout, [], file=True)
 
     key = None
     if cache:
@@ -163,7 +163,7 @@ def load_file(
             return hit
     notes: list[str] = []
     raw = _read_csv(p, source, layout["sep"], layout["decimal"], notes, progress=progress, columns=layout["columns"])
-    loaded = _shaped(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error, layout, notes)
+    loaded = _shaped(raw, source, "line", kind, symbol or _stem_symbol(p), tz, on_error, layout, notes, file=True)
     if key is not None:
         _cache_put(directory, key, loaded)
     return loaded
@@ -401,6 +401,7 @@ def _canonical(
     rows_at: np.ndarray | None = None,
     close_only: bool = False,
     theirs: list[str] | None = None,
+    file: bool = False,
 ) -> Loaded:
     theirs = theirs or [str(c).strip() for c in raw.columns]
     raw = _columns(raw, source, theirs)
@@ -542,7 +543,7 @@ def _canonical(
             # where to see them all, and how to load the rest (the exception's report holds them too)
             + ("; every row is bad" if bool(bad.all()) else
                "; validate_frame(..., on_error='drop') lists every bad row and keeps the rest"
-               if not (source.startswith("dataset ") or os.path.exists(source)) else  # a frame's source is a name
+               if not (file or source.startswith("dataset ")) else  # a frame's source is only a name
                "; `workbench data validate` lists every bad row, --on-error drop (on_error='drop') loads the rest"),
             file=source,
             **{"line" if line_label == "line" else "row": line_of(pos)},
@@ -1031,7 +1032,7 @@ def _detect_sep(p: Path, source: str) -> str:
 
 
 def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, symbol: str | None, tz: str,
-            on_error: OnError, layout: dict, notes: list[str]) -> Loaded:
+            on_error: OnError, layout: dict, notes: list[str], file: bool = False) -> Loaded:
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
     rows_at = None
@@ -1049,7 +1050,7 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     filled = _close_only(raw, notes)
     shaped = raw if filled is None else filled
     return _canonical(shaped, source, line_label, kind, symbol, tz, on_error, notes=notes, rows_at=rows_at,
-                      close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns])
+                      close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns], file=file)
 
 
 def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:
