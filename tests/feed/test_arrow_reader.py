@@ -53,6 +53,7 @@ CASES = [
     ("extra_text.csv", rows("1.75", head=HEAD.replace("\n", ",note\n")).replace("100\n", "100,hello\n"), {},
      False),
     ("bool.csv", rows("TRUE", "1.5"), {}, False),
+    ("hex_symbol.csv", rows("1.75").replace("ABC", "0XYZ"), {}, False),  # (0x anywhere: pandas reads it)
     ("header_only.csv", HEAD, {}, False),  # no rows: no column is all numbers
 ]
 
@@ -127,7 +128,8 @@ def test_offsets_are_found_by_pyarrow_as_by_pythons_re(extra):
     """Which times carry an offset: pyarrow's RE2 on ASCII text, Python's ``re`` otherwise."""
     text = ["2024-01-02T09:30:00-05:00", "2024-01-02 09:30:00Z", "2024-01-02", "2024-01-02 09:30 +0100",
             "2024-01-02T0930-05", "2024-01-02T09:30:00.123+01", "01/02/2024", "2024-01-02 09:30:00 ", None,
-            "2024-01-02T09:30:00 Z", "2024-01-02T093000+01", "", "Z"] + extra
+            "2024-01-02T09:30:00 Z", "2024-01-02T093000+01", "", "Z", "2024-01-02T09:30:00Z\x0b",
+            "2024-01-02T09:30:00+05:00\x1f", "2024-01-02T09+05", "2024-01-02 0930 -05"] + extra
     col = pd.Series(text, dtype="string")
     assert files._has_offset(col).tolist() == col.astype(object).str.contains(files._OFFSET, na=False).tolist()
     assert files._has_offset(col).tolist()[:4] == [True, True, False, True]
@@ -163,3 +165,57 @@ def test_clean_iso_times_are_read_by_pyarrow(monkeypatch):
     monkeypatch.setattr(pd, "to_datetime", None)  # pandas' reader unused
     assert pd.DatetimeIndex(files._iso_times(texts, True)).strftime("%H:%M:%S.%f").tolist() == [
         "09:30:00.000000", "14:30:00.500000"]
+
+
+# found by a fuzzing review: pyarrow reads 0x10 as 16 and a number beyond int64 as a float,
+# pandas keeps both as text or Python integers; Python's \s has \v and \x1c-\x1f, RE2's not
+MORE = [
+    ("hex.csv", "time,symbol,close,volume\n2024-01-02,A,1.5,0x10\n", {}),
+    ("hex_close.csv", "time,symbol,close\n2024-01-02,A,0X10\n", {}),
+    ("hex_wrap.csv", "time,symbol,close,volume\n2024-01-02,A,1.5,0xffffffffffffffff\n", {}),
+    ("beyond_int64.csv", "time,symbol,close\n2024-01-02,A,9223372036854775808\n2024-01-03,A,-1\n", {}),
+    ("below_int64.csv", "time,symbol,open,high,low,close,volume\n2024-01-02,A,1,2,1,1,-9223372036854775809\n", {}),
+    ("minus_zero.csv", "time,symbol,open,high,low,close,volume\n2024-01-02,A,1,2,1,1,-0\n"
+                       "2024-01-03,A,1,2,1,1,9223372036854775809\n", {"on_error": "drop"}),
+    ("vertical_tab.csv", "time,symbol,close\n2024-01-02T09:30:00+05:00\x0b,A,1\n2024-01-03,A,1\n", {}),
+    ("hour_offset.csv", "time,symbol,close\n2024-01-02T09+05,A,1\n2024-01-03T09:30:00,A,2\n", {}),
+]
+
+
+@pytest.mark.parametrize("name,text,options", MORE, ids=[c[0] for c in MORE])
+def test_what_a_review_found_reads_alike_both_ways_and_without_a_traceback(tmp_path, monkeypatch, name, text,
+                                                                           options):
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    fast = outcome(path, options)
+    monkeypatch.setattr(files, "_read_csv_arrow", lambda *args: None)
+    slow = outcome(path, options)
+    assert fast[0] == slow[0]
+    if fast[0] == "error":
+        assert fast == slow
+    else:
+        pd.testing.assert_frame_equal(fast[1], slow[1], check_exact=True)
+        assert fast[2] == slow[2]
+        assert fast[1]["volume"].to_numpy().view("int64").tolist() == slow[1]["volume"].to_numpy().view(
+            "int64").tolist()  # (-0.0 is not 0.0 here)
+
+
+def test_a_time_with_an_offset_and_a_trailing_control_character_keeps_its_offset(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"time,symbol,close\n2024-01-02T09:30:00+05:00\x0b,A,1\n2024-01-03,A,1\n")
+    assert [str(t) for t in load_file(path, cache=False).frame.index] == ["2024-01-02 04:30:00+00:00",
+                                                                         "2024-01-03 00:00:00+00:00"]
+    hour = tmp_path / "h.csv"
+    hour.write_text("time,symbol,close\n2024-01-02T09+05,A,1\n2024-01-03T09:30:00,A,2\n")
+    assert [str(t) for t in load_file(hour, cache=False).frame.index] == ["2024-01-02 04:00:00+00:00",
+                                                                         "2024-01-03 09:30:00+00:00"]
+
+
+def test_an_offset_of_a_form_not_known_beside_naive_times_is_a_bad_time_not_a_traceback(tmp_path):
+    """pandas reads +050 as an offset and refuses to mix it with naive times: the row breaks time_parse."""
+    path = tmp_path / "odd.csv"
+    path.write_text("time,symbol,close\n2024-01-02T09:30+050,A,1\n2024-01-03T09:30,A,2\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    assert (info.value.line, info.value.column, info.value.rule) == (2, "time", "time_parse")
+    assert len(load_file(path, cache=False, on_error="drop").frame) == 1

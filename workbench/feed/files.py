@@ -74,9 +74,11 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 TEXT_SUFFIXES = (".tsv", ".txt", ".tsv.gz", ".txt.gz")  # read as CSV too (the delimiter detected or --sep)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
-# an offset at the end of a time: Z, +HH:MM, +HHMM, or +HH after the time's minutes, fraction or
-# basic-format clock (T1200, T120000), a space before it allowed
-_OFFSET = re.compile(r"(?:Z|\s*[+-]\d{2}:?\d{2}|\d:\d{2}\s*[+-]\d{2}|\.\d+\s*[+-]\d{2}|T\d{4,6}\s*[+-]\d{2})\s*$")
+# an offset at the end of a time: Z, +HH:MM, +HHMM, or +HH after the time's minutes, fraction,
+# hour or basic-format clock (T09, T1200, T120000), a space before it allowed
+_OFFSET = re.compile(r"(?:Z|\s*[+-]\d{2}:?\d{2}|\d:\d{2}\s*[+-]\d{2}|\.\d+\s*[+-]\d{2}|[T ]\d{2}(?:\d{2}){0,2}\s*[+-]\d{2})\s*$")
+# the same for pyarrow's RE2, whose \s is narrower than Python's on ASCII text (no \v, \x1c-\x1f)
+_OFFSET_RE2 = _OFFSET.pattern.replace(r"\s", r"[\t\n\v\f\r \x1c-\x1f]")
 _CLOCK_WORDS = ("now", "today")  # what pandas reads as the time of the load: no time of a market event
 
 
@@ -232,14 +234,19 @@ PROGRESS_BYTES = 16 * 2**20  # a plain CSV file this large shows a progress bar 
 
 
 class _Counted:
-    """A binary file whose reads advance a progress bar (pandas reads through it)."""
+    """A binary file whose reads advance a progress bar (``bar``, if any; pandas and pyarrow
+    read through it), noting whether its bytes hold ``0x`` or ``0X`` (``hex``)."""
 
     def __init__(self, f, bar) -> None:
-        self._f, self._bar = f, bar
+        self._f, self._bar, self._last, self.hex = f, bar, b"", False
 
     def read(self, n: int = -1) -> bytes:
         data = self._f.read(n)
-        self._bar.update(len(data))
+        if self._bar is not None:
+            self._bar.update(len(data))
+        if not self.hex and data:
+            self.hex = b"0x" in data or b"0X" in data or (self._last == b"0" and data[:1] in (b"x", b"X"))
+            self._last = data[-1:]
         return data
 
     def __iter__(self):
@@ -330,8 +337,10 @@ def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progres
     pyarrow would read the file otherwise: header names that pandas changes (a repeated or
     empty name), a column that is not all numbers (pandas keeps it as text for the rules to
     name), integers in a first block and decimals later, a spelled-out NaN (a value to pandas,
-    a missing cell to pyarrow), a line of another length, text that is not UTF-8. pandas then
-    reads the whole file, so that its reading and its errors stay the rule."""
+    a missing cell to pyarrow), a line of another length, text that is not UTF-8; ``0x`` anywhere
+    (pyarrow reads 0x10 as 16; pandas, as text); a number beyond int64 (pandas keeps such a
+    column as uint64 or Python integers). pandas then reads the whole file, so that its reading
+    and its errors stay the rule."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -343,17 +352,18 @@ def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progres
     bar = None
     try:
         with open(p, "rb") as f:
-            stream = f
             if progress and size >= PROGRESS_BYTES:  # a long file: a progress bar by bytes read
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {p.name}", leave=False)
-                stream = _Counted(f, bar)
+            stream = _Counted(f, bar)
             reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
                                     parse_options=parse, convert_options=convert)
             if reader.schema.names != names:
                 return None
             table = reader.read_all()
+            if stream.hex:
+                return None
     except (pa.ArrowException, ValueError, OSError):  # ArrowInvalid: a cell or line pyarrow does not read
         return None
     finally:
@@ -363,9 +373,13 @@ def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progres
         kind = table[c].type
         if c in text:
             continue
-        if not (pa.types.is_int64(kind) or pa.types.is_float64(kind)) or (
-                pa.types.is_float64(kind) and pc.any(pc.is_nan(table[c])).as_py()):
+        if not (pa.types.is_int64(kind) or pa.types.is_float64(kind)):
             return None
+        if pa.types.is_float64(kind):
+            if pc.any(pc.is_nan(table[c])).as_py():
+                return None
+            if pc.any(pc.and_(pc.is_finite(table[c]), pc.greater_equal(pc.abs(table[c]), 2.0 ** 63))).as_py():
+                return None
     return table.to_pandas()
 
 
@@ -716,20 +730,42 @@ def _iso_times(text: pd.Series, utc: bool) -> pd.Series:
             cast = None
         if cast is not None:
             return cast.to_pandas()
-    return _in_ns_range(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc))
+    return _in_ns_range(_naive_or_not(lambda t: pd.to_datetime(t, format="ISO8601", errors="coerce", utc=utc), text,
+                                      utc))
+
+
+def _naive_or_not(parse: Callable[[pd.Series], pd.Series], text: pd.Series, utc: bool) -> pd.Series:
+    """``parse(text)``; for texts without an offset (``utc`` false) of which pandas finds one in
+    some (a form :data:`_OFFSET` does not know, mixed with naive times: pandas refuses the
+    mix), those become NaT and so break ``time_parse``, the others parsed."""
+    try:
+        return parse(text)
+    except ValueError:
+        if utc:
+            raise
+    aware = text.map(lambda one: _has_zone(parse, one), na_action="ignore").fillna(False).astype(bool)
+    return parse(text.where(~aware))
+
+
+def _has_zone(parse: Callable[[pd.Series], pd.Series], one: str) -> bool:
+    try:
+        return parse(pd.Series([one])).dt.tz is not None
+    except ValueError:
+        return False
 
 
 def _has_offset(text: pd.Series) -> np.ndarray:
     """Which times end in an offset (:data:`_OFFSET`). pyarrow's regex engine (RE2) reads an
     ASCII column in one pass, twenty times faster than Python's ``re`` row by row (pandas' way
-    with a compiled pattern); it reads ``\\d`` and ``\\s`` as ASCII, so other text goes to ``re``."""
+    with a compiled pattern); it reads ``\\d`` as ASCII, so other text goes to ``re``, and
+    :data:`_OFFSET_RE2` spells out the whitespace that ``\\s`` is to ``re``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if text.dtype == "string" and text.dtype.storage == "pyarrow":
         arr = pa.array(text.array)
         if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
-            found = pc.match_substring_regex(arr, _OFFSET.pattern)
+            found = pc.match_substring_regex(arr, _OFFSET_RE2)
             return found.fill_null(False).to_numpy(zero_copy_only=False)
     return text.str.contains(_OFFSET, na=False).to_numpy(dtype=bool)
 
@@ -771,7 +807,7 @@ def _to_datetime(text: pd.Series, *, utc: bool, dayfirst: bool | None = None) ->
     """ISO 8601 first; if nothing parses that way, dotted dates (``DD.MM.YYYY``) day first,
     slashed dates in the order ``dayfirst`` gives (:func:`_slashed_order`), else the one
     format pandas infers from the first."""
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
+    parsed = _naive_or_not(lambda t: pd.to_datetime(t, format="ISO8601", errors="coerce", utc=utc), text, utc)
     if parsed.isna().all():
         first = text.dropna()
         head = str(first.iloc[0]) if len(first) else ""
@@ -779,7 +815,7 @@ def _to_datetime(text: pd.Series, *, utc: bool, dayfirst: bool | None = None) ->
             dayfirst = bool(_DOTTED.match(head))
         with warnings.catch_warnings():  # ("could not infer format": the rows it does not fit break time_parse)
             warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=dayfirst)
+            parsed = _naive_or_not(lambda t: pd.to_datetime(t, errors="coerce", utc=utc, dayfirst=dayfirst), text, utc)
     return _in_ns_range(parsed)
 
 
