@@ -31,8 +31,11 @@ $(VENV)/.lab: $(VENV)/.base
 run: $(VENV)/.base
 	$(VENV)/bin/workbench certify --profile quick
 
+# on every core, up to 4 (pytest-xdist); a file's tests on one worker, so a notebook's cells run in order
+# (make test PYTEST_WORKERS=0 runs them in this process, one after the other)
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.base
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 serve: $(VENV)/.base
 	$(VENV)/bin/workbench serve
