@@ -1160,18 +1160,22 @@ def _close_only(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     volume of 0 when it has none), said in ``notes``; ``None`` for any other frame (a full
     OHLC frame without a volume is given a volume of 0 in place, said)."""
     cols = set(raw.columns)
-    blank = raw.isna().all(axis=1).to_numpy()  # a blank line stays blank (skipped); an empty close is the close's
+
+    def volume() -> np.ndarray:  # 0, but a blank line stays blank (skipped); an empty close is the close's alone
+        return np.where(raw.isna().all(axis=1).to_numpy(), np.nan, 0.0)
+
     if {"open", "high", "low", "close"} <= cols and "volume" not in cols and not cols & {"bid", "ask"}:
-        raw["volume"] = np.where(blank, np.nan, 0.0)
+        raw["volume"] = volume()
         notes.append("no volume column: volume set to 0")
         return None
     if "close" not in cols or cols & {"open", "high", "low", "bid", "ask"}:
         return None
     close = raw["close"]
+    zero = volume() if "volume" not in cols else None  # (of the file's own columns)
     raw = raw.assign(open=close, high=close, low=close)
     filled = "open, high and low set to the close"
-    if "volume" not in cols:
-        raw = raw.assign(volume=np.where(blank, np.nan, 0.0))
+    if zero is not None:
+        raw = raw.assign(volume=zero)
         filled += ", volume to 0"
     notes.append(f"close-only prices: {filled}")
     return raw
