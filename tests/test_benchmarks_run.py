@@ -31,7 +31,7 @@ def test_bench_feed_runs_and_measures(tmp_path, capsys):
     assert figures["parquet_rows"] == 23_400  # one symbol, one session of 1 s quotes
     for key in ("load_validate_vs_bare", "replay_batches_events_per_s", "replay_objects_vs_tuples"):
         assert figures[key] > 0
-    assert figures["cache_speedup"] > 0
+    assert figures["cache_speedup"] > 0 and figures["csv_load_validate_vs_bare"] > 0
     assert figures["csv_frame_mb"] > 0 and figures["csv_peak_mb"] >= 0 and figures["read_csv_peak_mb"] >= 0
     text = capsys.readouterr().out
     assert "33,481" in text and "read_parquet" in text and "events/s" in text
