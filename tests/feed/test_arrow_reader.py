@@ -219,3 +219,17 @@ def test_an_offset_of_a_form_not_known_beside_naive_times_is_a_bad_time_not_a_tr
         load_file(path, cache=False)
     assert (info.value.line, info.value.column, info.value.rule) == (2, "time", "time_parse")
     assert len(load_file(path, cache=False, on_error="drop").frame) == 1
+
+
+def test_times_pandas_reads_as_a_mix_only_together_are_bad_times_not_a_traceback(tmp_path):
+    """pandas reads 2024-01-02T09:30:00z as naive alone, but as UTC after a first ISO time: the
+    naive texts pandas still refuses to mix all break time_parse (the text with an offset is kept)."""
+    path = tmp_path / "mix.csv"
+    path.write_text("time,symbol,close\n1677-09-21T00:12:43.145224192,A,1\n2024-01-02T09:31:00-05:00,B,2\n"
+                    "01/02/2024,A,3\n2024-01-02T09:30:00z,B,4\n")
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    assert (info.value.line, info.value.rule) == (2, "time_parse")
+    kept = load_file(path, cache=False, on_error="drop")
+    assert kept.report.counts() == {"time_parse": 3} and [str(t) for t in kept.frame.index] == [
+        "2024-01-02 14:31:00+00:00"]

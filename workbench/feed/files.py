@@ -737,14 +737,19 @@ def _iso_times(text: pd.Series, utc: bool) -> pd.Series:
 def _naive_or_not(parse: Callable[[pd.Series], pd.Series], text: pd.Series, utc: bool) -> pd.Series:
     """``parse(text)``; for texts without an offset (``utc`` false) of which pandas finds one in
     some (a form :data:`_OFFSET` does not know, mixed with naive times: pandas refuses the
-    mix), those become NaT and so break ``time_parse``, the others parsed."""
+    mix), those that pandas reads as aware on their own become NaT and so break
+    ``time_parse``, the others parsed; where pandas, reading a column's format from its first
+    text, still finds a mix, every text of it is NaT."""
     try:
         return parse(text)
     except ValueError:
         if utc:
             raise
     aware = text.map(lambda one: _has_zone(parse, one), na_action="ignore").fillna(False).astype(bool)
-    return parse(text.where(~aware))
+    try:
+        return parse(text.where(~aware))
+    except ValueError:
+        return parse(text.where(pd.Series(False, index=text.index)))
 
 
 def _has_zone(parse: Callable[[pd.Series], pd.Series], one: str) -> bool:
