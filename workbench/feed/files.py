@@ -332,8 +332,9 @@ ARROW_BLOCK = 8 * 2**20  # bytes of a CSV file pyarrow parses at a time
 def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progress: bool) -> pd.DataFrame | None:
     """The file as pandas' reader (below) reads it, read by pyarrow's streaming CSV reader:
     blocks of :data:`ARROW_BLOCK` bytes parsed on threads, the text columns (``text``) kept as
-    Arrow strings and every other column read as integers or floats as pandas would, which
-    takes about two thirds of pandas' time and less memory on a long file. ``None`` wherever
+    Arrow strings and every other column read as integers or floats as pandas would: about
+    pandas' time, with a lower peak of memory on a long file (no Python object per text cell,
+    and a block at a time). ``None`` wherever
     pyarrow would read the file otherwise: header names that pandas changes (a repeated or
     empty name), a column that is not all numbers (pandas keeps it as text for the rules to
     name), integers in a first block and decimals later, a spelled-out NaN (a value to pandas,
