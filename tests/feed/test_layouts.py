@@ -3,6 +3,7 @@ and wide files; each read as the same canonical bars, with errors that still nam
 column and rule."""
 
 import json
+import warnings
 import subprocess
 import sys
 
@@ -334,7 +335,7 @@ def test_extra_columns_are_named_as_the_file_has_them_and_can_be_left_out(tmp_pa
     with pytest.raises(DataError) as info:
         load_file(path, cache=False)
     assert "unexpected column(s) 'Ticker', 'Currency'" in str(info.value)
-    assert "--columns Ticker= , columns={'Ticker': ''}; or say what it is: --columns Ticker=symbol" in str(info.value)
+    assert "--columns Ticker= (columns={'Ticker': ''}); or say what it is: --columns Ticker=symbol" in str(info.value)
     f = load_file(path, cache=False, columns={"Ticker": "symbol", "Currency": ""}).frame
     assert list(f.columns) == ["symbol", "open", "high", "low", "close", "volume"] and f["symbol"].iloc[0] == "ABC"
     # a delimiter at the end of every line (a spreadsheet's export): its empty, unnamed column is left out
@@ -391,3 +392,21 @@ def test_the_first_bad_rows_hint_and_a_wide_layout_are_fields_of_the_report_and_
     assert QualityReport.from_dict(report.to_dict()).hint == report.hint
     cached = [load_file(semi, cache=True, cache_dir=tmp_path / "c", on_error="drop").report for _ in range(2)]
     assert cached[1].hint == report.hint
+
+
+def test_a_file_that_is_not_utf8_epoch_times_and_mixed_columns_get_plain_words(tmp_path, capsys):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"time,symbol,close\n2024-01-02,A,1\n2024-01-03,M\xf6bel,2\n")
+    with pytest.raises(DataError) as info:
+        load_file(latin, cache=False)
+    assert info.value.line == 3 and "not UTF-8 text" in str(info.value) and "codec" not in str(info.value)
+    epoch = write(tmp_path, "epoch.csv", "time,symbol,close\n1709908200,A,1\n1709908260,A,2\n")
+    with pytest.raises(DataError, match=r"a number, not a time: seconds or milliseconds since 1970\?"):
+        load_file(epoch, cache=False)
+    # a bad cell deep in a long column: pandas' mixed-types warning does not reach the user
+    rows = "".join(f"2024-01-02T09:{i // 60 % 60:02d}:{i % 60:02d}Z,A{i // 3600},1.5\n" for i in range(300_000))
+    mixed = write(tmp_path, "mixed.csv", "time,symbol,close\n" + rows + "2024-01-03,A,n/a\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = load_file(mixed, cache=False, on_error="drop").report
+    assert report.counts() == {"number_parse": 1}

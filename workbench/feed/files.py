@@ -267,7 +267,9 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
         header = pd.read_csv(p, nrows=0, sep=sep)
     except pd.errors.EmptyDataError:
         raise DataError("file is empty (no header line)", file=source, rule="empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+    except UnicodeDecodeError:
+        raise _not_utf8(p, source) from None
+    except (pd.errors.ParserError, OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     mapped = {k.strip().lower(): normalize_name(v) for k, v in (columns or {}).items()}
     text = TIME_ALIASES + ("symbol",)  # read as text: parsed by their own rules (a decimal mark is not theirs)
@@ -282,6 +284,7 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
             # index_col=False: pandas would otherwise turn a file whose rows all carry one
             # field too many into an index, and only warn about it.
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # (a column of mixed types: the rules name its cells)
             size = p.stat().st_size if progress and p.name.lower().endswith(".csv") else 0
             handle = bar = None
             if size >= PROGRESS_BYTES:  # a long plain file: a progress bar by bytes read
@@ -320,9 +323,29 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
             line=line,
             rule="format",
         ) from None
-    except (UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error) as exc:  # EOFError: a truncated .gz
+    except UnicodeDecodeError:
+        raise _not_utf8(p, source) from None
+    except (OSError, ValueError, EOFError, zlib.error) as exc:  # EOFError: a truncated .gz
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     return raw
+
+
+def _not_utf8(p: Path, source: str) -> DataError:
+    """The error for a file that is not UTF-8, naming its first such line (error path only)."""
+    line = None
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = number
+                    break
+    except (OSError, EOFError, zlib.error):
+        pass
+    return DataError("the file is not UTF-8 text (a spreadsheet's Windows-1252 or Latin-1?): save it as UTF-8 "
+                     "(in Excel: CSV UTF-8)", file=source, line=line, rule="format")
 
 
 _PLAIN_SUFFIXES = (".csv", ".tsv", ".txt")  # uncompressed: read by pyarrow where it reads them as pandas would
@@ -465,7 +488,7 @@ def _canonical(
             + (" (a column without a name: an index that DataFrame.to_csv wrote?)"
                if any(named[c].startswith("Unnamed: ") for c in extra) else "") + "; "
             f"{kind} take {','.join(required + OPTIONAL[kind])} (leave a column out with --columns "
-            f"{shlex.quote(named[extra[0]] + '=')} , columns={{{named[extra[0]]!r}: ''}}"
+            f"{shlex.quote(named[extra[0]] + '=')} (columns={{{named[extra[0]]!r}: ''}})"
             + (f"; or say what it is: --columns {','.join(guessed)}" if guessed else "") + ")",
             file=source,
             rule="columns",
@@ -913,6 +936,9 @@ def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str, tz: str = "UTC") 
     value = str(raw[column].iloc[pos])
     if rule == "number_parse" and re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
         return " (a decimal comma? read the file with decimal=',', --decimal ,)"
+    if rule == "time_parse" and re.fullmatch(r"\s*\d{9,19}(\.\d*)?\s*", value):
+        return (" (a number, not a time: seconds or milliseconds since 1970? workbench does not guess the unit; "
+                "write the times as ISO 8601, e.g. pd.to_datetime(df['time'], unit='s', utc=True))")
     if rule == "time_parse" and tz != "UTC" and not _OFFSET.search(value):
         local = pd.to_datetime(pd.Series([value]), format="ISO8601", errors="coerce")
         if local.notna().all():
