@@ -410,3 +410,18 @@ def test_a_file_that_is_not_utf8_epoch_times_and_mixed_columns_get_plain_words(t
         warnings.simplefilter("error")
         report = load_file(mixed, cache=False, on_error="drop").report
     assert report.counts() == {"number_parse": 1}
+
+
+def test_a_file_written_newest_first_is_read_oldest_first_and_said(tmp_path):
+    rows = [f"2024-01-{d:02d},SPY,{100 + d},{101 + d},{99 + d},{100.5 + d},1000" for d in range(2, 12)]
+    plain = load_file(write(tmp_path, "up.csv", "Date,Symbol,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n"),
+                      cache=False)
+    rows[3] = rows[3].replace(",1000", ",-5")  # a bad row keeps its line (the file's 8th, from the top)
+    down = write(tmp_path, "down.csv", "Date,Symbol,Open,High,Low,Close,Volume\n" + "\n".join(rows[::-1]) + "\n")
+    loaded = load_file(down, cache=False, on_error="drop")
+    assert "newest first: the lines read from the last to the first" in loaded.report.notes
+    assert [(v.rule, v.first_lines) for v in loaded.report.violations] == [("volume_nonneg", [8])]
+    pd.testing.assert_frame_equal(loaded.frame, plain.frame.drop(plain.frame.index[3]))
+    # two rows, the second earlier: a time out of order, not a file written backwards
+    with pytest.raises(DataError, match="time_order"):
+        load_file(write(tmp_path, "two.csv", "Date,Close\n2024-01-03,1\n2024-01-02,2\n"), cache=False)

@@ -512,6 +512,11 @@ def _canonical(
 
     notes = list(notes or [])
     times, t_missing, t_bad = _parse_times(raw["time"], tz, notes)
+    if _newest_first(times.asi8):  # (a download from many sites): read oldest first, the lines still the file's
+        order = np.arange(n - 1, -1, -1)
+        raw, times, t_missing, t_bad = raw.iloc[order], times[order], t_missing[order], t_bad[order]
+        positions = order if positions is None else positions[order]
+        notes.append(f"newest first: the {line_label}s read from the last to the first")
     findings.add("missing_value", "time", t_missing)
     findings.add("time_parse", "time", t_bad)
 
@@ -604,6 +609,14 @@ def _canonical(
     report.first_time = pd.Timestamp(int(first), tz="UTC")
     report.last_time = pd.Timestamp(int(last), tz="UTC")
     return Loaded(frame, report)
+
+
+def _newest_first(stamps: np.ndarray) -> bool:
+    """Whether times (NaT left out) never increase and decrease at least twice: a file written
+    newest first (two rows, the second earlier, are a time out of order, as the rules say)."""
+    s = stamps[stamps != np.iinfo(np.int64).min]
+    steps = np.diff(s)
+    return bool(s.size > 2 and np.all(steps <= 0) and np.count_nonzero(steps) >= 2)
 
 
 def _columns(raw: pd.DataFrame, source: str, theirs: list[str] | None = None) -> pd.DataFrame:
