@@ -425,3 +425,12 @@ def test_a_file_written_newest_first_is_read_oldest_first_and_said(tmp_path):
     # two rows, the second earlier: a time out of order, not a file written backwards
     with pytest.raises(DataError, match="time_order"):
         load_file(write(tmp_path, "two.csv", "Date,Close\n2024-01-03,1\n2024-01-02,2\n"), cache=False)
+
+
+def test_decimal_comma_on_a_file_of_decimal_points_is_refused_not_read_a_hundred_times_too_large(tmp_path):
+    dot = write(tmp_path, "dot.csv", "Date,Open,High,Low,Close,Volume\n2024-01-02,451.23,452.5,450.1,451.9,1000\n")
+    with pytest.raises(ConfigError, match=r"written with a decimal point \(451.23, line 2\).*without --decimal"):
+        load_file(dot, decimal=",", cache=False)
+    # a European file whose numbers group thousands with dots (and may have no comma in its first lines) reads
+    eu = write(tmp_path, "eu.csv", "time;symbol;close;volume\n2024-01-02;A;4.750;1.500\n2024-01-03;A;4.760,5;2.000\n")
+    assert load_file(eu, decimal=",", cache=False).frame["close"].tolist() == [4750.0, 4760.5]

@@ -275,6 +275,8 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
     text = TIME_ALIASES + ("symbol",)  # read as text: parsed by their own rules (a decimal mark is not theirs)
     text_cols = {c: str for c in header.columns
                  if normalize_name(c) in text or mapped.get(str(c).strip().lower()) in text}
+    if decimal == ",":
+        _check_decimal_comma(p, source, sep, [str(c) for c in header.columns], set(text_cols))
     if decimal == "." and p.name.lower().endswith(_PLAIN_SUFFIXES):
         fast = _read_csv_arrow(p, sep, [str(c) for c in header.columns], set(text_cols), progress)
         if fast is not None:
@@ -328,6 +330,21 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
     except (OSError, ValueError, EOFError, zlib.error) as exc:  # EOFError: a truncated .gz
         raise DataError(f"cannot read CSV: {exc}", file=source, rule="format") from None
     return raw
+
+
+def _check_decimal_comma(p: Path, source: str, sep: str, names: list[str], text: set[str]) -> None:
+    """With ``decimal=","`` a dot groups thousands (4.750,5): a ``ConfigError`` where the first
+    lines' numbers have no decimal comma but a dot that groups no thousands (451.23), which
+    would be read as 45,123."""
+    lines = _head_lines(p)[1:]
+    cells = [(number, cell) for number, row in enumerate(csv.reader(lines, delimiter=sep), start=2)
+             for name, cell in zip(names, row) if name not in text]
+    if any(re.fullmatch(r"\s*[-+]?[\d.]*\d,\d+\s*", cell) for _, cell in cells):
+        return
+    dotted = next(((n, c) for n, c in cells if re.fullmatch(r"\s*[-+]?\d+(\.\d{3})*\.(\d{1,2}|\d{4,})\s*", c)), None)
+    if dotted:
+        raise ConfigError(f"{source}: decimal=',' (--decimal ,), but its numbers are written with a decimal point "
+                          f"({dotted[1].strip()}, line {dotted[0]}) and no decimal comma: read it without --decimal")
 
 
 def _not_utf8(p: Path, source: str) -> DataError:
