@@ -271,6 +271,10 @@ def test_a_wide_files_report_counts_its_lines_not_a_bar_per_symbol(tmp_path):
     (",Date,Open,High,Low,Close,Volume\n0,2024-01-02,1,2,0.5,1.5,10\n", "unexpected column(s) 'Unnamed: 0' (a column "
      "without a name: an index that DataFrame.to_csv wrote?)"),
     ("Date,SPY,SPY\n2024-01-02,1,2\n", "the file names SPY twice: give each column its own name"),  # not wide
+    # a German site's download: its names, and its decimal commas, not one symbol per column
+    ("Datum;Eröffnung;Hoch;Tief;Schluss;Volumen\n02.01.2024;4.750,5;4.760,0;4.740,2;4.755,1;1.000\n",
+     "--columns 'Datum=time,Eröffnung=open,Hoch=high,Tief=low,Schluss=close,Volumen=volume'; and its numbers have "
+     "decimal commas: --decimal ,"),
     ("Date,SPY,NEW\n" + "".join(f"2024-01-{d:02d},1,\n" for d in range(2, 28)) + "2024-01-28,1,2\n",
      "(SPY, NEW)? read it with wide=True, --wide"),  # a symbol that starts late
 ])

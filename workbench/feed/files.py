@@ -1005,7 +1005,15 @@ _TARGETS = TIME_ALIASES + ("symbol",) + FIELDS["bars"] + OPTIONAL["bars"] + FIEL
 _GUESS = {"dt": "time", "ts": "time", "ticker": "symbol", "sym": "symbol", "instrument": "symbol", "o": "open",
           "h": "high", "l": "low", "c": "close", "v": "volume", "vol": "volume", "price": "close", "px": "close",
           "last": "close", "px_last": "close", "bid_price": "bid", "ask_price": "ask", "bid_qty": "bid_size",
-          "ask_qty": "ask_size", "adj_close": "close"}
+          "ask_qty": "ask_size", "adj_close": "close",
+          # as European sites and spreadsheets name them (German, French, Spanish, Italian, Portuguese)
+          "eröffnung": "open", "eröffn.": "open", "erster": "open", "ouverture": "open", "ouv.": "open",
+          "apertura": "open", "abertura": "open", "hoch": "high", "haut": "high", "plus_haut": "high",
+          "máximo": "high", "máx.": "high", "massimo": "high", "max": "high", "tief": "low", "bas": "low",
+          "plus_bas": "low", "mínimo": "low", "mín.": "low", "minimo": "low", "min": "low", "schluss": "close",
+          "schlusskurs": "close", "zuletzt": "close", "letzter": "close", "clôture": "close", "cloture": "close",
+          "dernier": "close", "cierre": "close", "último": "close", "ultimo": "close", "chiusura": "close",
+          "fechamento": "close", "volumen": "volume", "vol.": "volume", "umsatz": "volume", "volumes": "volume"}
 
 
 def _as_theirs(raw: pd.DataFrame, theirs: list[str] | None) -> list[str]:
@@ -1045,7 +1053,9 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
                 + (f" --columns {shlex.quote(told)}" if told else "") + ")")
     guessed = map_time + leave + guessed
     example = ",".join(guessed) if guessed else "dt=time,ticker=symbol,c=close"
-    return f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns {shlex.quote(example)})"
+    commas = any(head[c].astype("string").str.fullmatch(r"\s*-?[\d.]*\d,\d+\s*").any() for c in others if c in looked)
+    return (f" (say which column is which with columns={{...}}, --columns THEIRS=OURS,...: e.g. --columns "
+            f"{shlex.quote(example)}" + ("; and its numbers have decimal commas: --decimal ," if commas else "") + ")")
 
 
 def _numbers(text: pd.Series) -> pd.Series:
