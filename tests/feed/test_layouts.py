@@ -438,3 +438,16 @@ def test_decimal_comma_on_a_file_of_decimal_points_is_refused_not_read_a_hundred
     # a European file whose numbers group thousands with dots (and may have no comma in its first lines) reads
     eu = write(tmp_path, "eu.csv", "time;symbol;close;volume\n2024-01-02;A;4.750;1.500\n2024-01-03;A;4.760,5;2.000\n")
     assert load_file(eu, decimal=",", cache=False).frame["close"].tolist() == [4750.0, 4760.5]
+
+
+def test_a_parquet_file_indexed_by_symbol_and_date_loads_and_its_levels_can_be_renamed(tmp_path):
+    days = pd.date_range("2024-01-02", periods=3, freq="D", name="date")
+    one = pd.DataFrame({"open": [1.0, 2.0, 3.0], "high": 4.0, "low": 0.5, "close": [1.5, 2.5, 3.5], "volume": 10.0},
+                       index=days)
+    both = pd.concat({"AAA": one, "BBB": one * 1.1}, names=["symbol", "date"])
+    both.to_parquet(tmp_path / "multi.parquet")
+    loaded = load_file(tmp_path / "multi.parquet")
+    assert loaded.report.symbols == ["AAA", "BBB"] and len(loaded.frame) == 6
+    both.rename_axis(["ticker", "day"]).to_parquet(tmp_path / "named.parquet")
+    renamed = load_file(tmp_path / "named.parquet", columns={"ticker": "symbol", "day": "time"})
+    pd.testing.assert_frame_equal(renamed.frame, loaded.frame)

@@ -628,6 +628,15 @@ def _canonical(
     return Loaded(frame, report)
 
 
+def _levels_as_columns(raw: pd.DataFrame) -> pd.DataFrame:
+    """A frame indexed by several named levels (pandas' (symbol, date) MultiIndex) with the
+    levels as columns; any other frame as it is."""
+    if isinstance(raw.index, pd.MultiIndex) and all(n is not None for n in raw.index.names) and not (
+            set(map(str, raw.index.names)) & set(map(str, raw.columns))):
+        return raw.reset_index()
+    return raw
+
+
 def _newest_first(stamps: np.ndarray) -> bool:
     """Whether times (NaT left out) never increase and decrease at least twice: a file written
     newest first (two rows, the second earlier, are a time out of order, as the rules say)."""
@@ -639,7 +648,7 @@ def _newest_first(stamps: np.ndarray) -> bool:
 def _columns(raw: pd.DataFrame, source: str, theirs: list[str] | None = None) -> pd.DataFrame:
     """Normalize column names; move a time index into a ``time`` column. (``theirs``: the
     names as the input has them, for a hint.)"""
-    raw = raw.rename(columns=normalize_name)
+    raw = _levels_as_columns(raw).rename(columns=normalize_name)
     if not any(c in TIME_ALIASES for c in raw.columns):
         index_name = normalize_name(raw.index.name) if raw.index.name is not None else None
         if index_name in TIME_ALIASES or isinstance(raw.index, pd.DatetimeIndex):
@@ -1147,6 +1156,7 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
     rows_at = None
+    raw = _levels_as_columns(raw)
     unnamed = [c for c in raw.columns if str(c).startswith("Unnamed: ") and raw[c].isna().all()]
     if unnamed and len(unnamed) < len(raw.columns):  # a delimiter at the end of every line (a spreadsheet's)
         raw = raw.drop(columns=unnamed)
