@@ -451,3 +451,24 @@ def test_a_parquet_file_indexed_by_symbol_and_date_loads_and_its_levels_can_be_r
     both.rename_axis(["ticker", "day"]).to_parquet(tmp_path / "named.parquet")
     renamed = load_file(tmp_path / "named.parquet", columns={"ticker": "symbol", "day": "time"})
     pd.testing.assert_frame_equal(renamed.frame, loaded.frame)
+
+
+YF = ("Price,Close,Close,High,High,Low,Low,Open,Open,Volume,Volume\nTicker,QQQ,SPY,QQQ,SPY,QQQ,SPY,QQQ,SPY,QQQ,SPY\n"
+      "Date,,,,,,,,,,\n2024-01-02,400.5,470.5,402,472,399,469,401,471,1000,2000\n"
+      "2024-01-03,401.5,471.5,403,473,400,470,{open},472,1100,2100\n2024-01-04,,472.5,,474,,471,,473,,2200\n")
+
+
+def test_a_yfinance_download_reads_as_long_bars_ticker_by_ticker(tmp_path):
+    """yf.download([...]).to_csv(): a line of fields, one of tickers, one naming the index."""
+    loaded = load_file(write(tmp_path, "yf.csv", YF.format(open="402")), cache=False)
+    long = ("time,symbol,open,high,low,close,volume\n2024-01-02,QQQ,401,402,399,400.5,1000\n"
+            "2024-01-02,SPY,471,472,469,470.5,2000\n2024-01-03,QQQ,402,403,400,401.5,1100\n"
+            "2024-01-03,SPY,472,473,470,471.5,2100\n2024-01-04,SPY,473,474,471,472.5,2200\n")
+    pd.testing.assert_frame_equal(loaded.frame, load_file(write(tmp_path, "long.csv", long), cache=False).frame)
+    assert "yfinance download: 2 ticker(s) (QQQ, SPY) read as bars" in loaded.report.notes
+    # a bad cell is named by the file's line
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "bad.csv", YF.format(open="x")), cache=False)
+    assert (info.value.line, info.value.column, info.value.rule) == (5, "open", "number_parse")
+    one = "Price,Close,High,Low,Open,Volume\nTicker,SPY,SPY,SPY,SPY,SPY\nDate,,,,,\n2024-01-02,470.5,472,469,471,2000\n"
+    assert load_file(write(tmp_path, "one.csv", one), cache=False).report.symbols == ["SPY"]

@@ -1155,8 +1155,8 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
             on_error: OnError, layout: dict, notes: list[str], file: bool = False) -> Loaded:
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
-    rows_at = None
     raw = _levels_as_columns(raw)
+    raw, rows_at = _yfinance(raw, notes)
     unnamed = [c for c in raw.columns if str(c).startswith("Unnamed: ") and raw[c].isna().all()]
     if unnamed and len(unnamed) < len(raw.columns):  # a delimiter at the end of every line (a spreadsheet's)
         raw = raw.drop(columns=unnamed)
@@ -1172,6 +1172,41 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     shaped = raw if filled is None else filled
     return _canonical(shaped, source, line_label, kind, symbol, tz, on_error, notes=notes, rows_at=rows_at,
                       close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns], file=file)
+
+
+def _yfinance(raw: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A yfinance download written by ``DataFrame.to_csv``: a header line of fields (``Price,
+    Close,High,...``), a line of tickers (``Ticker,SPY,...``) and one naming the index
+    (``Date``), then one line per time with each ticker's fields. Read as long bars, time by
+    time and ticker by ticker, with the line each came from (a ticker's all-empty cells: no
+    bar for it then); any other frame as it is (and ``None``)."""
+    cols = [str(c).strip() for c in raw.columns]
+    if not (len(raw) >= 2 and len(cols) >= 2 and cols[0].lower() == "price"
+            and str(raw.iloc[0, 0]).strip().lower() == "ticker"
+            and str(raw.iloc[1, 0]).strip().lower() in ("date", "datetime") and raw.iloc[1, 1:].isna().all()):
+        return raw, None
+    fields = [re.sub(r"\.\d+$", "", c) for c in cols[1:]]  # (pandas numbers a repeated name: Close.1)
+    tickers = [str(t).strip() for t in raw.iloc[0, 1:]]
+    symbols = list(dict.fromkeys(tickers))
+    data = raw.iloc[2:]
+    n, k = len(data), len(symbols)
+    at = {(f, t): i + 1 for i, (f, t) in enumerate(zip(fields, tickers))}
+    long = {str(raw.iloc[1, 0]).strip(): np.repeat(data.iloc[:, 0].to_numpy(dtype=object), k),
+            "symbol": np.tile(np.array(symbols, dtype=object), n)}
+    for field in dict.fromkeys(fields):
+        cells = np.full((n, k), None, dtype=object)
+        for j, symbol in enumerate(symbols):
+            if (field, symbol) in at:
+                cells[:, j] = data.iloc[:, at[(field, symbol)]].to_numpy(dtype=object)
+        long[field] = cells.reshape(-1)
+    frame = pd.DataFrame(long)
+    rows_at = np.repeat(np.arange(2, n + 2), k)  # (raw row 2 is the file's 4th line)
+    empty = frame[list(dict.fromkeys(fields))].isna().all(axis=1).to_numpy()
+    notes.append(f"yfinance download: {k} ticker(s) ({', '.join(symbols[:5])}{', ...' if k > 5 else ''}) read as bars")
+    if empty.any():
+        notes.append(f"yfinance download: {int(empty.sum()):,} time(s) of a ticker with no prices skipped")
+        frame, rows_at = frame[~empty].reset_index(drop=True), rows_at[~empty]
+    return frame, rows_at
 
 
 def _map_columns(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:
