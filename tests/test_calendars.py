@@ -46,6 +46,10 @@ def test_times_outside_the_sessions():
     assert calendars.outside(out, "XNYS").all()
     days = pd.DatetimeIndex(["2018-03-29", "2018-03-30", "2018-04-02"], tz="UTC")  # Good Friday in the middle
     assert calendars.outside(days, "XNYS").tolist() == [False, True, False]
+    # dates read as New York's (--tz): midnight there, 04:00 or 05:00 UTC, across the change to summer time
+    local = pd.DatetimeIndex(["2018-03-09", "2018-03-12", "2018-03-29", "2018-03-30", "2018-04-02"]).tz_localize(
+        "America/New_York")
+    assert calendars.outside(local, "XNYS").tolist() == [False, False, False, True, False]
 
 
 def test_bars_outside_the_sessions_are_said_and_daily_bars_keep_their_sessions(tmp_path):

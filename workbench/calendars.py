@@ -86,8 +86,9 @@ def closes(name: str, times: pd.DatetimeIndex) -> np.ndarray:
 
 def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
     """Which of ``times`` lie outside every session of calendar ``name``: for daily bars (all
-    at midnight UTC) a date that is not a session; otherwise a time not within a session's
-    open and close (both included)."""
+    at midnight UTC, or all at midnight where the exchange is: dates read with ``--tz``) a
+    date that is not a session; otherwise a time not within a session's open and close (both
+    included)."""
     times = pd.DatetimeIndex(times)
     if times.tz is None:
         times = times.tz_localize("UTC")
@@ -98,6 +99,11 @@ def outside(times: pd.DatetimeIndex, name: str) -> np.ndarray:
     t = times.asi8
     if (times.normalize() == times).all():
         return ~np.isin(t, days)
+    zone = getattr(_calendar_class(name), "tz", None)
+    if zone is not None:
+        local = times.tz_convert(zone)
+        if (local.normalize() == local).all():  # dates at the exchange's midnight: their own dates
+            return ~np.isin(local.tz_localize(None).tz_localize("UTC").as_unit("ns").asi8, days)
     i = np.searchsorted(closes_, t, side="left")  # the first close at or after each time
     inside = i < len(closes_)
     j = np.minimum(i, len(closes_) - 1)

@@ -241,7 +241,7 @@ def session_warnings(frames, session, start=None, end=None) -> list[str]:
         if off_count:
             whose = f" ({', '.join(symbols)})" if own else ""
             out.append(f"{off_count:,} bar(s) outside {name} sessions{whose} (the first at {first}): they belong "
-                       "to the next session (a file's times without an offset are read as UTC: --tz gives their zone)")
+                       "to the next session (a file's times without an offset are read as UTC unless --tz gives their zone)")
     return out
 
 
