@@ -472,3 +472,16 @@ def test_a_yfinance_download_reads_as_long_bars_ticker_by_ticker(tmp_path):
     assert (info.value.line, info.value.column, info.value.rule) == (5, "open", "number_parse")
     one = "Price,Close,High,Low,Open,Volume\nTicker,SPY,SPY,SPY,SPY,SPY\nDate,,,,,\n2024-01-02,470.5,472,469,471,2000\n"
     assert load_file(write(tmp_path, "one.csv", one), cache=False).report.symbols == ["SPY"]
+
+
+@pytest.mark.parametrize("cell, hint", [("$77.10", "a currency sign: write the numbers without it"),
+                                        ("77.10 €", "a currency sign"),
+                                        ('"4,113,124"', "commas grouping thousands: write the numbers without them")])
+def test_a_number_with_a_currency_sign_or_thousands_commas_says_so(tmp_path, cell, hint):
+    with pytest.raises(DataError, match=hint):
+        load_file(write(tmp_path, "c.csv", f"time,symbol,close\n2024-01-02,A,{cell}\n"), cache=False)
+
+
+def test_a_delimiter_given_wrongly_is_named_from_the_one_column_it_leaves(tmp_path):
+    with pytest.raises(DataError, match=r"one column named 'Date\|Close': is the delimiter '\|'\? say sep='\|'"):
+        load_file(write(tmp_path, "p.csv", "Date|Close\n2024-01-02|1\n"), sep=",", cache=False)

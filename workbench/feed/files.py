@@ -975,6 +975,10 @@ def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str, tz: str = "UTC") 
     value = str(raw[column].iloc[pos])
     if rule == "number_parse" and re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
         return " (a decimal comma? read the file with decimal=',', --decimal ,)"
+    if rule == "number_parse" and re.fullmatch(r"\s*-?[$€£¥]\s*-?[\d.,]+\s*|\s*-?[\d.,]+\s*[$€£¥]\s*", value):
+        return " (a currency sign: write the numbers without it)"
+    if rule == "number_parse" and re.fullmatch(r"\s*-?\d{1,3}(,\d{3})+(\.\d+)?\s*", value):
+        return " (commas grouping thousands: write the numbers without them)"
     if rule == "time_parse" and re.fullmatch(r"\s*\d{9,19}(\.\d*)?\s*", value):
         return (" (a number, not a time: seconds or milliseconds since 1970? workbench does not guess the unit; "
                 "write the times as ISO 8601, e.g. pd.to_datetime(df['time'], unit='s', utc=True))")
@@ -1037,6 +1041,11 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
     the input has them (same order)."""
     columns = [str(c) for c in raw.columns]
     name = dict(zip(columns, _as_theirs(raw, theirs)))
+    if len(columns) == 1:  # one column whose name holds the others: read with another delimiter
+        split = [sep for sep in _SEPS if sep in name[columns[0]]]
+        if split:
+            return (f" (one column named {name[columns[0]]!r}: is the delimiter {_SEP_NAMES[split[0]]}? say "
+                    f"sep={split[0]!r} (--sep {shlex.quote(split[0])}), or leave the delimiter out to detect it)")
     head = {}  # each name's first values (by position: a frame may repeat a name)
     for i, c in enumerate(columns[:50]):  # (a few columns tell; a file of thousands is not read through)
         head.setdefault(c, raw.iloc[:20, i])
