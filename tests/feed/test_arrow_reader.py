@@ -233,3 +233,18 @@ def test_times_pandas_reads_as_a_mix_only_together_are_bad_times_not_a_traceback
     kept = load_file(path, cache=False, on_error="drop")
     assert kept.report.counts() == {"time_parse": 3} and [str(t) for t in kept.frame.index] == [
         "2024-01-02 14:31:00+00:00"]
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_hex_sends_a_file_to_pandas_with_or_without_a_progress_bar(tmp_path, monkeypatch, progress):
+    path = tmp_path / "hex.csv"
+    path.write_text("time,symbol,close,volume\n2024-01-02,A,1.5,0x10\n")
+    monkeypatch.setattr(files, "PROGRESS_BYTES", 1)
+    with pytest.raises(DataError, match="not a number"):
+        load_file(path, cache=False, progress=progress)
+    # the bytes are looked at as they are read: 0 and x may come in two reads
+    with open(path, "rb") as f:
+        counted = files._Counted(f, None)
+        while counted.read(len("time,symbol,close,volume\n2024-01-02,A,1.5,0")):
+            pass
+    assert counted.hex

@@ -332,6 +332,15 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
     return raw
 
 
+def _holds_hex(p: Path, block: int = 8 * 2**20) -> bool:
+    """Whether the bytes of ``p`` hold ``0x`` or ``0X`` (read a block at a time)."""
+    with open(p, "rb") as f:
+        counted = _Counted(f, None)
+        while counted.read(block) and not counted.hex:
+            pass
+    return counted.hex
+
+
 def _check_decimal_comma(p: Path, source: str, sep: str, names: list[str], text: set[str]) -> None:
     """With ``decimal=","`` a dot groups thousands (4.750,5): a ``ConfigError`` where the first
     lines' numbers have no decimal comma but a dot that groups no thousands (451.23), which
@@ -397,13 +406,15 @@ def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progres
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {p.name}", leave=False)
-            stream = _Counted(f, bar)
+            # (read through Python only for the bar: pyarrow reads a file of its own with less memory)
+            stream = _Counted(f, bar) if bar is not None else f
             reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
                                     parse_options=parse, convert_options=convert)
             if reader.schema.names != names:
                 return None
             table = reader.read_all()
-            if stream.hex:
+            ints = any(pa.types.is_int64(table[c].type) for c in names if c not in text)
+            if ints and (stream.hex if bar is not None else _holds_hex(p)):  # (pyarrow reads 0x10 as 16)
                 return None
     except (pa.ArrowException, ValueError, OSError):  # ArrowInvalid: a cell or line pyarrow does not read
         return None
