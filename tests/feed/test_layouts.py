@@ -485,3 +485,14 @@ def test_a_number_with_a_currency_sign_or_thousands_commas_says_so(tmp_path, cel
 def test_a_delimiter_given_wrongly_is_named_from_the_one_column_it_leaves(tmp_path):
     with pytest.raises(DataError, match=r"one column named 'Date\|Close': is the delimiter '\|'\? say sep='\|'"):
         load_file(write(tmp_path, "p.csv", "Date|Close\n2024-01-02|1\n"), sep=",", cache=False)
+
+
+def test_a_newest_first_files_bad_rows_are_named_from_its_top(tmp_path):
+    rows = [f"2024-01-{d:02d},SPY,{'x' if d % 4 == 0 else 100 + d}" for d in range(31, 1, -1)]  # newest first
+    path = write(tmp_path, "nf.csv", "Date,Symbol,Close\n" + "\n".join(rows) + "\n")
+    bad = [n for n, row in enumerate(rows, start=2) if ",x" in row]
+    with pytest.raises(DataError) as info:
+        load_file(path, cache=False)
+    assert info.value.line == bad[0] and f"{len(bad) - 1} more bad row(s)" in str(info.value)
+    report = load_file(path, cache=False, on_error="drop").report
+    assert [v.first_lines for v in report.violations] == [bad[:5]]

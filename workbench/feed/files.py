@@ -596,13 +596,13 @@ def _canonical(
         kind=kind,
         rows=n if lines is None else int(np.unique(lines).size),
         bad_rows=0 if bad is None else int(bad.sum()) if lines is None else int(np.unique(lines[bad]).size),
-        violations=findings.results(line_of, lines),
+        violations=findings.results(line_of, lines, positions),
         line_label=line_label,
         notes=list(notes or []),
         wide=rows_at is not None,
     )
     if report.bad_rows and on_error == "raise":
-        rule, column, pos = findings.first()
+        rule, column, pos = findings.first(positions)
         more = report.bad_rows - 1
         cell, hint = _cell(raw, pos, column, kind), _hint(raw, pos, column, rule, tz)
         if rows_at is not None and column == "close":  # a wide file: the price is in its symbol's column
@@ -623,7 +623,7 @@ def _canonical(
             report=report,
         )
     if report.bad_rows:
-        rule, column, pos = findings.first()
+        rule, column, pos = findings.first(positions)
         hint = _hint(raw, pos, column, rule, tz)
         if hint:  # what the first bad row suggests, for the report (its error would have said it)
             report.hint = f"{line_label} {line_of(pos)}: {hint.strip()[1:-1]}"

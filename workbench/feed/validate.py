@@ -187,23 +187,32 @@ class Findings:
             out |= m
         return out
 
-    def first(self) -> tuple[str, str, int] | None:
-        """(rule, column, row position) of the earliest offending row, file order."""
+    def first(self, at: np.ndarray | None = None) -> tuple[str, str, int] | None:
+        """(rule, column, row position) of the earliest offending row in the input: the row
+        of the smallest ``at`` (each row's place in the input, where rows are not in its
+        order: a file read from its last line), else the first row."""
         best: tuple[str, str, int] | None = None
         for rule, column, m in self.masks:
-            pos = int(np.argmax(m))
-            if best is None or pos < best[2]:
+            if at is None:
+                pos = int(np.argmax(m))
+            else:
+                rows = np.flatnonzero(m)
+                pos = int(rows[np.argmin(at[rows])]) if rows.size else 0
+            if best is None or (pos < best[2] if at is None else at[pos] < at[best[2]]):
                 best = (rule, column, pos)
         return best
 
-    def results(self, line_of, lines: np.ndarray | None = None) -> list[RuleResult]:
+    def results(self, line_of, lines: np.ndarray | None = None, at: np.ndarray | None = None) -> list[RuleResult]:
         """Each rule's count and first lines. ``lines``: the input line of each row where a
-        line holds several rows (a wide file: a bar per symbol); rules then count lines."""
+        line holds several rows (a wide file: a bar per symbol); rules then count lines.
+        ``at``: each row's place in the input where rows are not in its order (:meth:`first`)."""
         out = []
         for rule, column, m in self.masks:
             idx = np.flatnonzero(m)
-            if lines is not None:  # the first row of each line (rows come line by line)
+            if lines is not None:  # the first row of each line (in the order of the lines)
                 idx = idx[np.unique(lines[idx], return_index=True)[1]]
+            elif at is not None:
+                idx = idx[np.argsort(at[idx], kind="stable")]
             out.append(
                 RuleResult(rule, column, int(idx.size), [line_of(int(i)) for i in idx[:FIRST_LINES]])
             )
