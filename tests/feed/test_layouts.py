@@ -432,9 +432,16 @@ def test_a_file_written_newest_first_is_read_oldest_first_and_said(tmp_path):
 
 
 def test_decimal_comma_on_a_file_of_decimal_points_is_refused_not_read_a_hundred_times_too_large(tmp_path):
-    dot = write(tmp_path, "dot.csv", "Date,Open,High,Low,Close,Volume\n2024-01-02,451.23,452.5,450.1,451.9,1000\n")
-    with pytest.raises(ConfigError, match=r"written with a decimal point \(451.23, line 2\).*without --decimal"):
-        load_file(dot, decimal=",", cache=False)
+    dot = write(tmp_path, "dot.csv", "Date;Open;High;Low;Close;Volume\n\n2024-01-02;451.23;452.5;450.1;451.9;1000\n")
+    with pytest.raises(ConfigError, match=r"written with a decimal point \(451.23, line 3\).*without --decimal"):
+        load_file(dot, decimal=",", cache=False)  # (the line counts the blank one)
+    # a column left out is not looked at
+    told = write(tmp_path, "t.csv", "Datum;Zeit;Schluss\n02.01.2024;17.30;4.750\n")
+    assert load_file(told, decimal=",", columns={"Datum": "time", "Zeit": "", "Schluss": "close"},
+                     cache=False).frame["close"].tolist() == [4750.0]
+    # a file delimited by commas holds no decimal commas
+    with pytest.raises(ConfigError, match=r"the file's delimiter is ',' too"):
+        load_file(write(tmp_path, "c.csv", "Date,Close\n2024-01-02,\"1,5\"\n"), decimal=",", cache=False)
     # a European file whose numbers group thousands with dots (and may have no comma in its first lines) reads
     eu = write(tmp_path, "eu.csv", "time;symbol;close;volume\n2024-01-02;A;4.750;1.500\n2024-01-03;A;4.760,5;2.000\n")
     assert load_file(eu, decimal=",", cache=False).frame["close"].tolist() == [4750.0, 4760.5]
@@ -476,7 +483,9 @@ def test_a_yfinance_download_reads_as_long_bars_ticker_by_ticker(tmp_path):
 
 @pytest.mark.parametrize("cell, hint", [("$77.10", "a currency sign: write the numbers without it"),
                                         ("77.10 €", "a currency sign"),
-                                        ('"4,113,124"', "commas grouping thousands: write the numbers without them")])
+                                        ('"4,113,124"', "commas grouping thousands: write the numbers without them"),
+                                        ('"1,234"', r"commas grouping thousands \(write the numbers without them\), "
+                                                    r"or a decimal comma")])
 def test_a_number_with_a_currency_sign_or_thousands_commas_says_so(tmp_path, cell, hint):
     with pytest.raises(DataError, match=hint):
         load_file(write(tmp_path, "c.csv", f"time,symbol,close\n2024-01-02,A,{cell}\n"), cache=False)
@@ -496,3 +505,8 @@ def test_a_newest_first_files_bad_rows_are_named_from_its_top(tmp_path):
     assert info.value.line == bad[0] and f"{len(bad) - 1} more bad row(s)" in str(info.value)
     report = load_file(path, cache=False, on_error="drop").report
     assert [v.first_lines for v in report.violations] == [bad[:5]]
+
+
+def test_a_tab_delimiter_is_suggested_by_name(tmp_path):
+    with pytest.raises(DataError, match=r"is the delimiter TAB\? say sep='\\t' \(--sep tab\)"):
+        load_file(write(tmp_path, "t.csv", "Date\tClose\n2024-01-02\t1\n"), sep="|", cache=False)

@@ -276,7 +276,12 @@ def _read_csv(p: Path, source: str, sep: str | None = None, decimal: str = ".",
     text_cols = {c: str for c in header.columns
                  if normalize_name(c) in text or mapped.get(str(c).strip().lower()) in text}
     if decimal == ",":
-        _check_decimal_comma(p, source, sep, [str(c) for c in header.columns], set(text_cols))
+        if sep == ",":
+            raise ConfigError(f"{source}: decimal=',' (--decimal ,), but the file's delimiter is ',' too: its numbers "
+                              "cannot hold decimal commas (read it without --decimal)")
+        left = {k.strip().lower() for k, v in (columns or {}).items() if not v.strip()}  # (NAME=: not read)
+        _check_decimal_comma(p, source, sep, [str(c) for c in header.columns],
+                             set(text_cols) | {c for c in header.columns if str(c).strip().lower() in left})
     if decimal == "." and p.name.lower().endswith(_PLAIN_SUFFIXES):
         fast = _read_csv_arrow(p, sep, [str(c) for c in header.columns], set(text_cols), progress)
         if fast is not None:
@@ -345,8 +350,9 @@ def _check_decimal_comma(p: Path, source: str, sep: str, names: list[str], text:
     """With ``decimal=","`` a dot groups thousands (4.750,5): a ``ConfigError`` where the first
     lines' numbers have no decimal comma but a dot that groups no thousands (451.23), which
     would be read as 45,123."""
-    lines = _head_lines(p)[1:]
-    cells = [(number, cell) for number, row in enumerate(csv.reader(lines, delimiter=sep), start=2)
+    numbers: list[int] = []
+    lines = _head_lines(p, 50, numbers)[1:]
+    cells = [(number, cell) for number, row in zip(numbers[1:], csv.reader(lines, delimiter=sep))
              for name, cell in zip(names, row) if name not in text]
     if any(re.fullmatch(r"\s*[-+]?[\d.]*\d,\d+\s*", cell) for _, cell in cells):
         return
@@ -984,6 +990,9 @@ def _hint(raw: pd.DataFrame, pos: int, column: str, rule: str, tz: str = "UTC") 
     if column not in raw.columns:
         return ""
     value = str(raw[column].iloc[pos])
+    if rule == "number_parse" and re.fullmatch(r"\s*-?\d{1,3},\d{3}\s*", value):  # 1,234: either
+        return (" (commas grouping thousands (write the numbers without them), or a decimal comma (read the file "
+                "with decimal=',', --decimal ,, its delimiter not a comma)?)")
     if rule == "number_parse" and re.fullmatch(r"\s*-?[\d.]*\d,\d+\s*", value):
         return " (a decimal comma? read the file with decimal=',', --decimal ,)"
     if rule == "number_parse" and re.fullmatch(r"\s*-?[$€£¥]\s*-?[\d.,]+\s*|\s*-?[\d.,]+\s*[$€£¥]\s*", value):
@@ -1056,7 +1065,8 @@ def _layout_hint(raw: pd.DataFrame, theirs: list[str] | None) -> str:
         split = [sep for sep in _SEPS if sep in name[columns[0]]]
         if split:
             return (f" (one column named {name[columns[0]]!r}: is the delimiter {_SEP_NAMES[split[0]]}? say "
-                    f"sep={split[0]!r} (--sep {shlex.quote(split[0])}), or leave the delimiter out to detect it)")
+                    f"sep={split[0]!r} (--sep {'tab' if split[0] == chr(9) else shlex.quote(split[0])}), or leave the "
+                    "delimiter out to detect it)")
     head = {}  # each name's first values (by position: a frame may repeat a name)
     for i, c in enumerate(columns[:50]):  # (a few columns tell; a file of thousands is not read through)
         head.setdefault(c, raw.iloc[:20, i])
@@ -1131,8 +1141,9 @@ def _check_layout(columns, sep, decimal, wide) -> dict:
     return {"columns": columns, "sep": sep, "decimal": decimal, "wide": wide}
 
 
-def _head_lines(p: Path, n: int = 20) -> list[str]:
-    """The first ``n`` non-blank lines of a (possibly compressed) text file."""
+def _head_lines(p: Path, n: int = 20, numbers: list[int] | None = None) -> list[str]:
+    """The first ``n`` non-blank lines of a (possibly compressed) text file (their line
+    numbers appended to ``numbers``, if given)."""
     import bz2
     import lzma
 
@@ -1143,9 +1154,11 @@ def _head_lines(p: Path, n: int = 20) -> list[str]:
     out: list[str] = []
     try:
         with opener(p, "rt", newline="", errors="replace") as f:
-            for line in f:
+            for number, line in enumerate(f, start=1):
                 if line.strip():
                     out.append(line)
+                    if numbers is not None:
+                        numbers.append(number)
                 if len(out) >= n:
                     break
     except (OSError, EOFError, zlib.error, lzma.LZMAError):
