@@ -510,3 +510,18 @@ def test_a_newest_first_files_bad_rows_are_named_from_its_top(tmp_path):
 def test_a_tab_delimiter_is_suggested_by_name(tmp_path):
     with pytest.raises(DataError, match=r"is the delimiter TAB\? say sep='\\t' \(--sep tab\)"):
         load_file(write(tmp_path, "t.csv", "Date\tClose\n2024-01-02\t1\n"), sep="|", cache=False)
+
+
+def test_yfinance_downloads_grouped_by_ticker_and_what_such_a_file_cannot_hold(tmp_path):
+    by_ticker = "Ticker,QQQ,SPY\nPrice,Close,Close\nDate,,\n2024-01-02,400.5,470.5\n2024-01-03,401.5,471.5\n"
+    by_field = "Price,Close,Close\nTicker,QQQ,SPY\nDate,,\n2024-01-02,400.5,470.5\n2024-01-03,401.5,471.5\n"
+    grouped = load_file(write(tmp_path, "t.csv", by_ticker), cache=False).frame
+    pd.testing.assert_frame_equal(grouped, load_file(write(tmp_path, "f.csv", by_field), cache=False).frame)
+    assert grouped["symbol"].tolist() == ["QQQ", "SPY"] * 2
+    with pytest.raises(DataError, match="has Close of SPY twice"):
+        load_file(write(tmp_path, "d.csv", by_field.replace("Ticker,QQQ,SPY", "Ticker,SPY,SPY")), cache=False)
+    with pytest.raises(DataError, match="ticker line has an empty cell"):
+        load_file(write(tmp_path, "e.csv", by_field.replace("Ticker,QQQ,SPY", "Ticker,,SPY")), cache=False)
+    lacking = ("Price,Close,Close,Volume\nTicker,QQQ,SPY,QQQ\nDate,,,\n2024-01-02,400.5,470.5,10\n")
+    notes = load_file(write(tmp_path, "l.csv", lacking), cache=False, on_error="drop").report.notes
+    assert "yfinance download: SPY has no Volume" in notes

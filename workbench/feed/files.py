@@ -1189,7 +1189,7 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
     raw = _levels_as_columns(raw)
-    raw, rows_at = _yfinance(raw, notes)
+    raw, rows_at = _yfinance(raw, source, notes)
     unnamed = [c for c in raw.columns if str(c).startswith("Unnamed: ") and raw[c].isna().all()]
     if unnamed and len(unnamed) < len(raw.columns):  # a delimiter at the end of every line (a spreadsheet's)
         raw = raw.drop(columns=unnamed)
@@ -1207,19 +1207,28 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
                       close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns], file=file)
 
 
-def _yfinance(raw: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _yfinance(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
     """A yfinance download written by ``DataFrame.to_csv``: a header line of fields (``Price,
     Close,High,...``), a line of tickers (``Ticker,SPY,...``) and one naming the index
     (``Date``), then one line per time with each ticker's fields. Read as long bars, time by
     time and ticker by ticker, with the line each came from (a ticker's all-empty cells: no
     bar for it then); any other frame as it is (and ``None``)."""
     cols = [str(c).strip() for c in raw.columns]
-    if not (len(raw) >= 2 and len(cols) >= 2 and cols[0].lower() == "price"
-            and str(raw.iloc[0, 0]).strip().lower() == "ticker"
+    heads = (cols[0].lower() if cols else "", str(raw.iloc[0, 0]).strip().lower() if len(raw) else "")
+    if not (len(raw) >= 2 and len(cols) >= 2 and heads in (("price", "ticker"), ("ticker", "price"))
             and str(raw.iloc[1, 0]).strip().lower() in ("date", "datetime") and raw.iloc[1, 1:].isna().all()):
         return raw, None
-    fields = [re.sub(r"\.\d+$", "", c) for c in cols[1:]]  # (pandas numbers a repeated name: Close.1)
-    tickers = [str(t).strip() for t in raw.iloc[0, 1:]]
+    names = [re.sub(r"\.\d+$", "", c) for c in cols[1:]]  # (pandas numbers a repeated name: Close.1)
+    row = [str(t).strip() if pd.notna(t) else "" for t in raw.iloc[0, 1:]]
+    fields, tickers = (names, row) if heads[0] == "price" else (row, names)  # (group_by='ticker': tickers first)
+    if "" in tickers or "" in fields:
+        raise DataError(f"a yfinance download's {'ticker' if '' in tickers else 'field'} line has an empty cell "
+                        f"(column {1 + (tickers if '' in tickers else fields).index('') + 1})", file=source,
+                        rule="columns")
+    pairs = list(zip(fields, tickers))
+    twice = next((pair for pair in pairs if pairs.count(pair) > 1), None)
+    if twice:
+        raise DataError(f"a yfinance download has {twice[0]} of {twice[1]} twice", file=source, rule="columns")
     symbols = list(dict.fromkeys(tickers))
     data = raw.iloc[2:]
     n, k = len(data), len(symbols)
@@ -1236,6 +1245,10 @@ def _yfinance(raw: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, np.nda
     rows_at = np.repeat(np.arange(2, n + 2), k)  # (raw row 2 is the file's 4th line)
     empty = frame[list(dict.fromkeys(fields))].isna().all(axis=1).to_numpy()
     notes.append(f"yfinance download: {k} ticker(s) ({', '.join(symbols[:5])}{', ...' if k > 5 else ''}) read as bars")
+    lacking = [f"{symbol} has no {field}" for field in dict.fromkeys(fields) for symbol in symbols
+               if (field, symbol) not in at]
+    if lacking:
+        notes.append("yfinance download: " + "; ".join(lacking[:5]) + ("; ..." if len(lacking) > 5 else ""))
     if empty.any():
         notes.append(f"yfinance download: {int(empty.sum()):,} time(s) of a ticker with no prices skipped")
         frame, rows_at = frame[~empty].reset_index(drop=True), rows_at[~empty]
