@@ -525,3 +525,18 @@ def test_yfinance_downloads_grouped_by_ticker_and_what_such_a_file_cannot_hold(t
     lacking = ("Price,Close,Close,Volume\nTicker,QQQ,SPY,QQQ\nDate,,,\n2024-01-02,400.5,470.5,10\n")
     notes = load_file(write(tmp_path, "l.csv", lacking), cache=False, on_error="drop").report.notes
     assert "yfinance download: SPY has no Volume" in notes
+
+
+def test_yfinance_downloads_frame_reads_as_long_bars_and_other_leveled_columns_are_refused(tmp_path):
+    """yf.download([...]) returns columns in two levels, Price and Ticker (and Parquet keeps them)."""
+    days = pd.date_range("2024-01-02", periods=2, name="Date")
+    levels = pd.MultiIndex.from_product([["Close", "High", "Low", "Open", "Volume"], ["QQQ", "SPY"]],
+                                        names=["Price", "Ticker"])
+    frame = pd.DataFrame([[1.0, 2, 9, 9, 0.5, 0.5, 1, 2, 10, 20], [1.5, 2.5, 9, 9, 0.5, 0.5, 1, 2, 11, 21]],
+                         index=days, columns=levels)
+    loaded = validate_frame(frame)
+    assert loaded.frame["symbol"].tolist() == ["QQQ", "SPY"] * 2 and loaded.frame["close"].tolist() == [1, 2, 1.5, 2.5]
+    frame.to_parquet(tmp_path / "yf.parquet")
+    pd.testing.assert_frame_equal(load_file(tmp_path / "yf.parquet").frame, loaded.frame)
+    with pytest.raises(DataError, match="columns in 2 levels"):
+        validate_frame(pd.DataFrame([[1.0, 2.0]], columns=pd.MultiIndex.from_tuples([("a", "b"), ("c", "d")])))

@@ -213,7 +213,7 @@ def validate_frame(
         raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
     check_timezone(tz, "tz")
     layout = _check_layout(columns, None, ".", wide)
-    if layout["columns"] is None and not wide:
+    if layout["columns"] is None and not wide and not isinstance(frame.columns, pd.MultiIndex):
         return _canonical(frame, source, "row", kind, symbol, tz, on_error)
     return _shaped(frame, source, "row", kind, symbol, tz, on_error, layout, [])
 
@@ -645,9 +645,23 @@ def _canonical(
     return Loaded(frame, report)
 
 
-def _levels_as_columns(raw: pd.DataFrame) -> pd.DataFrame:
+def _levels_as_columns(raw: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
     """A frame indexed by several named levels (pandas' (symbol, date) MultiIndex) with the
-    levels as columns; any other frame as it is."""
+    levels as columns; ``yf.download``'s frame (its columns in two levels, Price and Ticker)
+    as long rows, each ticker's a symbol; any other frame as it is (columns in
+    levels otherwise: a :class:`DataError`)."""
+    if isinstance(raw.columns, pd.MultiIndex):
+        names = [str(n).lower() for n in raw.columns.names]
+        if raw.columns.nlevels != 2 or "ticker" not in names:
+            raise DataError(f"columns in {raw.columns.nlevels} levels ({raw.columns.names}); workbench reads one "
+                            "level of names (yf.download's Price and Ticker levels it reads too)", file=source,
+                            rule="columns")
+        level = raw.columns.names[names.index("ticker")]
+        raw = raw.stack(level=level, future_stack=True)
+        raw = raw.rename_axis([("symbol" if n == level else n) if n is not None else "time"
+                               for n in raw.index.names]).reset_index()
+        raw.columns = [str(c) for c in raw.columns]
+        return raw
     if isinstance(raw.index, pd.MultiIndex) and all(n is not None for n in raw.index.names) and not (
             set(map(str, raw.index.names)) & set(map(str, raw.columns))):
         return raw.reset_index()
@@ -1188,7 +1202,7 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
             on_error: OnError, layout: dict, notes: list[str], file: bool = False) -> Loaded:
     """:func:`_canonical` after the layout options: renamed columns, a wide file made long,
     a close-only file given its open, high and low."""
-    raw = _levels_as_columns(raw)
+    raw = _levels_as_columns(raw, source)
     raw, rows_at = _yfinance(raw, source, notes)
     unnamed = [c for c in raw.columns if str(c).startswith("Unnamed: ") and raw[c].isna().all()]
     if unnamed and len(unnamed) < len(raw.columns):  # a delimiter at the end of every line (a spreadsheet's)
