@@ -213,7 +213,7 @@ def validate_frame(
         raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
     check_timezone(tz, "tz")
     layout = _check_layout(columns, None, ".", wide)
-    if layout["columns"] is None and not wide and not isinstance(frame.columns, pd.MultiIndex):
+    if layout["columns"] is None and not wide:
         return _canonical(frame, source, "row", kind, symbol, tz, on_error)
     return _shaped(frame, source, "row", kind, symbol, tz, on_error, layout, [])
 
@@ -679,7 +679,7 @@ def _newest_first(stamps: np.ndarray) -> bool:
 def _columns(raw: pd.DataFrame, source: str, theirs: list[str] | None = None) -> pd.DataFrame:
     """Normalize column names; move a time index into a ``time`` column. (``theirs``: the
     names as the input has them, for a hint.)"""
-    raw = _levels_as_columns(raw).rename(columns=normalize_name)
+    raw = _levels_as_columns(raw, source).rename(columns=normalize_name)
     if not any(c in TIME_ALIASES for c in raw.columns):
         index_name = normalize_name(raw.index.name) if raw.index.name is not None else None
         if index_name in TIME_ALIASES or isinstance(raw.index, pd.DatetimeIndex):
