@@ -477,6 +477,7 @@ def test_a_yfinance_download_reads_as_long_bars_ticker_by_ticker(tmp_path):
     with pytest.raises(DataError) as info:
         load_file(write(tmp_path, "bad.csv", YF.format(open="x")), cache=False)
     assert (info.value.line, info.value.column, info.value.rule) == (5, "open", "number_parse")
+    assert "(open=x, symbol=QQQ)" in str(info.value)  # (a line holds each ticker's bar: whose is said)
     one = "Price,Close,High,Low,Open,Volume\nTicker,SPY,SPY,SPY,SPY,SPY\nDate,,,,,\n2024-01-02,470.5,472,469,471,2000\n"
     assert load_file(write(tmp_path, "one.csv", one), cache=False).report.symbols == ["SPY"]
 

@@ -474,6 +474,7 @@ def _canonical(
     close_only: bool = False,
     theirs: list[str] | None = None,
     file: bool = False,
+    by_symbol: bool = False,
 ) -> Loaded:
     theirs = theirs or [str(c).strip() for c in raw.columns]
     raw = _columns(raw, source, theirs)
@@ -611,9 +612,11 @@ def _canonical(
         rule, column, pos = findings.first(positions)
         more = report.bad_rows - 1
         cell, hint = _cell(raw, pos, column, kind), _hint(raw, pos, column, rule, tz)
-        if rows_at is not None and column == "close":  # a wide file: the price is in its symbol's column
+        if by_symbol and column == "close":  # a wide file: the price is in its symbol's column
             column = str(raw["symbol"].iloc[pos])
             cell = f"{column}={raw['close'].iloc[pos]}"
+        elif rows_at is not None and "symbol=" not in cell:  # a line of several symbols' bars: whose
+            cell += f", symbol={raw['symbol'].iloc[pos]}"
         raise DataError(
             f"{RULES[rule]} ({cell})" + hint
             + (f"; {more:,} more bad row(s)" if more else "")
@@ -1218,7 +1221,8 @@ def _shaped(raw: pd.DataFrame, source: str, line_label: str, kind: Kind | None, 
     filled = _close_only(raw, notes)
     shaped = raw if filled is None else filled
     return _canonical(shaped, source, line_label, kind, symbol, tz, on_error, notes=notes, rows_at=rows_at,
-                      close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns], file=file)
+                      close_only=filled is not None, theirs=[named.get(c, str(c)) for c in shaped.columns], file=file,
+                      by_symbol=layout["wide"] and rows_at is not None)
 
 
 def _yfinance(raw: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
