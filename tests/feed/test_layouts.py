@@ -541,3 +541,9 @@ def test_yfinance_downloads_frame_reads_as_long_bars_and_other_leveled_columns_a
     pd.testing.assert_frame_equal(load_file(tmp_path / "yf.parquet").frame, loaded.frame)
     with pytest.raises(DataError, match="columns in 2 levels"):
         validate_frame(pd.DataFrame([[1.0, 2.0]], columns=pd.MultiIndex.from_tuples([("a", "b"), ("c", "d")])))
+
+
+def test_an_investing_com_download_is_told_which_of_its_columns_are_missing_ones(tmp_path):
+    path = write(tmp_path, "i.csv", 'Date,Price,Open,High,Low,Vol.,Change %\n01/02/2024,1.5,1.4,1.6,1.3,1.2M,0.5%\n')
+    with pytest.raises(DataError, match=r"missing column\(s\) 'close', 'volume'.*--columns Price=close,Vol.=volume"):
+        load_file(path, cache=False)

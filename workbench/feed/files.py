@@ -507,9 +507,11 @@ def _canonical(
         raw = raw.assign(symbol=symbol)
     missing = [c for c in required if c not in raw.columns]
     if missing:
+        guessed = [f"{named.get(c, c)}={_GUESS[c]}" for c in raw.columns if _GUESS.get(c) in missing]
         raise DataError(
             f"missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"{kind} need {','.join(required)}",
+            f"{kind} need {','.join(required)}"
+            + (f" (say which column is which: --columns {shlex.quote(','.join(guessed))})" if guessed else ""),
             file=source,
             rule="columns",
         )
