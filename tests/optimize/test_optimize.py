@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -17,6 +17,7 @@ from workbench.cli import main
 from workbench.engine import backtest
 from workbench.errors import ConfigError
 from workbench.feed import load_dataset_bars, synthetic_bars
+from workbench.jsonsafe import jsonable
 from workbench.optimize import (
     Choice,
     Float,
@@ -54,6 +55,7 @@ def test_dimension_parsing():
 
 
 @settings(max_examples=25, deadline=None)
+@example(seed=380, fast=27, extra=34, tick=0.01, options={})  # no cross in 300 days: no Sharpe (found by hypothesis)
 @given(seed=st.integers(0, 10_000), fast=st.integers(1, 30), extra=st.integers(1, 60),
        tick=st.sampled_from([0.01, 0.05, 1e-6]),
        options=st.sampled_from([{}, {"commission": "ibkr-fixed", "slippage": "bps:5"},
@@ -70,7 +72,7 @@ def test_fast_path_reproduces_the_engine_exactly(seed, fast, extra, tick, option
     assert fast_result.summary() == engine.summary()
     score = fastpath.score(strategy, bars, **options)
     for key in ("final_equity", "total_return", "cagr", "sharpe", "max_drawdown"):
-        assert score[key] == engine.summary()[key]
+        assert jsonable(score[key]) == engine.summary()[key]  # (the summary says an undefined figure as None)
     assert score["trades"] == len(engine.trades)
 
 
