@@ -3,9 +3,9 @@ and wide files; each read as the same canonical bars, with errors that still nam
 column and rule."""
 
 import json
-import warnings
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd

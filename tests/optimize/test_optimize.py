@@ -25,6 +25,7 @@ from workbench.optimize import (
     Optimizer,
     TrialStore,
     deflated_sharpe,
+    fastpath,
     grid,
     parse_dimension,
     pbo,
@@ -33,7 +34,6 @@ from workbench.optimize import (
     sweep,
     walk_forward,
 )
-from workbench.optimize import fastpath
 from workbench.optimize.overfit import expected_max_sharpe, probabilistic_sharpe
 from workbench.strategies import BuyAndHold, SmaCross
 
