@@ -404,6 +404,13 @@ def test_a_file_that_is_not_utf8_epoch_times_and_mixed_columns_get_plain_words(t
     with pytest.raises(DataError) as info:
         load_file(latin, cache=False)
     assert info.value.line == 3 and "not UTF-8 text" in str(info.value) and "codec" not in str(info.value)
+    import bz2
+
+    packed = tmp_path / "latin.csv.bz2"  # a compressed file's line, not its compressed bytes'
+    packed.write_bytes(bz2.compress(latin.read_bytes()))
+    with pytest.raises(DataError) as info:
+        load_file(packed, cache=False)
+    assert info.value.line == 3
     epoch = write(tmp_path, "epoch.csv", "time,symbol,close\n1709908200,A,1\n1709908260,A,2\n")
     with pytest.raises(DataError, match=r"a number, not a time: seconds or milliseconds since 1970\?"):
         load_file(epoch, cache=False)

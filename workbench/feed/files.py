@@ -45,6 +45,7 @@ import shlex
 import tempfile
 import warnings
 import zlib
+from lzma import LZMAError as _LZMAError
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,16 +366,17 @@ def _check_decimal_comma(p: Path, source: str, sep: str, names: list[str], text:
 def _not_utf8(p: Path, source: str) -> DataError:
     """The error for a file that is not UTF-8, naming its first such line (error path only)."""
     line = None
-    opener = gzip.open if p.name.lower().endswith(".gz") else open
     try:
-        with opener(p, "rb") as f:
+        if p.name.lower().endswith(".zip"):  # (pandas opens it)
+            raise OSError
+        with _opener(p)(p, "rb") as f:
             for number, raw in enumerate(f, start=1):
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError:
                     line = number
                     break
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, _LZMAError):
         pass
     return DataError("the file is not UTF-8 text (a spreadsheet's Windows-1252 or Latin-1?): save it as UTF-8 "
                      "(in Excel: CSV UTF-8)", file=source, line=line, rule="format")
@@ -443,8 +445,9 @@ def _read_csv_arrow(p: Path, sep: str, names: list[str], text: set[str], progres
 
 def _first_ragged_line(p: Path, fields: int, sep: str = ",") -> int | None:
     """The first physical line with more fields than the header (error path only)."""
-    opener = gzip.open if p.name.lower().endswith(".gz") else open
-    with opener(p, "rt", newline="") as f:
+    if p.name.lower().endswith(".zip"):
+        return None
+    with _opener(p)(p, "rt", newline="") as f:
         for number, row in enumerate(csv.reader(f, delimiter=sep), start=1):
             if len(row) > fields:
                 return number
@@ -1160,19 +1163,23 @@ def _check_layout(columns, sep, decimal, wide) -> dict:
     return {"columns": columns, "sep": sep, "decimal": decimal, "wide": wide}
 
 
-def _head_lines(p: Path, n: int = 20, numbers: list[int] | None = None) -> list[str]:
-    """The first ``n`` non-blank lines of a (possibly compressed) text file (their line
-    numbers appended to ``numbers``, if given)."""
+def _opener(p: Path):
+    """``open`` for a plain file, else the opener of its compression (.gz, .bz2, .xz);
+    a .zip is pandas' to open."""
     import bz2
     import lzma
 
-    name = p.name.lower()
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(name).suffix, open)
-    if name.endswith(".zip"):
+    return {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(p.name.lower()).suffix, open)
+
+
+def _head_lines(p: Path, n: int = 20, numbers: list[int] | None = None) -> list[str]:
+    """The first ``n`` non-blank lines of a (possibly compressed) text file (their line
+    numbers appended to ``numbers``, if given)."""
+    if p.name.lower().endswith(".zip"):
         return []  # read by pandas; the comma is assumed
     out: list[str] = []
     try:
-        with opener(p, "rt", newline="", errors="replace") as f:
+        with _opener(p)(p, "rt", newline="", errors="replace") as f:
             for number, line in enumerate(f, start=1):
                 if line.strip():
                     out.append(line)
@@ -1180,7 +1187,7 @@ def _head_lines(p: Path, n: int = 20, numbers: list[int] | None = None) -> list[
                         numbers.append(number)
                 if len(out) >= n:
                     break
-    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+    except (OSError, EOFError, zlib.error, _LZMAError):
         return []  # the reader will say what is wrong with the file
     return out
 

@@ -85,7 +85,7 @@ class QualityReport:
     last_time: pd.Timestamp | None = None
     notes: list[str] = field(default_factory=list)  # how the file was read: a detected delimiter, a close-only layout
     hint: str = ""  # what the first bad row suggests (a decimal comma?), as its error would say it
-    wide: bool = False  # a wide file: rows are its lines, each a bar per symbol
+    wide: bool = False  # rows are lines, each a bar per symbol (a wide file, a yfinance download)
 
     @property
     def ok(self) -> bool:
@@ -196,8 +196,8 @@ class Findings:
             if at is None:
                 pos = int(np.argmax(m))
             else:
-                rows = np.flatnonzero(m)
-                pos = int(rows[np.argmin(at[rows])]) if rows.size else 0
+                rows = np.flatnonzero(m)  # (never empty: add keeps only masks with a row)
+                pos = int(rows[np.argmin(at[rows])])
             if best is None or (pos < best[2] if at is None else at[pos] < at[best[2]]):
                 best = (rule, column, pos)
         return best
