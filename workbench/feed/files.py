@@ -679,7 +679,10 @@ def _levels_as_columns(raw: pd.DataFrame, source: str = "<frame>") -> pd.DataFra
 def _newest_first(stamps: np.ndarray) -> bool:
     """Whether times (NaT left out) never increase and decrease at least twice: a file written
     newest first (two rows, the second earlier, are a time out of order, as the rules say)."""
-    s = stamps[stamps != np.iinfo(np.int64).min]
+    nat = np.iinfo(np.int64).min
+    if stamps.size and nat not in (stamps[0], stamps[-1]) and stamps[0] <= stamps[-1]:
+        return False  # (the usual file, oldest first: no pass over its times)
+    s = stamps[stamps != nat]
     steps = np.diff(s)
     return bool(s.size > 2 and np.all(steps <= 0) and np.count_nonzero(steps) >= 2)
 
