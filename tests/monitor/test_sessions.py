@@ -205,3 +205,41 @@ def test_a_single_latency_recorded_by_hand_still_fires_a_histogram_rule():
     assert m.series(name) == [(100.0, 0.5)]
     m.sample()
     assert [a.rule.name for a in m.alerts.firing()] == ["slow"]
+
+
+def test_the_watchdog_reads_latencies_while_a_slow_call_holds_the_broker(tmp_path):
+    """A slow broker holds its lock through every call. The watchdog used to skip the
+    latencies when it could not take the lock within a fifth of an interval; a window of
+    such samples was empty, and an empty window resolved a firing latency alert in the
+    middle of the fault (the watchdog test's slowed broker flapped under load)."""
+    import threading
+
+    from workbench.broker import SimulatedBroker
+    from workbench.monitor.rules import Rule
+    from tests.broker.conftest import bar
+
+    names = ("workbench_broker_place_order_latency_seconds", "workbench_journal_write_seconds")
+    m = Monitor(rules=[Rule(n, n, "p99", 60.0, ">", 0.0) for n in names], interval=0.1, clock=lambda: 100.0,
+                log=False, watchdog=False)
+    b = SimulatedBroker(cash=1_000_000, instruments=["X"], journal=tmp_path / "j.sqlite", durability="sync")
+    b.on_bar(bar(0, 100, 101, 99, 100))
+    m.attach(broker=b)
+    for _ in range(5):
+        assert b.place_order("X", "buy", 1).accepted
+    held, done = threading.Event(), threading.Event()
+
+    def slow_call():  # what a slow commission inside place_order does to the lock
+        with b.lock:
+            held.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=slow_call)
+    holder.start()
+    try:
+        assert held.wait(30)
+        m.sample()
+    finally:
+        done.set()
+        holder.join()
+    assert len(m.series(names[0])) == 5 and len(m.series(names[1])) >= 5
+    assert sorted(a.rule.name for a in m.alerts.firing()) == sorted(names)

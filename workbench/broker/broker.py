@@ -30,7 +30,6 @@ import math
 import os
 import threading
 import time as _time
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from dataclasses import replace as _replace
@@ -57,6 +56,7 @@ from workbench.broker.journal import Durability, Event, Journal, JournalCorrupte
 from workbench.broker.orders import RejectReason, Reply, check_transition
 from workbench.broker import risk as risk_rules
 from workbench.broker.risk import OrderTicket, Rejection, RiskLimits, first_problem
+from workbench.broker.timings import Timings
 from workbench.component import CheckResult
 from workbench.errors import ConfigError
 from workbench.hashing import sha256_json
@@ -205,8 +205,7 @@ class SimulatedBroker:
         self.killed = False
         self._counts = {"accepted": 0, "fills": 0, "cancelled": 0, "expired": 0, "replaced": 0}
         self._rejections: dict[str, int] = {}
-        self._latency = deque(maxlen=LATENCY_SAMPLES)
-        self._latency_count = 0  # every place_order ever timed
+        self._latency = Timings(LATENCY_SAMPLES)  # every place_order's, read by the watchdog too
         self._order_started: float | None = None  # perf_counter() when the place_order under way began
 
     # --- configuration -------------------------------------------------------------------
@@ -415,8 +414,7 @@ class SimulatedBroker:
                 quote = self._quotes.get(request["symbol"])
                 if quote is not None and (not self._contracts or self._live_quote(quote)):
                     self._match_quote(self._orders[oid], quote)
-        self._latency.append(_time.perf_counter() - t0)
-        self._latency_count += 1
+        self._latency.add(_time.perf_counter() - t0)
         return reply
 
     def cancel_order(self, order_id: str, by: str | None = None) -> Reply:
@@ -783,10 +781,9 @@ class SimulatedBroker:
 
     def latencies_since(self, seen: int) -> tuple[int, list[float]]:
         """(count so far, the place_order latencies in seconds after the first ``seen``);
-        at most the last 100,000 are kept."""
-        total = self._latency_count
-        new = min(total - seen, len(self._latency))
-        return total, list(self._latency)[-new:] if new > 0 else []
+        at most the last 100,000 are kept. Needs no broker lock: a reader in another thread
+        is not kept waiting by a slow call."""
+        return self._latency.since(seen)
 
     def stats(self, latency: bool = True) -> dict[str, float | int]:
         """Measured figures: counts, rejections by reason, place_order latency (µs; without
@@ -810,7 +807,7 @@ class SimulatedBroker:
             for outcome in ("exercised", "assigned", "cash_settled", "expired"):
                 out[f"options_{outcome}"] = self._counts.get(f"options_{outcome}", 0)
         if latency:
-            lat = np.array(tuple(self._latency), dtype=float) * 1e6
+            lat = np.array(self._latency.values(), dtype=float) * 1e6
             out["latency_samples"] = int(lat.size)
             for q in (50, 90, 99):
                 out[f"place_order_p{q}_us"] = float(np.percentile(lat, q)) if lat.size else float("nan")

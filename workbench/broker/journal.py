@@ -46,12 +46,12 @@ import json
 import os
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from workbench.broker.timings import Timings
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.hashing import canonical_json, sha256_bytes
 from workbench.sqlite import transaction
@@ -226,7 +226,7 @@ class Journal:
         self._broken = ""  # why this journal takes no more writes (a step was aborted)
         self.writes = 0  # transactions committed
         self.write_errors = 0
-        self._write_times: deque[float] = deque(maxlen=100_000)  # seconds per transaction
+        self._write_times = Timings(100_000)  # seconds per transaction, read by the watchdog too
         self._lock_fd: int | None = None
         if readonly:
             if self.path is None or not self.path.is_file():
@@ -358,7 +358,7 @@ class Journal:
         except sqlite3.Error as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
-        self._write_times.append(time.perf_counter() - t0)
+        self._write_times.add(time.perf_counter() - t0)
         self._chain, self._last_seq = chain, rows[-1][0]
         if self._step is None:
             self._buffer.clear()
@@ -376,9 +376,9 @@ class Journal:
             self._lock()
 
     def write_times_since(self, seen: int) -> tuple[int, list[float]]:
-        """(transactions so far, the durations in seconds of those after the first ``seen``)."""
-        new = min(self.writes - seen, len(self._write_times))
-        return self.writes, list(self._write_times)[-new:] if new > 0 else []
+        """(transactions so far, the durations in seconds of those after the first ``seen``);
+        needs no broker lock."""
+        return self._write_times.since(seen)
 
     def events(self, upto_seq: int | None = None) -> Iterator[Event]:
         """Events in sequence order (committed ones only), up to ``upto_seq`` inclusive, as

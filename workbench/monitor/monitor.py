@@ -327,18 +327,9 @@ class Monitor:
     def _sample_broker(self, now: float, values: dict[str, float]) -> None:
         broker, seen = self._broker, self._seen
         in_flight = broker.order_in_flight_seconds()
-        # In the engine's own thread the lock is the engine's already; the watchdog waits for
-        # it briefly and skips a broker stuck inside a call (the stall shows as in_flight).
-        if not broker.lock.acquire(timeout=min(0.2 * self.interval, 0.25)):
-            values["workbench_broker_place_order_latency_max_seconds"] = in_flight
-            return
-        try:
-            self._read_broker(broker, seen, now, values, in_flight)
-        finally:
-            broker.lock.release()
-
-    def _read_broker(self, broker, seen: _Seen, now: float, values: dict[str, float], in_flight: float) -> None:
-        stats = broker.stats(latency=False)
+        # The latencies and write times need no broker lock: a slow broker (whose lock is
+        # held through every call) still has them read each sample. Skipping them left
+        # windows empty, and an empty window resolved a firing latency alert mid-fault.
         timed, latencies = broker.latencies_since(seen.latencies)
         self._observe("latency", "workbench_broker_place_order_latency_seconds", latencies, now)
         seen.latencies = timed
@@ -346,6 +337,18 @@ class Monitor:
         written, writes = broker.journal.write_times_since(seen.journal_writes)
         self._observe("journal", "workbench_journal_write_seconds", writes, now)
         seen.journal_writes = written
+        # In the engine's own thread the lock is the engine's already; the watchdog waits for
+        # it briefly and skips the rest of a broker stuck inside a call (the stall shows as
+        # in_flight).
+        if not broker.lock.acquire(timeout=min(0.2 * self.interval, 0.25)):
+            return
+        try:
+            self._read_broker(broker, seen, now, values)
+        finally:
+            broker.lock.release()
+
+    def _read_broker(self, broker, seen: _Seen, now: float, values: dict[str, float]) -> None:
+        stats = broker.stats(latency=False)
         errors = broker.journal.write_errors
         self.metrics["journal_errors"].inc(errors - seen.journal_errors)
         seen.journal_errors = errors
