@@ -85,23 +85,35 @@ def test_on_a_random_walk_nothing_beats_naive_by_much_and_coverage_is_honest():
         assert 0.85 <= acc["naive_coverage"] <= 1.0 and 0.8 <= acc["model_coverage"] <= 1.0
 
 
-def test_theta_intervals_are_statsmodels_and_a_warm_started_fit_finds_the_same_variance():
+def test_theta_intervals_are_statsmodels_and_a_warm_started_fit_finds_the_same_variance(monkeypatch):
     # forecast.py computes the Theta method's intervals itself (so that a rolling evaluation
-    # can start each origin's variance fit from the last one's): from scratch they must be
-    # statsmodels' own, and a warm start must land on the same estimate.
+    # can start each origin's variance fit from the last one's): given statsmodels' variance
+    # they must be statsmodels' own, its variance (fitted x 100) must be the same maximum
+    # likelihood, found at least as well, and a warm start must land on the same estimate.
     import warnings
 
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
     y = np.log(random_walk(8, n=900).to_numpy())
-    ours = F._predict("theta", None, y, 6, 0.9)
+    window = y[-F.THETA_WINDOW:]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = F._fit("theta", y[-F.THETA_WINDOW:])
+        res = F._fit("theta", window)
         theirs = np.asarray(res.prediction_intervals(6, alpha=0.1))
         cold = res.sigma2
+        model = SARIMAX(window, order=(0, 1, 1), trend="c")
+        theirs_llf = model.loglike(model.fit(disp=False).params)
+    ours_sigma2 = F._theta_sigma2(window, warm := {})
+    assert ours_sigma2 == pytest.approx(cold, rel=1e-2)
+    scaled = warm["theta"] / np.array([F.THETA_SCALE, 1.0, F.THETA_SCALE**2])  # back to log prices
+    assert model.loglike(scaled) >= theirs_llf - 1e-9
+    monkeypatch.setattr(F, "_theta_sigma2", lambda y, warm: cold)
+    ours = F._predict("theta", None, y, 6, 0.9)
     np.testing.assert_allclose(ours[:, 1:], theirs, rtol=0, atol=1e-12)
+    monkeypatch.undo()
     warm = {}
     F._theta_sigma2(y[-F.THETA_WINDOW - 50:-50], warm)  # the previous origin's estimates
-    assert F._theta_sigma2(y[-F.THETA_WINDOW:], warm) == pytest.approx(cold, rel=1e-2)
+    assert F._theta_sigma2(window, warm) == pytest.approx(cold, rel=1e-2)
 
 
 def test_on_a_trending_series_a_model_beats_naive():
