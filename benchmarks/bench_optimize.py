@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import Targets, interleaved, same  # noqa: E402
@@ -59,8 +60,8 @@ def vectorbt_sweep(bars):
 
 def workbench_sweep(bars, points, jobs):
     result = sweep("sma_cross", [bars], points, jobs=jobs, options={"cash": CASH})
-    frame = result.trials.set_index(["fast", "slow"])
-    return np.array([frame.loc[(p["fast"], p["slow"]), "sharpe"] for p in points], dtype=float)
+    sharpe = result.trials.set_index(["fast", "slow"])["sharpe"]  # in the points' order, one lookup
+    return sharpe.reindex(pd.MultiIndex.from_tuples([(p["fast"], p["slow"]) for p in points])).to_numpy(dtype=float)
 
 
 def main(argv: list[str] | None = None) -> int:
