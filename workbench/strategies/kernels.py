@@ -21,15 +21,24 @@ def sma_cross_targets(close: np.ndarray, fast: int, slow: int, quantity: float) 
     count = 0
     fast_sum = 0.0
     slow_sum = 0.0
+    # on_bar's ring positions count % slow and (count - fast) % slow, kept as running
+    # positions (an integer division a bar costs more than the sums themselves)
+    head = 0
+    tail = 0
     for t in range(n):
         c = close[t]
         if count >= slow:
-            slow_sum -= ring[count % slow]
+            slow_sum -= ring[head]
         if count >= fast:
-            fast_sum -= ring[(count - fast) % slow]
-        ring[count % slow] = c
+            fast_sum -= ring[tail]
+            tail += 1
+            if tail == slow:
+                tail = 0
+        ring[head] = c
         count += 1
-        if count % slow == 0:
+        head += 1
+        if head == slow:  # count % slow == 0
+            head = 0
             slow_sum = 0.0
             for i in range(slow):
                 slow_sum += ring[i]
