@@ -34,3 +34,30 @@ def test_a_sweep_on_the_fast_path_gives_the_engines_trials_bit_for_bit(bars, opt
     assert sum(t.get("path") == "fast" for t in fast) >= len(POINTS) // 2  # mostly the fast path
     for a, b in zip(fast, engine, strict=True):
         assert _bits(a) == _bits(b), a["params"]
+
+
+def test_the_equity_curve_is_the_running_sums_over_every_bar_bit_for_bit():
+    """score's curve (running sums over the bars with fills, held between them) against the
+    plain running sums over every bar, on real fills and on fills two to a bar, out of order,
+    none and on no bars."""
+    import numpy as np
+
+    from workbench.optimize import fastpath
+    from workbench.strategies import SmaCross
+
+    def every_bar(close, fills, cash):
+        flows, moves = np.zeros(len(close)), np.zeros(len(close))
+        for f in fills:
+            flows[f.bar] += -(f.sign * f.quantity * f.price) - f.commission
+            moves[f.bar] += f.sign * f.quantity
+        return cash + np.cumsum(flows) + np.cumsum(moves) * close
+
+    sims = [fastpath._simulate(SmaCross(fast=f, slow=s), SP500, 1e6, c, sl, "cash")
+            for f, s in ((2, 60), (13, 90), (40, 250)) for c, sl in ((None, None), ("ibkr-fixed", "bps:5"))]
+    fills = sims[0].fills
+    sims += [sims[0]._replace(fills=[fills[0], fills[0]._replace(quantity=3.3, price=7.1), *fills[1:4],
+                                     fills[4]._replace(bar=0)]),
+             sims[0]._replace(fills=[]), sims[0]._replace(fills=[], close=sims[0].close[:0])]
+    for sim in sims:
+        want = every_bar(sim.close, sim.fills, 1e6)
+        assert fastpath._equity_values(sim.close, sim.fills, 1e6).tobytes() == want.tobytes()

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from workbench.analytics import round_trips
 from workbench.analytics.performance import daily_statistics, equity_statistics, one_per_day
@@ -226,17 +227,54 @@ def score(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, 
     if sim is None:
         return None
     c, fills = sim.close, sim.fills
+    values = _equity_values(c, fills, float(cash))
     n = len(c)
-    flows = np.zeros(n)
-    moves = np.zeros(n)
-    for f in fills:
-        flows[f.bar] += -(f.sign * f.quantity * f.price) - f.commission
-        moves[f.bar] += f.sign * f.quantity
-    cash_curve = float(cash) + np.cumsum(flows)
-    values = cash_curve + np.cumsum(moves) * c
     if sim.one_a_day:  # daily bars: the curve is its own daily closes (what equity_statistics finds)
         stats = daily_statistics(values, float(values[-1]) if n else float(cash), float(cash))
     else:
         stats = equity_statistics(pd.Series(values, index=sim.index), float(cash))
     return {**stats, "orders": sim.orders, "fills": len(fills),
             "trades": int(sum(1 for f in fills if f.closes))}
+
+
+def _equity_values(close: np.ndarray, fills: list[FastFill], cash: float) -> np.ndarray:
+    """Equity at each bar's close, ``cash + cumsum(flows) + cumsum(moves) x close``: a fill's
+    flow ``-(sign x quantity x price) - commission`` and move ``sign x quantity`` added to its
+    bar's, in the fills' order (:func:`_equity_kernel`, compiled: the same additions in the
+    same order as numpy's running sums, without their cost of ~20 us each)."""
+    if fills:
+        bar, _, sign, quantity, price, commission, _, _ = zip(*fills)
+        sign, quantity = np.array(sign, dtype=float), np.array(quantity, dtype=float)
+        flow = -(sign * quantity * np.array(price, dtype=float)) - np.array(commission, dtype=float)
+        bar, move = np.array(bar, dtype=np.int64), sign * quantity
+    else:
+        bar, flow, move = np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    return _equity_kernel(np.asarray(close, dtype=float), bar, flow, move, float(cash))
+
+
+@njit(cache=True)
+def _equity_kernel(close, bar, flow, move, cash):  # pragma: no cover (compiled)
+    """:func:`_equity_values`' loop: per-bar flows and moves, then their running sums."""
+    n = close.size
+    flows = np.zeros(n)
+    moves = np.zeros(n)
+    for k in range(bar.size):
+        b = bar[k]
+        if b < 0:
+            b += n  # as numpy indexes
+        if b < 0 or b >= n:
+            raise IndexError("a fill's bar is outside the bars")
+        flows[b] += flow[k]
+        moves[b] += move[k]
+    out = np.empty(n)
+    cum_flow = 0.0
+    cum_move = 0.0
+    for t in range(n):
+        if t == 0:  # np.cumsum starts from the first element itself
+            cum_flow = flows[0]
+            cum_move = moves[0]
+        else:
+            cum_flow = cum_flow + flows[t]
+            cum_move = cum_move + moves[t]
+        out[t] = (cash + cum_flow) + cum_move * close[t]
+    return out
