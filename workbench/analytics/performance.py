@@ -129,13 +129,17 @@ def cagr(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> float:
     """Compound annual growth rate from the number of periods ``n``,
     ``prod(1 + r) ** (periods_per_year / n) - 1`` (module docstring); -1.0 when the wealth
     is lost (``prod(1 + r) <= 0``, where empyrical would give NaN); NaN when empty.
-    Computed by ``empyrical.cagr``."""
+    The final wealth is ``empyrical.cum_returns_final``; the rest is ``empyrical.cagr``'s
+    own last line (``annual_return``: ``ending ** (1 / (n / periods_per_year)) - 1``), written
+    out here so the wealth that decides the -1.0 case is compounded once, not twice (the
+    same bits: a test compares them with ``empyrical.cagr``)."""
     r = _values(returns)
     if not r.size:
         return math.nan
-    if empyrical.cum_returns_final(r, starting_value=1.0) <= 0:
+    ending = empyrical.cum_returns_final(r, starting_value=1.0)
+    if ending <= 0:
         return -1.0  # lost everything: -100 % a year
-    return float(empyrical.cagr(r, annualization=periods_per_year))
+    return float(ending ** (1 / (len(r) / periods_per_year)) - 1)
 
 
 def annual_volatility(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> float:
@@ -166,15 +170,17 @@ def downside_deviation(returns: pd.Series, target: float = 0.0, periods_per_year
 def sortino(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR, target: float = 0.0) -> float:
     """Annualized Sortino ratio ``mean(r - target) * periods_per_year / downside_deviation``
     (the downside deviation over all periods, with the same ``target``); NaN when empty or
-    there is no downside. Computed by ``empyrical.sortino_ratio``, which declines a single
-    period: there the formula is applied as written."""
+    there is no downside. Computed by ``empyrical.sortino_ratio``, given the downside
+    deviation found for the check above (its ``_downside_risk``: the same figure it would
+    compute again), which declines a single period: there the formula is applied as
+    written."""
     r = _values(returns)
     dd = downside_deviation(r, target, periods_per_year)
     if not dd > 0:
         return math.nan  # empty, or no downside: undefined
     if r.size == 1:
         return _ratio(float(r[0] - target) * periods_per_year, dd)
-    return _finite(empyrical.sortino_ratio(r, target, annualization=periods_per_year))
+    return _finite(empyrical.sortino_ratio(r, target, annualization=periods_per_year, _downside_risk=dd))
 
 
 def drawdown(returns: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
