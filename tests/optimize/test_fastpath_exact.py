@@ -61,3 +61,16 @@ def test_the_equity_curve_is_the_running_sums_over_every_bar_bit_for_bit():
     for sim in sims:
         want = every_bar(sim.close, sim.fills, 1e6)
         assert fastpath._equity_values(sim.close, sim.fills, 1e6).tobytes() == want.tobytes()
+
+
+def test_an_in_process_sweep_converts_its_frame_once(monkeypatch):
+    """Not once a batch (nor once more for supports): ~2 ms a conversion of sp500's bars."""
+    from workbench.optimize import fastpath, sweep
+
+    calls = []
+    per_bar = fastpath._per_bar
+    monkeypatch.setattr(fastpath, "_per_bar", lambda index: calls.append(1) or per_bar(index))
+    bars = SP500.iloc[:600]
+    result = sweep("sma_cross", [bars], POINTS, jobs=1, batch_size=3)
+    assert (result.trials["path"] == "fast").all() and len(calls) == 1
+    assert fastpath._shared.depth == 0 and fastpath._shared.frame is None  # let go at the end

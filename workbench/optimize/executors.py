@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from workbench.errors import ConfigError
+from workbench.optimize import fastpath
 from workbench.optimize.trial import run_batch, set_worker_frames
 
 class Executor:
@@ -33,8 +34,9 @@ class InProcess(Executor):
     name = "in-process"
 
     def run(self, spec, frames, batches):
-        for batch in batches:
-            yield run_batch(spec, frames, batch)
+        with fastpath.shared_frames():  # the sweep's frames, converted to arrays once, not once a batch
+            for batch in batches:
+                yield run_batch(spec, frames, batch)
 
 
 class Processes(Executor):

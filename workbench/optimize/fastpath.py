@@ -51,11 +51,12 @@ def supports(strategy: Strategy, frames: tuple[pd.DataFrame, ...], options: dict
     if not getattr(type(strategy), "vectorizable", lambda params: True)(strategy.params):
         return False
     frame = frames[0]
-    if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns):
-        return False
-    shared = _shared.depth and _shared.frame is frame  # the batch's frame: its answer is known
-    if shared:
-        one_symbol, per_bar = _arrays(frame)[-3], _arrays(frame)[-1]
+    if not (_shared.depth and _shared.frame is frame):  # (the batch's frame had them all: it was converted)
+        if not {"symbol", "open", "high", "low", "close", "volume"} <= set(frame.columns) or not len(frame):
+            return False
+    if _shared.depth:  # in a batch: the frame's conversion, made once for all its trials, answers
+        arrays = _arrays(frame)
+        one_symbol, per_bar = arrays[-3], arrays[-1]
     else:
         one_symbol, per_bar = frame["symbol"].nunique() == 1, _per_bar(frame.index)
     if not (one_symbol and per_bar):
