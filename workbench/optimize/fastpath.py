@@ -147,6 +147,9 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
+    if type(slippage) is NoSlippage and type(commission) is NoCommission:
+        fills = _free_fills(symbol, o, c, delta, decisions, float(cash), account_type, commission)
+        return None if fills is None else Simulation(index, symbol, c, fills, len(decisions), one_a_day)
     cash_now, held, last = float(cash), 0.0, 0.0
 
     # The broker's money check (risk.check_funds) for a market order at the last close, in
@@ -193,6 +196,48 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
         closes = before != 0 and (abs(held) < EPS or (held > 0) != (before > 0))
         fills.append(FastFill(t + 1, side, sign, qty, price, fee, closes, rule))
     return Simulation(index, symbol, c, fills, len(decisions), one_a_day)
+
+
+def _free_fills(symbol, o, c, delta, decisions, cash, account_type, commission) -> list[FastFill] | None:
+    """:func:`_simulate`'s loop without costs (no slippage, no commission), its running cash
+    and position taken as numpy running sums (the same subtractions and additions in the
+    same order): the fills, or ``None`` where the engine would have rejected an order. A
+    fill's price is the next bar's open; only the broker's money check
+    (:func:`~workbench.broker.risk.check_funds`) is called order by order."""
+    bars_n = len(c)
+    d = delta[decisions]
+    buy = d > 0
+    qty = np.abs(d)
+    filled = int(np.count_nonzero(decisions + 1 < bars_n))  # all but one decided on the last bar
+    price = o[decisions[:filled] + 1]
+    moved = np.where(buy[:filled], 1.0, -1.0) * qty[:filled]  # sign x quantity
+    spent = moved * price + 0.0  # sign x quantity x price + commission
+    cash_before = np.subtract.accumulate(np.concatenate([[cash], spent]))  # cash_now -= ... fill by fill
+    held_before = np.add.accumulate(np.concatenate([[0.0], moved]))  # held += ... fill by fill
+    cash_now = held = last = 0.0
+
+    def free_cash() -> float:  # the check's reads of the account: the state before this order
+        return cash_now
+
+    def free_margin() -> float:
+        value = held * last
+        return INITIAL_MARGIN * margin_buying_power(cash_now + value, abs(value))
+
+    buy_side, sell_side = Side.BUY, Side.SELL  # (an enum member read costs ~0.1 us)
+    sides = [buy_side if b else sell_side for b in buy.tolist()]
+    quantities = qty.tolist()
+    for q, side, last, held, cash_now in zip(quantities, sides, c[decisions].tolist(), held_before.tolist(),
+                                             cash_before.tolist()):
+        if check_funds(symbol, side, q, last, held, 0.0, account_type, commission, free_cash, free_margin) is not None:
+            return None
+    if account_type == "cash" and np.any(buy[:filled] & (qty[:filled] * price + 0.0 > cash_before[:filled] + EPS)):
+        return None  # the broker fills such a buy only as far as the cash goes: the engine's case
+    before, after = held_before[:filled], held_before[1:]
+    closes = (before != 0) & ((np.abs(after) < EPS) | ((after > 0) != (before > 0)))
+    new = tuple.__new__
+    return [new(FastFill, (t, side, 1 if side is buy_side else -1, q, p, 0.0, x, p))
+            for t, side, q, p, x in zip((decisions[:filled] + 1).tolist(), sides, quantities, price.tolist(),
+                                        closes.tolist())]
 
 
 def run(strategy: Strategy, bars: pd.DataFrame, *, cash: float = 1_000_000.0, commission: Any = None,
