@@ -23,8 +23,11 @@ Where empyrical (the ``empyrical-reloaded`` package) computes the same figure un
 conventions, the function here is a thin wrapper over it: the returns are cleaned (NaNs
 dropped, the index checked) and handed to empyrical as a numpy array, which keeps the
 optimizer's inner loop (:func:`equity_statistics`) fast. Each docstring gives the formula and
-names the empyrical function. Hand-written are only the figures empyrical does not have or
-computes under another convention; their docstrings say why.
+names the empyrical function. Hand-written are the figures empyrical does not have or
+computes under another convention, and, for that inner loop, two of empyrical's own
+computations repeated operation by operation (the same bits, tested against empyrical):
+:func:`drawdown` (``drawdown_series`` in one compiled pass) and the last step of
+:func:`cagr` (so the final wealth is compounded once). Each docstring says which and why.
 
 Functions built from others here (:func:`max_drawdown` from :func:`drawdown`,
 :func:`calmar` from :func:`cagr` and :func:`max_drawdown`, :func:`summary` and
