@@ -74,3 +74,34 @@ def test_an_in_process_sweep_converts_its_frame_once(monkeypatch):
     result = sweep("sma_cross", [bars], POINTS, jobs=1, batch_size=3)
     assert (result.trials["path"] == "fast").all() and len(calls) == 1
     assert fastpath._shared.depth == 0 and fastpath._shared.frame is None  # let go at the end
+
+
+def test_the_cost_free_fills_are_the_order_by_order_loops():
+    """_simulate without costs (running sums) against its order-by-order loop, which a
+    subclass of the free models takes: every fill, None where an order would be refused
+    (cash and margin accounts, cash from plenty down to none, buy-and-hold past its cash)."""
+    from workbench.broker.costs import NoCommission, NoSlippage
+    from workbench.optimize import fastpath
+    from workbench.strategies import BuyAndHold, SmaCross
+
+    class Free(NoCommission):
+        pass
+
+    class Exact(NoSlippage):
+        pass
+
+    refused = 0
+    for bars in (SP500.iloc[:1500], synthetic_bars(1, days=400, seed=2, tick_size=1e-6)):
+        strategies = [SmaCross(fast=f, slow=s, quantity=q) for f, s in ((1, 3), (5, 20), (13, 61)) for q in (1.0, 1234.5)]
+        for strategy in strategies + [BuyAndHold(quantity=10.0), BuyAndHold(quantity=1e7)]:
+            for cash, account in ((1e6, "cash"), (2e4, "cash"), (0.0, "cash"), (1e6, "margin"), (5e3, "margin")):
+                fast = fastpath._simulate(strategy, bars, cash, None, None, account)
+                loop = fastpath._simulate(strategy, bars, cash, Free(), Exact(), account)
+                refused += fast is None
+                assert (fast is None) == (loop is None)
+                if fast is not None:
+                    assert fast.orders == loop.orders and len(fast.fills) == len(loop.fills)
+                    for a, b in zip(fast.fills, loop.fills):
+                        assert [(type(x), x) for x in a] == [(type(x), x) for x in b]
+                        assert struct.pack("<2d", a.price, a.quantity) == struct.pack("<2d", b.price, b.quantity)
+    assert 0 < refused < 80
