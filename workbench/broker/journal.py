@@ -48,6 +48,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,9 +115,32 @@ def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str)
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)  # one, not one a call
 
 
+def _c_encoder() -> Any:
+    """The C encoder ``_ENCODER.encode`` builds on each call (with its own circular-reference
+    markers), built once: ``None`` where the C accelerator is missing."""
+    if c_make_encoder is None:
+        return None
+    e = _ENCODER
+    strings = encode_basestring_ascii if e.ensure_ascii else encode_basestring
+    return c_make_encoder({}, e.default, strings, e.indent, e.key_separator, e.item_separator,
+                          e.sort_keys, e.skipkeys, e.allow_nan)
+
+
+_C_ENCODE = _c_encoder()
+
+
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
-    return _ENCODER.encode(payload)
+    global _C_ENCODE
+    c = _C_ENCODE
+    if c is None:
+        return _ENCODER.encode(payload)
+    try:
+        return "".join(c(payload, 0))  # the same bytes as _ENCODER.encode, without building the encoder
+    except BaseException:
+        # a failed call can leave its markers behind (a later payload would read as circular): a fresh encoder
+        _C_ENCODE = _c_encoder()
+        raise
 
 
 def genesis(meta: dict[str, Any]) -> str:
