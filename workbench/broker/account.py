@@ -160,7 +160,10 @@ class Account:
         """(long value, short value >= 0) at the last prices."""
         long = short = 0.0
         books = self._books
-        for s in sorted(self._held, key=self._rank.__getitem__):  # the books' order, the held ones only
+        held = self._held
+        if len(held) > 1:  # the books' order, the held ones only (one or none needs no sort)
+            held = sorted(held, key=self._rank.__getitem__)
+        for s in held:
             b = books[s]
             if b.quantity and b.last is not None:
                 value = b.quantity * b.last * self.multipliers.get(s, 1.0)

@@ -828,12 +828,13 @@ class SimulatedBroker:
         pre-trade checks of :mod:`workbench.broker.risk` over this account's state."""
         symbol, side = r["symbol"], _member(Side, r["side"])
         acct = self._account
-        ticket = OrderTicket(symbol, side, _member(OrderType, r["type"]), r["quantity"], r["limit_price"],
-                             r["stop_price"])
+        ticket = _tuple_new(OrderTicket, (symbol, side, _member(OrderType, r["type"]), r["quantity"],
+                                          r["limit_price"], r["stop_price"]))
+        held = acct._books.get(symbol)  # Account.last_price and .quantity, in one look-up
         problem = first_problem(
             ticket, limits=self.risk, instruments=self.instruments, killed=self.killed,
-            last=acct.last_price(symbol), open_orders=self._open.count - (1 if replacing else 0),
-            position=acct.quantity(symbol), pending=self._pending(symbol, side, exclude=replacing),
+            last=None if held is None else held.last, open_orders=self._open.count - (1 if replacing else 0),
+            position=0.0 if held is None else held.quantity, pending=self._pending(symbol, side, exclude=replacing),
             account_type=acct.type, commission=self.commission,
             free_cash=lambda: acct.cash - self._reserved_cash(exclude=replacing)
             + self._released_cash(symbol, side, r["quantity"], replacing),
@@ -1302,6 +1303,8 @@ def _floor_lot(quantity: float, lot: float) -> float:
 
 _DAY_NS = 86_400 * 1_000_000_000
 
+
+_tuple_new = tuple.__new__  # a NamedTuple without its Python-level __new__
 
 _ts = time_of  # a fill's, an order's time: the bar's, whose Timestamp is cached already
 

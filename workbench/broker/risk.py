@@ -206,6 +206,8 @@ def check_kill_switch(killed: bool) -> Rejection | None:
 def check_quantity(quantity: float) -> Rejection | None:
     """``INVALID_QUANTITY`` unless the quantity (units) is finite, > 0 and at most
     :data:`MAX_QUANTITY`."""
+    if 0 < quantity <= MAX_QUANTITY:  # the common case, in one comparison (NaN and infinities fail it)
+        return None
     if not (math.isfinite(quantity) and quantity > 0):
         return Rejection(R.INVALID_QUANTITY, f"quantity must be finite and > 0, got {quantity}")
     if quantity > MAX_QUANTITY:
@@ -215,6 +217,8 @@ def check_quantity(quantity: float) -> Rejection | None:
 
 def check_prices(limit: float | None, stop: float | None) -> Rejection | None:
     """``INVALID_PRICE`` unless each price given is finite and > 0 (the limit first)."""
+    if limit is None and stop is None:  # a market order: nothing to check
+        return None
     for name, price in (("limit_price", limit), ("stop_price", stop)):
         if price is not None and not (math.isfinite(price) and price > 0):
             return Rejection(R.INVALID_PRICE, f"{name} must be finite and > 0, got {price}")
@@ -259,9 +263,11 @@ def check_ticks_and_lots(quantity: float, limit: float | None, stop: float | Non
                          instrument: Instrument) -> Rejection | None:
     """``OFF_TICK`` when a price is not a multiple of the instrument's tick size (the limit
     first); ``OFF_LOT`` when the quantity is not a multiple of its lot size."""
-    for name, price in (("limit_price", limit), ("stop_price", stop)):
-        if price is not None and not on_grid(price, instrument.tick_size):
-            return Rejection(R.OFF_TICK, f"{name} {price} is not a multiple of the tick size {instrument.tick_size}")
+    if limit is not None or stop is not None:
+        for name, price in (("limit_price", limit), ("stop_price", stop)):
+            if price is not None and not on_grid(price, instrument.tick_size):
+                return Rejection(R.OFF_TICK,
+                                 f"{name} {price} is not a multiple of the tick size {instrument.tick_size}")
     if not on_grid(quantity, instrument.lot_size):
         return Rejection(R.OFF_LOT, f"quantity {quantity} is not a multiple of the lot size {instrument.lot_size}")
     return None
