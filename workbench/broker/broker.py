@@ -387,38 +387,36 @@ class SimulatedBroker:
         (with the order id) or the rejection (reason code, message). Wrong types raise
         ``TypeError``/``ValueError``; bad values are rejections that change nothing."""
         t0 = self._order_started = _time.perf_counter()
-        try:
-            return self._place(t0, symbol, side, quantity, type, limit_price, stop_price, tif, client_id)
+        try:  # (the body inline: one call less an order)
+            # The common arguments (a member or its value, a float, no price) by a look-up or a type
+            # test; anything else through the validating helpers (the same values, the same errors).
+            fast = _FAST_KEYS
+            request = {
+                "symbol": symbol if symbol.__class__ is str else _symbol(symbol),
+                "side": (side.__class__ in fast and _SIDE_VALUES.get(side)) or _VALUES[_enum(Side, side, "side")],
+                "type": (type.__class__ in fast and _TYPE_VALUES.get(type))
+                or _VALUES[_enum(OrderType, type, "type")],
+                "quantity": quantity if quantity.__class__ is float else _number(quantity, "quantity"),
+                "limit_price": None if limit_price is None else _number(limit_price, "limit_price"),
+                "stop_price": None if stop_price is None else _number(stop_price, "stop_price"),
+                "tif": (tif.__class__ in fast and _TIF_VALUES.get(tif)) or _VALUES[_enum(TimeInForce, tif, "tif")],
+                "client_id": None if client_id is None else str(client_id),
+            }
+            with self._lock:
+                problem = self._check_new(request)
+                if problem is not None:
+                    reply = self._reject("place", problem.reason, problem.message, None, request)
+                else:
+                    oid = f"O{self._next_id}"
+                    event = self._emit("accepted", oid, request)
+                    reply = Reply(True, oid, event.seq)
+                    quote = self._quotes.get(request["symbol"])
+                    if quote is not None and (not self._contracts or self._live_quote(quote)):
+                        self._match_quote(self._orders[oid], quote)
+            self._latency.add(_time.perf_counter() - t0)
+            return reply
         finally:
             self._order_started = None
-
-    def _place(self, t0, symbol, side, quantity, type, limit_price, stop_price, tif, client_id) -> Reply:
-        # The common arguments (a member or its value, a float, no price) by a look-up or a type
-        # test; anything else through the validating helpers (the same values, the same errors).
-        fast = _FAST_KEYS
-        request = {
-            "symbol": symbol if symbol.__class__ is str else _symbol(symbol),
-            "side": (side.__class__ in fast and _SIDE_VALUES.get(side)) or _VALUES[_enum(Side, side, "side")],
-            "type": (type.__class__ in fast and _TYPE_VALUES.get(type)) or _VALUES[_enum(OrderType, type, "type")],
-            "quantity": quantity if quantity.__class__ is float else _number(quantity, "quantity"),
-            "limit_price": None if limit_price is None else _number(limit_price, "limit_price"),
-            "stop_price": None if stop_price is None else _number(stop_price, "stop_price"),
-            "tif": (tif.__class__ in fast and _TIF_VALUES.get(tif)) or _VALUES[_enum(TimeInForce, tif, "tif")],
-            "client_id": None if client_id is None else str(client_id),
-        }
-        with self._lock:
-            problem = self._check_new(request)
-            if problem is not None:
-                reply = self._reject("place", problem.reason, problem.message, None, request)
-            else:
-                oid = f"O{self._next_id}"
-                event = self._emit("accepted", oid, request)
-                reply = Reply(True, oid, event.seq)
-                quote = self._quotes.get(request["symbol"])
-                if quote is not None and (not self._contracts or self._live_quote(quote)):
-                    self._match_quote(self._orders[oid], quote)
-        self._latency.add(_time.perf_counter() - t0)
-        return reply
 
     def cancel_order(self, order_id: str, by: str | None = None) -> Reply:
         """Cancel a working order (``by``: who asked, journaled with the cancel or its
@@ -1055,6 +1053,8 @@ class SimulatedBroker:
 
     def _reserved_margin(self, exclude: _Working | None = None) -> float:
         """Initial margin open orders may need (margin account)."""
+        if exclude is None and not self._open._books:  # no order works: nothing committed (0.0, as below)
+            return 0.0 + (self._naked_margin(exclude) if self._contracts else 0.0)
         last = self._account.last_price
         m = self._account.multiplier
         total = self._open.committed(last, (Side.BUY, Side.SELL), m)

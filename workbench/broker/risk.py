@@ -178,12 +178,13 @@ def first_problem(
     inst = instruments[symbol]
     m = inst.multiplier
     contract = ref if m == 1.0 or ref is None else ref * m  # the money checks value a contract
-    if inst.asset_class is AssetClass.OPTION and side is Side.SELL:
-        # an option sold: the broker's cover check (check_option_cover) decides, with the
-        # account's shares, cash and margin (a covered call needs no margin)
-        account_type = "cover"
-    elif inst.asset_class is AssetClass.OPTION and account_type != AccountType.CASH and contract is not None:
-        contract = contract / INITIAL_MARGIN  # Reg-T: an option bought is paid in full (no loan value)
+    if inst.asset_class is AssetClass.OPTION:
+        if side is Side.SELL:
+            # an option sold: the broker's cover check (check_option_cover) decides, with the
+            # account's shares, cash and margin (a covered call needs no margin)
+            account_type = "cover"
+        elif account_type != AccountType.CASH and contract is not None:
+            contract = contract / INITIAL_MARGIN  # Reg-T: an option bought is paid in full (no loan value)
     return (
         check_market_data(symbol, kind, ref)
         or check_open_orders(open_orders, limits.max_open_orders)
