@@ -106,6 +106,19 @@ class Event:
     order_id: str | None
     payload: dict[str, Any]
 
+    def __init__(self, seq: int, time_ns: int, kind: str, order_id: str | None, payload: dict[str, Any]) -> None:
+        # What the generated __init__ does, through the slots' own setters (no look-up by name):
+        # two events an order are built on place_order's path.
+        _set_seq(self, seq)
+        _set_time_ns(self, time_ns)
+        _set_kind(self, kind)
+        _set_order_id(self, order_id)
+        _set_payload(self, payload)
+
+
+_set_seq, _set_time_ns, _set_kind, _set_order_id, _set_payload = (
+    Event.__dict__[name].__set__ for name in ("seq", "time_ns", "kind", "order_id", "payload"))
+
 
 def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str) -> str:
     return (f'{{"seq":{seq},"time_ns":{time_ns},"kind":{json.dumps(kind)},'
