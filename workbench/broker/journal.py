@@ -121,8 +121,22 @@ _set_seq, _set_time_ns, _set_kind, _set_order_id, _set_payload = (
 
 
 def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str) -> str:
-    return (f'{{"seq":{seq},"time_ns":{time_ns},"kind":{json.dumps(kind)},'
-            f'"order_id":{json.dumps(order_id)},"payload":{payload}}}\n')
+    # json.dumps of a str is the C escaper it calls, of None "null" (called directly: a synced
+    # journal builds a line on every event's acknowledgement path)
+    kind = _quote(kind) if kind.__class__ is str else json.dumps(kind)
+    order_id = "null" if order_id is None else _quote(order_id) if order_id.__class__ is str else json.dumps(order_id)
+    return f'{{"seq":{seq},"time_ns":{time_ns},"kind":{kind},"order_id":{order_id},"payload":{payload}}}\n'
+
+
+_quote = encode_basestring_ascii  # what json.dumps(a str) returns
+
+
+def _head(seq: int, chain: str) -> str:
+    """The ``head`` meta value: ``json.dumps({"seq": seq, "chain": chain})``, formatted
+    directly for an int and a str (what it always is)."""
+    if seq.__class__ is int and chain.__class__ is str:
+        return f'{{"seq": {seq!r}, "chain": {_quote(chain)}}}'
+    return json.dumps({"seq": seq, "chain": chain})
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)  # one, not one a call
@@ -391,7 +405,7 @@ class Journal:
         try:
             with transaction(self._db):
                 self._db.executemany(_INSERT, rows)
-                self._db.execute(_HEAD, (json.dumps({"seq": rows[-1][0], "chain": chain}),))
+                self._db.execute(_HEAD, (_head(rows[-1][0], chain),))
         except sqlite3.Error as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: journal write failed: {exc}") from exc
