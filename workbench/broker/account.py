@@ -31,6 +31,7 @@ class AccountType(str, Enum):
 
 
 INITIAL_MARGIN = 0.5  # Reg-T: 50 % of position value
+_CASH = AccountType.CASH  # read as a global, not through the enum
 
 
 def margin_buying_power(equity: float, gross_exposure: float) -> float:
@@ -179,7 +180,7 @@ class Account:
 
     def buying_power(self) -> float:
         """Currency the account can commit to new buys before open orders (see module doc)."""
-        if self.type is AccountType.CASH:
+        if self.type is _CASH:
             return max(self.cash, 0.0)
         long, short = self.exposure()  # once: equity() would sum the books again
         return margin_buying_power(self.cash + long - short, long + short)
