@@ -468,5 +468,10 @@ def on_grid(value: float, step: float) -> bool:
     ratio = value / step
     if not math.isfinite(ratio):
         return False
+    if ratio.__class__ is float:  # the same answer without round(), a slow builtin on every order's path:
+        if ratio < 0.5:  # the nearest whole number is below 1
+            return False
+        frac = ratio % 1.0  # ratio - floor(ratio), exactly; the distance to the nearest whole number is
+        return frac <= 1e-6 or 1.0 - frac <= 1e-6  # frac or 1 - frac, both exact (what ratio - whole gives)
     whole = round(ratio)
     return whole >= 1 and abs(ratio - whole) <= 1e-6
