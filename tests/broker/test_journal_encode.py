@@ -96,3 +96,32 @@ def test_a_transaction_commits_or_rolls_back_and_lets_the_error_through(tmp_path
     assert db.in_transaction
     db.execute("ROLLBACK")
     db.close()
+
+
+def test_threads_encode_apart():
+    """Each thread has its own encoder (markers): payloads encoded at once in several threads,
+    some failing, come out as a fresh encoder makes them."""
+    import threading
+
+    payloads = [{"i": i, "nested": {"x": float(i), "bad": math.nan if i % 7 == 0 else 1.0}} for i in range(2000)]
+    problems = []
+
+    def work():
+        for p in payloads:
+            try:
+                got = journal.encode(p)
+            except ValueError:
+                got = None
+            try:
+                want = journal._ENCODER.encode(p)
+            except ValueError:
+                want = None
+            if got != want:
+                problems.append((p, got, want))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not problems

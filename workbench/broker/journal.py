@@ -45,6 +45,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=Fal
 
 def _c_encoder() -> Any:
     """The C encoder ``_ENCODER.encode`` builds on each call (with its own circular-reference
-    markers), built once: ``None`` where the C accelerator is missing."""
+    markers), built once a thread: ``None`` where the C accelerator is missing."""
     if c_make_encoder is None:
         return None
     e = _ENCODER
@@ -153,20 +154,22 @@ def _c_encoder() -> Any:
                           e.sort_keys, e.skipkeys, e.allow_nan)
 
 
-_C_ENCODE = _c_encoder()
+_ENCODERS = threading.local()  # .c: this thread's C encoder (its markers are never shared across threads)
 
 
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
-    global _C_ENCODE
-    c = _C_ENCODE
+    try:
+        c = _ENCODERS.c
+    except AttributeError:
+        c = _ENCODERS.c = _c_encoder()
     if c is None:
         return _ENCODER.encode(payload)
     try:
         return "".join(c(payload, 0))  # the same bytes as _ENCODER.encode, without building the encoder
     except BaseException:
         # a failed call can leave its markers behind (a later payload would read as circular): a fresh encoder
-        _C_ENCODE = _c_encoder()
+        _ENCODERS.c = _c_encoder()
         raise
 
 
