@@ -59,7 +59,10 @@ class Side(str, Enum):
     @property
     def sign(self) -> int:
         """+1 for a buy, -1 for a sell."""
-        return 1 if self is Side.BUY else -1
+        return 1 if self is _BUY else -1
+
+
+_BUY = Side.BUY  # (read as a global by Side.sign, not through the enum)
 
 
 class OrderType(str, Enum):

@@ -5,7 +5,10 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.broker import risk
 from workbench.broker.account import AccountType
@@ -306,3 +309,32 @@ def test_first_problem_checks_a_stop_against_a_reference_price():
     assert reason(risk.first_problem(ticket, last=101.6, **common)) is R.MAX_ORDER_NOTIONAL  # beyond the stop
     market = OrderTicket("X", BUY, MARKET, 10.0, None, None)
     assert reason(risk.first_problem(market, last=None, **common)) is R.NO_MARKET_DATA
+
+
+def _on_grid_by_round(value, step):
+    """on_grid as it was written first (round() to the nearest whole number of steps)."""
+    ratio = value / step
+    if not math.isfinite(ratio):
+        return False
+    whole = round(ratio)
+    return whole >= 1 and abs(ratio - whole) <= 1e-6
+
+
+_GRID_EDGES = [0.0, -0.0, 0.5, 0.49999999999999994, 0.5000000000000001, 1.0, 1 - 1e-6, 1 + 1e-6, 1 - 1.1e-6,
+               1 + 1.1e-6, 2.5, 3.5, 2**52 + 0.5, 2**52 + 1.0, 2**53 + 2.0, 1e300, -1.0, -0.5, -1e-20, 1e-6, 1e-300]
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(_GRID_EDGES),
+       st.floats(min_value=1e-12, max_value=1e6) | st.sampled_from([1.0, 0.01, 0.05, 0.1, 100.0, -1.0, 3.0]))
+@settings(max_examples=3000, deadline=None)
+def test_on_grid_answers_as_round_did(value, step):
+    assert risk.on_grid(value, step) == _on_grid_by_round(value, step)
+    near = value + step * 1e-6 if math.isfinite(value) else value  # the tolerance's edge
+    assert risk.on_grid(near, step) == _on_grid_by_round(near, step)
+
+
+@pytest.mark.parametrize("ratio", _GRID_EDGES + [k + d for k in (1, 7, 100, 12345) for d in
+                                                 (-1e-6, -9.99999e-7, 0.0, 9.99999e-7, 1e-6, 1.000001e-6)])
+def test_on_grid_at_its_edges(ratio):
+    assert risk.on_grid(ratio, 1.0) == _on_grid_by_round(ratio, 1.0)
+    assert risk.on_grid(np.float64(ratio), 1.0) == _on_grid_by_round(np.float64(ratio), 1.0)

@@ -31,6 +31,7 @@ class AccountType(str, Enum):
 
 
 INITIAL_MARGIN = 0.5  # Reg-T: 50 % of position value
+_CASH = AccountType.CASH  # read as a global, not through the enum
 
 
 def margin_buying_power(equity: float, gross_exposure: float) -> float:
@@ -160,7 +161,10 @@ class Account:
         """(long value, short value >= 0) at the last prices."""
         long = short = 0.0
         books = self._books
-        for s in sorted(self._held, key=self._rank.__getitem__):  # the books' order, the held ones only
+        held = self._held
+        if len(held) > 1:  # the books' order, the held ones only (one or none needs no sort)
+            held = sorted(held, key=self._rank.__getitem__)
+        for s in held:
             b = books[s]
             if b.quantity and b.last is not None:
                 value = b.quantity * b.last * self.multipliers.get(s, 1.0)
@@ -176,7 +180,7 @@ class Account:
 
     def buying_power(self) -> float:
         """Currency the account can commit to new buys before open orders (see module doc)."""
-        if self.type is AccountType.CASH:
+        if self.type is _CASH:
             return max(self.cash, 0.0)
         long, short = self.exposure()  # once: equity() would sum the books again
         return margin_buying_power(self.cash + long - short, long + short)

@@ -14,6 +14,7 @@ from typing import Protocol
 from workbench.model import OrderType, Side
 
 BUY, SELL = 0, 1
+_SIDE_BUY, _MARKET, _STOP = Side.BUY, OrderType.MARKET, OrderType.STOP  # read as globals, not through the enums
 
 
 class WorkingOrder(Protocol):
@@ -51,7 +52,7 @@ class OpenOrders:
         if book is None:
             book = self._books[o.symbol] = _SymbolBook()
         book.orders[o.id] = o
-        if o.type is OrderType.STOP:
+        if o.type is _STOP:
             book.stops[o.id] = o
         self.count += 1
         self.adjust(o, +1)
@@ -71,12 +72,12 @@ class OpenOrders:
         """Add (+1) or take out (-1) ``o``'s remaining quantity from the totals; call with
         -1 before changing an order's quantity or prices and +1 after."""
         book = self._books[o.symbol]
-        side = BUY if o.side is Side.BUY else SELL
+        side = BUY if o.side is _SIDE_BUY else SELL
         q = sign * o.remaining
         book.qty[side] += q
-        if o.type is OrderType.MARKET:
+        if o.type is _MARKET:
             book.at_last[side] += q
-        elif o.type is not OrderType.STOP:
+        elif o.type is not _STOP:
             book.fixed[side] += q * o.limit
 
     # --- reads ---------------------------------------------------------------------------
@@ -105,7 +106,7 @@ class OpenOrders:
     def pending(self, symbol: str, side: Side) -> float:
         """Remaining units of working orders on one side of one symbol."""
         book = self._books.get(symbol)
-        return 0.0 if book is None else book.qty[BUY if side is Side.BUY else SELL]
+        return 0.0 if book is None else book.qty[BUY if side is _SIDE_BUY else SELL]
 
     def committed(self, last: Callable[[str], float | None], sides: tuple[Side, ...],
                   multiplier: Callable[[str], float] = lambda symbol: 1.0) -> float:
@@ -117,7 +118,7 @@ class OpenOrders:
             m = multiplier(symbol)
             part = 0.0 if m != 1.0 else total  # (summed into the total directly when 1, as it always was)
             for side in sides:
-                i = BUY if side is Side.BUY else SELL
+                i = BUY if side is _SIDE_BUY else SELL
                 part += book.at_last[i] * price + book.fixed[i]
             for o in book.stops.values():
                 if o.side in sides:
@@ -127,9 +128,9 @@ class OpenOrders:
 
     def value(self, o: WorkingOrder, last: float | None) -> float:
         """What one working order may need, at its reference price."""
-        if o.type is OrderType.MARKET:
+        if o.type is _MARKET:
             return o.remaining * (last or 0.0)
-        if o.type is OrderType.STOP:
+        if o.type is _STOP:
             return o.remaining * stop_reference(o.side, o.stop, last)
         return o.remaining * o.limit
 
@@ -138,4 +139,4 @@ def stop_reference(side: Side, stop: float, last: float | None) -> float:
     """A stop order is valued at its stop, or at the last price if that is beyond it."""
     if last is None:
         return stop
-    return max(stop, last) if side is Side.BUY else min(stop, last)
+    return max(stop, last) if side is _SIDE_BUY else min(stop, last)

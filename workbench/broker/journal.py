@@ -45,9 +45,11 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,18 +107,70 @@ class Event:
     order_id: str | None
     payload: dict[str, Any]
 
+    def __init__(self, seq: int, time_ns: int, kind: str, order_id: str | None, payload: dict[str, Any]) -> None:
+        # What the generated __init__ does, through the slots' own setters (no look-up by name):
+        # two events an order are built on place_order's path.
+        _set_seq(self, seq)
+        _set_time_ns(self, time_ns)
+        _set_kind(self, kind)
+        _set_order_id(self, order_id)
+        _set_payload(self, payload)
+
+
+_set_seq, _set_time_ns, _set_kind, _set_order_id, _set_payload = (
+    Event.__dict__[name].__set__ for name in ("seq", "time_ns", "kind", "order_id", "payload"))
+
 
 def _line(seq: int, time_ns: int, kind: str, order_id: str | None, payload: str) -> str:
-    return (f'{{"seq":{seq},"time_ns":{time_ns},"kind":{json.dumps(kind)},'
-            f'"order_id":{json.dumps(order_id)},"payload":{payload}}}\n')
+    # json.dumps of a str is the C escaper it calls, of None "null" (called directly: a synced
+    # journal builds a line on every event's acknowledgement path)
+    kind = _quote(kind) if kind.__class__ is str else json.dumps(kind)
+    order_id = "null" if order_id is None else _quote(order_id) if order_id.__class__ is str else json.dumps(order_id)
+    return f'{{"seq":{seq},"time_ns":{time_ns},"kind":{kind},"order_id":{order_id},"payload":{payload}}}\n'
+
+
+_quote = encode_basestring_ascii  # what json.dumps(a str) returns
+
+
+def _head(seq: int, chain: str) -> str:
+    """The ``head`` meta value: ``json.dumps({"seq": seq, "chain": chain})``, formatted
+    directly for an int and a str (what it always is)."""
+    if seq.__class__ is int and chain.__class__ is str:
+        return f'{{"seq": {seq!r}, "chain": {_quote(chain)}}}'
+    return json.dumps({"seq": seq, "chain": chain})
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)  # one, not one a call
 
 
+def _c_encoder() -> Any:
+    """The C encoder ``_ENCODER.encode`` builds on each call (with its own circular-reference
+    markers), built once a thread: ``None`` where the C accelerator is missing."""
+    if c_make_encoder is None:
+        return None
+    e = _ENCODER
+    strings = encode_basestring_ascii if e.ensure_ascii else encode_basestring
+    return c_make_encoder({}, e.default, strings, e.indent, e.key_separator, e.item_separator,
+                          e.sort_keys, e.skipkeys, e.allow_nan)
+
+
+_ENCODERS = threading.local()  # .c: this thread's C encoder (its markers are never shared across threads)
+
+
 def encode(payload: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as Python's shortest repr."""
-    return _ENCODER.encode(payload)
+    try:
+        c = _ENCODERS.c
+    except AttributeError:
+        c = _ENCODERS.c = _c_encoder()
+    if c is None:
+        return _ENCODER.encode(payload)
+    try:
+        return "".join(c(payload, 0))  # the same bytes as _ENCODER.encode, without building the encoder
+    except BaseException:
+        # a failed call can leave its markers behind (a later payload would read as circular): a fresh encoder
+        _ENCODERS.c = _c_encoder()
+        raise
 
 
 def genesis(meta: dict[str, Any]) -> str:
@@ -354,7 +408,7 @@ class Journal:
         try:
             with transaction(self._db):
                 self._db.executemany(_INSERT, rows)
-                self._db.execute(_HEAD, (json.dumps({"seq": rows[-1][0], "chain": chain}),))
+                self._db.execute(_HEAD, (_head(rows[-1][0], chain),))
         except sqlite3.Error as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: journal write failed: {exc}") from exc

@@ -88,6 +88,16 @@ class Reply:
     reason: RejectReason | None = None
     message: str = ""
 
+    def __init__(self, accepted: bool, order_id: str | None, seq: int, reason: RejectReason | None = None,
+                 message: str = "") -> None:
+        # What the generated __init__ does, through the slots' own setters (no look-up by name):
+        # every place_order builds one.
+        _set_accepted(self, accepted)
+        _set_order_id(self, order_id)
+        _set_seq(self, seq)
+        _set_reason(self, reason)
+        _set_message(self, message)
+
     def __bool__(self) -> bool:
         return self.accepted
 
@@ -97,3 +107,7 @@ class Reply:
             assert self.reason is not None
             raise OrderRejected(self.reason, self.message, self.order_id)
         return self
+
+
+_set_accepted, _set_order_id, _set_seq, _set_reason, _set_message = (
+    Reply.__dict__[name].__set__ for name in ("accepted", "order_id", "seq", "reason", "message"))
