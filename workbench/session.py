@@ -9,6 +9,7 @@ session's folder holds its journal; ``resume=True`` carries on from it.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import sys
@@ -59,6 +60,11 @@ class SessionConfig:
     strict: bool = False  # refuse a run whose data is shorter than the strategy's warm-up
     session: str = "auto"  # when a session ends (DAY orders expire): auto, bar, date, or an exchange calendar (XNYS)
     layout: dict[str, Any] = field(default_factory=dict)  # how to read the files: columns, sep, decimal, wide, tz, on_error
+    # Leave what exists when the run starts (modules, data, the engine) out of the garbage
+    # collector's passes while it runs (gc.freeze): a full collection then walks only what
+    # the session made, not the whole process. Process-wide, so the command line's own
+    # process asks for it; a notebook's kernel is left as it is.
+    freeze_gc: bool = False
 
 
 def run_session(config: SessionConfig) -> Result:
@@ -152,7 +158,13 @@ def run_session(config: SessionConfig) -> Result:
             control.open()
             print(f"commands: {control.url} (token in {control.file}; docs/paper.md)", file=sys.stderr,
                   flush=True)
-        result = engine.run()
+        if c.freeze_gc:
+            gc.freeze()
+        try:
+            result = engine.run()
+        finally:
+            if c.freeze_gc:
+                gc.unfreeze()
     finally:
         if control is not None:
             control.close()

@@ -91,7 +91,7 @@ def run_strategy(args: argparse.Namespace) -> int:
         resume=getattr(args, "resume", False), monitor=args.monitor, rules=args.rules, webhook=args.webhook,
         metrics_port=args.metrics_port, sample_every=args.sample_every, progress=interactive(),
         control=getattr(args, "control", False), layout=layout_options(args), strict=args.strict,
-        session=args.session)
+        session=args.session, freeze_gc=True)
     result = run_session(config)
     if args.plot is not None:
         result.plot(args.plot)
