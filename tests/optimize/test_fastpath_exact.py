@@ -36,6 +36,22 @@ def test_a_sweep_on_the_fast_path_gives_the_engines_trials_bit_for_bit(bars, opt
         assert _bits(a) == _bits(b), a["params"]
 
 
+@pytest.mark.parametrize("options", [{}, {"account_type": "margin"}])
+def test_an_order_off_the_lot_size_goes_to_the_engine_which_refuses_it(options):
+    """Found by a break-it review: the fast path checked only the money, so a quantity of 0.3
+    or 2.5 units (the broker's lot is 1) scored 20 fills where the engine refused every order
+    (OFF_LOT) and found the trial infeasible."""
+    bars = synthetic_bars(1, days=80, seed=5)
+    points = [{"fast": 2, "slow": 5, "quantity": q} for q in (0.3, 2.5, 3.0)]
+    spec = TrialSpec("sma_cross", tuple(sorted({"cash": 3000.0, **options}.items())), "sharpe", 1, data_hash([bars]))
+    fast = run_batch(spec, (bars,), points)
+    engine = run_batch(dataclasses.replace(spec, fast=False), (bars,), points)
+    assert [t["path"] for t in fast] == ["engine", "engine", "fast"]
+    assert [t["status"] for t in engine[:2]] == ["infeasible", "infeasible"] and engine[0]["fills"] == 0
+    for a, b in zip(fast, engine, strict=True):
+        assert _bits(a) == _bits(b), a["params"]
+
+
 def test_the_equity_curve_is_the_running_sums_over_every_bar_bit_for_bit():
     """score's curve (running sums over the bars with fills, held between them) against the
     plain running sums over every bar, on real fills and on fills two to a bar, out of order,
