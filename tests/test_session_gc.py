@@ -40,11 +40,26 @@ def probe():
 @pytest.mark.parametrize("mode", ["backtest", "paper"])
 def test_the_command_line_freezes_what_exists_while_the_run_runs_and_thaws_it_after(tmp_path, probe, mode, capsys):
     before = gc.get_freeze_count()
+    assert before == 0  # (nothing of the test process's is frozen)
     speed = ["--speed", "1e9"] if mode == "paper" else []
     assert main([mode, "freeze_probe", "--data", "sp500", "--end", "2000-03-01", "--out", str(tmp_path / "run"),
                  *speed]) == 0
     assert probe and probe[0] > before + 10_000  # the process's objects, left out while it ran
     assert gc.get_freeze_count() == before  # and given back
+
+
+def test_a_process_that_froze_objects_itself_keeps_them_frozen(tmp_path, probe):
+    """Found by a break-it review: gc.unfreeze thaws everything, the host's frozen objects too."""
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert main(["backtest", "freeze_probe", "--data", "sp500", "--end", "2000-03-01",
+                     "--out", str(tmp_path / "run")]) == 0
+        # no second freeze (it would add what the run made) and no thaw (it would leave none);
+        # frozen objects freed by their last reference leave the count, so it can only fall
+        assert probe[0] <= before and before // 2 < gc.get_freeze_count() <= before
+    finally:
+        gc.unfreeze()
 
 
 def test_a_session_run_from_python_leaves_the_collector_alone(tmp_path, probe):

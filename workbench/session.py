@@ -63,7 +63,8 @@ class SessionConfig:
     # Leave what exists when the run starts (modules, data, the engine) out of the garbage
     # collector's passes while it runs (gc.freeze): a full collection then walks only what
     # the session made, not the whole process. Process-wide, so the command line's own
-    # process asks for it; a notebook's kernel is left as it is.
+    # process asks for it; a notebook's kernel is left as it is, and so is a process that
+    # froze objects itself.
     freeze_gc: bool = False
 
 
@@ -158,12 +159,14 @@ def run_session(config: SessionConfig) -> Result:
             control.open()
             print(f"commands: {control.url} (token in {control.file}; docs/paper.md)", file=sys.stderr,
                   flush=True)
-        if c.freeze_gc:
+        # (a host that froze objects of its own manages the collector: gc.unfreeze would thaw them too)
+        freeze = c.freeze_gc and gc.get_freeze_count() == 0
+        if freeze:
             gc.freeze()
         try:
             result = engine.run()
         finally:
-            if c.freeze_gc:
+            if freeze:
                 gc.unfreeze()
     finally:
         if control is not None:
