@@ -93,6 +93,14 @@ def run_strategy(args: argparse.Namespace) -> int:
         control=getattr(args, "control", False), layout=layout_options(args), strict=args.strict,
         session=args.session, freeze_gc=True)
     result = run_session(config)
+    try:
+        return _report(args, result)
+    finally:  # the journal checkpointed into its one file now, not when the collector gets to the broker
+        if result.broker is not None:
+            result.broker.close()
+
+
+def _report(args: argparse.Namespace, result) -> int:
     if args.plot is not None:
         result.plot(args.plot)
     for warning in result.warnings:
