@@ -36,7 +36,7 @@ from workbench.analytics import round_trips
 from workbench.analytics.performance import daily_statistics, equity_statistics, one_per_day
 from workbench.broker.account import INITIAL_MARGIN, margin_buying_power
 from workbench.broker.costs import NoCommission, NoSlippage, commission_from, slippage_from
-from workbench.broker.risk import check_funds, on_grid
+from workbench.broker.risk import check_funds, check_ticks_and_lots
 from workbench.engine import Result, equity_curve
 from workbench.model import Instrument, Order, OrderStatus, OrderType, Side, TimeInForce, unchecked_bar
 from workbench.strategies.base import Strategy
@@ -147,9 +147,12 @@ def _simulate(strategy, bars, cash, commission, slippage, account_type) -> Simul
     target = np.asarray(type(strategy).vectorized_targets(c, strategy.params), dtype=float)
     delta = np.diff(np.concatenate([[0.0], target]))
     decisions = np.flatnonzero(np.abs(delta) > EPS)
-    lot = Instrument(symbol).lot_size  # the engine's instrument of a symbol of the data (no instruments option)
-    if not all(on_grid(q, lot) for q in set(np.abs(delta[decisions]).tolist())):
-        return None  # the broker refuses an order off the lot size (OFF_LOT), which the engine then runs without
+    # The broker's lot check (risk.check_ticks_and_lots; a market order has no price to check)
+    # with the engine's instrument of a symbol of the data (there is no instruments option):
+    # an order it refuses (OFF_LOT) is the engine's case.
+    instrument = Instrument(symbol)
+    if any(check_ticks_and_lots(q, None, None, instrument) for q in set(np.abs(delta[decisions]).tolist())):
+        return None
     if type(slippage) is NoSlippage and type(commission) is NoCommission:
         fills = _free_fills(symbol, o, c, delta, decisions, float(cash), account_type, commission)
         return None if fills is None else Simulation(index, symbol, c, fills, len(decisions), one_a_day)
