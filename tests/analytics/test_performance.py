@@ -228,3 +228,21 @@ def test_round_trips_and_their_stats_by_hand():
     as_objects = round_trips(fills.assign(time=fills["time"].astype(object)))
     pd.testing.assert_frame_equal(as_objects, trips, check_dtype=False)
     assert str(as_objects["entry_time"].dtype).startswith("datetime64")
+
+
+def test_a_closing_fill_with_float_residue_closes_the_trip_and_opens_none():
+    # Fractional units (a fractional-lot instrument): the closing sell is a hair more than the
+    # position summed from the buys; the difference (~1e-16) is float residue, not a new short
+    # trip (it was one, of zero units bought, and its entry price divided by zero).
+    buys = [0.1, 0.7]
+    position = buys[0] + buys[1]
+    close = 0.8
+    assert close > position and close - position < 1e-12  # the residue the test is about
+    fills = pd.DataFrame({
+        "time": pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC"), "symbol": ["X"] * 3,
+        "side": ["buy", "buy", "sell"], "quantity": [*buys, close], "price": [10.0, 12.0, 13.0],
+    })
+    trips = round_trips(fills)
+    assert len(trips) == 1 and trips["direction"].tolist() == ["long"]
+    assert trips["quantity"].iloc[0] == pytest.approx(0.8)
+    assert trips["exit_price"].iloc[0] == 13.0

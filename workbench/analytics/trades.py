@@ -13,7 +13,8 @@ COLUMNS = [
 def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per closed round trip: from the fill that opens a position out of flat to
     the fill that brings it back to flat (a fill that crosses zero closes one trip and
-    opens the next with the rest).
+    opens the next with the rest; a rest below 1e-12 units is float residue and opens
+    none).
 
     ``fills`` needs columns ``time, symbol, side ('buy'/'sell'), quantity, price`` and
     optionally ``commission``. ``quantity`` is the largest absolute position of the trip;
@@ -24,7 +25,7 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
     """
     multipliers = multipliers or {}
     rows = []
-    state: dict[str, dict] = {}
+    state: dict[str, list] = {}  # symbol -> the open trip (fields below), one list: read and written on each fill
     n = len(fills)
     # the columns as lists (a row's times are taken by position at the end: iterating a
     # time column builds a Timestamp per row, which cost more than the rest of this loop)
@@ -33,42 +34,37 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
                   fills["price"].tolist(), fees)
     for row, symbol, side, quantity, price, fee in columns:
         signed = quantity if side == "buy" else -quantity
-        while signed:
+        while abs(signed) >= 1e-12:  # (what a closing fill leaves of float residue is no trip)
             trip = state.get(symbol)
             if trip is None:
-                trip = state[symbol] = {
-                    "position": 0.0, "max": 0.0, "open_qty": 0.0, "open_value": 0.0,
-                    "close_qty": 0.0, "close_value": 0.0, "commission": 0.0, "entry_row": row,
-                    "direction": "long" if signed > 0 else "short",
-                }
-            pos = trip["position"]
+                # position, largest position, opened (units, value), closed (units, value), commission,
+                # the opening fill's row, direction
+                trip = state[symbol] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, row, "long" if signed > 0 else "short"]
+            pos = trip[0]
             if pos == 0 or (pos > 0) == (signed > 0):  # opening or adding
                 step = signed
-                trip["open_qty"] += abs(step)
-                trip["open_value"] += abs(step) * price
+                trip[2] += abs(step)
+                trip[3] += abs(step) * price
             else:  # closing, at most down to flat
                 step = -pos if abs(signed) > abs(pos) else signed
-                trip["close_qty"] += abs(step)
-                trip["close_value"] += abs(step) * price
-            trip["commission"] += fee * abs(step) / quantity
-            trip["position"] = pos + step
-            trip["max"] = max(trip["max"], abs(trip["position"]))
+                trip[4] += abs(step)
+                trip[5] += abs(step) * price
+            trip[6] += fee * abs(step) / quantity
+            position = trip[0] = pos + step
+            trip[1] = max(trip[1], abs(position))
             signed -= step
-            if abs(trip["position"]) < 1e-12:
-                entry = trip["open_value"] / trip["open_qty"]
-                exit_ = trip["close_value"] / trip["close_qty"]
-                sign = 1.0 if trip["direction"] == "long" else -1.0
-                gross = sign * (trip["close_value"] - trip["close_qty"] * entry)
+            if abs(position) < 1e-12:
+                _, largest, open_qty, open_value, close_qty, close_value, commission, entry_row, direction = trip
+                entry = open_value / open_qty
+                exit_ = close_value / close_qty
+                sign = 1.0 if direction == "long" else -1.0
+                gross = sign * (close_value - close_qty * entry)
                 m = multipliers.get(symbol, 1.0)
                 if m != 1.0:
                     gross *= m
-                pnl = gross - trip["commission"]
-                rows.append({
-                    "symbol": symbol, "direction": trip["direction"],
-                    "entry_time": trip["entry_row"], "exit_time": row, "quantity": trip["max"],
-                    "entry_price": entry, "exit_price": exit_, "pnl": pnl,
-                    "commission": trip["commission"], "return": pnl / (trip["open_value"] * m),
-                })
+                pnl = gross - commission
+                rows.append((symbol, direction, entry_row, row, largest, entry, exit_, pnl, commission,
+                             pnl / (open_value * m)))
                 del state[symbol]
     out = pd.DataFrame(rows, columns=COLUMNS)
     if len(out):
