@@ -659,13 +659,14 @@ class SimulatedBroker:
                    "status", "filled_quantity", "avg_fill_price", "commission"]
         if not os_:
             return pd.DataFrame(columns=columns)
+        value = {m: m.value for cls in (Side, OrderType, TimeInForce, OrderStatus) for m in cls}  # (.value: a call each)
         return pd.DataFrame({
             "id": [o.id for o in os_],
             "created": pd.to_datetime(np.array([o.created_ns for o in os_], dtype=np.int64), utc=True),
-            "symbol": [o.symbol for o in os_], "side": [o.side.value for o in os_],
-            "type": [o.type.value for o in os_], "quantity": [o.quantity for o in os_],
+            "symbol": [o.symbol for o in os_], "side": [value[o.side] for o in os_],
+            "type": [value[o.type] for o in os_], "quantity": [o.quantity for o in os_],
             "limit_price": [o.limit for o in os_], "stop_price": [o.stop for o in os_],
-            "tif": [o.tif.value for o in os_], "status": [o.status.value for o in os_],
+            "tif": [value[o.tif] for o in os_], "status": [value[o.status] for o in os_],
             "filled_quantity": [o.filled for o in os_],
             "avg_fill_price": [o.value / o.filled if o.filled else 0.0 for o in os_],
             "commission": [o.commission for o in os_],
