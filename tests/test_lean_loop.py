@@ -27,6 +27,18 @@ class Resting(Strategy):
             self.order(bar.symbol, "sell", held, "stop", stop_price=round(bar.close * 0.998, 2), tif="gtc")
 
 
+class Heard(Resting):
+    """Resting, keeping what ``on_fill`` told it (the outcome compares it)."""
+
+    name = "heard"
+
+    def on_start(self):
+        self.heard = []
+
+    def on_fill(self, fill):
+        self.heard.append((fill.order_id, fill.quantity, fill.price))
+
+
 class Taker(Strategy):
     name = "taker"
 
@@ -70,6 +82,11 @@ SCENARIOS = {
     "quotes and bars": lambda: (Taker(), _mixed(), {"account_type": "margin", "cash": 1e7}),
     "option chains (the wheel)": lambda: (Wheel(), *_wheel()),
     "a run stopped by its strategy": lambda: (StopHalfway(), [load_dataset_bars("sp500").iloc[:600]], {}),
+    # one event a time (Engine._lean's event-by-event branch)
+    "one symbol's daily bars": lambda: (SmaCross(fast=3, slow=8), [synthetic_bars(1, periods=400, seed=2)], {}),
+    "one symbol, resting orders, per-bar sessions": lambda: (
+        Heard(), [synthetic_bars(1, periods=3 * 390, freq="1min", seed=5, start="2024-03-04 14:30")],
+        {"session": "bar"}),
     "monitored": lambda: (Resting(), [_intraday()], {"session": "XNYS", "monitor": _monitor()}),
 }
 
@@ -92,7 +109,8 @@ def _run(scenario, lean):
 def _outcome(engine, result):
     return {"fills": result.fills, "orders": result.orders, "equity": result.equity,
             "counts": (result.bars, result.quotes, engine.events, dict(engine._seen), result.stopped_early),
-            "stats": {k: v for k, v in result.broker.stats().items() if "_us" not in k}}  # timings differ
+            "stats": {k: v for k, v in result.broker.stats().items() if "_us" not in k},  # timings differ
+            "heard": getattr(engine.strategy, "heard", None)}
 
 
 def _differences(a, b):
@@ -118,6 +136,15 @@ def test_the_lean_loop_gives_what_the_full_loop_gives(scenario):
             values = engine.monitor.sample()
             assert values["workbench_feed_events_total"] == engine.events > 0
             assert engine.busy_seconds > 0
+
+
+BY_EVENT = ("one symbol's daily bars", "one symbol, resting orders, per-bar sessions", "a run stopped by its strategy")
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_runs_of_one_event_a_time_go_event_by_event(scenario):
+    engine, _ = _run(scenario, True)
+    assert engine._lean_by_event == (scenario in BY_EVENT)
 
 
 def test_a_lean_loop_that_skips_a_step_is_caught(monkeypatch):

@@ -486,6 +486,7 @@ class Engine:
         # the strategy's once-a-time hook, called only when a strategy overrides it
         self._on_slice = strategy.on_slice if type(strategy).on_slice is not Strategy.on_slice else None
         self._lean_ok = True  # the loop may take :meth:`_lean` (tests compare it with the full loop)
+        self._lean_by_event = False  # whether :meth:`_lean` went event by event (one event a time)
         self._took_lean = False
 
     # --- strategy-facing -----------------------------------------------------------------
@@ -763,8 +764,10 @@ class Engine:
         same order, without the checks for what is not there. A bar of a symbol with no
         working order and no quote held is marked here (as ``SimulatedBroker.on_events``
         does); any other slice goes through the broker's ``on_events``. A monitor is told of
-        each slice as in the full loop (its time counted in ``busy_seconds``). Returns the last
-        slice's first event and whether the run was stopped."""
+        each slice as in the full loop (its time counted in ``busy_seconds``). Bars with no two at
+        one time (one symbol's), unmonitored and in per-bar sessions, are taken event by event
+        rather than slice by slice (``_lean_by_event``). Returns the last slice's first event
+        and whether the run was stopped."""
         broker, strategy = self.broker, self.strategy
         on_fill = strategy.on_fill
         books, quotes, held = broker._open._books, broker._quotes, broker._account._books
@@ -777,6 +780,40 @@ class Engine:
         day = None
         bars = quotes_seen = 0
         monitor, perf = self.monitor, _time.perf_counter
+        replay = self.replay
+        if (bars_only and not by_date and monitor is None and replay.speed is None and replay.pace_after_ns is None
+                and replay.one_event_per_time):
+            # one bar a time (one symbol's bars): the same steps over the events themselves, without
+            # a list a slice (the common backtest: a third of the loop's own time)
+            self._lean_by_event = True
+            try:
+                for e in replay:
+                    t_ns = e[0]
+                    self._now_ns = t_ns
+                    self.events += 1
+                    symbol = e[1]
+                    if books:
+                        for f in on_events((e,)):
+                            on_fill(f)
+                    else:
+                        if broker._now_ns is None or t_ns > broker._now_ns:
+                            broker._now_ns = t_ns
+                        book = held.get(symbol)
+                        if book is None:
+                            mark(symbol, e[5])
+                        else:
+                            book.last = e[5]
+                    if per_bar and (books or contracts):
+                        end_session(self.now)
+                    bars += 1
+                    seen[symbol] = seen_get(symbol, 0) + 1
+                    on_bar(e)
+                    previous = e
+                    if stop.is_set():
+                        return previous, True
+                return previous, False
+            finally:
+                self._bars += bars
         try:
             for t_ns, events in slices:
                 if monitor is not None:

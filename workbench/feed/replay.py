@@ -99,6 +99,7 @@ class Replay:
         self._source_ids = source_ids[order]
         self._rows = rows[order]
         self._in_order = len(self._sources) == 1 and bool(np.all(self._rows == np.arange(self._rows.size)))
+        self._unique_times: bool | None = None  # (one_event_per_time, when first asked)
 
     def __len__(self) -> int:
         return int(self._times.size)
@@ -209,6 +210,14 @@ class Replay:
                     self._pace(int(self._times[lo + j]), t_first, start_wall)
                     yield event
             self._count(len(chunk), t0)
+
+    @property
+    def one_event_per_time(self) -> bool:
+        """Whether no two events share a time (each of :meth:`slices` holds one event)."""
+        if self._unique_times is None:
+            t = self._times
+            self._unique_times = bool(np.all(t[1:] > t[:-1]))
+        return self._unique_times
 
     def slices(self) -> Iterator[tuple[int, list[Bar | Quote]]]:
         """The stream cut into time slices: ``(time in UTC ns, events at that time)``, in
