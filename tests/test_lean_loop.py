@@ -110,7 +110,8 @@ def _outcome(engine, result):
     return {"fills": result.fills, "orders": result.orders, "equity": result.equity,
             "counts": (result.bars, result.quotes, engine.events, dict(engine._seen), result.stopped_early),
             "stats": {k: v for k, v in result.broker.stats().items() if "_us" not in k},  # timings differ
-            "heard": getattr(engine.strategy, "heard", None)}
+            "heard": getattr(engine.strategy, "heard", None),
+            "journal": [(e.seq, e.time_ns, e.kind, e.order_id, e.payload) for e in result.broker.events()]}
 
 
 def _differences(a, b):

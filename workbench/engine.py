@@ -804,7 +804,7 @@ class Engine:
                         else:
                             book.last = e[5]
                     if per_bar and (books or contracts):
-                        end_session(self.now)
+                        end_session()  # (the broker's time is the bar's: no Timestamp to build)
                     bars += 1
                     seen[symbol] = seen_get(symbol, 0) + 1
                     on_bar(e)
@@ -838,7 +838,7 @@ class Engine:
                         else:
                             book.last = e[5]
                 if per_bar and (books or contracts):
-                    end_session(self.now)
+                    end_session()  # (the broker's time is this slice's already)
                 for e in events:
                     if type(e) is Bar:
                         bars += 1
