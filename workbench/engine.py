@@ -1008,7 +1008,7 @@ class Engine:
         for i, bar in zip(visit.tolist(), _build(source, rows[visit])):
             self._now_ns = bar[0]
             broker.on_bar(bar)
-            broker.end_session(bar.time)
+            broker.end_session()  # (at the bar's time: on_bar moved the broker's clock there)
             if broker.working(symbol) or abs(broker.position(symbol) - held[i]) > 1e-9:
                 return None  # an order not filled (or filled in part) at this open: the loop would re-decide
             if i in decide:
