@@ -246,3 +246,18 @@ def test_a_closing_fill_with_float_residue_closes_the_trip_and_opens_none():
     assert len(trips) == 1 and trips["direction"].tolist() == ["long"]
     assert trips["quantity"].iloc[0] == pytest.approx(0.8)
     assert trips["exit_price"].iloc[0] == 13.0
+
+
+def test_a_fill_of_under_1e_12_units_within_a_trip_keeps_its_commission():
+    # The 1e-12 rule is for the rest a closing fill leaves (float residue): a fill that is
+    # itself that small (fills from elsewhere than the broker, whose own are above 1e-9) is
+    # still part of the open trip, its commission with it (as before the rule: 3.0, not 2.0).
+    fills = pd.DataFrame({
+        "time": pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC"), "symbol": ["A"] * 3,
+        "side": ["buy", "buy", "sell"], "quantity": [1.0, 1e-13, 1.0], "price": [10.0, 11.0, 12.0],
+        "commission": [1.0, 1.0, 1.0],
+    })
+    trips = round_trips(fills)
+    assert len(trips) == 1
+    assert trips["commission"].iloc[0] == 3.0
+    assert trips["quantity"].iloc[0] == 1.0 + 1e-13
