@@ -261,3 +261,13 @@ def test_a_fill_of_under_1e_12_units_within_a_trip_keeps_its_commission():
     assert len(trips) == 1
     assert trips["commission"].iloc[0] == 3.0
     assert trips["quantity"].iloc[0] == 1.0 + 1e-13
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_fill_without_a_finite_quantity_is_named(bad):
+    fills = pd.DataFrame({
+        "time": pd.date_range("2024-01-01", periods=2, freq="h", tz="UTC"), "symbol": ["A"] * 2,
+        "side": ["buy", "sell"], "quantity": [1.0, bad], "price": [10.0, 12.0],
+    })
+    with pytest.raises(ValueError, match=r"fill 1 \(A sell\) has quantity"):
+        round_trips(fills)

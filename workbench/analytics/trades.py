@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 COLUMNS = [
@@ -33,10 +35,14 @@ def round_trips(fills: pd.DataFrame, multipliers: dict[str, float] | None = None
     columns = zip(range(n), fills["symbol"].tolist(), fills["side"].tolist(), fills["quantity"].tolist(),
                   fills["price"].tolist(), fees)
     for row, symbol, side, quantity, price, fee in columns:
+        if not math.isfinite(quantity):
+            raise ValueError(f"round_trips: fill {row} ({symbol} {side}) has quantity {quantity!r}")
         signed = quantity if side == "buy" else -quantity
-        while abs(signed) >= 1e-12:  # (what a closing fill leaves of float residue is no trip)
+        while signed:
             trip = state.get(symbol)
             if trip is None:
+                if abs(signed) < 1e-12:  # what a closing fill leaves of float residue is no new trip
+                    break
                 # position, largest position, opened (units, value), closed (units, value), commission,
                 # the opening fill's row, direction
                 trip = state[symbol] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, row, "long" if signed > 0 else "short"]
