@@ -547,7 +547,7 @@ class SimulatedBroker:
                 if type(e) is Bar:
                     symbol = e[1]
                     if symbol in books or (quotes and symbol in quotes):
-                        self.on_bar(e)
+                        self._bar(e)  # (on_bar under the lock held, the time advanced)
                     elif symbol in held:  # Account.mark, inline
                         held[symbol].last = e[5]
                     else:
@@ -567,17 +567,19 @@ class SimulatedBroker:
         """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
         with self._lock:
             self.advance_ns(bar[0])
-            if self._quotes:
-                self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
-            if not self._open.has(bar.symbol):
-                self._account.mark(bar.symbol, bar.close)
-                return []
             first = len(self._fills)
+            self._bar(bar)
+            return self._fills[first:]
+
+    def _bar(self, bar: Bar) -> None:
+        """:meth:`on_bar`'s work, the lock held and market time advanced to the bar's."""
+        if self._quotes:
+            self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
+        if self._open.has(bar.symbol):
             capacity = math.inf if self.participation is None else self.participation * bar.volume
             for order in self._open.of(bar.symbol):
                 capacity -= self._match_bar(order, bar, capacity)
-            self._account.mark(bar.symbol, bar.close)
-            return self._fills[first:]
+        self._account.mark(bar.symbol, bar.close)
 
     def on_quote(self, quote: Quote) -> list[Fill]:
         """Match working orders of ``quote.symbol`` against ``quote``; mark at the mid."""
@@ -1220,7 +1222,10 @@ class SimulatedBroker:
                 raise ValueError(f"a fill of {qty} on order {o.id} with {o.remaining} left")
             new_status = _FILLED if o.remaining - qty <= EPS else _PARTIALLY_FILLED
             check_transition(o.status, new_status, o.id)
-            self._open.adjust(o, -1)
+            if new_status is _FILLED:
+                self._open.discard(o)  # (its remaining out of the totals, as adjust(o, -1) would)
+            else:
+                self._open.adjust(o, -1)
             o.filled += qty
             o.value += qty * price
             o.commission += commission
@@ -1231,7 +1236,6 @@ class SimulatedBroker:
             self._counts["fills"] += 1
             if new_status is _FILLED:
                 o.filled = o.quantity  # no float residue in a filled order
-                self._open.discard(o)
             else:
                 self._open.adjust(o, +1)
         elif kind == "accepted":
