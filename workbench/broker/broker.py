@@ -1052,6 +1052,8 @@ class SimulatedBroker:
 
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
         """What open buy orders may cost (cash account), and the cash securing short puts."""
+        if not self._open._books and not self._contracts:  # no order works, no put is secured
+            return 0.0
         last = self._account.last_price
         m = self._account.multiplier
         total = self._open.committed(last, (Side.BUY,), m)
@@ -1211,16 +1213,17 @@ class SimulatedBroker:
         if e.seq != self._seq + 1:
             raise ConfigError(f"journal out of sequence: event {e.seq} after {self._seq}")
         self._seq = e.seq
-        if self._now_ns is None or e.time_ns > self._time_ns:
+        if self._now_ns is None or e.time_ns > self._now_ns:
             self._now_ns = e.time_ns
         p = e.payload
         kind = e.kind
         if kind == "fill":
             o = self._orders[e.order_id]
             qty, price, commission = p["quantity"], p["price"], p["commission"]
-            if qty > o.remaining + EPS or not qty > 0:
-                raise ValueError(f"a fill of {qty} on order {o.id} with {o.remaining} left")
-            new_status = _FILLED if o.remaining - qty <= EPS else _PARTIALLY_FILLED
+            left = o.quantity - o.filled  # (o.remaining)
+            if qty > left + EPS or not qty > 0:
+                raise ValueError(f"a fill of {qty} on order {o.id} with {left} left")
+            new_status = _FILLED if left - qty <= EPS else _PARTIALLY_FILLED
             check_transition(o.status, new_status, o.id)
             if new_status is _FILLED:
                 self._open.discard(o)  # (its remaining out of the totals, as adjust(o, -1) would)

@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 
 from workbench.broker.account import INITIAL_MARGIN, AccountType
 from workbench.broker.book import stop_reference
-from workbench.broker.costs import CommissionModel
+from workbench.broker.costs import CommissionModel, NoCommission
 from workbench.broker.orders import RejectReason
 from workbench.errors import ConfigError
 from workbench.model import AssetClass, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -426,7 +426,9 @@ def check_cash_buy(symbol: str, quantity: float, price: float, free_cash: float,
                    commission: CommissionModel) -> Rejection | None:
     """``INSUFFICIENT_BUYING_POWER`` when a cash account's buy would cost (quantity x
     price plus the commission model's charge for it) more than ``free_cash``."""
-    cost = quantity * price + commission.commission(_buy_probe(symbol, quantity), quantity, price)
+    fee = 0.0 if type(commission) is NoCommission else commission.commission(_buy_probe(symbol, quantity), quantity,
+                                                                              price)  # (what free trading charges)
+    cost = quantity * price + fee
     if cost > free_cash + EPS:
         return Rejection(R.INSUFFICIENT_BUYING_POWER, (f"needs {cost:,.2f}; {free_cash:,.2f} cash is "
                                                        f"free after open orders"))
