@@ -128,6 +128,9 @@ class RiskLimits:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"risk.{f.name} must be a finite number > 0 or null, got {value!r}")
+        # Whether any limit is on (not a field: the limits are frozen, so it stays true to them);
+        # with none, first_problem skips the checks that would each pass.
+        object.__setattr__(self, "_limited", any(getattr(self, f.name) is not None for f in fields(self)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RiskLimits:
@@ -173,13 +176,14 @@ def first_problem(
     account) free after open orders, in currency.
     """
     symbol, side, kind, qty, limit, stop = ticket
+    limited = limits._limited  # (with no limit on, the limits' checks all pass: not called)
     problem = (
         check_kill_switch(killed)
         or check_quantity(qty)
         or check_prices(limit, stop)
         or check_order_type(kind, limit, stop)
         or check_symbol(symbol, instruments)
-        or check_allowed_symbol(symbol, limits.allowed_symbols)
+        or (limited and check_allowed_symbol(symbol, limits.allowed_symbols))
         or check_ticks_and_lots(qty, limit, stop, instruments[symbol])
     )
     if problem:
@@ -195,6 +199,9 @@ def first_problem(
             account_type = "cover"
         elif account_type != _CASH and contract is not None:
             contract = contract / INITIAL_MARGIN  # Reg-T: an option bought is paid in full (no loan value)
+    if not limited:
+        return check_market_data(symbol, kind, ref) or check_funds(
+            symbol, side, qty, contract, position, pending, account_type, commission, free_cash, free_margin)
     return (
         check_market_data(symbol, kind, ref)
         or check_open_orders(open_orders, limits.max_open_orders)
