@@ -123,3 +123,47 @@ def test_unchecked_constructors_build_equal_objects_without_checks():
     assert unchecked_quote(T, "X", 10.0, 10.02, 100.0, 200.0) == quote()
     # No validation: this is for data validated as a whole, never for user input.
     assert unchecked_bar(T, "X", 10.0, 1.0, 9.0, 10.5, 100.0).high == 1.0
+
+
+@pytest.mark.parametrize("ns", [0, 1, -1, 1_600_000_000_123_456_789, -8_520_336_000_000_000_000,
+                                pd.Timestamp.min.value, pd.Timestamp.max.value, 2**63 - 1])
+def test_time_of_is_the_constructors_timestamp(ns):
+    # time_of rebuilds the Timestamp the way pandas unpickles one (not through the
+    # constructor): the same value, unit, zone, type and text as pd.Timestamp(ns, tz="UTC")
+    from workbench.model import time_of
+
+    got, want = time_of.__wrapped__(ns), pd.Timestamp(ns, tz="UTC")
+    assert type(got) is type(want) and got == want and got.value == want.value
+    assert got.unit == want.unit == "ns" and got.tz is want.tz and str(got.tz) == "UTC"
+    assert repr(got) == repr(want) and hash(got) == hash(want)
+    assert pickle.loads(pickle.dumps(got)) == want
+
+
+def test_time_of_other_inputs_take_the_constructor():
+    import numpy as np
+
+    from workbench.model import time_of
+
+    assert time_of.__wrapped__(np.int64(5)) == pd.Timestamp(5, tz="UTC")
+    with pytest.raises((OverflowError, ValueError)):  # pandas' own error, as before
+        time_of.__wrapped__(2**64)
+    with pytest.raises(TypeError, match="Cannot convert input"):  # (the rebuild would take a bool as 1)
+        time_of.__wrapped__(True)
+
+
+def test_fill_sets_each_field_from_its_argument():
+    # Fill's __init__ writes through the slots' setters: each argument lands in its own field
+    import dataclasses
+
+    from workbench.model import Fill
+
+    values = (7, "O3", T, "X", Side.SELL, 5.0, 10.25, 0.5, -0.125)
+    f = Fill(*values)
+    assert dataclasses.astuple(f) == values
+    assert tuple(getattr(f, fl.name) for fl in dataclasses.fields(Fill)) == values
+    assert Fill(**{fl.name: v for fl, v in zip(dataclasses.fields(Fill), values)}) == f
+    assert Fill(*values[:7]) == dataclasses.replace(f, commission=0.0, slippage=0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.price = 1.0
+    with pytest.raises(TypeError):
+        Fill(*values[:6])

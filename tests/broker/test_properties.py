@@ -116,6 +116,9 @@ def test_invariants(steps, config):
     for sym in SYMBOLS:
         qty = sum(f.side.sign * f.quantity for f in fills if f.symbol == sym)
         assert b.position(sym) == pytest.approx(qty, abs=1e-9)
+        # the open-order book's running totals, against the working orders themselves
+        working = sum(o.side.sign * o.remaining for o in b.open_orders(sym))
+        assert b.working(sym) == pytest.approx(working, abs=1e-9)
     # Equity moves only by traded P&L and costs.
     pnl = sum(
         f.side.sign * f.quantity * (b.last_price(f.symbol) - f.price) - f.commission for f in fills

@@ -248,17 +248,40 @@ def _documented_order():
     return names
 
 
-def test_first_problem_runs_the_documented_checks_in_order(monkeypatch):
+LIMIT_CHECKS = ("check_allowed_symbol", "check_open_orders", "check_order_quantity", "check_notional",
+                "check_position", "check_collar")
+
+
+@pytest.mark.parametrize("limits", [RiskLimits(max_open_orders=5), RiskLimits()])
+def test_first_problem_runs_the_documented_checks_in_order(monkeypatch, limits):
+    # with no limit on, the limits' checks (which would each pass) are not called
     called = []
     for name in _documented_order():
         monkeypatch.setattr(risk, name, lambda *a, _name=name: called.append(_name))
     ticket = OrderTicket("X", BUY, MARKET, 10.0, None, None)
     problem = risk.first_problem(
-        ticket, limits=RiskLimits(), instruments={"X": Instrument("X")}, killed=False, last=100.0, open_orders=0,
+        ticket, limits=limits, instruments={"X": Instrument("X")}, killed=False, last=100.0, open_orders=0,
         position=0.0, pending=0.0, account_type=AccountType.CASH, commission=NoCommission(),
         free_cash=lambda: 1e6, free_margin=never)
     assert problem is None
-    assert called == _documented_order()
+    assert called == [n for n in _documented_order() if limits != RiskLimits() or n not in LIMIT_CHECKS]
+
+
+@pytest.mark.parametrize("name, value", [("max_order_quantity", 5.0), ("max_order_notional", 5.0), ("max_position", 5.0),
+                                         ("price_collar", 0.1), ("allowed_symbols", ["X"]), ("max_open_orders", 5)])
+def test_any_limit_on_turns_the_limit_checks_on(name, value):
+    # first_problem skips the limits' checks on RiskLimits()._limited; each limit alone sets it,
+    # however the limits are made
+    import dataclasses
+    import pickle
+
+    assert not RiskLimits()._limited and not RiskLimits.from_dict({})._limited
+    one = RiskLimits(**{name: value})
+    assert one._limited and RiskLimits.from_dict({name: value})._limited
+    assert dataclasses.replace(RiskLimits(), **{name: value})._limited
+    assert not dataclasses.replace(one, **{name: None})._limited
+    assert pickle.loads(pickle.dumps(one))._limited
+    assert "_limited" not in repr(one) and "_limited" not in one.to_dict() and one == RiskLimits(**{name: value})
 
 
 def test_first_problem_returns_the_first_broken_check():

@@ -61,12 +61,13 @@ class OpenOrders:
         book = self._books.get(o.symbol)
         if book is None or o.id not in book.orders:
             return
+        self.count -= 1
+        if len(book.orders) == 1:  # its symbol's last order: the book goes, totals (and their float residue) too
+            del self._books[o.symbol]
+            return
         self.adjust(o, -1)
         del book.orders[o.id]
         book.stops.pop(o.id, None)
-        self.count -= 1
-        if not book.orders:
-            del self._books[o.symbol]  # drops float residue of the running totals too
 
     def adjust(self, o: WorkingOrder, sign: int) -> None:
         """Add (+1) or take out (-1) ``o``'s remaining quantity from the totals; call with

@@ -547,7 +547,7 @@ class SimulatedBroker:
                 if type(e) is Bar:
                     symbol = e[1]
                     if symbol in books or (quotes and symbol in quotes):
-                        self.on_bar(e)
+                        self._bar(e)  # (on_bar under the lock held, the time advanced)
                     elif symbol in held:  # Account.mark, inline
                         held[symbol].last = e[5]
                     else:
@@ -567,17 +567,19 @@ class SimulatedBroker:
         """Fill eligible working orders of ``bar.symbol`` against ``bar``; mark at the close."""
         with self._lock:
             self.advance_ns(bar[0])
-            if self._quotes:
-                self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
-            if not self._open.has(bar.symbol):
-                self._account.mark(bar.symbol, bar.close)
-                return []
             first = len(self._fills)
+            self._bar(bar)
+            return self._fills[first:]
+
+    def _bar(self, bar: Bar) -> None:
+        """:meth:`on_bar`'s work, the lock held and market time advanced to the bar's."""
+        if self._quotes:
+            self._quotes.pop(bar.symbol, None)  # bars now: orders wait for the next bar
+        if self._open.has(bar.symbol):
             capacity = math.inf if self.participation is None else self.participation * bar.volume
             for order in self._open.of(bar.symbol):
                 capacity -= self._match_bar(order, bar, capacity)
-            self._account.mark(bar.symbol, bar.close)
-            return self._fills[first:]
+        self._account.mark(bar.symbol, bar.close)
 
     def on_quote(self, quote: Quote) -> list[Fill]:
         """Match working orders of ``quote.symbol`` against ``quote``; mark at the mid."""
@@ -1051,6 +1053,8 @@ class SimulatedBroker:
 
     def _reserved_cash(self, exclude: _Working | None = None) -> float:
         """What open buy orders may cost (cash account), and the cash securing short puts."""
+        if not self._open._books and not self._contracts:  # no order works, no put is secured
+            return 0.0
         last = self._account.last_price
         m = self._account.multiplier
         total = self._open.committed(last, (Side.BUY,), m)
@@ -1210,18 +1214,22 @@ class SimulatedBroker:
         if e.seq != self._seq + 1:
             raise ConfigError(f"journal out of sequence: event {e.seq} after {self._seq}")
         self._seq = e.seq
-        if self._now_ns is None or e.time_ns > self._time_ns:
+        if self._now_ns is None or e.time_ns > self._now_ns:
             self._now_ns = e.time_ns
         p = e.payload
         kind = e.kind
         if kind == "fill":
             o = self._orders[e.order_id]
             qty, price, commission = p["quantity"], p["price"], p["commission"]
-            if qty > o.remaining + EPS or not qty > 0:
-                raise ValueError(f"a fill of {qty} on order {o.id} with {o.remaining} left")
-            new_status = _FILLED if o.remaining - qty <= EPS else _PARTIALLY_FILLED
+            left = o.quantity - o.filled  # (o.remaining)
+            if qty > left + EPS or not qty > 0:
+                raise ValueError(f"a fill of {qty} on order {o.id} with {left} left")
+            new_status = _FILLED if left - qty <= EPS else _PARTIALLY_FILLED
             check_transition(o.status, new_status, o.id)
-            self._open.adjust(o, -1)
+            if new_status is _FILLED:
+                self._open.discard(o)  # (its remaining out of the totals, as adjust(o, -1) would)
+            else:
+                self._open.adjust(o, -1)
             o.filled += qty
             o.value += qty * price
             o.commission += commission
@@ -1232,7 +1240,6 @@ class SimulatedBroker:
             self._counts["fills"] += 1
             if new_status is _FILLED:
                 o.filled = o.quantity  # no float residue in a filled order
-                self._open.discard(o)
             else:
                 self._open.adjust(o, +1)
         elif kind == "accepted":

@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 
 from workbench.broker.account import INITIAL_MARGIN, AccountType
 from workbench.broker.book import stop_reference
-from workbench.broker.costs import CommissionModel
+from workbench.broker.costs import CommissionModel, NoCommission
 from workbench.broker.orders import RejectReason
 from workbench.errors import ConfigError
 from workbench.model import AssetClass, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -128,6 +128,9 @@ class RiskLimits:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"risk.{f.name} must be a finite number > 0 or null, got {value!r}")
+        # Whether any limit is on (not a field: the limits are frozen, so it stays true to them);
+        # with none, first_problem skips the checks that would each pass.
+        object.__setattr__(self, "_limited", any(getattr(self, f.name) is not None for f in fields(self)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RiskLimits:
@@ -173,13 +176,14 @@ def first_problem(
     account) free after open orders, in currency.
     """
     symbol, side, kind, qty, limit, stop = ticket
+    limited = limits._limited  # (with no limit on, the limits' checks all pass: not called)
     problem = (
         check_kill_switch(killed)
         or check_quantity(qty)
         or check_prices(limit, stop)
         or check_order_type(kind, limit, stop)
         or check_symbol(symbol, instruments)
-        or check_allowed_symbol(symbol, limits.allowed_symbols)
+        or (limited and check_allowed_symbol(symbol, limits.allowed_symbols))
         or check_ticks_and_lots(qty, limit, stop, instruments[symbol])
     )
     if problem:
@@ -195,6 +199,9 @@ def first_problem(
             account_type = "cover"
         elif account_type != _CASH and contract is not None:
             contract = contract / INITIAL_MARGIN  # Reg-T: an option bought is paid in full (no loan value)
+    if not limited:
+        return check_market_data(symbol, kind, ref) or check_funds(
+            symbol, side, qty, contract, position, pending, account_type, commission, free_cash, free_margin)
     return (
         check_market_data(symbol, kind, ref)
         or check_open_orders(open_orders, limits.max_open_orders)
@@ -426,7 +433,9 @@ def check_cash_buy(symbol: str, quantity: float, price: float, free_cash: float,
                    commission: CommissionModel) -> Rejection | None:
     """``INSUFFICIENT_BUYING_POWER`` when a cash account's buy would cost (quantity x
     price plus the commission model's charge for it) more than ``free_cash``."""
-    cost = quantity * price + commission.commission(_buy_probe(symbol, quantity), quantity, price)
+    fee = 0.0 if type(commission) is NoCommission else commission.commission(_buy_probe(symbol, quantity), quantity,
+                                                                              price)  # (what free trading charges)
+    cost = quantity * price + fee
     if cost > free_cash + EPS:
         return Rejection(R.INSUFFICIENT_BUYING_POWER, (f"needs {cost:,.2f}; {free_cash:,.2f} cash is "
                                                        f"free after open orders"))
