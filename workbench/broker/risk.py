@@ -199,16 +199,14 @@ def first_problem(
             account_type = "cover"
         elif account_type != _CASH and contract is not None:
             contract = contract / INITIAL_MARGIN  # Reg-T: an option bought is paid in full (no loan value)
-    if not limited:
-        return check_market_data(symbol, kind, ref) or check_funds(
-            symbol, side, qty, contract, position, pending, account_type, commission, free_cash, free_margin)
     return (
         check_market_data(symbol, kind, ref)
-        or check_open_orders(open_orders, limits.max_open_orders)
-        or check_order_quantity(qty, limits.max_order_quantity)
-        or check_notional(qty, contract, limits.max_order_notional)
-        or check_position(symbol, side, qty, position, pending, limits.max_position)
-        or check_collar(symbol, limit, last, limits.price_collar)
+        or (limited and (
+            check_open_orders(open_orders, limits.max_open_orders)
+            or check_order_quantity(qty, limits.max_order_quantity)
+            or check_notional(qty, contract, limits.max_order_notional)
+            or check_position(symbol, side, qty, position, pending, limits.max_position)
+            or check_collar(symbol, limit, last, limits.price_collar)))
         or check_funds(symbol, side, qty, contract, position, pending, account_type, commission, free_cash,
                        free_margin)
     )
