@@ -45,8 +45,13 @@ def test_bench_broker_runs_and_measures(tmp_path, capsys):
     assert code == 0 and figures["crash_trials_passed"] == 2
     assert figures["batched"]["fills"] == 500 and figures["batched"]["p99_us"] > 0
     assert figures["raw_sqlite"]["rows"] == 50 and figures["raw_sqlite"]["p99_us"] > 0
+    # the machine's tail beside place_order's: the same number of calls, in the same rounds
+    steady = figures["steady"]
+    assert steady["calls"] == 500 and 0 < steady["p50_us"] <= steady["p99_us"]
+    assert figures["tail_ratio"]["steady"] == steady["p99_us"] / steady["p50_us"]
+    assert any(f.startswith("the machine's tail") and r["met"] is None for f, r in rows.items())
     text = capsys.readouterr().out
-    assert "15.5 ms" in text and "raw SQLite" in text and "fills/s" in text
+    assert "15.5 ms" in text and "raw SQLite" in text and "fills/s" in text and "constant work" in text
 
 
 def test_bench_backtest_runs_and_measures(tmp_path, capsys):
