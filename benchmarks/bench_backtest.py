@@ -23,8 +23,11 @@ rounds, best and median), for 1 and for 5 symbols. Targets (issue 17): >= 0.33x 
 loop's bars/s, >= 100x backtrader's, ahead of NautilusTrader. The workbench runs here are the
 event loop (``fast_path=False``); with 1 symbol ``backtest()`` as a user calls it is timed
 beside it: it takes the sparse route (the same broker shown only the bars where the strategy
-trades, ``Engine._run_sparse``), target >= 10x the loop with the same fills. Also: events/s
-of a quote-driven run (measured).
+trades, ``Engine._run_sparse``), target >= 10x the loop with the same fills; where its time
+goes is printed too (best of ``--repeats``, after the rounds): its own loop (the targets and
+every order's round trip through the broker) and its result frames, built again from the
+same run (fills, orders, equity, positions, trades). Also: events/s of a quote-driven run
+(measured).
 
 Run: ``make bench`` or ``python benchmarks/bench_backtest.py [--bars N] [--repeats N]``
 (backtrader comes with the ``bench`` extra; ``make bench`` makes NautilusTrader's environment,
@@ -71,6 +74,23 @@ def run_workbench(bars: pd.DataFrame, fast_path: bool = False) -> dict[str, list
     for symbol, price, quantity, side in zip(f["symbol"], f["price"], f["quantity"], f["side"]):
         fills.setdefault(symbol, []).append((round(price, 6), quantity if side == "buy" else -quantity))
     return fills
+
+
+def sparse_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
+    """Seconds of a routed run's two parts, best of ``repeats``: the sparse route's loop
+    (``Result.seconds``) and its result frames (``Engine._result``, built again from the run)."""
+    loop, frames = [], []
+    for _ in range(repeats):
+        engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH)
+        result = engine.run()
+        if not engine.routed:
+            raise SystemExit("backtest() of sma_cross was not routed")
+        t0 = time.perf_counter()
+        again = engine._result(False)
+        frames.append(time.perf_counter() - t0)
+        loop.append(result.seconds)
+        same("the result frames built again", again.fills.to_dict("list"), result.fills.to_dict("list"))
+    return {"loop": min(loop), "frames": min(frames)}
 
 
 def run_bare(bars: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
@@ -257,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{count:,} fills in {n:,} bars)",
                     f"{rate['routed']:,.0f} vs {rate['workbench']:,.0f} bars/s: {vs_loop:.1f}x", ">= 10x", vs_loop,
                     ">=", 10)
+            parts = sparse_parts(bars, args.repeats)
+            budget = times["workbench"].best / 10
+            out.figures["sparse_parts"] = {**parts, "whole": times["routed"].best, "budget_10x": budget}
+            out.add("where the sparse route's time goes (best of each): its loop (targets, every order through the "
+                    "broker), its result frames, against the whole time a 10x run would have",
+                    f"loop {parts['loop'] * 1e3:.0f} ms + result frames {parts['frames'] * 1e3:.0f} ms of "
+                    f"{times['routed'].best * 1e3:.0f} ms; 10x the event loop: {budget * 1e3:.0f} ms in all "
+                    f"(the frames alone {parts['frames'] / budget:.0%} of it)", "measured")
         if not args.no_backtrader:
             vs_bt = rate["workbench"] / rate["backtrader"]
             out.add(f"event-driven sma_cross, {k} symbol(s), vs backtrader (same fills)",

@@ -56,10 +56,15 @@ def test_bench_broker_runs_and_measures(tmp_path, capsys):
 
 def test_bench_backtest_runs_and_measures(tmp_path, capsys):
     out = tmp_path / "bt.json"
-    code = load("bench_backtest").main(["--bars", "2000", "--symbols", "2", "--repeats", "1", "--quotes", "46800",
+    code = load("bench_backtest").main(["--bars", "2000", "--symbols", "1", "2", "--repeats", "1", "--quotes", "46800",
                                         "--no-backtrader", "--no-nautilus", "--json", str(out)])  # (make test makes no .venv-nautilus)
     figures, rows = result(out)
     assert code == 0 and figures["symbols_2"]["bars"] == 2000 and figures["symbols_2"]["fills"] > 0
+    # one symbol: backtest() takes the sparse route, and where its time goes is measured
+    parts = figures["sparse_parts"]
+    assert figures["symbols_1"]["fills"] > 0 and parts["loop"] > 0 and parts["frames"] > 0
+    assert parts["budget_10x"] == figures["symbols_1"]["workbench"]["best"] / 10
+    assert any(f.startswith("where the sparse route's time goes") and r["met"] is None for f, r in rows.items())
     assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
     assert any("bare Python loop" in f for f in rows) and "bars/s" in capsys.readouterr().out
 
