@@ -26,8 +26,10 @@ beside it: it takes the sparse route (the same broker shown only the bars where 
 trades, ``Engine._run_sparse``), target >= 10x the loop with the same fills; where its time
 goes is printed too (best of ``--repeats``, after the rounds): its own loop (the targets and
 every order's round trip through the broker) and its result frames, built again from the
-same run (fills, orders, equity, positions, trades). Also: events/s of a quote-driven run
-(measured).
+same run (fills, orders, equity, positions, trades). So is the event loop's: the same run
+with ``sma_cross``'s decisions made but no order sent (:class:`Undecided`), the orders' round
+trips (the difference), and its result frames, beside the whole time 0.33x of the bare loop
+allows. Also: events/s of a quote-driven run (measured).
 
 Run: ``make bench`` or ``python benchmarks/bench_backtest.py [--bars N] [--repeats N]``
 (backtrader comes with the ``bench`` extra; ``make bench`` makes NautilusTrader's environment,
@@ -91,6 +93,33 @@ def sparse_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
         loop.append(result.seconds)
         same("the result frames built again", again.fills.to_dict("list"), result.fills.to_dict("list"))
     return {"loop": min(loop), "frames": min(frames)}
+
+
+class Undecided(SmaCross):
+    """``sma_cross`` making every decision and sending no order: the event loop's time less
+    the orders' (where its time goes; never compared for fills)."""
+
+    name = "sma_cross_no_orders"
+
+    def target_position(self, symbol, quantity, **order):
+        return None
+
+
+def loop_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
+    """Seconds, best of ``repeats`` each: the event loop of ``sma_cross`` (``Result.seconds``),
+    the same with no order sent, and the result frames (built again from the first run)."""
+    loop, bare, frames = [], [], []
+    for _ in range(repeats):
+        engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False)
+        loop.append(engine.run().seconds)
+        t0 = time.perf_counter()
+        engine._result(False)
+        frames.append(time.perf_counter() - t0)
+        idle = Engine(Undecided(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False).run()
+        if len(idle.fills):
+            raise SystemExit("the run with no order sent has fills")
+        bare.append(idle.seconds)
+    return {"loop": min(loop), "no_orders": min(bare), "frames": min(frames)}
 
 
 def run_bare(bars: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
@@ -271,6 +300,20 @@ def main(argv: list[str] | None = None) -> int:
         out.add(f"event-driven sma_cross, {k} symbol(s), vs the bare Python loop of the same rules (same fills)",
                 f"{rate['workbench']:,.0f} vs {rate['bare_loop']:,.0f} bars/s: {vs_bare:.3f}x", ">= 0.33x",
                 vs_bare, ">=", 0.33)
+        parts = loop_parts(bars, args.repeats)
+        allowed = times["bare_loop"].best / 0.33
+        orders = max(parts["loop"] - parts["no_orders"], 0.0)
+        left = allowed - (times["workbench"].best - orders)  # the budget less all but the orders
+        out.figures[f"loop_parts_{k}"] = {**parts, "orders": orders, "whole": times["workbench"].best,
+                                          "allowed_033": allowed, "left_for_orders": left}
+        out.add(f"where the event loop's time goes, {k} symbol(s) (best of each): the loop with sma_cross's decisions "
+                "but no order sent, the orders' round trips (the difference), the result frames, against the whole "
+                "time 0.33x of the bare loop allows",
+                f"no orders {parts['no_orders'] * 1e3:.0f} ms + {count:,} orders {orders * 1e3:.0f} ms "
+                f"({orders / count * 1e6:.0f} us each) + frames {parts['frames'] * 1e3:.0f} ms, of "
+                f"{times['workbench'].best * 1e3:.0f} ms; 0.33x the bare loop: {allowed * 1e3:.0f} ms in all, "
+                + (f"which leaves {left / count * 1e6:.1f} us an order" if left > 0 else "nothing left for the orders"),
+                "measured")
         if "routed" in rate:
             vs_loop = rate["routed"] / rate["workbench"]
             out.add("backtest() of sma_cross, 1 symbol, on the sparse route vs the event loop (same fills; "

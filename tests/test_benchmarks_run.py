@@ -65,6 +65,11 @@ def test_bench_backtest_runs_and_measures(tmp_path, capsys):
     assert figures["symbols_1"]["fills"] > 0 and parts["loop"] > 0 and parts["frames"] > 0
     assert parts["budget_10x"] == figures["symbols_1"]["workbench"]["best"] / 10
     assert any(f.startswith("where the sparse route's time goes") and r["met"] is None for f, r in rows.items())
+    for k in (1, 2):  # where the event loop's time goes: the orders' share is the difference of two runs
+        loop = figures[f"loop_parts_{k}"]
+        assert loop["no_orders"] > 0 and loop["frames"] > 0 and loop["loop"] > 0
+        assert loop["orders"] == max(loop["loop"] - loop["no_orders"], 0.0)
+        assert loop["allowed_033"] == figures[f"symbols_{k}"]["bare_loop"]["best"] / 0.33
     assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
     assert any("bare Python loop" in f for f in rows) and "bars/s" in capsys.readouterr().out
 
