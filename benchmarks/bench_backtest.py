@@ -310,9 +310,11 @@ def main(argv: list[str] | None = None) -> int:
                 "but no order sent, the orders' round trips (the difference), the result frames, against the whole "
                 "time 0.33x of the bare loop allows",
                 f"no orders {parts['no_orders'] * 1e3:.0f} ms + {count:,} orders {orders * 1e3:.0f} ms "
-                f"({orders / count * 1e6:.0f} us each) + frames {parts['frames'] * 1e3:.0f} ms, of "
-                f"{times['workbench'].best * 1e3:.0f} ms; 0.33x the bare loop: {allowed * 1e3:.0f} ms in all, "
-                + (f"which leaves {left / count * 1e6:.1f} us an order" if left > 0 else "nothing left for the orders"),
+                + (f"({orders / count * 1e6:.0f} us each) " if count else "")
+                + f"+ frames {parts['frames'] * 1e3:.0f} ms, of {times['workbench'].best * 1e3:.0f} ms; 0.33x the "
+                f"bare loop: {allowed * 1e3:.0f} ms in all"
+                + (f", which leaves {left / count * 1e6:.1f} us an order" if left > 0 and count else
+                   ", nothing left for the orders" if count else ""),
                 "measured")
         if "routed" in rate:
             vs_loop = rate["routed"] / rate["workbench"]

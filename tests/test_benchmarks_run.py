@@ -123,3 +123,14 @@ def test_the_csv_peak_is_the_childs_own_not_its_large_parents(tmp_path):
     peaks = {how: load("bench_feed")._peak_mb(path, how)["peak_mb"] for how in ("load_file", "read_csv")}
     del held
     assert all(0 <= peak < 200 for peak in peaks.values()), peaks
+
+
+def test_bench_backtest_with_no_fill_at_all(tmp_path, capsys):
+    """32 bars: sma_cross decides twice and never buys; the rows that split the time per order
+    say so instead of dividing by no orders."""
+    out = tmp_path / "bt0.json"
+    code = load("bench_backtest").main(["--bars", "32", "--symbols", "1", "--repeats", "1", "--quotes", "46800",
+                                        "--no-backtrader", "--no-nautilus", "--json", str(out)])
+    figures, rows = result(out)
+    assert code == 0 and figures["symbols_1"]["fills"] == 0
+    assert figures["loop_parts_1"]["orders"] >= 0 and "0 orders" in capsys.readouterr().out
