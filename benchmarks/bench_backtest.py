@@ -97,11 +97,24 @@ def sparse_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
 
 class Undecided(SmaCross):
     """``sma_cross`` making every decision and sending no order: the event loop's time less
-    the orders' (where its time goes; never compared for fills)."""
+    the orders' (where its time goes; never compared for fills). It reads the broker's
+    exposure on every bar as ``sma_cross`` does, but answers with what ``sma_cross`` would
+    hold, so that it re-decides (calls ``target_position``) only where ``sma_cross`` trades."""
 
     name = "sma_cross_no_orders"
 
+    def on_start(self) -> None:
+        super().on_start()
+        self._would: dict[str, float] = {}  # what sma_cross would hold: it re-decides only where it would trade
+        self.decided = 0  # its re-decisions: sma_cross's orders, one each (checked by loop_parts)
+
+    def exposure(self, symbol):
+        self._host.exposure(symbol)  # the broker's read that sma_cross makes on every bar
+        return self._would.get(symbol, 0.0)
+
     def target_position(self, symbol, quantity, **order):
+        self._would[symbol] = quantity
+        self.decided += 1
         return None
 
 
@@ -111,15 +124,21 @@ def loop_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
     loop, bare, frames = [], [], []
     for _ in range(repeats):
         engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False)
-        loop.append(engine.run().seconds)
+        result = engine.run()
+        loop.append(result.seconds)
+        placed = len(result.orders)
         t0 = time.perf_counter()
         engine._result(False)
         frames.append(time.perf_counter() - t0)
-        idle = Engine(Undecided(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False).run()
+        undecided = Undecided(fast=FAST, slow=SLOW, quantity=QTY)
+        idle = Engine(undecided, bars, cash=CASH, fast_path=False).run()
         if len(idle.fills):
             raise SystemExit("the run with no order sent has fills")
+        if undecided.decided != placed:
+            raise SystemExit(f"the run with no order sent re-decided {undecided.decided} times where sma_cross "
+                             f"placed {placed} orders: it did other work than the run it is subtracted from")
         bare.append(idle.seconds)
-    return {"loop": min(loop), "no_orders": min(bare), "frames": min(frames)}
+    return {"loop": min(loop), "no_orders": min(bare), "frames": min(frames), "placed": placed}
 
 
 def run_bare(bars: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
@@ -302,19 +321,19 @@ def main(argv: list[str] | None = None) -> int:
                 vs_bare, ">=", 0.33)
         parts = loop_parts(bars, args.repeats)
         allowed = times["bare_loop"].best / 0.33
-        orders = max(parts["loop"] - parts["no_orders"], 0.0)
+        orders, placed = max(parts["loop"] - parts["no_orders"], 0.0), parts["placed"]
         left = allowed - (times["workbench"].best - orders)  # the budget less all but the orders
         out.figures[f"loop_parts_{k}"] = {**parts, "orders": orders, "whole": times["workbench"].best,
                                           "allowed_033": allowed, "left_for_orders": left}
         out.add(f"where the event loop's time goes, {k} symbol(s) (best of each): the loop with sma_cross's decisions "
                 "but no order sent, the orders' round trips (the difference), the result frames, against the whole "
                 "time 0.33x of the bare loop allows",
-                f"no orders {parts['no_orders'] * 1e3:.0f} ms + {count:,} orders {orders * 1e3:.0f} ms "
-                + (f"({orders / count * 1e6:.0f} us each) " if count else "")
+                f"no orders {parts['no_orders'] * 1e3:.0f} ms + {placed:,} orders {orders * 1e3:.0f} ms "
+                + (f"({orders / placed * 1e6:.0f} us each) " if placed else "")
                 + f"+ frames {parts['frames'] * 1e3:.0f} ms, of {times['workbench'].best * 1e3:.0f} ms; 0.33x the "
                 f"bare loop: {allowed * 1e3:.0f} ms in all"
-                + (f", which leaves {left / count * 1e6:.1f} us an order" if left > 0 and count else
-                   ", nothing left for the orders" if count else ""),
+                + (f", which leaves {left / placed * 1e6:.1f} us an order" if left > 0 and placed else
+                   ", nothing left for the orders" if placed else ""),
                 "measured")
         if "routed" in rate:
             vs_loop = rate["routed"] / rate["workbench"]

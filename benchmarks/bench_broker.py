@@ -8,9 +8,8 @@
   The claimed old system printed "15.5 ms" without measuring anything.
 * the machine's own tail, for reading a p99 in microseconds: a constant pure-Python
   workload (the same sum every call, no allocation, no I/O) timed call by call in the same
-  rounds. Its p99/p50 is what this machine adds to any call of that length (on a shared
-  2-core VM about 2x; on a quiet desktop near 1x), so p99 <= 30 us asks for a p50 of about
-  30 us over that ratio.
+  rounds (its best round, chosen as place_order's is). Its p99/p50 is what this machine adds
+  to any call of that length, so p99 <= 30 us asks for a p50 of about 30 us over that ratio.
 * fills/s over a stream of orders against bars (every order a market order that fills on
   the next bar, bars and journal included).
 * crash trials: a paper-trading child killed with SIGKILL and recovered, many times.

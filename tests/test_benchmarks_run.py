@@ -47,7 +47,7 @@ def test_bench_broker_runs_and_measures(tmp_path, capsys):
     assert figures["raw_sqlite"]["rows"] == 50 and figures["raw_sqlite"]["p99_us"] > 0
     # the machine's tail beside place_order's: the same number of calls, in the same rounds
     steady = figures["steady"]
-    assert steady["calls"] == 500 and 0 < steady["p50_us"] <= steady["p99_us"]
+    assert steady["calls"] == 500 and 1 < steady["p50_us"] <= steady["p99_us"]  # a sum over range(600): > 1 us
     assert figures["tail_ratio"]["steady"] == steady["p99_us"] / steady["p50_us"]
     assert any(f.startswith("the machine's tail") and r["met"] is None for f, r in rows.items())
     text = capsys.readouterr().out
@@ -69,7 +69,14 @@ def test_bench_backtest_runs_and_measures(tmp_path, capsys):
         loop = figures[f"loop_parts_{k}"]
         assert loop["no_orders"] > 0 and loop["frames"] > 0 and loop["loop"] > 0
         assert loop["orders"] == max(loop["loop"] - loop["no_orders"], 0.0)
+        assert loop["placed"] >= figures[f"symbols_{k}"]["fills"] > 0  # orders placed (one may not fill)
         assert loop["allowed_033"] == figures[f"symbols_{k}"]["bare_loop"]["best"] / 0.33
+        assert loop["whole"] == figures[f"symbols_{k}"]["workbench"]["best"]
+        assert loop["left_for_orders"] == loop["allowed_033"] - (loop["whole"] - loop["orders"])
+        assert loop["frames"] > 1e-4  # five frames built: not an empty stopwatch
+    assert parts["frames"] > 1e-4
+    assert all(("nothing left" in r["value"]) == (figures[f"loop_parts_{k}"]["left_for_orders"] <= 0)
+               for k in (1, 2) for f, r in rows.items() if f.startswith(f"where the event loop's time goes, {k} "))
     assert figures["quote_events"] == 46800 and figures["quote_fills"] > 0
     assert any("bare Python loop" in f for f in rows) and "bars/s" in capsys.readouterr().out
 
