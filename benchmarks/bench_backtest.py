@@ -120,7 +120,8 @@ class Undecided(SmaCross):
 
 def loop_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
     """Seconds, best of ``repeats`` each: the event loop of ``sma_cross`` (``Result.seconds``),
-    the same with no order sent, and the result frames (built again from the first run)."""
+    the same with no order sent (:class:`Undecided`), and the result frames (built again from
+    each ``sma_cross`` run); with the orders ``sma_cross`` placed."""
     loop, bare, frames = [], [], []
     for _ in range(repeats):
         engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False)

@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         crash_seconds = time.perf_counter() - t0
 
     passed = sum(t.passed for t in trials)
-    out.figures.update(batched=batched, sync=synced, raw_sqlite=raw, steady=still, rounds=rounds, crash_trials=len(trials),
-                       crash_trials_passed=passed, crash_acknowledgements=sum(t.acknowledged for t in trials),
+    out.figures.update(batched=batched, sync=synced, raw_sqlite=raw, steady=still, rounds=rounds,
+                       crash_trials=len(trials), crash_trials_passed=passed, crash_acknowledgements=sum(t.acknowledged for t in trials),
                        crash_seconds=crash_seconds)
     print(f"place_order -> ack latency, in process (claimed old system: {CLAIMED_MS} ms, never measured):")
     for name, f in (("batched journal", batched), ("synced journal ", synced)):
