@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Targets, Timing, interleaved, same  # noqa: E402
 
 from workbench.certify.reference import sma_cross_loop  # noqa: E402
-from workbench.engine import Engine, backtest  # noqa: E402
+from workbench.engine import Engine, Result, backtest  # noqa: E402
 from workbench.feed import synthetic_bars, synthetic_quotes  # noqa: E402
 from workbench.strategies import SmaCross, Strategy  # noqa: E402
 
@@ -78,21 +78,26 @@ def run_workbench(bars: pd.DataFrame, fast_path: bool = False) -> dict[str, list
     return fills
 
 
+def timed_parts(bars: pd.DataFrame, fast_path: bool) -> tuple[Result, float]:
+    """One run of ``sma_cross`` (the sparse route with ``fast_path``, else the event loop) and
+    the seconds its result frames take, built again from it (``Engine._result``: the same
+    frames, checked)."""
+    engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=fast_path)
+    result = engine.run()
+    if engine.routed != fast_path:
+        raise SystemExit(f"the run was {'' if engine.routed else 'not '}routed, expected otherwise")
+    t0 = time.perf_counter()
+    again = engine._result(False)
+    seconds = time.perf_counter() - t0
+    same("the result frames built again", again.fills.to_dict("list"), result.fills.to_dict("list"))
+    return result, seconds
+
+
 def sparse_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
     """Seconds of a routed run's two parts, best of ``repeats``: the sparse route's loop
-    (``Result.seconds``) and its result frames (``Engine._result``, built again from the run)."""
-    loop, frames = [], []
-    for _ in range(repeats):
-        engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH)
-        result = engine.run()
-        if not engine.routed:
-            raise SystemExit("backtest() of sma_cross was not routed")
-        t0 = time.perf_counter()
-        again = engine._result(False)
-        frames.append(time.perf_counter() - t0)
-        loop.append(result.seconds)
-        same("the result frames built again", again.fills.to_dict("list"), result.fills.to_dict("list"))
-    return {"loop": min(loop), "frames": min(frames)}
+    (``Result.seconds``) and its result frames (:func:`timed_parts`)."""
+    runs = [timed_parts(bars, fast_path=True) for _ in range(repeats)]
+    return {"loop": min(r.seconds for r, _ in runs), "frames": min(f for _, f in runs)}
 
 
 class Undecided(SmaCross):
@@ -124,13 +129,10 @@ def loop_parts(bars: pd.DataFrame, repeats: int) -> dict[str, float]:
     each ``sma_cross`` run); with the orders ``sma_cross`` placed."""
     loop, bare, frames = [], [], []
     for _ in range(repeats):
-        engine = Engine(SmaCross(fast=FAST, slow=SLOW, quantity=QTY), bars, cash=CASH, fast_path=False)
-        result = engine.run()
+        result, seconds = timed_parts(bars, fast_path=False)
         loop.append(result.seconds)
+        frames.append(seconds)
         placed = len(result.orders)
-        t0 = time.perf_counter()
-        engine._result(False)
-        frames.append(time.perf_counter() - t0)
         undecided = Undecided(fast=FAST, slow=SLOW, quantity=QTY)
         idle = Engine(undecided, bars, cash=CASH, fast_path=False).run()
         if len(idle.fills):

@@ -396,6 +396,7 @@ except Exception:  # pragma: no cover
     _same = False
 if not _same:  # pragma: no cover (another pandas: the constructor it is)
     _rebuild = None
+del _same
 
 
 @lru_cache(maxsize=4_096)
